@@ -1,0 +1,5 @@
+export * from './hmac/auth-error';
+export * from './hmac/hmac-signature';
+export * from './hmac/hmac-verifier';
+export * from './keys/keypair-generator';
+export * from './keys/secret-box';

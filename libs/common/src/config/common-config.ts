@@ -1,0 +1,28 @@
+import { IsIn, IsNotEmpty, IsString, Matches } from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Variables every Gridline process that talks to Redis reads. */
+export class RedisConfig {
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Namespace for every Redis key, queue and channel: lets several stacks (or test files) share one Redis. */
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'may contain letters, digits, _ . - only' })
+  GRIDLINE_REDIS_PREFIX = 'gridline';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT: 'json' | 'pretty' = 'json';
+}
+
+/** Variables of processes that also own Postgres access (api, scheduler). */
+export class DatabaseConfig extends RedisConfig {
+  @IsNotEmpty()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/gridline';
+}

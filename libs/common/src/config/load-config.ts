@@ -1,0 +1,37 @@
+import { plainToInstance } from 'class-transformer';
+import { ValidationError, validateSync } from 'class-validator';
+
+/** Thrown at boot when an environment variable is missing or invalid; names each variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly variables: { name: string; problem: string }[]) {
+    super(`invalid configuration: ${variables.map((v) => `${v.name} ${v.problem}`).join('; ')}`);
+  }
+}
+
+type ConfigClass<T> = new () => T;
+
+function problems(errors: ValidationError[]): { name: string; problem: string }[] {
+  return errors.map((e) => ({
+    name: e.property,
+    problem: Object.values(e.constraints ?? {}).join(', ') || 'is invalid',
+  }));
+}
+
+/**
+ * Builds a config class from environment variables. Property names are the variable names,
+ * property initialisers are the local defaults, class-validator decorators are the rules.
+ * Empty strings count as unset. This is the only place that reads `process.env`.
+ */
+export function loadConfig<T extends object>(cls: ConfigClass<T>, env: NodeJS.ProcessEnv = process.env): T {
+  const defaults = new cls() as Record<string, unknown>;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults)) {
+    const value = env[key];
+    raw[key] = value === undefined || value === '' ? defaults[key] : value;
+  }
+  const instance = plainToInstance(cls, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const errors = validateSync(instance as object, { whitelist: false, forbidUnknownValues: true });
+  if (errors.length > 0) throw new ConfigError(problems(errors));
+  return Object.freeze(instance);
+}

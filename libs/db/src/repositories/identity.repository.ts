@@ -1,0 +1,83 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { KeypairEntity, TeamEntity, UserEntity } from '../entities';
+
+/** What authentication needs to know about an access key. */
+export interface KeypairCredential {
+  keypairId: string;
+  accessKey: string;
+  secretSealed: string;
+  userId: string;
+  teamId: string;
+  isSuperadmin: boolean;
+}
+
+export interface BootstrapAdminInput {
+  teamName: string;
+  email: string;
+  displayName: string;
+  accessKey: string;
+  secretSealed: string;
+}
+
+/** Teams, users and keypairs: the identity tables. */
+@Injectable()
+export class IdentityRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** An active, unexpired keypair with its owner; null otherwise. */
+  async findActiveCredential(accessKey: string, now = new Date()): Promise<KeypairCredential | null> {
+    const row = await this.db
+      .getRepository(KeypairEntity)
+      .createQueryBuilder('k')
+      .innerJoin(UserEntity, 'u', 'u.id = k.user_id')
+      .select(['k.id AS id', 'k.access_key AS access_key', 'k.secret_sealed AS secret_sealed', 'k.user_id AS user_id', 'k.team_id AS team_id'])
+      .addSelect('u.is_superadmin', 'is_superadmin')
+      .where('k.access_key = :accessKey', { accessKey })
+      .andWhere('k.is_active = true')
+      .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now })
+      .getRawOne<{ id: string; access_key: string; secret_sealed: string; user_id: string; team_id: string; is_superadmin: boolean }>();
+    if (!row) return null;
+    return {
+      keypairId: row.id,
+      accessKey: row.access_key,
+      secretSealed: row.secret_sealed,
+      userId: row.user_id,
+      teamId: row.team_id,
+      isSuperadmin: row.is_superadmin,
+    };
+  }
+
+  async touchKeypair(keypairId: string, at: Date): Promise<void> {
+    await this.db.getRepository(KeypairEntity).update({ id: keypairId }, { lastUsedAt: at });
+  }
+
+  async keypairExists(accessKey: string): Promise<boolean> {
+    return this.db.getRepository(KeypairEntity).exists({ where: { accessKey } });
+  }
+
+  async hasSuperadmin(): Promise<boolean> {
+    return this.db.getRepository(UserEntity).exists({ where: { isSuperadmin: true } });
+  }
+
+  /**
+   * Creates (or completes) the first team, the superadmin and one keypair in one transaction.
+   * Idempotent: existing rows with the same names are reused; an existing access key is left alone.
+   */
+  async bootstrapAdmin(input: BootstrapAdminInput): Promise<{ created: boolean; teamId: string; userId: string }> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['gridline.bootstrap']);
+      const teams = tx.getRepository(TeamEntity);
+      const users = tx.getRepository(UserEntity);
+      const keypairs = tx.getRepository(KeypairEntity);
+      const team = (await teams.findOne({ where: { name: input.teamName } })) ?? (await teams.save(teams.create({ name: input.teamName })));
+      let user = await users.findOne({ where: { email: input.email } });
+      if (!user) user = await users.save(users.create({ email: input.email, displayName: input.displayName, isSuperadmin: true }));
+      if (await keypairs.exists({ where: { accessKey: input.accessKey } })) return { created: false, teamId: team.id, userId: user.id };
+      await keypairs.save(
+        keypairs.create({ accessKey: input.accessKey, secretSealed: input.secretSealed, userId: user.id, teamId: team.id, isActive: true }),
+      );
+      return { created: true, teamId: team.id, userId: user.id };
+    });
+  }
+}

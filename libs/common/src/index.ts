@@ -5,3 +5,4 @@ export * from './errors/domain-error';
 export * from './logging/logger-options';
 export * from './redis/redis-keys';
 export * from './database/ensure-database';
+export * from './errors/startup-error';

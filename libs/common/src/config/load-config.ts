@@ -5,8 +5,17 @@ import { ValidationError, validateSync } from 'class-validator';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly variables: { name: string; problem: string }[]) {
-    super(`invalid configuration: ${variables.map((v) => `${v.name} ${v.problem}`).join('; ')}`);
+    super(`invalid configuration: ${variables.map((v) => `${v.name} (${v.problem})`).join('; ')}`);
   }
+}
+
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/** 'true'/'false' (and 1/0, yes/no, on/off); anything else stays a string and fails validation. */
+function parseBoolean(value: string): boolean | string {
+  const v = value.trim().toLowerCase();
+  return TRUE.has(v) ? true : FALSE.has(v) ? false : value;
 }
 
 type ConfigClass<T> = new () => T;
@@ -14,7 +23,7 @@ type ConfigClass<T> = new () => T;
 function problems(errors: ValidationError[]): { name: string; problem: string }[] {
   return errors.map((e) => ({
     name: e.property,
-    problem: Object.values(e.constraints ?? {}).join(', ') || 'is invalid',
+    problem: Object.values(e.constraints ?? {}).map((c) => c.replace(`${e.property} `, '')).join(', ') || 'is invalid',
   }));
 }
 
@@ -28,9 +37,12 @@ export function loadConfig<T extends object>(cls: ConfigClass<T>, env: NodeJS.Pr
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(defaults)) {
     const value = env[key];
-    raw[key] = value === undefined || value === '' ? defaults[key] : value;
+    if (value === undefined || value === '') raw[key] = defaults[key];
+    else if (typeof defaults[key] === 'boolean') raw[key] = parseBoolean(value);
+    else if (typeof defaults[key] === 'number') raw[key] = /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
+    else raw[key] = value;
   }
-  const instance = plainToInstance(cls, raw, { enableImplicitConversion: true, exposeDefaultValues: true });
+  const instance = plainToInstance(cls, raw, { exposeDefaultValues: true });
   const errors = validateSync(instance as object, { whitelist: false, forbidUnknownValues: true });
   if (errors.length > 0) throw new ConfigError(problems(errors));
   return Object.freeze(instance);

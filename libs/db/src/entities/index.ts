@@ -8,6 +8,6 @@ import { UserEntity } from './user.entity';
 export { JobEntity, KeypairEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
 export type { JobStatus } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
-export type { LoadedModel, NodeGpu, NodeStatus } from './node.entity';
+export type { NodeStatus } from './node.entity';
 
 export const ENTITIES = [TeamEntity, UserEntity, KeypairEntity, ModelEntity, NodeEntity, JobEntity];

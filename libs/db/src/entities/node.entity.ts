@@ -1,21 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { LoadedModel, NodeGpu } from '@gridline/scheduling';
 import { bigintNumber } from './transformers';
 
 export type NodeStatus = 'Ready' | 'NotReady' | 'Lost';
-
-export interface NodeGpu {
-  index: number;
-  name: string;
-  vendor: string;
-  totalMemoryBytes: number;
-  freeMemoryBytes: number;
-}
-
-export interface LoadedModel {
-  name: string;
-  sha256: string | null;
-  parallel: number;
-}
 
 @Entity('nodes')
 export class NodeEntity {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, LessThan, Not } from 'typeorm';
-import { LoadedModel, NodeEntity, NodeGpu, NodeStatus } from '../entities';
+import type { LoadedModel, NodeGpu } from '@gridline/scheduling';
+import { NodeEntity, NodeStatus } from '../entities';
 
 export interface NodeReport {
   name: string;

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { ConfigError, describeStartupError, loadConfig } from '@gridline/common';
+import { AgentConfig } from './agent.config';
+import { AgentModule } from './agent.module';
+
+async function main(): Promise<void> {
+  let config: AgentConfig;
+  try {
+    config = loadConfig(AgentConfig);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`gridline-agent: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  try {
+    const app = await NestFactory.createApplicationContext(AgentModule.forRoot(config), { bufferLogs: true, abortOnError: false });
+    app.useLogger(app.get(Logger));
+    app.enableShutdownHooks();
+    await app.init();
+  } catch (e) {
+    process.stderr.write(`gridline-agent: ${describeStartupError(e, { redis: config.REDIS_URL })}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,134 @@
+/**
+ * The agent's llama.cpp runner. Started by the agent with `fork()`, it owns one model and one
+ * context with N parallel sequences, and answers requests over the IPC channel.
+ * It must only be given files the agent has checked (see loadabilityProblems): llama.cpp
+ * aborts the process on some malformed headers instead of throwing.
+ */
+import { getLlama, LlamaChat, readGgufFileInfo, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import type { RunnerEvent, RunnerRequest, RunnerChatMessage } from './runner-protocol.js';
+
+if (!process.send) {
+  process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
+  process.exit(2);
+}
+
+const send = (event: RunnerEvent): void => {
+  process.send?.(event);
+};
+
+let llama: Llama | null = null;
+let model: LlamaModel | null = null;
+let context: LlamaContext | null = null;
+const running = new Map<string, AbortController>();
+
+function toHistory(messages: RunnerChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
+    if (m.role === 'system') return { type: 'system', text: m.content };
+    if (m.role === 'user') return { type: 'user', text: m.content };
+    return { type: 'model', response: [m.content] };
+  });
+  history.push({ type: 'model', response: [] });
+  return history;
+}
+
+async function init(gpu: Extract<RunnerRequest, { type: 'init' }>['gpu']): Promise<void> {
+  llama = await getLlama({ gpu, build: 'never', usePrebuiltBinaries: true, progressLogs: false, logLevel: 'error' as never });
+  const backend = llama.gpu === false ? 'cpu' : llama.gpu;
+  const vram = await llama.getVramState();
+  const deviceNames = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
+  send({ type: 'ready', gpu: { backend, deviceNames, vramTotalBytes: vram.total, vramFreeBytes: vram.free } });
+}
+
+async function handle(req: RunnerRequest): Promise<void> {
+  switch (req.type) {
+    case 'init':
+      return init(req.gpu);
+    case 'inspect': {
+      const info = await readGgufFileInfo(req.modelPath, { readTensorInfo: true });
+      const md = info.metadata as { general?: { architecture?: string; name?: string } } & Record<string, { block_count?: number } | undefined>;
+      const arch = md.general?.architecture ?? 'unknown';
+      send({
+        type: 'inspected',
+        id: req.id,
+        info: { architecture: arch, name: md.general?.name ?? null, version: info.version, tensorCount: info.tensorInfo?.length ?? 0, blockCount: md[arch]?.block_count ?? null },
+      });
+      return;
+    }
+    case 'load': {
+      if (!llama) throw new Error('runner not initialised');
+      if (context) await context.dispose();
+      if (model) await model.dispose();
+      model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: req.gpuLayers });
+      context = await model.createContext({ contextSize: req.contextSize, sequences: req.parallel, threads: req.threads });
+      send({
+        type: 'loaded',
+        id: req.id,
+        info: { gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers, contextSize: context.contextSize, parallel: req.parallel, trainContextSize: model.trainContextSize },
+      });
+      return;
+    }
+    case 'generate':
+      return generate(req);
+    case 'cancel':
+      running.get(req.id)?.abort();
+      return;
+    case 'shutdown':
+      for (const c of running.values()) c.abort();
+      await context?.dispose();
+      await model?.dispose();
+      await llama?.dispose();
+      process.exit(0);
+  }
+}
+
+async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
+  if (!context) throw new Error('no model is loaded');
+  const abort = new AbortController();
+  running.set(req.id, abort);
+  const sequence = context.getSequence();
+  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  const started = performance.now();
+  let firstTokenMs = -1;
+  let completionTokens = 0;
+  try {
+    const res = await chat.generateResponse(toHistory(req.messages), {
+      maxTokens: req.maxTokens,
+      temperature: req.temperature,
+      topP: req.topP,
+      seed: req.seed,
+      customStopTriggers: req.stop,
+      signal: abort.signal,
+      stopOnAbortSignal: true,
+      onToken: (tokens) => {
+        if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
+        completionTokens += tokens.length;
+      },
+      onTextChunk: (text) => send({ type: 'chunk', id: req.id, text }),
+    });
+    const stop = res.metadata.stopReason;
+    send({
+      type: 'done',
+      id: req.id,
+      result: {
+        text: res.response,
+        finishReason: stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop',
+        promptTokens: sequence.tokenMeter.usedInputTokens,
+        completionTokens,
+        firstTokenMs: Math.max(0, firstTokenMs),
+        totalMs: performance.now() - started,
+      },
+    });
+  } finally {
+    running.delete(req.id);
+    chat.dispose();
+    sequence.dispose();
+  }
+}
+
+process.on('message', (msg: RunnerRequest) => {
+  handle(msg).catch((e: unknown) => {
+    const id = 'id' in msg ? msg.id : null;
+    send({ type: 'error', id, code: 'runner_error', message: e instanceof Error ? e.message : String(e) });
+  });
+});
+process.on('disconnect', () => process.exit(0));

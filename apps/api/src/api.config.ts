@@ -1,0 +1,41 @@
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { DatabaseConfig } from '@gridline/common';
+
+/** Every variable the api reads. Property initialisers are the local defaults. */
+export class ApiConfig extends DatabaseConfig {
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 8080;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  /** 32 bytes as hex or base64; generated into the data directory outside production. */
+  @IsOptional()
+  @IsString()
+  GRIDLINE_MASTER_KEY?: string = undefined;
+
+  @IsString()
+  GRIDLINE_DATA_DIR = '.gridline';
+
+  @IsOptional()
+  @Matches(/^AKIA[A-Z2-7]{16}$/, { message: 'must be AKIA followed by 16 base32 characters' })
+  GRIDLINE_BOOTSTRAP_ACCESS_KEY?: string = undefined;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_\-/+=]{20,128}$/, { message: 'must be 20 to 128 URL-safe or base64 characters' })
+  GRIDLINE_BOOTSTRAP_SECRET_KEY?: string = undefined;
+
+  /** Apply pending migrations (and create the database) at start. */
+  @IsBoolean()
+  GRIDLINE_MIGRATE = true;
+
+  /** How long a synchronous completion may take before the client gets 504. */
+  @IsInt()
+  @Min(1)
+  GRIDLINE_REQUEST_TIMEOUT_SECONDS = 300;
+}

@@ -1,0 +1,8 @@
+/** The authenticated caller, as handlers receive it. */
+export interface Principal {
+  userId: string;
+  teamId: string;
+  keypairId: string;
+  accessKey: string;
+  isSuperadmin: boolean;
+}

@@ -1,0 +1,218 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  Equals,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+  ValidationArguments,
+  registerDecorator,
+} from 'class-validator';
+
+/** `content` is a string or an array of `{type: "text", text}` parts. */
+function IsMessageContent() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isMessageContent',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' ||
+          (Array.isArray(value) &&
+            value.length > 0 &&
+            value.every((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'text' && typeof (p as { text?: unknown }).text === 'string')),
+        defaultMessage: (args?: ValidationArguments) => `${args?.property ?? 'content'} must be a string or an array of text parts`,
+      },
+    });
+}
+
+/** `stop` is a string or up to four strings. */
+function IsStop() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isStop',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) =>
+          (typeof value === 'string' && value.length > 0) ||
+          (Array.isArray(value) && value.length <= 4 && value.every((s) => typeof s === 'string' && s.length > 0)),
+        defaultMessage: () => 'stop must be a non-empty string or an array of up to 4 non-empty strings',
+      },
+    });
+}
+
+export class ChatMessageDto {
+  @ApiProperty({ enum: ['system', 'developer', 'user', 'assistant'] })
+  @IsIn(['system', 'developer', 'user', 'assistant'])
+  role!: 'system' | 'developer' | 'user' | 'assistant';
+
+  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } } } }] })
+  @IsMessageContent()
+  content!: string | { type: 'text'; text: string }[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  name?: string;
+}
+
+export class StreamOptionsDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  include_usage?: boolean;
+}
+
+export class CreateChatCompletionDto {
+  @ApiProperty({ example: 'demo' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  model!: string;
+
+  @ApiProperty({ type: [ChatMessageDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(512)
+  @ValidateNested({ each: true })
+  @Type(() => ChatMessageDto)
+  messages!: ChatMessageDto[];
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 32768 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(32768)
+  max_tokens?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 32768 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(32768)
+  max_completion_tokens?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 2, default: 1 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(2)
+  temperature?: number;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 1 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  top_p?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  seed?: number;
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] })
+  @IsOptional()
+  @IsStop()
+  stop?: string | string[];
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  @ApiPropertyOptional({ type: StreamOptionsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StreamOptionsDto)
+  stream_options?: StreamOptionsDto;
+
+  @ApiPropertyOptional({ description: 'Only 1 is supported', default: 1 })
+  @IsOptional()
+  @Equals(1, { message: 'n must be 1' })
+  n?: number;
+
+  @ApiPropertyOptional({ description: 'End-user id, recorded with the job' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  user?: string;
+}
+
+export class ChatCompletionMessageDto {
+  @ApiProperty({ enum: ['assistant'] })
+  role!: 'assistant';
+  @ApiProperty()
+  content!: string;
+  @ApiProperty({ nullable: true, type: String })
+  refusal!: null;
+}
+
+export class ChatCompletionChoiceDto {
+  @ApiProperty()
+  index!: number;
+  @ApiProperty({ type: ChatCompletionMessageDto })
+  message!: ChatCompletionMessageDto;
+  @ApiProperty({ nullable: true, type: Object })
+  logprobs!: null;
+  @ApiProperty({ enum: ['stop', 'length'] })
+  finish_reason!: 'stop' | 'length';
+}
+
+export class UsageDto {
+  @ApiProperty()
+  prompt_tokens!: number;
+  @ApiProperty()
+  completion_tokens!: number;
+  @ApiProperty()
+  total_tokens!: number;
+}
+
+export class ChatCompletionResponseDto {
+  @ApiProperty({ example: 'chatcmpl-3f0c5f0e9d7c4c8f9b7f2b5c1d2e3f4a' })
+  id!: string;
+  @ApiProperty({ enum: ['chat.completion'] })
+  object!: 'chat.completion';
+  @ApiProperty({ description: 'Unix seconds' })
+  created!: number;
+  @ApiProperty()
+  model!: string;
+  @ApiProperty({ type: [ChatCompletionChoiceDto] })
+  choices!: ChatCompletionChoiceDto[];
+  @ApiProperty({ type: UsageDto })
+  usage!: UsageDto;
+  @ApiProperty({ nullable: true, type: String })
+  system_fingerprint!: null;
+}
+
+export class ModelDto {
+  @ApiProperty({ example: 'demo' })
+  id!: string;
+  @ApiProperty({ enum: ['model'] })
+  object!: 'model';
+  @ApiProperty({ description: 'Unix seconds' })
+  created!: number;
+  @ApiProperty({ example: 'gridline' })
+  owned_by!: string;
+}
+
+export class ModelListDto {
+  @ApiProperty({ enum: ['list'] })
+  object!: 'list';
+  @ApiProperty({ type: [ModelDto] })
+  data!: ModelDto[];
+}

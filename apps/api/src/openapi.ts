@@ -1,0 +1,20 @@
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { HMAC_SECURITY } from './auth/auth.decorators';
+
+export function buildOpenApi(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Gridline API')
+    .setDescription(
+      'Control plane for LLM inference on a fleet of GPU hosts. OpenAI-compatible routes under /v1; admin routes under /api/v1. ' +
+        'Requests are signed with a Gridline keypair (Backend.AI HMAC-SHA256 scheme): `Authorization: BackendAI signMethod=HMAC-SHA256, credential=ACCESS_KEY:SIGNATURE`, with `Date` and `X-BackendAI-Version` headers.',
+    )
+    .setVersion('0.1.0')
+    .addSecurity(HMAC_SECURITY, { type: 'apiKey', in: 'header', name: 'Authorization', description: 'BackendAI signMethod=HMAC-SHA256, credential=ACCESS_KEY:SIGNATURE' })
+    .build();
+  return SwaggerModule.createDocument(app, config);
+}
+
+export function mountSwagger(app: INestApplication): void {
+  SwaggerModule.setup('docs', app, () => buildOpenApi(app), { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}

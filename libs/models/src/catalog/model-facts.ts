@@ -1,0 +1,52 @@
+import type { GgufHeader, GgufPlainValue } from '../gguf/gguf-reader';
+
+export interface ModelFacts {
+  architecture: string;
+  name: string | null;
+  contextLength: number | null;
+  layers: number | null;
+  embedding: number | null;
+  /** Bytes of weights (the sum of tensor sizes). */
+  parameterBytes: number;
+}
+
+function num(v: GgufPlainValue | undefined): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return null;
+}
+
+export function modelFacts(header: GgufHeader): ModelFacts {
+  const arch = typeof header.metadata['general.architecture'] === 'string' ? (header.metadata['general.architecture'] as string) : 'unknown';
+  const name = header.metadata['general.name'];
+  return {
+    architecture: arch,
+    name: typeof name === 'string' ? name : null,
+    contextLength: num(header.metadata[`${arch}.context_length`]),
+    layers: num(header.metadata[`${arch}.block_count`]),
+    embedding: num(header.metadata[`${arch}.embedding_length`]),
+    parameterBytes: header.tensorBytes,
+  };
+}
+
+/** Metadata without which llama.cpp aborts the process instead of failing the load. */
+const REQUIRED_PER_ARCH = [
+  'context_length',
+  'embedding_length',
+  'block_count',
+  'feed_forward_length',
+  'attention.head_count',
+  'attention.layer_norm_rms_epsilon',
+];
+const REQUIRED_TOKENIZER = ['tokenizer.ggml.model', 'tokenizer.ggml.tokens'];
+
+/** Problems that make a GGUF unsafe to hand to llama.cpp; empty when it may be loaded. */
+export function loadabilityProblems(header: GgufHeader): string[] {
+  const problems: string[] = [];
+  const arch = header.metadata['general.architecture'];
+  if (typeof arch !== 'string') return ['general.architecture is missing'];
+  for (const key of REQUIRED_PER_ARCH) if (header.metadata[`${arch}.${key}`] === undefined) problems.push(`${arch}.${key} is missing`);
+  for (const key of REQUIRED_TOKENIZER) if (header.metadata[key] === undefined) problems.push(`${key} is missing`);
+  if (header.tensors.length === 0) problems.push('the file has no tensors');
+  return problems;
+}

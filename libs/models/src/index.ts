@@ -1,0 +1,2 @@
+export * from './gguf';
+export * from './catalog/model-facts';

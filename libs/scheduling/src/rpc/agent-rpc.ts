@@ -1,0 +1,45 @@
+import type { LoadedModel, NodeGpu } from './node-types';
+
+/** @nestjs/microservices patterns between agents and the scheduler (Redis transport, prefixed channels). */
+export const AgentRpc = {
+  /** Request/reply: an agent announces itself and gets its node id. */
+  Register: 'agent.register',
+  /** Event: periodic liveness and inventory. */
+  Heartbeat: 'agent.heartbeat',
+} as const;
+
+export interface ModelAnnouncement {
+  name: string;
+  sha256: string | null;
+  sizeBytes: number;
+  architecture: string;
+  contextLength: number | null;
+  layers: number | null;
+  embedding: number | null;
+  parameterBytes: number;
+  parallel: number;
+}
+
+export interface RegisterAgentRequest {
+  nodeName: string;
+  agentVersion: string;
+  backend: string;
+  gpus: NodeGpu[];
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  models: ModelAnnouncement[];
+}
+
+export interface RegisterAgentReply {
+  nodeId: string;
+  /** Seconds between heartbeats the scheduler expects. */
+  heartbeatIntervalSeconds: number;
+}
+
+export interface AgentHeartbeat {
+  nodeId: string;
+  gpus: NodeGpu[];
+  freeMemoryBytes: number;
+  loadedModels: LoadedModel[];
+  inFlight: number;
+}

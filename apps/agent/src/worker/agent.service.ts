@@ -24,8 +24,7 @@ import {
   parseJobData,
 } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
-import { RunnerClient, RunnerError } from '../runner/runner-client';
-import type { RunnerGpuInfo } from '../runner/runner-protocol';
+import { RunnerClient, RunnerError, RunnerGpuInfo } from '@gridline/runtime';
 
 export const AGENT_VERSION = '0.1.0';
 

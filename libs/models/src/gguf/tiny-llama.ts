@@ -134,7 +134,8 @@ export function buildTinyLlama(options: TinyLlamaOptions = {}): GgufDocument {
   }
   tensors.push(ones('output_norm.weight', embedding));
   const output = randomTensor('output.weight', [embedding, nVocab], 1);
-  const outputRows = new Float32Array(output.data!.buffer, output.data!.byteOffset, embedding * nVocab);
+  const outputBytes = output.data as Uint8Array;
+  const outputRows = new Float32Array(outputBytes.buffer, outputBytes.byteOffset, embedding * nVocab);
   for (const id of vocab.silent) outputRows.fill(0, id * embedding, (id + 1) * embedding);
   tensors.push(output);
 

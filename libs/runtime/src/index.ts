@@ -1,0 +1,2 @@
+export * from './runner/runner-client';
+export type * from './runner/runner-protocol';

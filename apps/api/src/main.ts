@@ -1,13 +1,11 @@
 import 'reflect-metadata';
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { ConfigError, describeStartupError, loadConfig } from '@gridline/common';
 import { ApiConfig } from './api.config';
 import { AppModule } from './app.module';
-import { ProblemFilter } from './common/problem.filter';
-import { mountSwagger } from './openapi';
+import { configureApp } from './app.setup';
 
 async function main(): Promise<void> {
   let config: ApiConfig;
@@ -23,12 +21,7 @@ async function main(): Promise<void> {
   try {
     const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));
-    app.useBodyParser('json', { limit: '4mb' });
-    app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
-    app.useGlobalFilters(new ProblemFilter());
-    app.disable('x-powered-by');
-    app.enableShutdownHooks();
-    mountSwagger(app);
+    configureApp(app);
     await app.listen(config.PORT, config.HOST);
     const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('0.0.0.0', '127.0.0.1');
     app.get(Logger).log(`listening on ${url} (docs at ${url}/docs)`, 'Gridline');

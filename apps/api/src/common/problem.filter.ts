@@ -1,4 +1,4 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuthError } from '@gridline/auth';
 import { DomainError } from '@gridline/common';
@@ -64,10 +64,18 @@ export class ProblemFilter implements ExceptionFilter {
   private toView(e: unknown): ErrorView {
     if (e instanceof AuthError) return { status: e.status, code: e.code, title: e.title, detail: e.message };
     if (e instanceof DomainError) return { status: e.status, code: e.code, title: e.code.replace(/_/g, ' '), detail: e.message, extra: e.extra };
-    if (e instanceof HttpException) return fromHttpException(e);
-    if (e instanceof SyntaxError && (e as { type?: string }).type === 'entity.parse.failed') {
+    // Nest turns body-parser's SyntaxError into a BadRequestException carrying only its message
+    // (validation failures always carry an array of messages instead).
+    const parseFailure =
+      (e as { type?: string }).type === 'entity.parse.failed' ||
+      (e instanceof BadRequestException && typeof (e.getResponse() as { message?: unknown }).message === 'string' && /JSON/.test(e.message));
+    if (parseFailure) {
       return { status: 400, code: 'invalid_json', title: 'invalid json', detail: 'the request body is not valid JSON' };
     }
+    if ((e as { type?: string }).type === 'entity.too.large') {
+      return { status: 413, code: 'payload_too_large', title: 'payload too large', detail: 'the request body is larger than 4 MB' };
+    }
+    if (e instanceof HttpException) return fromHttpException(e);
     return { status: 500, code: 'internal_error', title: 'internal error', detail: 'an internal error occurred' };
   }
 }

@@ -11,7 +11,7 @@ function request(headers: Record<string, string>, method = 'POST', pathAndQuery 
   return { method, pathAndQuery, header: (name) => lower[name] };
 }
 
-function signed(overrides: { now?: number; secret?: string; method?: string; path?: string } = {}) {
+function signed(overrides: { now?: number; secret?: string; method?: string; path?: string } = {}): Record<string, string> {
   return {
     ...signRequest({
       accessKey: ACCESS,
@@ -136,7 +136,7 @@ describe('verifySignedRequest', () => {
     expect(d.seen.size).toBe(0);
   });
 
-  it.each([
+  it.each<[string, { method?: string; path?: string }]>([
     ['method', { method: 'GET' }],
     ['path', { path: '/v1/models' }],
     ['query', { path: '/v1/chat/completions?x=1' }],

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { signRequest, signingFetch } from '@gridline/auth';
 import { loadConfig } from '@gridline/common';
-import { TEST_REDIS_URL, TestDatabase, freshDatabaseName, redisPrefix } from '../../../test/support/test-env';
+import { TEST_REDIS_URL, TestDatabase, freshDatabaseName, redisPrefix } from '@gridline/testing';
 import { ApiConfig } from './api.config';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';

@@ -200,6 +200,10 @@ export class AgentService implements OnApplicationBootstrap, OnApplicationShutdo
         (text) => events.push(text),
       );
       await events.finish({ type: 'done', result });
+      this.logger.log(
+        { jobId: data.jobId, requestId: data.requestId, promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },
+        'job done',
+      );
       await this.producer.enqueue('job.finished', { jobId: data.jobId, nodeId: this.nodeId, status: 'succeeded', result });
     } catch (e) {
       const code = e instanceof RunnerError ? e.code : 'agent_error';

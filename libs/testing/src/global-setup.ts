@@ -15,7 +15,7 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await c.end();
   }
-  execFileSync(process.execPath, [join(__dirname, '..', '..', 'dist', 'tools', 'db', 'migrate.js')], {
+  execFileSync(process.execPath, [join(__dirname, '..', '..', '..', 'dist', 'tools', 'db', 'migrate.js')], {
     env: { ...process.env, DATABASE_URL: databaseUrl(TEMPLATE_DB), LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,0 +1,76 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
+import { BUILT_RUNNER } from '@gridline/testing';
+import { RunnerClient } from './runner-client';
+
+/** Real llama.cpp (node-llama-cpp's prebuilt CPU binary) in the built ESM runner process. */
+describe('llama runner with a GGUF written by libs/models', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-runner-'));
+  const tinyPath = join(dir, 'tiny.gguf');
+  const headerPath = join(dir, 'llama-3-8b.header.gguf');
+  const runner = new RunnerClient(BUILT_RUNNER);
+  const chat = [{ role: 'user' as const, content: 'Hello, who are you?' }];
+
+  beforeAll(async () => {
+    writeFileSync(tinyPath, encodeGguf(buildTinyLlama({ seed: 42 })));
+    writeFileSync(headerPath, encodeGguf(buildLlamaHeader(LLAMA_PRESETS['llama-3-8b']), { headerOnly: true }));
+    await runner.start('cpu');
+  });
+
+  afterAll(() => runner.stop());
+
+  it('reads the written file back through readGgufFileInfo', async () => {
+    await expect(runner.inspect(tinyPath)).resolves.toEqual({ architecture: 'llama', name: 'gridline-tiny', version: 3, tensorCount: 21, blockCount: 2 });
+  });
+
+  it('reads a header-only real-size model through readGgufFileInfo', async () => {
+    await expect(runner.inspect(headerPath)).resolves.toMatchObject({ architecture: 'llama', name: 'Meta-Llama-3-8B-Instruct', tensorCount: 32 * 9 + 3, blockCount: 32 });
+  });
+
+  it('loads the model with two parallel sequences on one thread', async () => {
+    const info = await runner.load({ modelPath: tinyPath, gpuLayers: 0, contextSize: 1024, parallel: 2, threads: 1 });
+    expect(info).toMatchObject({ gpuLayers: 0, contextSize: 1024, parallel: 2, trainContextSize: 2048 });
+  });
+
+  it('generates visible text, streamed in chunks that add up to the result', async () => {
+    const chunks: string[] = [];
+    const done = await runner.generate('g1', { messages: chat, maxTokens: 24, temperature: 0, topP: 1 }, (t) => chunks.push(t));
+    expect(done.text.trim().length).toBeGreaterThan(0);
+    expect(done.text).toMatch(/[a-z]{2,}/i);
+    expect(chunks.join('')).toBe(done.text);
+    // Byte and control rows are zeroed, so the end-of-turn token never wins: it runs to the limit.
+    expect(done.finishReason).toBe('length');
+    expect(done.completionTokens).toBe(24);
+    expect(done.promptTokens).toBeGreaterThan(5);
+  });
+
+  it('is deterministic under greedy decoding, also with two generations in parallel', async () => {
+    const req = { messages: chat, maxTokens: 16, temperature: 0, topP: 1 };
+    const [a, b] = await Promise.all([runner.generate('p1', req), runner.generate('p2', req)]);
+    expect(a.text).toBe(b.text);
+    expect(a.promptTokens).toBe(b.promptTokens);
+  });
+
+  it('stops at a custom stop string', async () => {
+    const full = await runner.generate('s0', { messages: chat, maxTokens: 24, temperature: 0, topP: 1 });
+    const word = full.text.trim().split(/\s+/)[1];
+    const stopped = await runner.generate('s1', { messages: chat, maxTokens: 24, temperature: 0, topP: 1, stop: [word] });
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text.length).toBeLessThan(full.text.length);
+    expect(stopped.text).not.toContain(word);
+  });
+
+  it('cancels a running generation', async () => {
+    const pending = runner.generate('c1', { messages: chat, maxTokens: 4000, temperature: 0, topP: 1 }, () => runner.cancel('c1'));
+    const done = await pending;
+    expect(done.finishReason).toBe('cancelled');
+    expect(done.completionTokens).toBeLessThan(4000);
+  });
+
+  it('reports a failed load as an error without dying', async () => {
+    await expect(runner.load({ modelPath: join(dir, 'missing.gguf'), gpuLayers: 0, contextSize: 256, parallel: 1, threads: 1 })).rejects.toMatchObject({ code: 'runner_error' });
+    await expect(runner.inspect(tinyPath)).resolves.toMatchObject({ architecture: 'llama' });
+  });
+});

@@ -1,0 +1,4 @@
+export * from './test-env';
+export * from './processes';
+export * from './runner-harness';
+export * from './stack';

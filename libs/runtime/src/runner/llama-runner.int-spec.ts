@@ -2,8 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
-import { BUILT_RUNNER } from '@gridline/testing';
 import { RunnerClient } from './runner-client';
+
+/** The runner as `npm run build` emits it (Jest runs the TypeScript sources, the runner must be the built ESM file). */
+const BUILT_RUNNER = join(__dirname, '..', '..', '..', '..', 'dist', 'libs', 'runtime', 'src', 'runner', 'llama-runner.mjs');
 
 /** Real llama.cpp (node-llama-cpp's prebuilt CPU binary) in the built ESM runner process. */
 describe('llama runner with a GGUF written by libs/models', () => {

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// `npm test`: lint, type-check, build, schema and API drift checks, then unit, integration and
+// e2e tests (Jest, real Postgres/Redis/llama.cpp). Every step runs; the last line is
+// `N passed, N failed`, counting each check as one and each Jest test as one.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+const env = { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true' };
+const results = [];
+
+function step(name, command) {
+  const started = Date.now();
+  process.stdout.write(`\n=== ${name}: ${command}\n`);
+  const r = spawnSync(command, { shell: true, stdio: 'inherit', env });
+  const ok = r.status === 0;
+  results.push({ name, ok, seconds: (Date.now() - started) / 1000 });
+  return ok;
+}
+
+step('lint', 'npx nx show projects > /dev/null && npx eslint . --max-warnings 0');
+step('typecheck', 'npm run -s typecheck');
+const built = step('build', 'npm run -s build');
+if (built) {
+  step('migrations', 'node tools/ci/migration-check.mjs');
+  step('openapi', 'node dist/tools/openapi/generate.js --check');
+}
+
+const report = '.jest-results.json';
+rmSync(report, { force: true });
+let passed = results.filter((r) => r.ok).length;
+let failed = results.filter((r) => !r.ok).length;
+if (built) {
+  const started = Date.now();
+  process.stdout.write('\n=== jest: unit, int, e2e\n');
+  const jest = spawnSync('npx jest --ci --forceExit --json --outputFile=' + report, { shell: true, stdio: 'inherit', env });
+  const seconds = (Date.now() - started) / 1000;
+  if (existsSync(report)) {
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    passed += j.numPassedTests;
+    failed += j.numFailedTests + (j.numRuntimeErrorTestSuites ?? 0);
+    if (j.numTotalTests === 0) failed += 1;
+    results.push({ name: `jest (${j.numTotalTests} tests in ${j.numTotalTestSuites} files)`, ok: jest.status === 0 && j.numTotalTests > 0, seconds });
+  } else {
+    failed += 1;
+    results.push({ name: 'jest (no report)', ok: false, seconds });
+  }
+}
+
+process.stdout.write('\n');
+for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${r.seconds.toFixed(1)} s)\n`);
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);

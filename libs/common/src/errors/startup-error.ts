@@ -12,6 +12,7 @@ export function describeStartupError(e: unknown, urls: { database?: string; redi
     }
     return `cannot reach Postgres at ${safe(urls.database)} (${code}). Start it (pg_ctlcluster <version> main start) or run: docker compose -f docker/compose.yml up`;
   }
+  if (code === 'EADDRINUSE') return `port ${inner?.port ?? err.port ?? ''} is already in use: stop the other process or set PORT`;
   if (code === '28P01' || code === '28000') return `Postgres refused the credentials in DATABASE_URL (${safe(urls.database)})`;
   return err.message ?? String(e);
 }

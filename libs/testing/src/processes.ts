@@ -1,8 +1,17 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
-export const REPO_ROOT = join(__dirname, '..', '..', '..');
+/** The repository root, from the sources (under Jest) or from dist/ (built tools). */
+function findRoot(dir: string): string {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'nx.json'))) return d;
+  }
+  throw new Error(`no repository root above ${dir}`);
+}
+
+export const REPO_ROOT = findRoot(__dirname);
 export const DIST = join(REPO_ROOT, 'dist');
 
 export async function freePort(): Promise<number> {

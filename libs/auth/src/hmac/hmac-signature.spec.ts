@@ -1,4 +1,4 @@
-import { computeSignature, parseSignedDate, signRequest, stringToSign } from './hmac-signature';
+import { computeSignature, parseSignedDate, signRequest, stringToSign, uniqueSigningDate } from './hmac-signature';
 
 describe('HMAC signature (shared/HMAC.md)', () => {
   const vector = {
@@ -69,5 +69,21 @@ describe('HMAC signature (shared/HMAC.md)', () => {
     it.each(['2024-01-02T03:04:05', 'Tue, 02 Jan 2024 03:04:05 GMT', '2024-02-30T00:00:00Z', 'yesterday', ''])('refuses %j', (text) => {
       expect(parseSignedDate(text)).toBeNull();
     });
+  });
+});
+
+describe('uniqueSigningDate', () => {
+  it('gives distinct, increasing, parseable dates to requests signed in the same millisecond', () => {
+    const now = new Date('2025-05-06T07:08:09.010Z');
+    const dates = Array.from({ length: 50 }, () => uniqueSigningDate(now));
+    expect(new Set(dates).size).toBe(50);
+    expect(dates[0]).toMatch(/^2025-05-06T07:08:09\.010\d{3}\+00:00$/);
+    expect([...dates].sort()).toEqual(dates);
+    for (const d of dates) expect(Math.abs((parseSignedDate(d) ?? 0) - now.getTime())).toBeLessThan(2);
+  });
+
+  it('makes concurrent identical requests carry different signatures', () => {
+    const opts = { accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'secret-secret-secret-secret', method: 'POST', pathAndQuery: '/v1/chat/completions', host: 'h:1' };
+    expect(signRequest(opts).Authorization).not.toBe(signRequest(opts).Authorization);
   });
 });

@@ -69,9 +69,23 @@ export interface SignRequestOptions {
   now?: Date;
 }
 
+let lastMicros = 0;
+
+/**
+ * An ISO-8601 UTC date with microseconds, strictly increasing within this process. The
+ * scheme signs no body, so two requests to the same path in the same millisecond would
+ * otherwise carry the same signature and the second would be refused as a replay.
+ */
+export function uniqueSigningDate(now: Date = new Date()): string {
+  const micros = Math.max(now.getTime() * 1000, lastMicros + 1);
+  lastMicros = micros;
+  const iso = new Date(Math.floor(micros / 1000)).toISOString();
+  return `${iso.slice(0, 23)}${String(micros % 1000).padStart(3, '0')}+00:00`;
+}
+
 /** Headers a client sends to authenticate one request. */
 export function signRequest(options: SignRequestOptions): Record<string, string> {
-  const date = (options.now ?? new Date()).toISOString().replace('Z', '+00:00');
+  const date = options.now ? options.now.toISOString().replace('Z', '+00:00') : uniqueSigningDate();
   const version = options.version ?? DEFAULT_API_VERSION;
   const contentType = options.contentType ?? 'application/json';
   const signature = computeSignature(options.secretKey, {

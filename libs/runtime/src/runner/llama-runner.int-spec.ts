@@ -48,11 +48,28 @@ describe('llama runner with a GGUF written by libs/models', () => {
     expect(done.promptTokens).toBeGreaterThan(5);
   });
 
+  it('counts the prompt the same whatever the completion length', async () => {
+    const short = await runner.generate('t1', { messages: chat, maxTokens: 1, temperature: 0, topP: 1 });
+    const long = await runner.generate('t2', { messages: chat, maxTokens: 30, temperature: 0, topP: 1 });
+    expect(short.completionTokens).toBe(1);
+    expect(long.completionTokens).toBe(30);
+    expect(long.promptTokens).toBe(short.promptTokens);
+    // ChatML markers, role names and the text: more tokens than the words of the message alone.
+    expect(short.promptTokens).toBeGreaterThan(chat[0].content.split(' ').length + 6);
+  });
+
   it('is deterministic under greedy decoding, also with two generations in parallel', async () => {
     const req = { messages: chat, maxTokens: 16, temperature: 0, topP: 1 };
     const [a, b] = await Promise.all([runner.generate('p1', req), runner.generate('p2', req)]);
     expect(a.text).toBe(b.text);
     expect(a.promptTokens).toBe(b.promptTokens);
+  });
+
+  it('queues generations beyond its parallel sequences instead of failing them', async () => {
+    const req = { messages: chat, maxTokens: 8, temperature: 0, topP: 1 };
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => runner.generate(`q${i}`, req)));
+    expect(results.map((r) => r.completionTokens)).toEqual([8, 8, 8, 8, 8]);
+    expect(new Set(results.map((r) => r.text)).size).toBe(1);
   });
 
   it('stops at a custom stop string', async () => {

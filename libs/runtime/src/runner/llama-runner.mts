@@ -4,8 +4,8 @@
  * It must only be given files the agent has checked (see loadabilityProblems): llama.cpp
  * aborts the process on some malformed headers instead of throwing.
  */
-import { getLlama, LlamaChat, readGgufFileInfo, type ChatHistoryItem, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
-import type { RunnerEvent, RunnerRequest, RunnerChatMessage } from './runner-protocol.js';
+import { getLlama, LlamaChat, readGgufFileInfo, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import type { RunnerChatMessage, RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 
 if (!process.send) {
   process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
@@ -19,6 +19,8 @@ const send = (event: RunnerEvent): void => {
 let llama: Llama | null = null;
 let model: LlamaModel | null = null;
 let context: LlamaContext | null = null;
+/** Resolved once per model: resolving it (template analysis) costs ~200 ms, far more than a short generation. */
+let chatWrapper: ChatWrapper | null = null;
 const running = new Map<string, AbortController>();
 
 function toHistory(messages: RunnerChatMessage[]): ChatHistoryItem[] {
@@ -60,6 +62,7 @@ async function handle(req: RunnerRequest): Promise<void> {
       if (model) await model.dispose();
       model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: req.gpuLayers });
       context = await model.createContext({ contextSize: req.contextSize, sequences: req.parallel, threads: req.threads });
+      chatWrapper = resolveChatWrapper(model);
       send({
         type: 'loaded',
         id: req.id,
@@ -81,17 +84,34 @@ async function handle(req: RunnerRequest): Promise<void> {
   }
 }
 
+/** Waiters for a free context sequence, served in arrival order. */
+const sequenceWaiters: (() => void)[] = [];
+
+async function acquireSequence(ctx: LlamaContext): Promise<LlamaContextSequence> {
+  while (ctx.sequencesLeft === 0) await new Promise<void>((resolve) => sequenceWaiters.push(resolve));
+  return ctx.getSequence();
+}
+
+function releaseSequence(sequence: LlamaContextSequence): void {
+  sequence.dispose();
+  sequenceWaiters.shift()?.();
+}
+
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
-  if (!context) throw new Error('no model is loaded');
+  if (!context || !chatWrapper) throw new Error('no model is loaded');
   const abort = new AbortController();
   running.set(req.id, abort);
-  const sequence = context.getSequence();
-  const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+  const sequence = await acquireSequence(context);
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+  const history = toHistory(req.messages);
+  // The rendered prompt, tokenized: the sequence's token meter does not count it exactly.
+  const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(context.model.tokenizer).length;
   const started = performance.now();
   let firstTokenMs = -1;
   let completionTokens = 0;
+  let result: RunnerGenerationDone;
   try {
-    const res = await chat.generateResponse(toHistory(req.messages), {
+    const res = await chat.generateResponse(history, {
       maxTokens: req.maxTokens,
       temperature: req.temperature,
       topP: req.topP,
@@ -106,23 +126,21 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
       onTextChunk: (text) => send({ type: 'chunk', id: req.id, text }),
     });
     const stop = res.metadata.stopReason;
-    send({
-      type: 'done',
-      id: req.id,
-      result: {
-        text: res.response,
-        finishReason: stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop',
-        promptTokens: sequence.tokenMeter.usedInputTokens,
-        completionTokens,
-        firstTokenMs: Math.max(0, firstTokenMs),
-        totalMs: performance.now() - started,
-      },
-    });
+    result = {
+      text: res.response,
+      finishReason: stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop',
+      promptTokens,
+      completionTokens,
+      firstTokenMs: Math.max(0, firstTokenMs),
+      totalMs: performance.now() - started,
+    };
   } finally {
     running.delete(req.id);
     chat.dispose();
-    sequence.dispose();
+    releaseSequence(sequence);
   }
+  // Sent only once the sequence is free again, so the next job never finds the context full.
+  send({ type: 'done', id: req.id, result });
 }
 
 process.on('message', (msg: RunnerRequest) => {

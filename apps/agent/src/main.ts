@@ -1,21 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, describeStartupError, loadConfig } from '@gridline/common';
+import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { AgentConfig } from './agent.config';
 import { AgentModule } from './agent.module';
 
 async function main(): Promise<void> {
-  let config: AgentConfig;
-  try {
-    config = loadConfig(AgentConfig);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`gridline-agent: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(AgentConfig, 'gridline-agent');
   try {
     const app = await NestFactory.createApplicationContext(AgentModule.forRoot(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));

@@ -2,22 +2,13 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, describeStartupError, loadConfig } from '@gridline/common';
+import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { ApiConfig } from './api.config';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 
 async function main(): Promise<void> {
-  let config: ApiConfig;
-  try {
-    config = loadConfig(ApiConfig);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`gridline-api: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(ApiConfig, 'gridline-api');
   try {
     const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));

@@ -1,22 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigError, RedisKeys, describeStartupError, loadConfig } from '@gridline/common';
+import { RedisKeys, describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { PrefixedServerRedis } from '@gridline/scheduling';
 import { SchedulerConfig } from './scheduler.config';
 import { SchedulerModule } from './scheduler.module';
 
 async function main(): Promise<void> {
-  let config: SchedulerConfig;
-  try {
-    config = loadConfig(SchedulerConfig);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`gridline-scheduler: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(SchedulerConfig, 'gridline-scheduler');
   try {
     const app = await NestFactory.createMicroservice(SchedulerModule.forRoot(config), {
       strategy: new PrefixedServerRedis(new RedisKeys(config.GRIDLINE_REDIS_PREFIX).rpcPrefix, config.REDIS_URL),

@@ -26,7 +26,14 @@ export class HealthController {
   @ApiOkResponse({ description: 'Postgres and Redis are reachable' })
   @ApiServiceUnavailableResponse({ description: 'A dependency is unreachable' })
   async readyz(): Promise<{ status: 'ok'; checks: Record<string, 'ok'> }> {
-    const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000))]);
+    const within = async <T>(p: Promise<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 2000)))]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     const [pg, rd] = await Promise.allSettled([within(this.db.query('SELECT 1')), within(this.redis.ping())]);
     const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'unreachable', redis: rd.status === 'fulfilled' ? 'ok' : 'unreachable' };
     if (checks.postgres !== 'ok' || checks.redis !== 'ok') throw new ServiceUnavailableException({ message: `not ready: ${JSON.stringify(checks)}` });

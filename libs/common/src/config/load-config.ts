@@ -47,3 +47,16 @@ export function loadConfig<T extends object>(cls: ConfigClass<T>, env: NodeJS.Pr
   if (errors.length > 0) throw new ConfigError(problems(errors));
   return Object.freeze(instance);
 }
+
+/** `loadConfig` for a process entry point: an invalid environment ends the process with one line naming the variables. */
+export function loadConfigOrExit<T extends object>(cls: ConfigClass<T>, app: string): T {
+  try {
+    return loadConfig(cls);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${app}: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}

@@ -15,8 +15,11 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     try {
       await client.query(`CREATE DATABASE "${name}"`);
     } catch (e) {
-      // Another process created it between our check and our create.
-      if ((e as { code?: string }).code !== '42P04') throw e;
+      // Another process (a second replica, the scheduler) created it between our check and
+      // our create: Postgres says so as duplicate_database or, in a tighter race, as a unique
+      // violation on pg_database.
+      const code = (e as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw e;
       return false;
     }
     return true;

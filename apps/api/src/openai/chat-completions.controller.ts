@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { DomainError } from '@gridline/common';
-import { GenerationResult } from '@gridline/scheduling';
+import { GenerationResult, JobEvent } from '@gridline/scheduling';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { InferenceService } from '../jobs/inference.service';
@@ -78,7 +78,7 @@ export class ChatCompletionsController {
 
   private async stream(
     res: Response,
-    events: AsyncGenerator<import('@gridline/scheduling').JobEvent>,
+    events: AsyncGenerator<JobEvent>,
     meta: { id: string; created: number; model: string; includeUsage: boolean },
   ): Promise<void> {
     res.status(200);

@@ -6,6 +6,11 @@ import { IdentityRepository } from './repositories/identity.repository';
 import { JobRepository } from './repositories/job.repository';
 import { ModelRepository } from './repositories/model.repository';
 import { NodeRepository } from './repositories/node.repository';
+import { AuditRepository } from './repositories/audit.repository';
+import { KeypairRepository } from './repositories/keypair.repository';
+import { TeamRepository } from './repositories/team.repository';
+import { TokenRepository } from './repositories/token.repository';
+import { UserRepository } from './repositories/user.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -15,7 +20,17 @@ export interface DatabaseModuleOptions {
   poolSize?: number;
 }
 
-const REPOSITORIES = [IdentityRepository, JobRepository, ModelRepository, NodeRepository];
+const REPOSITORIES = [
+  IdentityRepository,
+  JobRepository,
+  ModelRepository,
+  NodeRepository,
+  TeamRepository,
+  UserRepository,
+  KeypairRepository,
+  TokenRepository,
+  AuditRepository,
+];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */
 export async function openDatabase(options: DatabaseModuleOptions): Promise<DataSource> {

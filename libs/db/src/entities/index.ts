@@ -1,13 +1,18 @@
+import { ApiTokenEntity } from './api-token.entity';
+import { AuditEntryEntity } from './audit-entry.entity';
 import { JobEntity } from './job.entity';
 import { KeypairEntity } from './keypair.entity';
+import { MembershipEntity } from './membership.entity';
 import { ModelEntity } from './model.entity';
 import { NodeEntity } from './node.entity';
 import { TeamEntity } from './team.entity';
 import { UserEntity } from './user.entity';
 
-export { JobEntity, KeypairEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
+export { ApiTokenEntity, AuditEntryEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
+export type { TeamRole } from './membership.entity';
+export type { TokenScope } from './api-token.entity';
 export type { JobStatus } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
 export type { NodeStatus } from './node.entity';
 
-export const ENTITIES = [TeamEntity, UserEntity, KeypairEntity, ModelEntity, NodeEntity, JobEntity];
+export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity];

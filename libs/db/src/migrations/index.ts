@@ -1,4 +1,5 @@
 import { Initial1795326100325 } from './1795326100325-Initial';
+import { Tenancy1795329367765 } from './1795329367765-Tenancy';
 
 /** Every migration, in order. New ones are generated with `npm run db:generate -- NAME` and added here. */
-export const MIGRATIONS = [Initial1795326100325];
+export const MIGRATIONS = [Initial1795326100325, Tenancy1795329367765];

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { KeypairEntity, TeamEntity, UserEntity } from '../entities';
+import { KeypairEntity, MembershipEntity, TeamEntity, TeamRole, UserEntity } from '../entities';
 
 /** What authentication needs to know about an access key. */
 export interface KeypairCredential {
@@ -10,6 +10,8 @@ export interface KeypairCredential {
   userId: string;
   teamId: string;
   isSuperadmin: boolean;
+  /** The user's role in the keypair's team; null when it is no longer a member. */
+  role: TeamRole | null;
 }
 
 export interface BootstrapAdminInput {
@@ -31,12 +33,14 @@ export class IdentityRepository {
       .getRepository(KeypairEntity)
       .createQueryBuilder('k')
       .innerJoin(UserEntity, 'u', 'u.id = k.user_id')
+      .leftJoin(MembershipEntity, 'm', 'm.user_id = k.user_id AND m.team_id = k.team_id')
       .select(['k.id AS id', 'k.access_key AS access_key', 'k.secret_sealed AS secret_sealed', 'k.user_id AS user_id', 'k.team_id AS team_id'])
       .addSelect('u.is_superadmin', 'is_superadmin')
+      .addSelect('m.role', 'role')
       .where('k.access_key = :accessKey', { accessKey })
       .andWhere('k.is_active = true')
       .andWhere('(k.expires_at IS NULL OR k.expires_at > :now)', { now })
-      .getRawOne<{ id: string; access_key: string; secret_sealed: string; user_id: string; team_id: string; is_superadmin: boolean }>();
+      .getRawOne<{ id: string; access_key: string; secret_sealed: string; user_id: string; team_id: string; is_superadmin: boolean; role: TeamRole | null }>();
     if (!row) return null;
     return {
       keypairId: row.id,
@@ -45,6 +49,7 @@ export class IdentityRepository {
       userId: row.user_id,
       teamId: row.team_id,
       isSuperadmin: row.is_superadmin,
+      role: row.role,
     };
   }
 
@@ -73,6 +78,7 @@ export class IdentityRepository {
       const team = (await teams.findOne({ where: { name: input.teamName } })) ?? (await teams.save(teams.create({ name: input.teamName })));
       let user = await users.findOne({ where: { email: input.email } });
       if (!user) user = await users.save(users.create({ email: input.email, displayName: input.displayName, isSuperadmin: true }));
+      await tx.getRepository(MembershipEntity).upsert({ teamId: team.id, userId: user.id, role: 'team_admin' }, { conflictPaths: ['teamId', 'userId'] });
       if (await keypairs.exists({ where: { accessKey: input.accessKey } })) return { created: false, teamId: team.id, userId: user.id };
       await keypairs.save(
         keypairs.create({ accessKey: input.accessKey, secretSealed: input.secretSealed, userId: user.id, teamId: team.id, isActive: true }),

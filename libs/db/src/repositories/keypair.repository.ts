@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { KeypairEntity } from '../entities';
+import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
+
+/** A keypair as the admin API shows it: never its secret. */
+export interface KeypairRecord {
+  id: string;
+  accessKey: string;
+  userId: string;
+  teamId: string;
+  isActive: boolean;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  createdBy: string | null;
+  createdAt: Date;
+}
+
+export interface KeypairFilter {
+  userId?: string;
+  isActive?: boolean;
+}
+
+const toRecord = (k: KeypairEntity): KeypairRecord => ({
+  id: k.id,
+  accessKey: k.accessKey,
+  userId: k.userId,
+  teamId: k.teamId,
+  isActive: k.isActive,
+  expiresAt: k.expiresAt,
+  lastUsedAt: k.lastUsedAt,
+  createdBy: k.createdBy,
+  createdAt: k.createdAt,
+});
+
+@Injectable()
+export class KeypairRepository {
+  constructor(private readonly db: DataSource) {}
+
+  private where(scope: TeamScope, extra: Record<string, unknown>) {
+    const team = scopedTeam(scope);
+    return { ...(team ? { teamId: team } : {}), ...extra };
+  }
+
+  async list(scope: TeamScope, filter: KeypairFilter, page: PageRequest): Promise<Page<KeypairRecord>> {
+    const where = this.where(scope, {
+      ...(filter.userId ? { userId: filter.userId } : {}),
+      ...(filter.isActive !== undefined ? { isActive: filter.isActive } : {}),
+    });
+    const [rows, total] = await this.db.getRepository(KeypairEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
+    return { items: rows.map(toRecord), total, ...page };
+  }
+
+  async get(scope: TeamScope, accessKey: string): Promise<KeypairRecord | null> {
+    const row = await this.db.getRepository(KeypairEntity).findOne({ where: this.where(scope, { accessKey }) });
+    return row ? toRecord(row) : null;
+  }
+
+  async create(values: { accessKey: string; secretSealed: string; userId: string; teamId: string; expiresAt: Date | null; createdBy: string | null }): Promise<KeypairRecord> {
+    const repo = this.db.getRepository(KeypairEntity);
+    return toRecord(await repo.save(repo.create({ ...values, isActive: true })));
+  }
+
+  async update(scope: TeamScope, accessKey: string, changes: { isActive?: boolean; expiresAt?: Date | null }): Promise<KeypairRecord | null> {
+    const result = await this.db.getRepository(KeypairEntity).update(this.where(scope, { accessKey }), changes);
+    return (result.affected ?? 0) > 0 ? this.get(scope, accessKey) : null;
+  }
+
+  async delete(scope: TeamScope, accessKey: string): Promise<boolean> {
+    return ((await this.db.getRepository(KeypairEntity).delete(this.where(scope, { accessKey }))).affected ?? 0) > 0;
+  }
+}

@@ -1,0 +1,31 @@
+declare const scopeBrand: unique symbol;
+
+/**
+ * Which teams a read or write may touch. Team-owned repository methods require one, and it
+ * can only be made here, so forgetting the scope (or passing a bare team id) does not compile.
+ */
+export type TeamScope = { readonly [scopeBrand]: true } & ({ readonly all: true } | { readonly all: false; readonly teamId: string });
+
+export const TeamScope = {
+  /** Every team: platform administrators only. */
+  all: (): TeamScope => ({ all: true }) as TeamScope,
+  /** One team. */
+  team: (teamId: string): TeamScope => ({ all: false, teamId }) as TeamScope,
+};
+
+/** The team id a scope pins, or null for all teams. */
+export function scopedTeam(scope: TeamScope): string | null {
+  return scope.all ? null : scope.teamId;
+}
+
+export interface PageRequest {
+  limit: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
 import { TypedConfigModule, loggerOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
+import { AdminModule } from './admin/admin.module';
 import { ApiConfig } from './api.config';
 import { AuthModule } from './auth/auth.module';
 import { BootstrapService } from './bootstrap/bootstrap.service';
@@ -37,6 +38,7 @@ export class AppModule {
         DatabaseModule.forRoot({ url: config.DATABASE_URL, applicationName: 'gridline-api', migrate: config.GRIDLINE_MIGRATE }),
         RedisModule,
         AuthModule,
+        AdminModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController],
       providers: [BootstrapService, JobEventsReader, InferenceService],

@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { HMAC_SECURITY } from './auth/auth.decorators';
+import { BEARER_SECURITY, HMAC_SECURITY } from './auth/auth.decorators';
 
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -11,6 +11,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     )
     .setVersion('0.1.0')
     .addSecurity(HMAC_SECURITY, { type: 'apiKey', in: 'header', name: 'Authorization', description: 'BackendAI signMethod=HMAC-SHA256, credential=ACCESS_KEY:SIGNATURE' })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'gl_… token (OpenAI-compatible clients)' }, BEARER_SECURITY)
     .build();
   return SwaggerModule.createDocument(app, config);
 }

@@ -5,3 +5,4 @@ export * from './keys/keypair-generator';
 export * from './keys/secret-box';
 export * from './keys/master-key';
 export * from './hmac/signing-fetch';
+export * from './keys/api-token';

@@ -1,16 +1,34 @@
 import { ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
-import { ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { Principal } from './principal';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { AccessScope, Principal, Role } from './principal';
 
 export const IS_PUBLIC = 'gridline:public';
+export const ACCESS = 'gridline:access';
 export const HMAC_SECURITY = 'hmac';
+export const BEARER_SECURITY = 'bearer';
+
+export interface AccessRule {
+  /** Roles allowed (superadmin always is); all roles when omitted. */
+  roles?: Role[];
+  /** Bearer-token scope the route belongs to; keypairs reach both. */
+  scope: AccessScope;
+}
 
 /** Opts a route out of authentication (health probes, docs). */
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
-/** Documents that a route needs a signed request. Routes are authenticated by default; roles come with tenancy. */
-export const Authenticated = () =>
-  applyDecorators(ApiSecurity(HMAC_SECURITY), ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or replayed signature' }));
+/**
+ * States who may call a route and documents it: the global guard authenticates every route
+ * that is not @Public() and enforces the roles and token scope given here.
+ */
+export const Authenticated = (rule: AccessRule = { scope: 'management' }) =>
+  applyDecorators(
+    SetMetadata(ACCESS, rule),
+    ApiSecurity(HMAC_SECURITY),
+    ApiBearerAuth(BEARER_SECURITY),
+    ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or replayed credentials' }),
+    ApiForbiddenResponse({ description: `Requires ${rule.roles ? ['superadmin', ...rule.roles.filter((r) => r !== 'superadmin')].join(' or ') : 'any role'}${rule.scope === 'management' ? ' (tokens: management scope)' : ''}` }),
+  );
 
 /** Injects the authenticated caller. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {

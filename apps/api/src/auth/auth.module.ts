@@ -3,8 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { SecretBox, resolveMasterKey } from '@gridline/auth';
 import { ApiConfig } from '../api.config';
-import { HmacAuthGuard } from './hmac-auth.guard';
-import { HmacStrategy } from './hmac.strategy';
+import { CredentialStrategy } from './credential.strategy';
+import { GridlineAuthGuard } from './gridline-auth.guard';
 
 @Module({
   imports: [PassportModule],
@@ -22,8 +22,8 @@ import { HmacStrategy } from './hmac.strategy';
         return new SecretBox(resolved.key);
       },
     },
-    HmacStrategy,
-    { provide: APP_GUARD, useClass: HmacAuthGuard },
+    CredentialStrategy,
+    { provide: APP_GUARD, useClass: GridlineAuthGuard },
   ],
   exports: [SecretBox],
 })

@@ -54,6 +54,10 @@ export class InferenceService implements OnApplicationShutdown {
   }
 
   async submitChat(principal: Principal, input: ChatInput, requestId: string | null): Promise<SubmittedJob> {
+    const allowed = principal.credential.kind === 'token' ? principal.credential.models : null;
+    if (allowed && !allowed.includes(input.model)) {
+      throw new DomainError('model_not_allowed', 403, `this token may not use the model '${input.model}'`, { param: 'model' });
+    }
     if (!(await this.models.findByName(input.model))) {
       throw new DomainError('model_not_found', 404, `The model '${input.model}' does not exist`, { param: 'model' });
     }
@@ -67,7 +71,7 @@ export class InferenceService implements OnApplicationShutdown {
     };
     const job = await this.jobs.create({
       teamId: principal.teamId,
-      keypairId: principal.keypairId,
+      keypairId: principal.credential.kind === 'keypair' ? principal.credential.id : null,
       kind: 'chat.completion',
       model: input.model,
       request: request as unknown as Record<string, unknown>,

@@ -23,7 +23,7 @@ function finishReason(r: GenerationResult): 'stop' | 'length' {
 }
 
 @ApiTags('openai')
-@Authenticated()
+@Authenticated({ scope: 'inference' })
 @Controller('v1/chat')
 export class ChatCompletionsController {
   constructor(private readonly inference: InferenceService) {}

@@ -8,6 +8,8 @@ export type AuthErrorCode =
   | 'invalid_access_key'
   | 'signature_mismatch'
   | 'replayed_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
   | 'forbidden';
 
 const STATUS: Record<AuthErrorCode, number> = {
@@ -19,6 +21,8 @@ const STATUS: Record<AuthErrorCode, number> = {
   invalid_access_key: 401,
   signature_mismatch: 401,
   replayed_request: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
   forbidden: 403,
 };
 
@@ -31,6 +35,8 @@ const TITLE: Record<AuthErrorCode, string> = {
   invalid_access_key: 'Invalid access key',
   signature_mismatch: 'Signature mismatch',
   replayed_request: 'Replayed request',
+  invalid_token: 'Invalid or expired token',
+  insufficient_scope: 'Insufficient token scope',
   forbidden: 'Forbidden',
 };
 

@@ -1,0 +1,34 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import { AuthError } from '@gridline/auth';
+import { ACCESS, AccessRule, IS_PUBLIC } from './auth.decorators';
+import { Principal } from './principal';
+
+/** Global guard: authenticates every route not marked @Public(), then applies its AccessRule. */
+@Injectable()
+export class GridlineAuthGuard extends AuthGuard('gridline') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    await super.canActivate(context);
+    const principal = context.switchToHttp().getRequest<{ user: Principal }>().user;
+    const rule = this.reflector.getAllAndOverride<AccessRule>(ACCESS, targets) ?? { scope: 'management' };
+    if (principal.credential.kind === 'token' && rule.scope === 'management' && principal.credential.scope !== 'management') {
+      throw new AuthError('insufficient_scope', 'this token has the inference scope; the route needs a management token or a keypair');
+    }
+    if (rule.roles && principal.role !== 'superadmin' && !rule.roles.includes(principal.role)) {
+      throw new AuthError('forbidden', `this route needs the ${rule.roles.join(' or ')} role`);
+    }
+    return true;
+  }
+
+  override handleRequest<T>(err: unknown, user: T): T {
+    if (err) throw err;
+    return user;
+  }
+}

@@ -5,9 +5,11 @@ import { SecretBox, resolveMasterKey } from '@gridline/auth';
 import { ApiConfig } from '../api.config';
 import { CredentialStrategy } from './credential.strategy';
 import { GridlineAuthGuard } from './gridline-auth.guard';
+import { WhoamiController } from './whoami.controller';
 
 @Module({
   imports: [PassportModule],
+  controllers: [WhoamiController],
   providers: [
     {
       provide: SecretBox,

@@ -37,6 +37,6 @@ export class AuditRepository {
       ...(filter.since ? { createdAt: MoreThanOrEqual(filter.since) } : {}),
     };
     const [rows, total] = await this.db.getRepository(AuditEntryEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
-    return { items: rows, total, ...page };
+    return { items: rows, total, limit: page.limit, offset: page.offset };
   }
 }

@@ -48,7 +48,7 @@ export class KeypairRepository {
       ...(filter.isActive !== undefined ? { isActive: filter.isActive } : {}),
     });
     const [rows, total] = await this.db.getRepository(KeypairEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
-    return { items: rows.map(toRecord), total, ...page };
+    return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, accessKey: string): Promise<KeypairRecord | null> {

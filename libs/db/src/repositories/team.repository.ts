@@ -35,7 +35,7 @@ export class TeamRepository {
     const team = scopedTeam(scope);
     const where = { ...(team ? { id: team } : {}), ...(filter.name ? { name: ILike(`%${filter.name}%`) } : {}) };
     const [rows, total] = await this.db.getRepository(TeamEntity).findAndCount({ where, order: { name: 'ASC' }, take: page.limit, skip: page.offset });
-    return { items: rows.map(toRecord), total, ...page };
+    return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, id: string): Promise<TeamRecord | null> {

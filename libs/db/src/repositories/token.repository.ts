@@ -50,7 +50,7 @@ export class TokenRepository {
   async list(scope: TeamScope, filter: { userId?: string; includeRevoked?: boolean }, page: PageRequest): Promise<Page<TokenRecord>> {
     const where = this.where(scope, { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.includeRevoked ? {} : { revokedAt: IsNull() }) });
     const [rows, total] = await this.db.getRepository(ApiTokenEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
-    return { items: rows.map(toRecord), total, ...page };
+    return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, id: string): Promise<TokenRecord | null> {

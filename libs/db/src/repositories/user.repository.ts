@@ -33,7 +33,7 @@ export class UserRepository {
     if (team) qb.innerJoin(MembershipEntity, 'm', 'm.user_id = u.id AND m.team_id = :team', { team });
     if (filter.email) qb.andWhere('u.email ILIKE :email', { email: `%${filter.email}%` });
     const [rows, total] = await qb.orderBy('u.email', 'ASC').take(page.limit).skip(page.offset).getManyAndCount();
-    return { items: rows.map(toRecord), total, ...page };
+    return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, id: string): Promise<UserRecord | null> {
@@ -85,7 +85,8 @@ export class UserRepository {
     return {
       items: rows.map((m) => ({ teamId: m.teamId, userId: m.userId, role: m.role, email: m.user?.email ?? '', displayName: m.user?.displayName ?? '', createdAt: m.createdAt })),
       total,
-      ...page,
+      limit: page.limit,
+      offset: page.offset,
     };
   }
 

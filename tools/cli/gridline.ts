@@ -1,18 +1,35 @@
 #!/usr/bin/env node
 /**
- * `gridline`: a small client for a Gridline stack that signs every request with a keypair.
- * Credentials: GRIDLINE_ACCESS_KEY / GRIDLINE_SECRET_KEY / GRIDLINE_URL, or the file the
- * local stack writes (`.gridline/admin.json`, or --credentials PATH).
+ * `gridline`: the command-line client. Every request is signed with a keypair.
+ * Credentials, first found: GRIDLINE_ACCESS_KEY + GRIDLINE_SECRET_KEY (+ GRIDLINE_URL);
+ * --credentials FILE; the file `gridline login` writes ($XDG_CONFIG_HOME/gridline/credentials.json,
+ * mode 0600); the local stack's .gridline/admin.json.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signingFetch } from '@gridline/auth';
 
-const USAGE = `Usage:
-  gridline chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
-  gridline models
-  gridline request METHOD PATH [JSON_BODY]
-Options: --url URL  --credentials FILE (default .gridline/admin.json)`;
+const USAGE = `Usage: gridline COMMAND [options]
+
+  login --url URL --access-key AK --secret-key SK   check the keypair and store it (mode 0600)
+  logout | whoami
+
+  teams list [--name TEXT] | get ID | create NAME [--weight N] [--quota-gpus N] [--quota-gpu-memory BYTES] [--quota-jobs N]
+  teams update ID [same options] | delete ID
+  teams members TEAM_ID | add-member TEAM_ID USER_ID --role team_admin|member | remove-member TEAM_ID USER_ID
+  users list [--email TEXT] | get ID | me | create EMAIL NAME [--team ID] [--role team_admin|member] [--superadmin] | delete ID
+  keys list [--user ID] | get AK | create [--user ID] [--team ID] [--expires ISO] | rotate AK --grace SECONDS
+  keys disable AK | enable AK | delete AK
+  tokens list [--user ID] | create NAME --scope inference|management [--models a,b] [--expires ISO] [--user ID] | revoke ID
+  audit [--action ACTION] [--since ISO] [--limit N]
+
+  chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
+  models
+  request METHOD PATH [JSON_BODY]
+
+Options: --url URL  --credentials FILE  --json (print raw JSON)`;
 
 interface Credentials {
   url: string;
@@ -20,122 +37,309 @@ interface Credentials {
   secretKey: string;
 }
 
-function credentials(file: string | undefined, urlFlag: string | undefined): Credentials {
-  const env = process.env;
-  if (env.GRIDLINE_ACCESS_KEY && env.GRIDLINE_SECRET_KEY) {
-    return { url: urlFlag ?? env.GRIDLINE_URL ?? 'http://127.0.0.1:8080', accessKey: env.GRIDLINE_ACCESS_KEY, secretKey: env.GRIDLINE_SECRET_KEY };
-  }
-  const path = file ?? '.gridline/admin.json';
-  let saved: Partial<Credentials>;
-  try {
-    saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<Credentials>;
-  } catch {
-    throw new Error(`no credentials: set GRIDLINE_ACCESS_KEY and GRIDLINE_SECRET_KEY, or start the local stack (npm start) which writes ${path}`);
-  }
-  if (!saved.accessKey || !saved.secretKey) throw new Error(`${path} has no accessKey/secretKey`);
-  return { url: urlFlag ?? env.GRIDLINE_URL ?? saved.url ?? 'http://127.0.0.1:8080', accessKey: saved.accessKey, secretKey: saved.secretKey };
+class CliError extends Error {}
+
+export function configFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'gridline', 'credentials.json');
 }
 
-async function call(creds: Credentials, method: string, path: string, body?: unknown): Promise<Response> {
-  const f = signingFetch(creds);
-  return f(new URL(path, creds.url).toString(), {
+function readCredentials(path: string): Credentials | null {
+  if (!existsSync(path)) return null;
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<Credentials>;
+  if (!saved.accessKey || !saved.secretKey) throw new CliError(`${path} has no accessKey/secretKey`);
+  return { url: saved.url ?? 'http://127.0.0.1:8080', accessKey: saved.accessKey, secretKey: saved.secretKey };
+}
+
+function credentials(flags: { credentials?: string; url?: string }): Credentials {
+  const env = process.env;
+  let found: Credentials | null = null;
+  if (env.GRIDLINE_ACCESS_KEY && env.GRIDLINE_SECRET_KEY) {
+    found = { url: env.GRIDLINE_URL || 'http://127.0.0.1:8080', accessKey: env.GRIDLINE_ACCESS_KEY, secretKey: env.GRIDLINE_SECRET_KEY };
+  } else if (flags.credentials) {
+    found = readCredentials(flags.credentials);
+    if (!found) throw new CliError(`no such file: ${flags.credentials}`);
+  } else {
+    found = readCredentials(configFile()) ?? readCredentials('.gridline/admin.json');
+  }
+  if (!found) throw new CliError('not logged in: run `gridline login --url URL --access-key AK --secret-key SK`, or start the local stack (npm start)');
+  return { ...found, url: flags.url || env.GRIDLINE_URL || found.url };
+}
+
+async function call(creds: Credentials, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; res: Response }> {
+  const res = await signingFetch(creds)(new URL(path, creds.url).toString(), {
     method,
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (method !== 'POST' || !path.startsWith('/v1/chat')) {
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null, res };
+  }
+  return { status: res.status, json: null, res };
 }
 
-async function printResponse(res: Response): Promise<number> {
-  const text = await res.text();
-  let out = text;
-  try {
-    out = JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    /* not JSON: print as is */
+function fail(r: { status: number; json: unknown }): never {
+  const j = r.json as { detail?: string; code?: string; error?: { message: string; code: string } } | null;
+  const message = j?.error ? `${j.error.message} (${j.error.code})` : j?.detail ? `${j.detail} (${j.code})` : `HTTP ${r.status}`;
+  throw new CliError(message);
+}
+
+async function ok(creds: Credentials, method: string, path: string, body?: unknown): Promise<unknown> {
+  const r = await call(creds, method, path, body);
+  if (r.status >= 400) fail(r);
+  return r.json;
+}
+
+function print(value: unknown, columns: string[] | null, raw: boolean): void {
+  const page = value as { items?: Record<string, unknown>[]; total?: number };
+  if (raw || !columns || !Array.isArray(page?.items)) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
   }
-  (res.ok ? process.stdout : process.stderr).write(`${out}\n`);
-  return res.ok ? 0 : 1;
+  const rows = page.items.map((item) => columns.map((c) => (item[c] === null || item[c] === undefined ? '-' : String(item[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  process.stdout.write(`${line(columns)}\n${rows.map(line).join('\n')}${rows.length ? '\n' : ''}(${rows.length} of ${page.total})\n`);
+}
+
+const qs = (params: Record<string, string | undefined>) => {
+  const entries = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  return entries.length ? `?${new URLSearchParams(entries).toString()}` : '';
+};
+const int = (v: string | undefined, name: string): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new CliError(`--${name} must be a whole number`);
+  return Number(v);
+};
+const need = (v: string | undefined, what: string): string => {
+  if (!v) throw new CliError(`missing ${what}\n\n${USAGE}`);
+  return v;
+};
+
+async function chat(creds: Credentials, message: string, flags: { model?: string; 'max-tokens'?: string; temperature?: string; stream?: boolean }): Promise<void> {
+  let model = flags.model;
+  if (!model) {
+    const list = (await ok(creds, 'GET', '/v1/models')) as { data?: { id: string }[] };
+    model = list.data?.[0]?.id;
+    if (!model) throw new CliError('the stack serves no model yet');
+  }
+  const body = {
+    model,
+    messages: [{ role: 'user', content: message }],
+    max_tokens: int(flags['max-tokens'], 'max-tokens') ?? 64,
+    ...(flags.temperature !== undefined ? { temperature: Number(flags.temperature) } : {}),
+    stream: flags.stream === true,
+  };
+  const { res, status } = await call(creds, 'POST', '/v1/chat/completions', body);
+  if (status >= 400) fail({ status, json: await res.json() });
+  if (!flags.stream) {
+    const json = (await res.json()) as { choices: { message: { content: string } }[]; usage: Record<string, number> };
+    process.stdout.write(`${json.choices[0].message.content}\n`);
+    process.stderr.write(`[${model}] ${JSON.stringify(json.usage)}\n`);
+    return;
+  }
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(part, { stream: true });
+    let nl: number;
+    while ((nl = buffer.indexOf('\n\n')) >= 0) {
+      const line = buffer.slice(0, nl).replace(/^data: /, '');
+      buffer = buffer.slice(nl + 2);
+      if (line === '[DONE]') continue;
+      const chunk = JSON.parse(line) as { choices?: { delta?: { content?: string } }[]; error?: { message: string } };
+      if (chunk.error) throw new CliError(chunk.error.message);
+      process.stdout.write(chunk.choices?.[0]?.delta?.content ?? '');
+    }
+  }
+  process.stdout.write('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values: f, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       url: { type: 'string' },
       credentials: { type: 'string' },
+      'access-key': { type: 'string' },
+      'secret-key': { type: 'string' },
+      json: { type: 'boolean', default: false },
       model: { type: 'string' },
-      'max-tokens': { type: 'string', default: '64' },
+      'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
       stream: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      user: { type: 'string' },
+      team: { type: 'string' },
+      role: { type: 'string' },
+      superadmin: { type: 'boolean', default: false },
+      weight: { type: 'string' },
+      'quota-gpus': { type: 'string' },
+      'quota-gpu-memory': { type: 'string' },
+      'quota-jobs': { type: 'string' },
+      expires: { type: 'string' },
+      grace: { type: 'string' },
+      scope: { type: 'string' },
+      models: { type: 'string' },
+      action: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
-  const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  const [command, sub, ...rest] = positionals;
+  if (f.help || !command) {
     process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return f.help ? 0 : 2;
   }
-  const creds = credentials(values.credentials, values.url);
-  switch (command) {
-    case 'models':
-      return printResponse(await call(creds, 'GET', '/v1/models'));
-    case 'request': {
-      const [method, path, body] = rest;
-      if (!method || !path) throw new Error('request needs METHOD and PATH');
-      return printResponse(await call(creds, method.toUpperCase(), path, body ? JSON.parse(body) : undefined));
-    }
-    case 'chat': {
-      const message = rest.join(' ');
-      if (!message) throw new Error('chat needs a message');
-      let model = values.model;
-      if (!model) {
-        const list = (await (await call(creds, 'GET', '/v1/models')).json()) as { data?: { id: string }[] };
-        model = list.data?.[0]?.id;
-        if (!model) throw new Error('the stack serves no model yet');
-      }
-      const body = {
-        model,
-        messages: [{ role: 'user', content: message }],
-        max_tokens: Number(values['max-tokens']),
-        ...(values.temperature !== undefined ? { temperature: Number(values.temperature) } : {}),
-        stream: values.stream,
-      };
-      const res = await call(creds, 'POST', '/v1/chat/completions', body);
-      if (!res.ok || !values.stream) {
-        if (!res.ok) return printResponse(res);
-        const json = (await res.json()) as { choices: { message: { content: string } }[]; usage: Record<string, number> };
-        process.stdout.write(`${json.choices[0].message.content}\n`);
-        process.stderr.write(`[${model}] ${JSON.stringify(json.usage)}\n`);
-        return 0;
-      }
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(part, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf('\n\n')) >= 0) {
-          const line = buffer.slice(0, nl).replace(/^data: /, '');
-          buffer = buffer.slice(nl + 2);
-          if (line === '[DONE]') continue;
-          const chunk = JSON.parse(line) as { choices?: { delta?: { content?: string } }[]; error?: { message: string } };
-          if (chunk.error) throw new Error(chunk.error.message);
-          process.stdout.write(chunk.choices?.[0]?.delta?.content ?? '');
-        }
-      }
-      process.stdout.write('\n');
+
+  if (command === 'login') {
+    const creds = { url: f.url || process.env.GRIDLINE_URL || 'http://127.0.0.1:8080', accessKey: need(f['access-key'], '--access-key'), secretKey: need(f['secret-key'], '--secret-key') };
+    const me = (await ok(creds, 'GET', '/api/v1/whoami')) as { role: string; teamId: string; label: string };
+    const path = configFile();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    process.stdout.write(`logged in to ${creds.url} as ${me.label} (${me.role}, team ${me.teamId}); credentials in ${path}\n`);
+    return 0;
+  }
+  if (command === 'logout') {
+    rmSync(configFile(), { force: true });
+    process.stdout.write('logged out\n');
+    return 0;
+  }
+
+  const creds = credentials(f);
+  const raw = f.json === true;
+  const teamBody = () => ({
+    ...(f.weight !== undefined ? { weight: int(f.weight, 'weight') } : {}),
+    ...(f['quota-gpus'] !== undefined ? { quotaGpus: int(f['quota-gpus'], 'quota-gpus') } : {}),
+    ...(f['quota-gpu-memory'] !== undefined ? { quotaGpuMemoryBytes: int(f['quota-gpu-memory'], 'quota-gpu-memory') } : {}),
+    ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
+  });
+  const [a, b] = rest;
+  const single = ['whoami', 'audit', 'models', 'request', 'chat'].includes(command);
+  switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
+    case 'whoami':
+      print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
       return 0;
+    case 'teams list':
+      print(await ok(creds, 'GET', `/api/v1/teams${qs({ name: f.name, limit: f.limit })}`), ['id', 'name', 'weight', 'quotaGpus', 'quotaConcurrentJobs'], raw);
+      return 0;
+    case 'teams get':
+      print(await ok(creds, 'GET', `/api/v1/teams/${need(a, 'ID')}`), null, raw);
+      return 0;
+    case 'teams create':
+      print(await ok(creds, 'POST', '/api/v1/teams', { name: need(a, 'NAME'), ...teamBody() }), null, raw);
+      return 0;
+    case 'teams update':
+      print(await ok(creds, 'PATCH', `/api/v1/teams/${need(a, 'ID')}`, { ...(f.name ? { name: f.name } : {}), ...teamBody() }), null, raw);
+      return 0;
+    case 'teams delete':
+      await ok(creds, 'DELETE', `/api/v1/teams/${need(a, 'ID')}`);
+      return 0;
+    case 'teams members':
+      print(await ok(creds, 'GET', `/api/v1/teams/${need(a, 'TEAM_ID')}/members`), ['userId', 'email', 'displayName', 'role'], raw);
+      return 0;
+    case 'teams add-member':
+      print(await ok(creds, 'PUT', `/api/v1/teams/${need(a, 'TEAM_ID')}/members/${need(b, 'USER_ID')}`, { role: need(f.role, '--role') }), null, raw);
+      return 0;
+    case 'teams remove-member':
+      await ok(creds, 'DELETE', `/api/v1/teams/${need(a, 'TEAM_ID')}/members/${need(b, 'USER_ID')}`);
+      return 0;
+    case 'users list':
+      print(await ok(creds, 'GET', `/api/v1/users${qs({ email: f.email, limit: f.limit })}`), ['id', 'email', 'displayName', 'isSuperadmin'], raw);
+      return 0;
+    case 'users me':
+      print(await ok(creds, 'GET', '/api/v1/users/me'), null, raw);
+      return 0;
+    case 'users get':
+      print(await ok(creds, 'GET', `/api/v1/users/${need(a, 'ID')}`), null, raw);
+      return 0;
+    case 'users create':
+      print(
+        await ok(creds, 'POST', '/api/v1/users', {
+          email: need(a, 'EMAIL'),
+          displayName: need(b, 'NAME'),
+          ...(f.team ? { teamId: f.team } : {}),
+          ...(f.role ? { role: f.role } : {}),
+          ...(f.superadmin ? { isSuperadmin: true } : {}),
+        }),
+        null,
+        raw,
+      );
+      return 0;
+    case 'users delete':
+      await ok(creds, 'DELETE', `/api/v1/users/${need(a, 'ID')}`);
+      return 0;
+    case 'keys list':
+      print(await ok(creds, 'GET', `/api/v1/keypairs${qs({ userId: f.user, limit: f.limit })}`), ['accessKey', 'userId', 'teamId', 'isActive', 'expiresAt', 'lastUsedAt'], raw);
+      return 0;
+    case 'keys get':
+      print(await ok(creds, 'GET', `/api/v1/keypairs/${need(a, 'ACCESS_KEY')}`), null, raw);
+      return 0;
+    case 'keys create':
+      print(await ok(creds, 'POST', '/api/v1/keypairs', { ...(f.user ? { userId: f.user } : {}), ...(f.team ? { teamId: f.team } : {}), ...(f.expires ? { expiresAt: f.expires } : {}) }), null, raw);
+      process.stderr.write('The secret key is shown this once: store it now.\n');
+      return 0;
+    case 'keys rotate':
+      print(await ok(creds, 'POST', `/api/v1/keypairs/${need(a, 'ACCESS_KEY')}/rotate`, { graceSeconds: int(need(f.grace, '--grace SECONDS'), 'grace') }), null, raw);
+      process.stderr.write('The new secret key is shown this once: store it now.\n');
+      return 0;
+    case 'keys disable':
+    case 'keys enable':
+      print(await ok(creds, 'PATCH', `/api/v1/keypairs/${need(a, 'ACCESS_KEY')}`, { isActive: sub === 'enable' }), null, raw);
+      return 0;
+    case 'keys delete':
+      await ok(creds, 'DELETE', `/api/v1/keypairs/${need(a, 'ACCESS_KEY')}`);
+      return 0;
+    case 'tokens list':
+      print(await ok(creds, 'GET', `/api/v1/tokens${qs({ userId: f.user, limit: f.limit })}`), ['id', 'prefix', 'name', 'scope', 'models', 'expiresAt', 'lastUsedAt'], raw);
+      return 0;
+    case 'tokens create':
+      print(
+        await ok(creds, 'POST', '/api/v1/tokens', {
+          name: need(a, 'NAME'),
+          scope: need(f.scope, '--scope inference|management'),
+          ...(f.models ? { models: f.models.split(',').map((m) => m.trim()) } : {}),
+          ...(f.expires ? { expiresAt: f.expires } : {}),
+          ...(f.user ? { userId: f.user } : {}),
+        }),
+        null,
+        raw,
+      );
+      process.stderr.write('The token is shown this once: store it now.\n');
+      return 0;
+    case 'tokens revoke':
+      await ok(creds, 'DELETE', `/api/v1/tokens/${need(a, 'ID')}`);
+      return 0;
+    case 'audit':
+      print(await ok(creds, 'GET', `/api/v1/audit${qs({ action: f.action, since: f.since, limit: f.limit })}`), ['createdAt', 'action', 'targetType', 'targetId', 'actorCredential', 'teamId'], raw);
+      return 0;
+    case 'models':
+      print(await ok(creds, 'GET', '/v1/models'), null, true);
+      return 0;
+    case 'request': {
+      const [method, path, body] = [sub, a, b];
+      const r = await call(creds, need(method, 'METHOD').toUpperCase(), need(path, 'PATH'), body ? JSON.parse(body) : undefined);
+      print(r.json, null, true);
+      return r.status < 400 ? 0 : 1;
     }
+    case 'chat':
+      await chat(creds, [sub, ...rest].filter(Boolean).join(' ') || need(undefined, 'a message'), f);
+      return 0;
     default:
-      process.stderr.write(`unknown command ${command}\n${USAGE}\n`);
-      return 2;
+      throw new CliError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e: Error) => {
-    process.stderr.write(`gridline: ${e.message}\n`);
+    process.stderr.write(`gridline: ${e instanceof CliError || e instanceof TypeError ? e.message : String(e)}\n`);
     process.exitCode = 1;
   },
 );

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApiTestApp, ROOT_ACCESS, ROOT_SECRET, startApiTestApp } from '../testing/api-test-app';
+
+const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'tools', 'cli', 'gridline.js');
+
+/** The built `gridline` CLI against a real api, as a new user would drive it. */
+describe('gridline CLI', () => {
+  let t: ApiTestApp;
+  const home = mkdtempSync(join(tmpdir(), 'gl-cli-'));
+  const cwd = mkdtempSync(join(tmpdir(), 'gl-cli-cwd-'));
+  const env = { ...process.env, XDG_CONFIG_HOME: join(home, 'config'), GRIDLINE_ACCESS_KEY: '', GRIDLINE_SECRET_KEY: '', GRIDLINE_URL: '' };
+  const gridline = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { env, cwd, encoding: 'utf8' });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code: number; stdout: string; stderr: string };
+      return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    t = await startApiTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('refuses to work before login, saying how to log in', async () => {
+    const r = await gridline('teams', 'list');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('gridline login');
+  });
+
+  it('refuses a wrong secret at login and stores nothing', async () => {
+    const r = await gridline('login', '--url', t.base, '--access-key', ROOT_ACCESS, '--secret-key', 'W'.repeat(40));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('signature_mismatch');
+    expect(() => statSync(join(home, 'config', 'gridline', 'credentials.json'))).toThrow();
+  });
+
+  it('logs in, storing the keypair in a 0600 file under the config directory', async () => {
+    const r = await gridline('login', '--url', t.base, '--access-key', ROOT_ACCESS, '--secret-key', ROOT_SECRET);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('superadmin');
+    const file = join(home, 'config', 'gridline', 'credentials.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ url: t.base, accessKey: ROOT_ACCESS, secretKey: ROOT_SECRET });
+    expect(r.stdout).not.toContain(ROOT_SECRET);
+  });
+
+  it('manages teams, users, keys and tokens', async () => {
+    const team = JSON.parse((await gridline('teams', 'create', 'cli-team', '--weight', '3', '--quota-gpus', '8')).stdout) as { id: string; weight: number; quotaGpus: number };
+    expect(team).toMatchObject({ weight: 3, quotaGpus: 8 });
+    expect((await gridline('teams', 'list')).stdout).toMatch(/cli-team\s+3\s+8/);
+
+    const user = JSON.parse((await gridline('users', 'create', 'cli@example.com', 'Cli User', '--team', team.id, '--role', 'team_admin')).stdout) as { id: string };
+    expect((await gridline('teams', 'members', team.id)).stdout).toMatch(/cli@example.com\s+Cli User\s+team_admin/);
+
+    const key = await gridline('keys', 'create', '--user', user.id, '--team', team.id);
+    const made = JSON.parse(key.stdout) as { accessKey: string; secretKey: string };
+    expect(made.secretKey).toHaveLength(40);
+    expect(key.stderr).toContain('shown this once');
+    expect((await gridline('keys', 'list', '--user', user.id)).stdout).toContain(made.accessKey);
+
+    // The new team admin's own session, through environment variables.
+    const asAdmin = async (...args: string[]) =>
+      (await promisify(execFile)(process.execPath, [CLI, ...args], { env: { ...env, GRIDLINE_URL: t.base, GRIDLINE_ACCESS_KEY: made.accessKey, GRIDLINE_SECRET_KEY: made.secretKey }, cwd, encoding: 'utf8' })).stdout;
+    expect(JSON.parse(await asAdmin('whoami'))).toMatchObject({ role: 'team_admin', teamId: team.id });
+    const token = JSON.parse(await asAdmin('tokens', 'create', 'sdk', '--scope', 'inference', '--models', 'demo,other')) as { id: string; token: string; models: string[] };
+    expect(token.models).toEqual(['demo', 'other']);
+    expect(await asAdmin('tokens', 'list')).toMatch(new RegExp(`${token.id}\\s+gl_`));
+
+    const rotated = JSON.parse((await gridline('keys', 'rotate', made.accessKey, '--grace', '60')).stdout) as { accessKey: string };
+    expect(rotated.accessKey).not.toBe(made.accessKey);
+    expect(JSON.parse((await gridline('keys', 'disable', rotated.accessKey)).stdout)).toMatchObject({ isActive: false });
+    expect((await gridline('tokens', 'revoke', token.id)).code).toBe(0);
+    expect((await gridline('audit', '--action', 'token.revoke')).stdout).toContain(token.id);
+  });
+
+  it('prints API errors with their code and exits 1', async () => {
+    const r = await gridline('teams', 'get', '00000000-0000-4000-8000-000000000000');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(not_found)');
+  });
+
+  it('logs out', async () => {
+    expect((await gridline('logout')).code).toBe(0);
+    expect((await gridline('whoami')).code).toBe(1);
+  });
+});

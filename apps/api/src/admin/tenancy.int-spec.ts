@@ -131,6 +131,42 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       expect(failures).toEqual([]);
     });
 
+    it('each destructive route answers each role as documented (fresh targets per call)', async () => {
+      const callers: [string, Caller][] = [
+        ['superadmin', t.root],
+        ['team_admin', a.admin.call],
+        ['member', a.member.call],
+      ];
+      const freshTeam = async () => ((await t.root('/api/v1/teams', { method: 'POST', body: { name: fresh() } })).body as { id: string }).id;
+      const freshUser = async () =>
+        ((await t.root('/api/v1/users', { method: 'POST', body: { email: `${fresh()}@alpha.example`, displayName: 'f', teamId: a.teamId } })).body as { id: string }).id;
+      const memberKey = async () => ((await a.member.call('/api/v1/keypairs', { method: 'POST', body: {} })).body as { accessKey: string }).accessKey;
+      const adminKey = async () => ((await a.admin.call('/api/v1/keypairs', { method: 'POST', body: {} })).body as { accessKey: string }).accessKey;
+      const memberToken = async () => ((await a.member.call('/api/v1/tokens', { method: 'POST', body: { name: 'f', scope: 'inference' } })).body as { id: string }).id;
+      const rows: [string, string, () => Promise<string>, unknown, number[]][] = [
+        ['DELETE', 'team', async () => `/api/v1/teams/${await freshTeam()}`, undefined, [204, 403, 403]],
+        ['PATCH', 'team', async () => `/api/v1/teams/${await freshTeam()}`, { weight: 5 }, [200, 403, 403]],
+        ['DELETE', 'user', async () => `/api/v1/users/${await freshUser()}`, undefined, [204, 403, 403]],
+        ['DELETE', 'membership', async () => `/api/v1/teams/${a.teamId}/members/${await freshUser()}`, undefined, [204, 204, 403]],
+        ['PUT', 'membership', async () => `/api/v1/teams/${a.teamId}/members/${await freshUser()}`, { role: 'team_admin' }, [200, 200, 403]],
+        ['PATCH', "member's key", async () => `/api/v1/keypairs/${await memberKey()}`, { isActive: false }, [200, 200, 200]],
+        ['PATCH', "admin's key", async () => `/api/v1/keypairs/${await adminKey()}`, { isActive: false }, [200, 200, 404]],
+        ['POST', "rotate member's key", async () => `/api/v1/keypairs/${await memberKey()}/rotate`, { graceSeconds: 0 }, [201, 201, 201]],
+        ['POST', "rotate admin's key", async () => `/api/v1/keypairs/${await adminKey()}/rotate`, { graceSeconds: 0 }, [201, 201, 404]],
+        ['DELETE', "member's key", async () => `/api/v1/keypairs/${await memberKey()}`, undefined, [204, 204, 204]],
+        ['DELETE', "admin's key", async () => `/api/v1/keypairs/${await adminKey()}`, undefined, [204, 204, 404]],
+        ['DELETE', "member's token", async () => `/api/v1/tokens/${await memberToken()}`, undefined, [204, 204, 204]],
+      ];
+      const failures: string[] = [];
+      for (const [method, what, target, body, expected] of rows) {
+        for (let i = 0; i < callers.length; i++) {
+          const res = await callers[i][1](await target(), { method, body });
+          if (res.status !== expected[i]) failures.push(`${callers[i][0]} ${method} ${what}: ${res.status} (expected ${expected[i]}) ${JSON.stringify(res.body)}`);
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+
     it('only superadmins delete users and teams or grant superadmin', async () => {
       const victim = await t.root('/api/v1/users', { method: 'POST', body: { email: 'victim@alpha.example', displayName: 'v', teamId: a.teamId } });
       const id = (victim.body as { id: string }).id;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { JobEntity, JobStatus } from '../entities';
+import { TeamScope, scopedTeam } from './team-scope';
 
 export interface NewJob {
   teamId: string;
@@ -52,8 +53,9 @@ export class JobRepository {
     return toRecord(await repo.save(repo.create({ ...job, status: 'queued' })));
   }
 
-  async findForTeam(teamId: string, id: string): Promise<JobRecord | null> {
-    const row = await this.db.getRepository(JobEntity).findOne({ where: { id, teamId } });
+  async findForTeam(scope: TeamScope, id: string): Promise<JobRecord | null> {
+    const team = scopedTeam(scope);
+    const row = await this.db.getRepository(JobEntity).findOne({ where: { id, ...(team ? { teamId: team } : {}) } });
     return row ? toRecord(row) : null;
   }
 

@@ -1,31 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { generateKeypair, signRequest, signingFetch } from '@gridline/auth';
-import { DIST, ManagedProcess, TEST_REDIS_URL, freePort, freshDatabaseName, redisPrefix } from '@gridline/testing';
+import { signRequest, signingFetch } from '@gridline/auth';
+import { startApiProcess } from '@gridline/testing';
 
 /** Runs a full admin and inference-auth flow against the built api at the most verbose log level, then searches its output. */
 describe('secrets and tokens never reach a log line', () => {
   it('keeps every secret, token, signature and the master key out of the api output', async () => {
-    const db = freshDatabaseName();
-    const port = await freePort();
-    const root = generateKeypair();
-    const masterKey = randomBytes(32).toString('hex');
-    const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      GRIDLINE_REDIS_PREFIX: redisPrefix(),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'trace',
-      LOG_FORMAT: 'json',
-      GRIDLINE_MASTER_KEY: masterKey,
-      GRIDLINE_BOOTSTRAP_ACCESS_KEY: root.accessKey,
-      GRIDLINE_BOOTSTRAP_SECRET_KEY: root.secretKey,
-    });
+    const { api, base, host, root, masterKey, stop } = await startApiProcess({ LOG_LEVEL: 'trace' });
     const secrets: string[] = [root.secretKey, masterKey];
     try {
-      await api.waitFor(/listening on/);
-      const base = `http://127.0.0.1:${port}`;
       const signatures: string[] = [];
       const asRoot = signingFetch(root, async (input, init) => {
         const auth = new Headers(init?.headers).get('authorization') ?? '';
@@ -50,7 +31,7 @@ describe('secrets and tokens never reach a log line', () => {
       expect((await fetch(`${base}/api/v1/whoami`, { headers: { authorization: `Bearer ${token.token.slice(0, -2)}xx` } })).status).toBe(401);
       expect((await signingFetch({ accessKey: rotated.accessKey, secretKey: rotated.secretKey })(`${base}/api/v1/whoami`)).status).toBe(200);
       expect((await signingFetch({ accessKey: key.accessKey, secretKey: 'x'.repeat(40) })(`${base}/api/v1/whoami`)).status).toBe(401);
-      const replayed = signRequest({ ...root, method: 'GET', pathAndQuery: '/api/v1/whoami', host: `127.0.0.1:${port}` });
+      const replayed = signRequest({ ...root, method: 'GET', pathAndQuery: '/api/v1/whoami', host });
       signatures.push(replayed.Authorization.split(':').pop() ?? '');
       await fetch(`${base}/api/v1/whoami`, { headers: replayed });
       expect((await fetch(`${base}/api/v1/whoami`, { headers: replayed })).status).toBe(401);
@@ -68,8 +49,7 @@ describe('secrets and tokens never reach a log line', () => {
       expect(output).not.toMatch(/Bearer gl_/);
       expect(output).not.toMatch(/gl_[A-Za-z0-9_-]{43}/);
     } finally {
-      await api.stop();
-      await db.drop();
+      await stop();
     }
   }, 60_000);
 });

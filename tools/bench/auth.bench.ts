@@ -5,10 +5,8 @@
  * no database access) with HMAC-signed requests and with bearer tokens. Prints requests/second
  * (sequential and 16 concurrent clients) and p50/p99 latency, and the ratios to the baseline.
  */
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { generateKeypair, signingFetch } from '@gridline/auth';
-import { DIST, ManagedProcess, TEST_REDIS_URL, freePort, freshDatabaseName, redisPrefix } from '@gridline/testing';
+import { signingFetch } from '@gridline/auth';
+import { startApiProcess } from '@gridline/testing';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 3000);
 const CONCURRENCY = 16;
@@ -45,28 +43,9 @@ async function measure(name: string, once: () => Promise<Response>): Promise<Res
 }
 
 async function main(): Promise<void> {
-  const db = freshDatabaseName();
-  const port = await freePort();
-  const root = generateKeypair();
-  const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), {
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    GRIDLINE_REDIS_PREFIX: redisPrefix(),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    GRIDLINE_MASTER_KEY: randomBytes(32).toString('hex'),
-    GRIDLINE_BOOTSTRAP_ACCESS_KEY: root.accessKey,
-    GRIDLINE_BOOTSTRAP_SECRET_KEY: root.secretKey,
-  });
+  // Request logging is off (LOG_LEVEL=warn) so that the rows compare authentication, not logging.
+  const { base, root, stop } = await startApiProcess({ LOG_LEVEL: 'warn' });
   try {
-    const base = `http://127.0.0.1:${port}`;
-    // Request logging is off (LOG_LEVEL=warn) so that the rows compare authentication, not logging.
-    for (let i = 0; ; i++) {
-      if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
-      if (i > 600 || api.child.exitCode !== null) throw new Error(`the api did not start:\n${api.output.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const signed = signingFetch(root);
     const made = (await (await signed(`${base}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', scope: 'inference' }) })).json()) as { token: string };
     const rows: [string, () => Promise<Response>][] = [
@@ -89,8 +68,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await api.stop();
-    await db.drop();
+    await stop();
   }
 }
 

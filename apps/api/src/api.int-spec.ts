@@ -1,60 +1,23 @@
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client } from 'pg';
 import { signRequest, signingFetch } from '@gridline/auth';
-import { loadConfig } from '@gridline/common';
-import { TEST_REDIS_URL, TestDatabase, freshDatabaseName, redisPrefix } from '@gridline/testing';
-import { ApiConfig } from './api.config';
-import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
-
-const ACCESS = 'AKIAIOSFODNN7EXAMPLE';
-const SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
+import { ApiTestApp, ROOT_ACCESS as ACCESS, ROOT_SECRET as SECRET, startApiTestApp } from './testing/api-test-app';
 
 describe('api (in-process, real Postgres and Redis)', () => {
-  let db: TestDatabase;
-  let app: NestExpressApplication;
+  let t: ApiTestApp;
   let base: string;
-  let pg: Client;
   const signed = signingFetch({ accessKey: ACCESS, secretKey: SECRET });
 
   beforeAll(async () => {
-    db = freshDatabaseName();
-    const config = loadConfig(ApiConfig, {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      GRIDLINE_REDIS_PREFIX: redisPrefix(),
-      GRIDLINE_MASTER_KEY: randomBytes(32).toString('hex'),
-      GRIDLINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gl-api-')),
-      GRIDLINE_BOOTSTRAP_ACCESS_KEY: ACCESS,
-      GRIDLINE_BOOTSTRAP_SECRET_KEY: SECRET,
-      LOG_LEVEL: 'silent',
-      PORT: '0',
-      HOST: '127.0.0.1',
-    });
-    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: false });
-    configureApp(app);
-    await app.listen(0, '127.0.0.1');
-    base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    t = await startApiTestApp();
+    base = t.base;
   });
 
-  afterAll(async () => {
-    await pg?.end();
-    await app?.close();
-    await db?.drop();
-  });
+  afterAll(() => t?.close());
 
   const rawSigned = (path: string, opts: { now?: Date; secret?: string; method?: string } = {}) =>
     signRequest({ accessKey: ACCESS, secretKey: opts.secret ?? SECRET, method: opts.method ?? 'GET', pathAndQuery: path, host: new URL(base).host, now: opts.now });
 
   it('created the database, applied the migrations and bootstrapped the keypair from the environment, sealed', async () => {
-    const { rows } = await pg.query('SELECT k.access_key, k.secret_sealed, u.is_superadmin FROM keypairs k JOIN users u ON u.id = k.user_id');
+    const { rows } = await t.pg.query('SELECT k.access_key, k.secret_sealed, u.is_superadmin FROM keypairs k JOIN users u ON u.id = k.user_id');
     expect(rows).toHaveLength(1);
     expect(rows[0].access_key).toBe(ACCESS);
     expect(rows[0].is_superadmin).toBe(true);
@@ -114,7 +77,7 @@ describe('api (in-process, real Postgres and Redis)', () => {
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { message: "The model 'no-such-model' does not exist", type: 'invalid_request_error', param: 'model', code: 'model_not_found' } });
-    expect((await pg.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBe(0);
+    expect((await t.pg.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBe(0);
   });
 
   it.each([
@@ -127,7 +90,7 @@ describe('api (in-process, real Postgres and Redis)', () => {
     const res = await signed(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string; type: string } }).error).toMatchObject({ code: 'validation_failed', type: 'invalid_request_error' });
-    expect((await pg.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBe(0);
+    expect((await t.pg.query('SELECT count(*)::int AS n FROM jobs')).rows[0].n).toBe(0);
   });
 
   it('refuses a body that is not JSON with 400 invalid_json', async () => {

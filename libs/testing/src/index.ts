@@ -2,3 +2,4 @@ export * from './test-env';
 export * from './processes';
 export * from './runner-harness';
 export * from './stack';
+export * from './api-process';

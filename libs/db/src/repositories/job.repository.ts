@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { JobEntity, JobStatus } from '../entities';
-import { TeamScope, scopedTeam } from './team-scope';
+import { TeamScope, teamWhere } from './team-scope';
 
 export interface NewJob {
   teamId: string;
@@ -54,8 +54,7 @@ export class JobRepository {
   }
 
   async findForTeam(scope: TeamScope, id: string): Promise<JobRecord | null> {
-    const team = scopedTeam(scope);
-    const row = await this.db.getRepository(JobEntity).findOne({ where: { id, ...(team ? { teamId: team } : {}) } });
+    const row = await this.db.getRepository(JobEntity).findOne({ where: teamWhere(scope, { id }) });
     return row ? toRecord(row) : null;
   }
 

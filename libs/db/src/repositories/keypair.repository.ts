@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { KeypairEntity } from '../entities';
-import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
+import { Page, PageRequest, TeamScope, teamWhere } from './team-scope';
 
 /** A keypair as the admin API shows it: never its secret. */
 export interface KeypairRecord {
@@ -37,13 +37,8 @@ const toRecord = (k: KeypairEntity): KeypairRecord => ({
 export class KeypairRepository {
   constructor(private readonly db: DataSource) {}
 
-  private where(scope: TeamScope, extra: Record<string, unknown>) {
-    const team = scopedTeam(scope);
-    return { ...(team ? { teamId: team } : {}), ...extra };
-  }
-
   async list(scope: TeamScope, filter: KeypairFilter, page: PageRequest): Promise<Page<KeypairRecord>> {
-    const where = this.where(scope, {
+    const where = teamWhere(scope, {
       ...(filter.userId ? { userId: filter.userId } : {}),
       ...(filter.isActive !== undefined ? { isActive: filter.isActive } : {}),
     });
@@ -52,7 +47,7 @@ export class KeypairRepository {
   }
 
   async get(scope: TeamScope, accessKey: string): Promise<KeypairRecord | null> {
-    const row = await this.db.getRepository(KeypairEntity).findOne({ where: this.where(scope, { accessKey }) });
+    const row = await this.db.getRepository(KeypairEntity).findOne({ where: teamWhere(scope, { accessKey }) });
     return row ? toRecord(row) : null;
   }
 
@@ -62,11 +57,11 @@ export class KeypairRepository {
   }
 
   async update(scope: TeamScope, accessKey: string, changes: { isActive?: boolean; expiresAt?: Date | null }): Promise<KeypairRecord | null> {
-    const result = await this.db.getRepository(KeypairEntity).update(this.where(scope, { accessKey }), changes);
+    const result = await this.db.getRepository(KeypairEntity).update(teamWhere(scope, { accessKey }), changes);
     return (result.affected ?? 0) > 0 ? this.get(scope, accessKey) : null;
   }
 
   async delete(scope: TeamScope, accessKey: string): Promise<boolean> {
-    return ((await this.db.getRepository(KeypairEntity).delete(this.where(scope, { accessKey }))).affected ?? 0) > 0;
+    return ((await this.db.getRepository(KeypairEntity).delete(teamWhere(scope, { accessKey }))).affected ?? 0) > 0;
   }
 }

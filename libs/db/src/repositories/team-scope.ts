@@ -18,6 +18,12 @@ export function scopedTeam(scope: TeamScope): string | null {
   return scope.all ? null : scope.teamId;
 }
 
+/** A TypeORM `where` for team-owned rows (a `teamId` column) within the scope. */
+export function teamWhere<T extends Record<string, unknown>>(scope: TeamScope, extra: T): T & { teamId?: string } {
+  const team = scopedTeam(scope);
+  return { ...(team ? { teamId: team } : {}), ...extra };
+}
+
 export interface PageRequest {
   limit: number;
   offset: number;

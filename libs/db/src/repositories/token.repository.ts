@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiTokenEntity, MembershipEntity, TeamRole, TokenScope, UserEntity } from '../entities';
-import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
+import { Page, PageRequest, TeamScope, teamWhere } from './team-scope';
 
 export interface TokenRecord {
   id: string;
@@ -42,19 +42,14 @@ const toRecord = (t: ApiTokenEntity): TokenRecord => ({
 export class TokenRepository {
   constructor(private readonly db: DataSource) {}
 
-  private where(scope: TeamScope, extra: Record<string, unknown>) {
-    const team = scopedTeam(scope);
-    return { ...(team ? { teamId: team } : {}), ...extra };
-  }
-
   async list(scope: TeamScope, filter: { userId?: string; includeRevoked?: boolean }, page: PageRequest): Promise<Page<TokenRecord>> {
-    const where = this.where(scope, { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.includeRevoked ? {} : { revokedAt: IsNull() }) });
+    const where = teamWhere(scope, { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.includeRevoked ? {} : { revokedAt: IsNull() }) });
     const [rows, total] = await this.db.getRepository(ApiTokenEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
     return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, id: string): Promise<TokenRecord | null> {
-    const row = await this.db.getRepository(ApiTokenEntity).findOne({ where: this.where(scope, { id }) });
+    const row = await this.db.getRepository(ApiTokenEntity).findOne({ where: teamWhere(scope, { id }) });
     return row ? toRecord(row) : null;
   }
 
@@ -64,7 +59,7 @@ export class TokenRepository {
   }
 
   async revoke(scope: TeamScope, id: string, at: Date): Promise<boolean> {
-    const result = await this.db.getRepository(ApiTokenEntity).update(this.where(scope, { id, revokedAt: IsNull() }), { revokedAt: at });
+    const result = await this.db.getRepository(ApiTokenEntity).update(teamWhere(scope, { id, revokedAt: IsNull() }), { revokedAt: at });
     return (result.affected ?? 0) > 0;
   }
 

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -76,37 +76,7 @@ export class CreateTeamDto {
   quotaConcurrentJobs?: number | null;
 }
 
-export class UpdateTeamDto {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9-]{1,62}$/, { message: 'name must be 2-63 lower-case letters, digits or -' })
-  name?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  weight?: number;
-
-  @ApiPropertyOptional({ nullable: true, type: Number })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  quotaGpus?: number | null;
-
-  @ApiPropertyOptional({ nullable: true, type: Number })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  quotaGpuMemoryBytes?: number | null;
-
-  @ApiPropertyOptional({ nullable: true, type: Number })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  quotaConcurrentJobs?: number | null;
-}
+export class UpdateTeamDto extends PartialType(CreateTeamDto) {}
 
 export class UserQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Part of the e-mail address' })

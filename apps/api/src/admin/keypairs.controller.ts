@@ -7,7 +7,7 @@ import { AuditService } from '../audit/audit.service';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal, scopeFor } from '../auth/principal';
 import { notFound } from './admin-errors';
-import { CredentialOwner, ownerFilter } from './credential-owner';
+import { CredentialOwner, assertMintingCaller, ownerFilter } from './credential-owner';
 import { CreateKeypairDto, KeypairQueryDto, RotateKeypairDto, UpdateKeypairDto } from './dto/admin.dto';
 
 export type NewKeypair = KeypairRecord & { secretKey: string };
@@ -52,6 +52,7 @@ export class KeypairsController {
       ...(dto.isActive !== undefined ? { isActive: dto.isActive } : {}),
       ...(dto.expiresAt !== undefined ? { expiresAt: dto.expiresAt === null ? null : new Date(dto.expiresAt) } : {}),
     };
+    if (Object.keys(changes).length === 0) return current;
     const updated = await this.keypairs.update(scopeFor(p), accessKey, changes);
     if (!updated) throw notFound('keypair', accessKey);
     await this.audit.record(p, req, { action: 'keypair.update', targetType: 'keypair', targetId: accessKey, teamId: current.teamId, details: { ...dto } });
@@ -62,6 +63,7 @@ export class KeypairsController {
   @Post(':accessKey/rotate')
   @Authenticated({ scope: 'management' })
   async rotate(@CurrentPrincipal() p: Principal, @Param('accessKey') accessKey: string, @Body() dto: RotateKeypairDto, @Req() req: Request): Promise<NewKeypair> {
+    assertMintingCaller(p);
     const old = await this.find(p, accessKey);
     const created = await this.issue(p, old.userId, old.teamId, old.expiresAt);
     const until = new Date(Date.now() + dto.graceSeconds * 1000);
@@ -87,7 +89,7 @@ export class KeypairsController {
 
   private async find(p: Principal, accessKey: string): Promise<KeypairRecord> {
     const found = ACCESS_KEY_PATTERN.test(accessKey) ? await this.keypairs.get(scopeFor(p), accessKey) : null;
-    if (!found || (p.role === 'member' && found.userId !== p.userId)) throw notFound('keypair', accessKey);
+    if (!found || !(await this.owner.mayManage(p, found.userId))) throw notFound('keypair', accessKey);
     return found;
   }
 

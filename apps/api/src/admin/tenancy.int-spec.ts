@@ -189,6 +189,45 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
     });
   });
 
+  describe('no escalation to superadmin or past a token', () => {
+    it("a team admin can neither mint nor manage a superadmin's credentials, even when the superadmin is in its team", async () => {
+      const rootId = ((await t.root('/api/v1/whoami')).body as { userId: string }).userId;
+      expect((await t.root(`/api/v1/teams/${a.teamId}/members/${rootId}`, { method: 'PUT', body: { role: 'member' } })).status).toBe(200);
+      expect(items(await a.admin.call(`/api/v1/teams/${a.teamId}/members`)).map((m) => m.userId)).toContain(rootId);
+
+      expect((await a.admin.call('/api/v1/keypairs', { method: 'POST', body: { userId: rootId } })).status).toBe(404);
+      expect((await a.admin.call('/api/v1/tokens', { method: 'POST', body: { name: 'x', scope: 'management', userId: rootId } })).status).toBe(404);
+
+      const rootKey = (await t.root('/api/v1/keypairs', { method: 'POST', body: { teamId: a.teamId } })).body as { accessKey: string; secretKey: string };
+      const rootToken = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'root', scope: 'management', teamId: a.teamId } }));
+      expect(rootToken.status).toBe(400); // tokens take no teamId: they act for the caller's team
+      const rootTok = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'root', scope: 'management' } })).body as { id: string };
+      for (const [method, path, body] of [
+        ['GET', `/api/v1/keypairs/${rootKey.accessKey}`, undefined],
+        ['PATCH', `/api/v1/keypairs/${rootKey.accessKey}`, { isActive: false }],
+        ['POST', `/api/v1/keypairs/${rootKey.accessKey}/rotate`, { graceSeconds: 0 }],
+        ['DELETE', `/api/v1/keypairs/${rootKey.accessKey}`, undefined],
+      ] as [string, string, unknown][]) {
+        expect([method, path, (await a.admin.call(path, { method, body })).status]).toEqual([method, path, 404]);
+      }
+      expect(JSON.stringify((await a.admin.call('/api/v1/keypairs')).body)).toContain(rootKey.accessKey); // listed, but not manageable
+      expect((await t.asKeypair(rootKey.accessKey, rootKey.secretKey)('/api/v1/whoami')).body).toMatchObject({ role: 'superadmin' });
+      expect((await t.root(`/api/v1/tokens/${rootTok.id}`)).status).toBe(200);
+      expect((await t.root(`/api/v1/teams/${a.teamId}/members/${rootId}`, { method: 'DELETE' })).status).toBe(204);
+    });
+
+    it('a bearer token cannot create or rotate credentials', async () => {
+      const call = t.asToken(a.token.token);
+      expect((await call('/api/v1/keypairs', { method: 'POST', body: {} })).status).toBe(403);
+      expect((await call('/api/v1/tokens', { method: 'POST', body: { name: 'child', scope: 'management' } })).status).toBe(403);
+      expect((await call(`/api/v1/keypairs/${a.member.accessKey}/rotate`, { method: 'POST', body: { graceSeconds: 10 } })).status).toBe(403);
+    });
+
+    it('a superadmin gets 404 for a credential in a team that does not exist', async () => {
+      expect((await t.root('/api/v1/keypairs', { method: 'POST', body: { teamId: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+    });
+  });
+
   describe('keypairs and tokens', () => {
     it('shows a secret once, stores it sealed, and never lists it', async () => {
       const made = await a.member.call('/api/v1/keypairs', { method: 'POST', body: {} });
@@ -274,6 +313,12 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       ['POST', '/api/v1/tokens', { name: 'x', scope: 'everything' }],
       ['GET', '/api/v1/keypairs?limit=1000', undefined],
       ['GET', '/api/v1/teams/not-a-uuid', undefined],
+      ['POST', '/api/v1/tokens', { name: 'x', scope: 'inference', expiresAt: '2009-W05-4' }],
+      ['POST', '/api/v1/keypairs', { expiresAt: '2030-01-31' }],
+      ['GET', '/api/v1/audit?since=2009-123', undefined],
+      ['GET', '/api/v1/users?offset=1e300', undefined],
+      ['POST', '/api/v1/teams', { name: 'big', quotaGpus: 3e9 }],
+      ['POST', '/api/v1/teams', { name: 'huge', quotaGpuMemoryBytes: 1e20 }],
     ])('%s %s with bad input answers 400 in the problem shape and changes nothing', async (method, path, body) => {
       const count = async () => Number((await t.pg.query('SELECT (SELECT count(*) FROM teams) + (SELECT count(*) FROM users) + (SELECT count(*) FROM keypairs) + (SELECT count(*) FROM api_tokens) AS n')).rows[0].n);
       const n = await count();
@@ -281,6 +326,11 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ status: 400, code: 'validation_failed' });
       expect(await count()).toBe(n);
+    });
+
+    it('treats an empty keypair update as no change', async () => {
+      const res = await a.member.call(`/api/v1/keypairs/${a.member.accessKey}`, { method: 'PATCH', body: {} });
+      expect(res).toMatchObject({ status: 200, body: { accessKey: a.member.accessKey, isActive: true } });
     });
 
     it('answers a duplicate team or e-mail with 409', async () => {

@@ -69,7 +69,7 @@ export class TokensController {
 
   private async find(p: Principal, id: string): Promise<TokenRecord> {
     const found = await this.tokens.get(scopeFor(p), id);
-    if (!found || (p.role === 'member' && found.userId !== p.userId)) throw notFound('token', id);
+    if (!found || !(await this.owner.mayManage(p, found.userId))) throw notFound('token', id);
     return found;
   }
 }

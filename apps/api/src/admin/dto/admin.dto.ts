@@ -4,7 +4,6 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
-  IsDateString,
   IsEmail,
   IsIn,
   IsInt,
@@ -16,9 +15,28 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidationArguments,
+  registerDecorator,
 } from 'class-validator';
 
 const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+
+const INT4_MAX = 2_147_483_647;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** An ISO-8601 date-time with a zone that JavaScript and Postgres both read the same way. */
+function IsTimestamp() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isTimestamp',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => value === null || (typeof value === 'string' && TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value))),
+        defaultMessage: (args?: ValidationArguments) => `${args?.property ?? 'value'} must be an ISO-8601 date-time with a time zone, e.g. 2030-01-31T12:00:00Z`,
+      },
+    });
+}
 
 export class PageQueryDto {
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
@@ -29,11 +47,12 @@ export class PageQueryDto {
   @Max(200)
   limit = 50;
 
-  @ApiPropertyOptional({ default: 0, minimum: 0 })
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 1000000 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   offset = 0;
 }
 
@@ -61,18 +80,21 @@ export class CreateTeamDto {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(INT4_MAX)
   quotaGpus?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number })
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
   quotaGpuMemoryBytes?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number })
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(INT4_MAX)
   quotaConcurrentJobs?: number | null;
 }
 
@@ -160,7 +182,7 @@ export class CreateKeypairDto {
 
   @ApiPropertyOptional({ description: 'ISO-8601; the key stops working then' })
   @IsOptional()
-  @IsDateString()
+  @IsTimestamp()
   expiresAt?: string;
 }
 
@@ -172,7 +194,7 @@ export class UpdateKeypairDto {
 
   @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
-  @IsDateString()
+  @IsTimestamp()
   expiresAt?: string | null;
 }
 
@@ -218,7 +240,7 @@ export class CreateTokenDto {
 
   @ApiPropertyOptional({ description: 'ISO-8601' })
   @IsOptional()
-  @IsDateString()
+  @IsTimestamp()
   expiresAt?: string;
 
   @ApiPropertyOptional({ description: 'Owner (default: the caller; team admins may pick a member)' })
@@ -241,6 +263,6 @@ export class AuditQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'ISO-8601' })
   @IsOptional()
-  @IsDateString()
+  @IsTimestamp()
   since?: string;
 }

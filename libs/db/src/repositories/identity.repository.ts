@@ -57,9 +57,6 @@ export class IdentityRepository {
     await this.db.getRepository(KeypairEntity).update({ id: keypairId }, { lastUsedAt: at });
   }
 
-  async keypairExists(accessKey: string): Promise<boolean> {
-    return this.db.getRepository(KeypairEntity).exists({ where: { accessKey } });
-  }
 
   async hasSuperadmin(): Promise<boolean> {
     return this.db.getRepository(UserEntity).exists({ where: { isSuperadmin: true } });

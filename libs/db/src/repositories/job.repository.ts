@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { JobEntity, JobStatus } from '../entities';
-import { TeamScope, teamWhere } from './team-scope';
 
 export interface NewJob {
   teamId: string;
@@ -43,7 +42,7 @@ function toRecord(e: JobEntity): JobRecord {
   return rest;
 }
 
-/** Inference jobs. Reads on behalf of a client always name the team. */
+/** Inference jobs. Client-facing reads (a later issue) take a TeamScope, like every team-owned repository. */
 @Injectable()
 export class JobRepository {
   constructor(private readonly db: DataSource) {}
@@ -53,16 +52,7 @@ export class JobRepository {
     return toRecord(await repo.save(repo.create({ ...job, status: 'queued' })));
   }
 
-  async findForTeam(scope: TeamScope, id: string): Promise<JobRecord | null> {
-    const row = await this.db.getRepository(JobEntity).findOne({ where: teamWhere(scope, { id }) });
-    return row ? toRecord(row) : null;
-  }
 
-  /** Scheduler-side read of any job by id (not reachable from a client request). */
-  async findById(id: string): Promise<JobRecord | null> {
-    const row = await this.db.getRepository(JobEntity).findOne({ where: { id } });
-    return row ? toRecord(row) : null;
-  }
 
   async markDispatched(id: string, nodeId: string, at: Date): Promise<boolean> {
     const result = await this.db.getRepository(JobEntity).update({ id, status: In(OPEN) }, { status: 'dispatched', nodeId, dispatchedAt: at });

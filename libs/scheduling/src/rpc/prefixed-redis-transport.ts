@@ -14,6 +14,11 @@ export function redisConnectionFromUrl(url: string): NonNullable<RedisOptions['o
   };
 }
 
+/** Reconnect for as long as the process lives: agents outlast Redis restarts. */
+function transportOptions(url: string) {
+  return { ...redisConnectionFromUrl(url), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 };
+}
+
 /**
  * Redis pub/sub channels are global to a Redis server (not per database), so every channel
  * gets the stack's prefix: two stacks, or two test files, on one Redis never cross.
@@ -23,7 +28,7 @@ export class PrefixedServerRedis extends ServerRedis {
     private readonly channelPrefix: string,
     url: string,
   ) {
-    super({ ...redisConnectionFromUrl(url), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 });
+    super(transportOptions(url));
   }
 
   override getRequestPattern(pattern: string): string {
@@ -41,7 +46,7 @@ export class PrefixedClientRedis extends ClientRedis {
     private readonly channelPrefix: string,
     url: string,
   ) {
-    super({ ...redisConnectionFromUrl(url), retryAttempts: Number.MAX_SAFE_INTEGER, retryDelay: 1000 });
+    super(transportOptions(url));
   }
 
   override getRequestPattern(pattern: string): string {

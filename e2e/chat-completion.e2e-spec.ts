@@ -1,3 +1,4 @@
+import { chatRequest } from '@gridline/contract';
 import OpenAI from 'openai';
 import { Client } from 'pg';
 import { signingFetch } from '@gridline/auth';
@@ -73,7 +74,7 @@ describe('chat completion through the whole stack', () => {
     try {
       await runner.start('cpu');
       await runner.load({ modelPath: stack.modelPath, gpuLayers: 0, contextSize: 2048, parallel: 1, threads: 1 });
-      const direct = await runner.generate('direct', { messages, maxTokens: 20, temperature: 0, topP: 1 });
+      const direct = await runner.generate('direct', chatRequest(messages, { maxTokens: 20, sampling: { temperature: 0, topP: 1 } }));
       expect(content).toBe(direct.text);
       expect(completion.usage?.prompt_tokens).toBe(direct.promptTokens);
       expect(direct.completionTokens).toBe(20);

@@ -6,6 +6,7 @@
  * Uses the local Postgres and Redis, a fresh database and namespace, and a tiny model.
  */
 import { signingFetch } from '@gridline/auth';
+import { ChatMessage, chatRequest } from '@gridline/contract';
 import { startRunner, startStack } from '@gridline/testing';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 40);
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     const direct: number[] = [];
     for (let i = 0; i < N + 3; i++) {
       const started = performance.now();
-      await runner.generate(`b${i}`, { messages: messages as never, maxTokens: MAX_TOKENS, temperature: 0, topP: 1 });
+      await runner.generate(`b${i}`, chatRequest(messages as ChatMessage[], { maxTokens: MAX_TOKENS, sampling: { temperature: 0, topP: 1 } }));
       if (i >= 3) direct.push(performance.now() - started);
     }
     await runner.stop();

@@ -22,7 +22,7 @@ step('typecheck', 'npm run -s typecheck');
 const built = step('build', 'npm run -s build');
 if (built) {
   step('migrations', 'node tools/ci/migration-check.mjs');
-  step('openapi', 'node dist/tools/openapi/generate.js --check');
+  step('openapi', 'node dist/apps/api/src/openapi-document.js --check');
 }
 
 const report = '.jest-results.json';

@@ -55,8 +55,13 @@ describe('docker/ files agree with the code', () => {
   it('the build output layout matches what the images start', () => {
     const build = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
     expect(build.compilerOptions).toMatchObject({ outDir: 'dist', rootDir: '.' });
-    const runner = JSON.parse(read('libs/runtime/tsconfig.runner.json')) as { compilerOptions: { outDir: string } };
-    expect(runner.compilerOptions.outDir).toBe('../../dist/libs/runtime/src/runner');
+    // The ESM runner keeps the repository layout under dist/ (it sits next to the agent's code) ...
+    const runner = JSON.parse(read('libs/runtime/tsconfig.runner.json')) as { compilerOptions: { outDir: string; rootDir: string } };
+    expect(runner.compilerOptions).toMatchObject({ outDir: '../../dist', rootDir: '../..' });
+    // ... and reaches the inference contract through package.json's `imports`, so images ship package.json with dist/.
+    const pkg = JSON.parse(read('package.json')) as { imports: Record<string, { default: string }> };
+    expect(pkg.imports['#gridline/contract'].default).toBe('./dist/libs/contract/src/index.js');
+    for (const name of Object.keys(APPS)) expect(read(compose.services[name].build?.dockerfile ?? '')).toMatch(/^COPY --from=build \/app\/package\.json \.\/$/m);
   });
 
   it('api and scheduler share one database and Redis namespace; the agent reaches the same Redis', () => {

@@ -1,30 +1,37 @@
-import { DynamicModule, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { Queues, MessagingModule } from '@gridline/messaging';
 import { RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
 import { PrefixedClientRedis } from '@gridline/scheduling';
 import { AgentConfig } from './agent.config';
-import { AgentService } from './worker/agent.service';
+import { JobRunner } from './jobs/job-runner.service';
+import { ModelHost } from './node/model-host';
+import { NodeIdentity } from './node/node-identity';
+import { NodeLifecycle } from './node/node-lifecycle.service';
 
 @Module({})
-export class AgentModule implements OnApplicationShutdown {
-  constructor(@Inject(Redis) private readonly redis: Redis) {}
-
+export class AgentModule {
   static forRoot(config: AgentConfig): DynamicModule {
     const keys = new RedisKeys(config.GRIDLINE_REDIS_PREFIX);
     return {
       module: AgentModule,
-      imports: [TypedConfigModule.forRoot(AgentConfig, config), LoggerModule.forRoot({ pinoHttp: loggerOptions('agent', config.LOG_LEVEL, config.LOG_FORMAT) })],
+      imports: [
+        TypedConfigModule.forRoot(AgentConfig, config),
+        LoggerModule.forRoot({ pinoHttp: loggerOptions('agent', config.LOG_LEVEL, config.LOG_FORMAT) }),
+        MessagingModule.forRoot({
+          redisUrl: config.REDIS_URL,
+          prefix: config.GRIDLINE_REDIS_PREFIX,
+          connectionName: 'gridline-agent',
+          consumes: [{ queue: Queues.node, concurrency: config.GRIDLINE_PARALLEL }],
+        }),
+      ],
       providers: [
-        { provide: Redis, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, connectionName: 'gridline-agent' }) },
-        { provide: RedisKeys, useValue: keys },
         { provide: PrefixedClientRedis, useFactory: () => new PrefixedClientRedis(keys.rpcPrefix, config.REDIS_URL) },
-        AgentService,
+        ModelHost,
+        NodeIdentity,
+        JobRunner,
+        NodeLifecycle,
       ],
     };
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => undefined);
   }
 }

@@ -38,4 +38,14 @@ export class ApiConfig extends DatabaseConfig {
   @IsInt()
   @Min(1)
   GRIDLINE_REQUEST_TIMEOUT_SECONDS = 300;
+
+  /** How long an asynchronous job (POST /api/v1/jobs) may take from submission to its end. */
+  @IsInt()
+  @Min(1)
+  GRIDLINE_JOB_TIMEOUT_SECONDS = 3600;
+
+  /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
+  @IsOptional()
+  @IsIn(['crash-after-insert'])
+  GRIDLINE_FAULT?: 'crash-after-insert' = undefined;
 }

@@ -8,8 +8,10 @@ import { ApiConfig } from './api.config';
 import { AuthModule } from './auth/auth.module';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { HealthController } from './health/health.controller';
-import { InferenceService } from './jobs/inference.service';
-import { JobEventsReader } from './jobs/job-events.reader';
+import { JobLifecycle } from '@gridline/jobs';
+import { MessagingModule } from '@gridline/messaging';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsService } from './jobs/jobs.service';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { RedisModule } from './redis/redis.module';
@@ -37,11 +39,12 @@ export class AppModule {
         }),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, applicationName: 'gridline-api', migrate: config.GRIDLINE_MIGRATE }),
         RedisModule,
+        MessagingModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.GRIDLINE_REDIS_PREFIX, connectionName: 'gridline-api', consumes: [] }),
         AuthModule,
         AdminModule,
       ],
-      controllers: [HealthController, ChatCompletionsController, ModelsController],
-      providers: [BootstrapService, JobEventsReader, InferenceService],
+      controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
+      providers: [BootstrapService, JobLifecycle, JobsService],
     };
   }
 }

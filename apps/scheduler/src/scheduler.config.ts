@@ -23,6 +23,12 @@ export class SchedulerConfig extends DatabaseConfig {
   @Min(1)
   GRIDLINE_DISPATCH_CONCURRENCY = 16;
 
+  /** How often stuck jobs are looked for (past their deadline, lost with their node, lost by Redis). */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  GRIDLINE_SWEEP_SECONDS = 5;
+
   @IsBoolean()
   GRIDLINE_MIGRATE = true;
 }

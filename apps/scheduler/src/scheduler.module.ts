@@ -3,10 +3,15 @@ import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
+import { JobLifecycle } from '@gridline/jobs';
+import { MessagingModule, Queues } from '@gridline/messaging';
 import { AgentsController } from './agents/agents.controller';
-import { DispatchService } from './dispatch/dispatch.service';
+import { Dispatcher } from './dispatch/dispatcher.service';
+import { NodeWatch } from './nodes/node-watch.service';
+import { ProgressService } from './progress/progress.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
 import { SchedulerConfig } from './scheduler.config';
+import { SweeperService } from './sweeper/sweeper.service';
 
 @Global()
 @Module({})
@@ -20,13 +25,23 @@ export class SchedulerModule implements OnApplicationShutdown {
         TypedConfigModule.forRoot(SchedulerConfig, config),
         LoggerModule.forRoot({ pinoHttp: loggerOptions('scheduler', config.LOG_LEVEL, config.LOG_FORMAT) }),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, applicationName: 'gridline-scheduler', migrate: config.GRIDLINE_MIGRATE }),
+        MessagingModule.forRoot({
+          redisUrl: config.REDIS_URL,
+          prefix: config.GRIDLINE_REDIS_PREFIX,
+          connectionName: 'gridline-scheduler',
+          consumes: [{ queue: Queues.inference, concurrency: config.GRIDLINE_DISPATCH_CONCURRENCY }],
+        }),
       ],
       controllers: [AgentsController],
       providers: [
         { provide: Redis, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, connectionName: 'gridline-scheduler' }) },
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
         ReplicaRegistry,
-        DispatchService,
+        JobLifecycle,
+        NodeWatch,
+        Dispatcher,
+        ProgressService,
+        SweeperService,
       ],
     };
   }

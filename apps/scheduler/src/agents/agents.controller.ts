@@ -1,7 +1,8 @@
 import { Controller, Logger } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { ModelRepository, NodeRepository } from '@gridline/db';
-import { AgentHeartbeat, AgentRpc, RegisterAgentReply, RegisterAgentRequest, assertShape } from '@gridline/scheduling';
+import { assertShape } from '@gridline/contract';
+import { AgentHeartbeat, AgentRpc, RegisterAgentReply, RegisterAgentRequest } from '@gridline/scheduling';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 
@@ -41,11 +42,15 @@ export class AgentsController {
   @EventPattern(AgentRpc.Heartbeat)
   async heartbeat(@Payload() beat: AgentHeartbeat): Promise<void> {
     try {
-      assertShape('heartbeat', beat, { nodeId: 'string', gpus: 'array', freeMemoryBytes: 'number', loadedModels: 'array', inFlight: 'number' });
+      assertShape('heartbeat', beat, { nodeId: 'string', gpus: 'array', freeMemoryBytes: 'number', loadedModels: 'array', runningJobs: 'array' });
     } catch (e) {
       this.logger.warn(`ignored a malformed heartbeat: ${(e as Error).message}`);
       return;
     }
-    if (await this.nodes.heartbeat(beat.nodeId, beat, new Date())) this.replicas.seen(beat.nodeId, beat.loadedModels, Date.now());
+    const now = Date.now();
+    if (!(await this.nodes.heartbeat(beat.nodeId, beat, new Date(now)))) return;
+    this.replicas.seen(beat.nodeId, beat.loadedModels, now);
+    const running = beat.runningJobs.filter((j) => typeof j?.jobId === 'string' && Number.isInteger(j?.attempt));
+    this.replicas.report(beat.nodeId, running, now, this.config.GRIDLINE_HEARTBEAT_SECONDS * 2000);
   }
 }

@@ -17,6 +17,26 @@ export class RedisKeys {
     return `${this.prefix}:job:${jobId}:events`;
   }
 
+  /** A job's control hash: the attempt allowed to write its stream, and whether it is closed. */
+  jobControl(jobId: string): string {
+    return `${this.prefix}:job:${jobId}:ctl`;
+  }
+
+  /** One stream of lifecycle notes from every node (started, first token, ended), read by the scheduler. */
+  get jobProgress(): string {
+    return `${this.prefix}:jobs:progress`;
+  }
+
+  /** Pub/sub channel on which a cancelled or expired job's id is announced to the nodes. */
+  get jobCancelChannel(): string {
+    return `${this.prefix}:jobs:cancel`;
+  }
+
+  /** Lock held by the process sweeping stuck jobs, so only one sweeps at a time. */
+  get sweeperLock(): string {
+    return `${this.prefix}:lock:sweeper`;
+  }
+
   /** Seen-signature marker used to refuse replayed signed requests. */
   replay(signature: string): string {
     return `${this.prefix}:replay:${signature}`;

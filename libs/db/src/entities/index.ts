@@ -11,7 +11,7 @@ import { UserEntity } from './user.entity';
 export { ApiTokenEntity, AuditEntryEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
 export type { TeamRole } from './membership.entity';
 export type { TokenScope } from './api-token.entity';
-export type { JobStatus } from './job.entity';
+export type { JobKind, JobMode } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
 export type { NodeStatus } from './node.entity';
 

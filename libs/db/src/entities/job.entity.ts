@@ -1,10 +1,14 @@
-import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import type { JobErrorCode, JobOutput, JobStatus } from '@gridline/contract';
 import { TeamEntity } from './team.entity';
 
-export type JobStatus = 'queued' | 'dispatched' | 'succeeded' | 'failed' | 'cancelled';
+export type JobMode = 'sync' | 'async';
+export type JobKind = 'chat' | 'completion';
 
 @Entity('jobs')
 @Index(['teamId', 'createdAt'])
+@Index(['status', 'deadlineAt'])
+@Index('UQ_jobs_team_idempotency_key', ['teamId', 'idempotencyKey'], { unique: true, where: '"idempotency_key" IS NOT NULL' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -19,30 +23,43 @@ export class JobEntity {
   @Column({ name: 'keypair_id', type: 'uuid', nullable: true })
   keypairId!: string | null;
 
+  /** `chat` (messages through the chat template) or `completion` (a plain prompt). */
   @Column({ type: 'text' })
-  kind!: string;
+  kind!: JobKind;
+
+  /** `sync`: a client waits on the connection; `async`: submitted through /api/v1/jobs. */
+  @Column({ type: 'text', default: 'sync' })
+  mode!: JobMode;
 
   @Column({ type: 'text' })
   model!: string;
 
-  @Index()
   @Column({ type: 'text', default: 'queued' })
   status!: JobStatus;
 
+  /** The normalized InferenceRequest. */
   @Column({ type: 'jsonb' })
   request!: Record<string, unknown>;
 
   @Column({ type: 'jsonb', nullable: true })
-  result!: Record<string, unknown> | null;
+  result!: JobOutput | null;
 
   @Column({ name: 'error_code', type: 'text', nullable: true })
-  errorCode!: string | null;
+  errorCode!: JobErrorCode | null;
 
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage!: string | null;
 
+  /** Which try is current (1, then 2 after a requeue). */
+  @Column({ type: 'integer', default: 1 })
+  attempt!: number;
+
   @Column({ name: 'node_id', type: 'uuid', nullable: true })
   nodeId!: string | null;
+
+  /** The replica that ran the attempt (node and model). */
+  @Column({ name: 'replica_id', type: 'text', nullable: true })
+  replicaId!: string | null;
 
   @Column({ name: 'prompt_tokens', type: 'integer', nullable: true })
   promptTokens!: number | null;
@@ -53,11 +70,29 @@ export class JobEntity {
   @Column({ name: 'request_id', type: 'text', nullable: true })
   requestId!: string | null;
 
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
+  idempotencyKey!: string | null;
+
+  /** sha256 of the submitted body, to tell a retried submit from a different one under the same key. */
+  @Column({ name: 'request_hash', type: 'text', nullable: true })
+  requestHash!: string | null;
+
+  /** When the job was accepted (queued); set by the api, millisecond precision (cursor pages). */
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
+
+  /** After this the job is expired wherever it is. */
+  @Column({ name: 'deadline_at', type: 'timestamptz' })
+  deadlineAt!: Date;
 
   @Column({ name: 'dispatched_at', type: 'timestamptz', nullable: true })
   dispatchedAt!: Date | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'first_token_at', type: 'timestamptz', nullable: true })
+  firstTokenAt!: Date | null;
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;

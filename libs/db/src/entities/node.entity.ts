@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { LoadedModel, NodeGpu } from '@gridline/scheduling';
+import type { LoadedModel, NodeGpu } from '@gridline/contract';
 import { bigintNumber } from './transformers';
 
 export type NodeStatus = 'Ready' | 'NotReady' | 'Lost';

@@ -1,77 +1,137 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
-import { JobEntity, JobStatus } from '../entities';
+import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
+import { JobStatus, JobTransition, OPEN_JOB_STATUSES, transitionSources, transitionTarget } from '@gridline/contract';
+import { JobEntity, JobKind, JobMode } from '../entities';
+import { TeamScope, teamWhere } from './team-scope';
 
 export interface NewJob {
   teamId: string;
   keypairId: string | null;
-  kind: string;
+  kind: JobKind;
+  mode: JobMode;
   model: string;
   request: Record<string, unknown>;
   requestId: string | null;
-}
-
-export interface JobRecord extends NewJob {
-  id: string;
-  status: JobStatus;
-  result: Record<string, unknown> | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  nodeId: string | null;
-  promptTokens: number | null;
-  completionTokens: number | null;
   createdAt: Date;
-  dispatchedAt: Date | null;
-  finishedAt: Date | null;
+  deadlineAt: Date;
+  idempotencyKey: string | null;
+  requestHash: string | null;
 }
 
-export interface JobOutcome {
-  status: Extract<JobStatus, 'succeeded' | 'failed' | 'cancelled'>;
-  result?: Record<string, unknown>;
-  errorCode?: string;
-  errorMessage?: string;
-  promptTokens?: number;
-  completionTokens?: number;
-  nodeId?: string | null;
+export type JobRecord = Omit<JobEntity, 'team'>;
+
+/** Column changes a transition may carry (never the status: the transition sets it). */
+export type JobChanges = Partial<
+  Pick<JobEntity, 'nodeId' | 'replicaId' | 'attempt' | 'result' | 'errorCode' | 'errorMessage' | 'promptTokens' | 'completionTokens' | 'dispatchedAt' | 'startedAt' | 'firstTokenAt' | 'finishedAt'>
+>;
+
+/** Extra conditions of a compare-and-set beyond the current status. */
+export interface JobGuard {
+  attempt?: number;
+  /** Only while no token was produced (a requeue never re-runs a job that streamed text). */
+  noFirstToken?: boolean;
 }
 
-const OPEN: JobStatus[] = ['queued', 'dispatched'];
+export interface JobListFilter {
+  status?: JobStatus;
+  model?: string;
+  /** Rows strictly older than this (createdAt, id) position: the cursor of the previous page. */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
 
 function toRecord(e: JobEntity): JobRecord {
   const { team: _team, ...rest } = e;
   return rest;
 }
 
-/** Inference jobs. Client-facing reads (a later issue) take a TeamScope, like every team-owned repository. */
+/**
+ * Jobs. Status changes go through `transition` only: a compare-and-set on the current status
+ * (and attempt) that the job lifecycle drives; client-facing reads take a TeamScope.
+ */
 @Injectable()
 export class JobRepository {
   constructor(private readonly db: DataSource) {}
 
-  async create(job: NewJob): Promise<JobRecord> {
-    const repo = this.db.getRepository(JobEntity);
-    return toRecord(await repo.save(repo.create({ ...job, status: 'queued' })));
+  private get repo() {
+    return this.db.getRepository(JobEntity);
   }
 
+  /** Inserts a queued job; with an idempotency key already used by the team, returns that job instead. */
+  async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    if (job.idempotencyKey) {
+      const existing = await this.repo.findOne({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
+      if (existing) return { job: toRecord(existing), created: false };
+    }
+    try {
+      const saved = await this.repo.save(this.repo.create({ ...job, status: 'queued', attempt: 1 }));
+      return { job: toRecord(saved), created: true };
+    } catch (e) {
+      // Two submits with one key at once: the loser returns the winner's job.
+      if ((e as { code?: string }).code === '23505' && job.idempotencyKey) {
+        const existing = await this.repo.findOneOrFail({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
+        return { job: toRecord(existing), created: false };
+      }
+      throw e;
+    }
+  }
 
+  /**
+   * Applies a lifecycle transition as a compare-and-set: the row changes only when its status
+   * is one the transition starts from (and the guard holds). Returns the updated row, or null.
+   */
+  async transition(id: string, t: JobTransition, changes: JobChanges, guard: JobGuard = {}): Promise<JobRecord | null> {
+    const qb = this.repo
+      .createQueryBuilder()
+      .update(JobEntity)
+      .set({ ...changes, status: transitionTarget(t) } as never)
+      .where('id = :id', { id })
+      .andWhere('status IN (:...from)', { from: [...transitionSources(t)] });
+    if (guard.attempt !== undefined) qb.andWhere('attempt = :attempt', { attempt: guard.attempt });
+    if (guard.noFirstToken) qb.andWhere('first_token_at IS NULL');
+    const result = await qb.returning('*').execute();
+    const raw = (result.raw as Record<string, unknown>[])[0];
+    return raw ? this.get(id) : null;
+  }
 
-  async markDispatched(id: string, nodeId: string, at: Date): Promise<boolean> {
-    const result = await this.db.getRepository(JobEntity).update({ id, status: In(OPEN) }, { status: 'dispatched', nodeId, dispatchedAt: at });
+  /** Sets columns of a job in one of `statuses` without changing its status (first-token time). */
+  async note(id: string, statuses: JobStatus[], changes: JobChanges, guard: JobGuard = {}): Promise<boolean> {
+    const where: FindOptionsWhere<JobEntity> = { id, status: In(statuses) };
+    if (guard.attempt !== undefined) where.attempt = guard.attempt;
+    if (guard.noFirstToken) where.firstTokenAt = IsNull();
+    const result = await this.repo.update(where, changes as never);
     return (result.affected ?? 0) > 0;
   }
 
-  /** Records the final state once; a second outcome for a finished job changes nothing. */
-  async finish(id: string, outcome: JobOutcome, at: Date): Promise<boolean> {
-    const changes: Partial<JobEntity> = {
-        status: outcome.status,
-        result: outcome.result ?? null,
-        errorCode: outcome.errorCode ?? null,
-        errorMessage: outcome.errorMessage ?? null,
-        promptTokens: outcome.promptTokens ?? null,
-        completionTokens: outcome.completionTokens ?? null,
-        ...(outcome.nodeId !== undefined ? { nodeId: outcome.nodeId } : {}),
-        finishedAt: at,
-    };
-    const result = await this.db.getRepository(JobEntity).update({ id, status: In(OPEN) }, changes as never);
-    return (result.affected ?? 0) > 0;
+  /** Any job by id, for the control plane (no tenancy: never answer a client with it directly). */
+  async get(id: string): Promise<JobRecord | null> {
+    const e = await this.repo.findOne({ where: { id } });
+    return e ? toRecord(e) : null;
+  }
+
+  async find(scope: TeamScope, id: string): Promise<JobRecord | null> {
+    const e = await this.repo.findOne({ where: teamWhere(scope, { id }) });
+    return e ? toRecord(e) : null;
+  }
+
+  /** Newest first, `limit` rows after the cursor position. */
+  async list(scope: TeamScope, filter: JobListFilter): Promise<JobRecord[]> {
+    const qb = this.repo.createQueryBuilder('j').orderBy('j.created_at', 'DESC').addOrderBy('j.id', 'DESC').limit(filter.limit);
+    const where = teamWhere(scope, {});
+    if (where.teamId) qb.andWhere('j.team_id = :teamId', { teamId: where.teamId });
+    if (filter.status) qb.andWhere('j.status = :status', { status: filter.status });
+    if (filter.model) qb.andWhere('j.model = :model', { model: filter.model });
+    if (filter.before) qb.andWhere('(j.created_at, j.id) < (:createdAt, :beforeId)', { createdAt: filter.before.createdAt, beforeId: filter.before.id });
+    return (await qb.getMany()).map(toRecord);
+  }
+
+  /** Jobs not yet ended whose deadline has passed. */
+  async listOverdue(now: Date, limit = 500): Promise<JobRecord[]> {
+    return (await this.repo.find({ where: { status: In([...OPEN_JOB_STATUSES]), deadlineAt: LessThan(now) }, order: { deadlineAt: 'ASC' }, take: limit })).map(toRecord);
+  }
+
+  /** Jobs not yet ended in the given statuses, oldest first. */
+  async listOpen(statuses: readonly JobStatus[] = OPEN_JOB_STATUSES, limit = 2000): Promise<JobRecord[]> {
+    return (await this.repo.find({ where: { status: In([...statuses]) }, order: { createdAt: 'ASC' }, take: limit })).map(toRecord);
   }
 }

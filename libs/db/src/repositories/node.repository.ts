@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, LessThan, Not } from 'typeorm';
-import type { LoadedModel, NodeGpu } from '@gridline/scheduling';
+import type { LoadedModel, NodeGpu } from '@gridline/contract';
 import { NodeEntity, NodeStatus } from '../entities';
 
 export interface NodeReport {

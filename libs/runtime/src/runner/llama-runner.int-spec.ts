@@ -1,3 +1,4 @@
+import { chatRequest } from '@gridline/contract';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ describe('llama runner with a GGUF written by libs/models', () => {
 
   it('generates visible text, streamed in chunks that add up to the result', async () => {
     const chunks: string[] = [];
-    const done = await runner.generate('g1', { messages: chat, maxTokens: 24, temperature: 0, topP: 1 }, (t) => chunks.push(t));
+    const done = await runner.generate('g1', chatRequest(chat, { maxTokens: 24, sampling: { temperature: 0, topP: 1 } }), (t) => chunks.push(t));
     expect(done.text.trim().length).toBeGreaterThan(0);
     expect(done.text).toMatch(/[a-z]{2,}/i);
     expect(chunks.join('')).toBe(done.text);
@@ -49,8 +50,8 @@ describe('llama runner with a GGUF written by libs/models', () => {
   });
 
   it('counts the prompt the same whatever the completion length', async () => {
-    const short = await runner.generate('t1', { messages: chat, maxTokens: 1, temperature: 0, topP: 1 });
-    const long = await runner.generate('t2', { messages: chat, maxTokens: 30, temperature: 0, topP: 1 });
+    const short = await runner.generate('t1', chatRequest(chat, { maxTokens: 1, sampling: { temperature: 0, topP: 1 } }));
+    const long = await runner.generate('t2', chatRequest(chat, { maxTokens: 30, sampling: { temperature: 0, topP: 1 } }));
     expect(short.completionTokens).toBe(1);
     expect(long.completionTokens).toBe(30);
     expect(long.promptTokens).toBe(short.promptTokens);
@@ -59,30 +60,41 @@ describe('llama runner with a GGUF written by libs/models', () => {
   });
 
   it('is deterministic under greedy decoding, also with two generations in parallel', async () => {
-    const req = { messages: chat, maxTokens: 16, temperature: 0, topP: 1 };
+    const req = chatRequest(chat, { maxTokens: 16, sampling: { temperature: 0, topP: 1 } });
     const [a, b] = await Promise.all([runner.generate('p1', req), runner.generate('p2', req)]);
     expect(a.text).toBe(b.text);
     expect(a.promptTokens).toBe(b.promptTokens);
   });
 
   it('queues generations beyond its parallel sequences instead of failing them', async () => {
-    const req = { messages: chat, maxTokens: 8, temperature: 0, topP: 1 };
+    const req = chatRequest(chat, { maxTokens: 8, sampling: { temperature: 0, topP: 1 } });
     const results = await Promise.all([1, 2, 3, 4, 5].map((i) => runner.generate(`q${i}`, req)));
     expect(results.map((r) => r.completionTokens)).toEqual([8, 8, 8, 8, 8]);
     expect(new Set(results.map((r) => r.text)).size).toBe(1);
   });
 
   it('stops at a custom stop string', async () => {
-    const full = await runner.generate('s0', { messages: chat, maxTokens: 24, temperature: 0, topP: 1 });
+    const full = await runner.generate('s0', chatRequest(chat, { maxTokens: 24, sampling: { temperature: 0, topP: 1 } }));
     const word = full.text.trim().split(/\s+/)[1];
-    const stopped = await runner.generate('s1', { messages: chat, maxTokens: 24, temperature: 0, topP: 1, stop: [word] });
+    const stopped = await runner.generate('s1', chatRequest(chat, { maxTokens: 24, sampling: { temperature: 0, topP: 1 }, stop: [word] }));
     expect(stopped.finishReason).toBe('stop');
     expect(stopped.text.length).toBeLessThan(full.text.length);
     expect(stopped.text).not.toContain(word);
   });
 
+  it('continues a plain prompt (no chat template), counting only the prompt tokens', async () => {
+    const req = { input: { kind: 'completion' as const, prompt: 'The river runs' }, sampling: { temperature: 0 }, maxTokens: 12 };
+    const chunks: string[] = [];
+    const done = await runner.generate('pc1', req, (t) => chunks.push(t));
+    expect(done.completionTokens).toBe(12);
+    expect(chunks.join('')).toBe(done.text);
+    const chatted = await runner.generate('pc2', chatRequest([{ role: 'user', content: 'The river runs' }], { maxTokens: 1, sampling: { temperature: 0 } }));
+    expect(done.promptTokens).toBeGreaterThan(1);
+    expect(done.promptTokens).toBeLessThan(chatted.promptTokens);
+  });
+
   it('cancels a running generation', async () => {
-    const pending = runner.generate('c1', { messages: chat, maxTokens: 4000, temperature: 0, topP: 1 }, () => runner.cancel('c1'));
+    const pending = runner.generate('c1', chatRequest(chat, { maxTokens: 4000, sampling: { temperature: 0, topP: 1 } }), () => runner.cancel('c1'));
     const done = await pending;
     expect(done.finishReason).toBe('cancelled');
     expect(done.completionTokens).toBeLessThan(4000);

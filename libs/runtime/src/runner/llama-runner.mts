@@ -4,8 +4,10 @@
  * It must only be given files the agent has checked (see loadabilityProblems): llama.cpp
  * aborts the process on some malformed headers instead of throwing.
  */
-import { getLlama, LlamaChat, readGgufFileInfo, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
-import type { RunnerChatMessage, RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
+import { getLlama, LlamaChat, LlamaCompletion, readGgufFileInfo, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
+import { samplingValue } from '#gridline/contract';
+import type { ChatMessage, InferenceRequest } from '@gridline/contract';
+import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 
 if (!process.send) {
   process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
@@ -23,7 +25,7 @@ let context: LlamaContext | null = null;
 let chatWrapper: ChatWrapper | null = null;
 const running = new Map<string, AbortController>();
 
-function toHistory(messages: RunnerChatMessage[]): ChatHistoryItem[] {
+function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
     if (m.role === 'system') return { type: 'system', text: m.content };
     if (m.role === 'user') return { type: 'user', text: m.content };
@@ -97,46 +99,85 @@ function releaseSequence(sequence: LlamaContextSequence): void {
   sequenceWaiters.shift()?.();
 }
 
+/**
+ * The contract's sampling parameters as node-llama-cpp options: the one mapping to extend
+ * when a sampling parameter is added to the contract.
+ */
+function samplingOptions(request: InferenceRequest) {
+  return {
+    temperature: samplingValue(request.sampling, 'temperature'),
+    topP: samplingValue(request.sampling, 'topP'),
+    seed: samplingValue(request.sampling, 'seed'),
+  };
+}
+
+type StopReason = 'eogToken' | 'stopGenerationTrigger' | 'customStopTrigger' | 'maxTokens' | 'abort' | 'functionCalls';
+
+function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
+  return stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop';
+}
+
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
   if (!context || !chatWrapper) throw new Error('no model is loaded');
   const abort = new AbortController();
   running.set(req.id, abort);
-  const sequence = await acquireSequence(context);
-  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-  const history = toHistory(req.messages);
-  // The rendered prompt, tokenized: the sequence's token meter does not count it exactly.
-  const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(context.model.tokenizer).length;
+  const ctx = context;
+  const wrapper = chatWrapper;
+  const sequence = await acquireSequence(ctx);
+  const { request } = req;
   const started = performance.now();
+  if (abort.signal.aborted) {
+    // Cancelled while it waited for a sequence: nothing was generated.
+    running.delete(req.id);
+    releaseSequence(sequence);
+    send({ type: 'done', id: req.id, result: { text: '', finishReason: 'cancelled', promptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 } });
+    return;
+  }
   let firstTokenMs = -1;
   let completionTokens = 0;
+  const options = {
+    maxTokens: request.maxTokens,
+    ...samplingOptions(request),
+    customStopTriggers: request.stop,
+    signal: abort.signal,
+    stopOnAbortSignal: true,
+    onToken: (tokens: readonly unknown[]) => {
+      if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
+      completionTokens += tokens.length;
+    },
+    onTextChunk: (text: string) => send({ type: 'chunk', id: req.id, text }),
+  };
   let result: RunnerGenerationDone;
   try {
-    const res = await chat.generateResponse(history, {
-      maxTokens: req.maxTokens,
-      temperature: req.temperature,
-      topP: req.topP,
-      seed: req.seed,
-      customStopTriggers: req.stop,
-      signal: abort.signal,
-      stopOnAbortSignal: true,
-      onToken: (tokens) => {
-        if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
-        completionTokens += tokens.length;
-      },
-      onTextChunk: (text) => send({ type: 'chunk', id: req.id, text }),
-    });
-    const stop = res.metadata.stopReason;
-    result = {
-      text: res.response,
-      finishReason: stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop',
-      promptTokens,
-      completionTokens,
-      firstTokenMs: Math.max(0, firstTokenMs),
-      totalMs: performance.now() - started,
-    };
+    let text: string;
+    let stop: StopReason;
+    let promptTokens: number;
+    if (request.input.kind === 'chat') {
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
+      try {
+        const history = toHistory(request.input.messages);
+        // The rendered prompt, tokenized: the sequence's token meter does not count it exactly.
+        promptTokens = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ctx.model.tokenizer).length;
+        const res = await chat.generateResponse(history, options);
+        text = res.response;
+        stop = res.metadata.stopReason;
+      } finally {
+        chat.dispose();
+      }
+    } else {
+      const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        promptTokens = ctx.model.tokenize(request.input.prompt, false).length;
+        const res = await completion.generateCompletionWithMeta(request.input.prompt, options);
+        text = res.response;
+        stop = res.metadata.stopReason;
+      } finally {
+        completion.dispose();
+      }
+    }
+    result = { text, finishReason: finishReason(stop), promptTokens, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
   } finally {
     running.delete(req.id);
-    chat.dispose();
     releaseSequence(sequence);
   }
   // Sent only once the sequence is free again, so the next job never finds the context full.

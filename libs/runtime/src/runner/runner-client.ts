@@ -1,6 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import type { InferenceRequest } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerRequest } from './runner-protocol';
 
 /** Where the compiled ESM runner sits next to this file in the build output. */
@@ -18,7 +19,6 @@ export class RunnerError extends Error {
 
 type Pending = { resolve: (e: RunnerEvent) => void; reject: (e: Error) => void; onChunk?: (text: string) => void };
 
-export type GenerateRequest = Omit<Extract<RunnerRequest, { type: 'generate' }>, 'type' | 'id'>;
 
 /**
  * Drives one llama.cpp runner child process. node-llama-cpp is ESM-only with top-level
@@ -71,8 +71,8 @@ export class RunnerClient extends EventEmitter {
   }
 
   /** Generates one completion; `onChunk` receives text as it is produced. */
-  generate(id: string, request: GenerateRequest, onChunk?: (text: string) => void): Promise<RunnerGenerationDone> {
-    return this.call({ type: 'generate', id, ...request }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
+  generate(id: string, request: InferenceRequest, onChunk?: (text: string) => void): Promise<RunnerGenerationDone> {
+    return this.call({ type: 'generate', id, request }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
   }
 
   cancel(id: string): void {

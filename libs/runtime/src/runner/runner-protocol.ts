@@ -1,28 +1,16 @@
 /**
  * Messages between the agent (CommonJS, NestJS) and its llama.cpp runner: a child process
  * with an ESM entry point (`llama-runner.mjs`), because node-llama-cpp is ESM with top-level
- * await. They travel over Node's IPC channel as JSON. This file holds types only.
+ * await. They travel over Node's IPC channel as JSON. This file holds types only; the
+ * request itself is the inference contract's.
  */
-
-export interface RunnerChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { InferenceRequest } from '@gridline/contract';
 
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
   | { type: 'inspect'; id: string; modelPath: string }
   | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number }
-  | {
-      type: 'generate';
-      id: string;
-      messages: RunnerChatMessage[];
-      maxTokens: number;
-      temperature: number;
-      topP: number;
-      seed?: number;
-      stop?: string[];
-    }
+  | { type: 'generate'; id: string; request: InferenceRequest }
   | { type: 'cancel'; id: string }
   | { type: 'shutdown' };
 

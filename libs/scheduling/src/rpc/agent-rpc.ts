@@ -1,4 +1,4 @@
-import type { LoadedModel, NodeGpu } from './node-types';
+import type { LoadedModel, NodeGpu, RunningJob } from '@gridline/contract';
 
 /** @nestjs/microservices patterns between agents and the scheduler (Redis transport, prefixed channels). */
 export const AgentRpc = {
@@ -41,5 +41,6 @@ export interface AgentHeartbeat {
   gpus: NodeGpu[];
   freeMemoryBytes: number;
   loadedModels: LoadedModel[];
-  inFlight: number;
+  /** The jobs the agent is running now; the scheduler reconciles them with what it dispatched. */
+  runningJobs: RunningJob[];
 }

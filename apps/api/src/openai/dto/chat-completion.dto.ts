@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { REQUEST_LIMITS } from '@gridline/contract';
+import { SamplingFields } from './sampling-fields';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -9,7 +11,6 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsOptional,
   IsString,
   Max,
@@ -48,7 +49,7 @@ function IsStop() {
       validator: {
         validate: (value: unknown) =>
           (typeof value === 'string' && value.length > 0) ||
-          (Array.isArray(value) && value.length <= 4 && value.every((s) => typeof s === 'string' && s.length > 0)),
+          (Array.isArray(value) && value.length <= REQUEST_LIMITS.stopSequences && value.every((s) => typeof s === 'string' && s.length > 0)),
         defaultMessage: () => 'stop must be a non-empty string or an array of up to 4 non-empty strings',
       },
     });
@@ -77,69 +78,32 @@ export class StreamOptionsDto {
   include_usage?: boolean;
 }
 
-export class CreateChatCompletionDto {
+/** The fields every inference body shares (chat, plain completion, asynchronous job). */
+export class InferenceBodyDto extends SamplingFields() {
   @ApiProperty({ example: 'demo' })
   @IsString()
   @IsNotEmpty()
-  @MaxLength(256)
+  @MaxLength(REQUEST_LIMITS.modelName)
   model!: string;
 
-  @ApiProperty({ type: [ChatMessageDto] })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(512)
-  @ValidateNested({ each: true })
-  @Type(() => ChatMessageDto)
-  messages!: ChatMessageDto[];
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 32768 })
+  @ApiPropertyOptional({ minimum: REQUEST_LIMITS.maxTokens.min, maximum: REQUEST_LIMITS.maxTokens.max, default: REQUEST_LIMITS.maxTokens.default })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(32768)
+  @Min(REQUEST_LIMITS.maxTokens.min)
+  @Max(REQUEST_LIMITS.maxTokens.max)
   max_tokens?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 32768 })
+  @ApiPropertyOptional({ minimum: REQUEST_LIMITS.maxTokens.min, maximum: REQUEST_LIMITS.maxTokens.max, description: 'Same as max_tokens; wins when both are given' })
   @IsOptional()
   @IsInt()
-  @Min(1)
-  @Max(32768)
+  @Min(REQUEST_LIMITS.maxTokens.min)
+  @Max(REQUEST_LIMITS.maxTokens.max)
   max_completion_tokens?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 2, default: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(2)
-  temperature?: number;
-
-  @ApiPropertyOptional({ minimum: 0, maximum: 1, default: 1 })
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(1)
-  top_p?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsInt()
-  seed?: number;
-
-  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 4 }] })
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: REQUEST_LIMITS.stopSequences }] })
   @IsOptional()
   @IsStop()
   stop?: string | string[];
-
-  @ApiPropertyOptional({ default: false })
-  @IsOptional()
-  @IsBoolean()
-  stream?: boolean;
-
-  @ApiPropertyOptional({ type: StreamOptionsDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => StreamOptionsDto)
-  stream_options?: StreamOptionsDto;
 
   @ApiPropertyOptional({ description: 'Only 1 is supported', default: 1 })
   @IsOptional()
@@ -151,6 +115,27 @@ export class CreateChatCompletionDto {
   @IsString()
   @MaxLength(256)
   user?: string;
+}
+
+export class CreateChatCompletionDto extends InferenceBodyDto {
+  @ApiProperty({ type: [ChatMessageDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(REQUEST_LIMITS.messages)
+  @ValidateNested({ each: true })
+  @Type(() => ChatMessageDto)
+  messages!: ChatMessageDto[];
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  @ApiPropertyOptional({ type: StreamOptionsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StreamOptionsDto)
+  stream_options?: StreamOptionsDto;
 }
 
 export class ChatCompletionMessageDto {

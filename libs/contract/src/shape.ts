@@ -1,12 +1,13 @@
-/** Minimal structural checks for data read back from Redis, which arrives untyped. */
+/** Structural checks for data that crosses a process boundary untyped (Redis, IPC, JSON columns). */
 export class PayloadError extends Error {
   override readonly name = 'PayloadError';
 }
 
-export type Shape = Record<string, 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string?' | 'number?' | 'object?' | 'array?'>;
+export type ShapeKind = 'string' | 'number' | 'boolean' | 'object' | 'array';
+export type Shape = Record<string, ShapeKind | `${ShapeKind}?`>;
 
 export function assertShape(what: string, value: unknown, shape: Shape): void {
-  if (typeof value !== 'object' || value === null) throw new PayloadError(`${what}: expected an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PayloadError(`${what}: expected an object`);
   const obj = value as Record<string, unknown>;
   for (const [key, kind] of Object.entries(shape)) {
     const optional = kind.endsWith('?');
@@ -16,7 +17,8 @@ export function assertShape(what: string, value: unknown, shape: Shape): void {
       if (optional) continue;
       throw new PayloadError(`${what}: ${key} is required`);
     }
-    const ok = base === 'array' ? Array.isArray(v) : base === 'object' ? typeof v === 'object' && !Array.isArray(v) : typeof v === base;
+    const ok =
+      base === 'array' ? Array.isArray(v) : base === 'object' ? typeof v === 'object' && !Array.isArray(v) : base === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === base;
     if (!ok) throw new PayloadError(`${what}: ${key} must be ${base}`);
   }
 }

@@ -12,3 +12,9 @@ export interface LoadedModel {
   sha256: string | null;
   parallel: number;
 }
+
+/** A job an agent is running, as its heartbeat lists it. */
+export interface RunningJob {
+  jobId: string;
+  attempt: number;
+}

@@ -2,21 +2,20 @@
 /**
  * Writes the OpenAPI document generated from the api's code to docs/openapi.json, or with
  * --check fails when the committed document differs (CI guards against drift).
- * Runs the api module in Nest's preview mode: routes and DTOs, no database or Redis.
+ * A second entry point of the api app (its composition root): runs the api module in Nest's
+ * preview mode, routes and DTOs only, no database or Redis.
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '@gridline/common';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- the generator composes the api app by design (a tool, not a lib)
-import { ApiConfig } from '../../apps/api/src/api.config';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- see above
-import { AppModule } from '../../apps/api/src/app.module';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- see above
-import { buildOpenApi } from '../../apps/api/src/openapi';
+import { ApiConfig } from './api.config';
+import { AppModule } from './app.module';
+import { buildOpenApi } from './openapi';
 
-const OUT = join(__dirname, '..', '..', '..', 'docs', 'openapi.json');
+/** dist/apps/api/src → the repository root. */
+const OUT = join(__dirname, '..', '..', '..', '..', 'docs', 'openapi.json');
 
 async function main(): Promise<number> {
   const config = loadConfig(ApiConfig, { LOG_LEVEL: 'silent', GRIDLINE_MASTER_KEY: '0'.repeat(64) });

@@ -1,0 +1,84 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { GenerateJobPayload, JobErrorCode, JobEvent, RunningJob } from '@gridline/contract';
+import { JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messaging';
+import { RunnerError } from '@gridline/runtime';
+import { ModelHost } from '../node/model-host';
+import { NodeIdentity } from '../node/node-identity';
+import { DeltaWriter } from './delta-writer';
+
+/**
+ * Runs the jobs of this node's queue on the model's sequences and writes their events. Every
+ * write is fenced by the job's attempt: a closed (cancelled, expired) or re-assigned job makes
+ * the write fail, and the generation is stopped at once; so does a cancel announcement.
+ */
+@Injectable()
+export class JobRunner implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Jobs');
+  private readonly running = new Map<string, RunningJob>();
+
+  constructor(
+    private readonly host: ModelHost,
+    private readonly identity: NodeIdentity,
+    private readonly streams: JobStreams,
+    private readonly cancellations: JobCancellations,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.cancellations.listen((jobId) => {
+      if (!this.running.has(jobId)) return;
+      this.logger.log({ jobId }, 'cancel received: stopping the generation');
+      this.host.runner.cancel(jobId);
+    });
+  }
+
+  /** What the heartbeat reports. */
+  runningJobs(): RunningJob[] {
+    return [...this.running.values()];
+  }
+
+  @OnQueue(Queues.node)
+  async run(job: GenerateJobPayload): Promise<void> {
+    const nodeId = this.identity.id;
+    const { jobId, attempt } = job;
+    const end = (events: JobEvent[]) => this.streams.end(jobId, attempt, job.nodeId, events);
+    const model = this.host.model;
+    if (nodeId !== job.nodeId || !model || model.name !== job.model) {
+      await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model}` }]);
+      return;
+    }
+    if (!(await this.streams.append(jobId, attempt, nodeId, [{ type: 'started', attempt, nodeId }]))) {
+      // Cancelled or expired before it started, or a newer attempt owns it: tell the scheduler only.
+      await end([]);
+      return;
+    }
+    this.running.set(jobId, { jobId, attempt });
+    const deltas = new DeltaWriter(
+      (events) => this.streams.append(jobId, attempt, nodeId, events),
+      () => this.host.runner.cancel(jobId),
+    );
+    try {
+      const result = await this.host.runner.generate(jobId, job.request, (text) => deltas.push(text));
+      await deltas.drain();
+      if (result.finishReason === 'cancelled') {
+        await end([{ type: 'error', code: 'cancelled', message: 'the job was cancelled' }]);
+        this.logger.log({ jobId, requestId: job.requestId, completionTokens: result.completionTokens }, 'job cancelled');
+        return;
+      }
+      await end([
+        { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens },
+        { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs },
+      ]);
+      this.logger.log(
+        { jobId, requestId: job.requestId, attempt, promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },
+        'job done',
+      );
+    } catch (e) {
+      const code: JobErrorCode = e instanceof RunnerError && (e.code === 'runner_exited' || e.code === 'runner_unavailable') ? 'runner_crashed' : 'generation_failed';
+      this.logger.error({ jobId, requestId: job.requestId, code }, `generation failed: ${(e as Error).message}`);
+      await deltas.drain().catch(() => false);
+      await end([{ type: 'error', code, message: code === 'runner_crashed' ? 'the model process exited while running the job' : 'generation failed on the node' }]);
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+}

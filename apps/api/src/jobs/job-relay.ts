@@ -1,0 +1,90 @@
+import { Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError } from '@gridline/common';
+import { FinishReason, JOB_ERRORS, JobErrorCode } from '@gridline/contract';
+import type { JobRecord } from '@gridline/db';
+import type { JobEventSubscription } from '@gridline/messaging';
+import type { JobsService } from './jobs.service';
+
+export interface RelayedOutput {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** What a relay hands to its sink, in order. */
+export type RelayStep =
+  | { type: 'text'; text: string }
+  | { type: 'done'; output: RelayedOutput }
+  | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string };
+
+const logger = new Logger('JobRelay');
+
+/**
+ * Relays one synchronous job's events to its client: text once and in order (deltas are
+ * numbered; one attempt's text only), the outcome, or an error. The request's deadline holds
+ * even when no event ever comes (504, and the job is expired); a client that goes away
+ * cancels the job.
+ */
+export async function relayJob(jobs: JobsService, job: JobRecord, res: Response, sink: (step: RelayStep) => void): Promise<void> {
+  const sub: JobEventSubscription = jobs.follow(job.id);
+  let finished = false;
+  const onClose = () => {
+    if (finished || res.writableFinished) return;
+    finished = true;
+    sub.close();
+    jobs.cancelById(job.id, 'the client disconnected').catch((e: Error) => logger.warn({ jobId: job.id }, `cancelling failed: ${e.message}`));
+  };
+  res.on('close', onClose);
+  let textAttempt: number | null = null;
+  let nextIndex = 0;
+  let text = '';
+  let usage = { promptTokens: 0, completionTokens: 0 };
+  try {
+    for (;;) {
+      const next = await sub.next(job.deadlineAt.getTime());
+      if (next === 'closed') return;
+      if (next === 'timeout') {
+        finished = true;
+        jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
+        sink({ type: 'error', code: 'timeout', status: 504, message: `the job did not finish within ${Math.round((job.deadlineAt.getTime() - job.createdAt.getTime()) / 1000)} s` });
+        return;
+      }
+      const { attempt, event } = next;
+      switch (event.type) {
+        case 'started':
+          if (textAttempt === null) nextIndex = 0;
+          break;
+        case 'delta':
+          // Never a second attempt's text after the first one's, never a delta twice.
+          if (textAttempt !== null && attempt !== textAttempt) break;
+          if (event.index < nextIndex) break;
+          textAttempt = attempt;
+          nextIndex = event.index + 1;
+          text += event.text;
+          sink({ type: 'text', text: event.text });
+          break;
+        case 'usage':
+          usage = event;
+          break;
+        case 'finished':
+          finished = true;
+          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...usage } });
+          return;
+        case 'error':
+          finished = true;
+          sink({ type: 'error', code: event.code, status: JOB_ERRORS[event.code].status, message: event.message });
+          return;
+      }
+    }
+  } finally {
+    res.off('close', onClose);
+    sub.close();
+  }
+}
+
+/** The error a non-streaming client gets for a failed job. */
+export function relayError(step: Extract<RelayStep, { type: 'error' }>): DomainError {
+  return new DomainError(step.code, step.status, step.message);
+}

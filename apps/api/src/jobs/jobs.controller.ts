@@ -1,0 +1,66 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { DomainError } from '@gridline/common';
+import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
+import { Principal } from '../auth/principal';
+import { chatInput, toInferenceRequest } from '../openai/inference-body';
+import { CreateJobDto, JobDto, JobListDto, JobQueryDto, toJobDto } from './dto/job.dto';
+import { JobsService } from './jobs.service';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+@ApiTags('jobs')
+@Authenticated({ scope: 'management' })
+@Controller('api/v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried submit with the same key returns the first job; the same key with another body is 409' })
+  @ApiAcceptedResponse({ type: JobDto })
+  @ApiConflictResponse({ description: 'idempotency_key_reused' })
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @Body() dto: CreateJobDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Req() req: Request & { id?: string },
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<JobDto> {
+    if ((dto.messages === undefined) === (dto.prompt === undefined)) {
+      throw new DomainError('validation_failed', 400, 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
+    }
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new DomainError('validation_failed', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
+    }
+    const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
+    const { job } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId: req.id ? String(req.id) : null, idempotencyKey });
+    res.setHeader('x-gridline-job-id', job.id);
+    res.setHeader('location', `/api/v1/jobs/${job.id}`);
+    return toJobDto(job);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's team's jobs (superadmins: all), newest first, cursor-paginated" })
+  @ApiOkResponse({ type: JobListDto })
+  async list(@CurrentPrincipal() p: Principal, @Query() q: JobQueryDto): Promise<JobListDto> {
+    const page = await this.jobs.list(p, q);
+    return { object: 'list', data: page.items.map(toJobDto), next_cursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Status, timings, usage and the result of a job' })
+  @ApiOkResponse({ type: JobDto })
+  async get(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+    return toJobDto(await this.jobs.get(p, id));
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Cancel a job (idempotent: a job that already ended is returned as it is)' })
+  @ApiOkResponse({ type: JobDto })
+  async cancel(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+    return toJobDto(await this.jobs.cancel(p, id));
+  }
+}

@@ -1,0 +1,128 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { DomainError } from '@gridline/common';
+import { InferenceRequest, JOB_STATUSES, JobStatus } from '@gridline/contract';
+import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gridline/db';
+import { JobLifecycle } from '@gridline/jobs';
+import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
+import { ApiConfig } from '../api.config';
+import { Principal, scopeFor } from '../auth/principal';
+
+export interface SubmitOptions {
+  mode: JobMode;
+  requestId: string | null;
+  idempotencyKey?: string;
+}
+
+export interface JobPage {
+  items: JobRecord[];
+  nextCursor: string | null;
+}
+
+function encodeCursor(job: JobRecord): string {
+  return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new DomainError('invalid_cursor', 400, 'the cursor is not one this api returned', { param: 'cursor' });
+  return { createdAt, id };
+}
+
+/** Admits inference jobs (synchronous and asynchronous), follows, cancels and lists them. */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger('Jobs');
+
+  constructor(
+    private readonly config: ApiConfig,
+    private readonly lifecycle: JobLifecycle,
+    private readonly jobs: JobRepository,
+    private readonly models: ModelRepository,
+    private readonly follower: JobEventFollower,
+  ) {}
+
+  /**
+   * Admits a job: checks the caller may use the model, writes the row (so an accepted job is
+   * never lost), then enqueues it. With an idempotency key already used, returns that job, or
+   * refuses a different body under the same key.
+   */
+  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean }> {
+    const allowed = p.credential.kind === 'token' ? p.credential.models : null;
+    if (allowed && !allowed.includes(model)) {
+      throw new DomainError('model_not_allowed', 403, `this token may not use the model '${model}'`, { param: 'model' });
+    }
+    if (!(await this.models.findByName(model))) {
+      throw new DomainError('model_not_found', 404, `The model '${model}' does not exist`, { param: 'model' });
+    }
+    const now = new Date();
+    const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
+    const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
+    const { job, created } = await this.lifecycle.accept({
+      teamId: p.teamId,
+      keypairId: p.credential.kind === 'keypair' ? p.credential.id : null,
+      kind: request.input.kind as JobKind,
+      mode: options.mode,
+      model,
+      request: request as unknown as Record<string, unknown>,
+      requestId: options.requestId,
+      createdAt: now,
+      deadlineAt: new Date(now.getTime() + timeout * 1000),
+      idempotencyKey: options.idempotencyKey ?? null,
+      requestHash,
+    });
+    if (!created) {
+      if (job.requestHash !== requestHash) {
+        throw new DomainError('idempotency_key_reused', 409, 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
+      }
+      return { job, created };
+    }
+    if (this.config.GRIDLINE_FAULT === 'crash-after-insert') {
+      // Fault injection for the resilience tests: die between the row and the queue.
+      process.kill(process.pid, 'SIGKILL');
+    }
+    try {
+      await this.lifecycle.enqueue(job);
+    } catch (e) {
+      this.logger.error({ jobId: job.id }, `enqueue failed: ${(e as Error).message}`);
+      await this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
+      throw new DomainError('queue_unavailable', 503, 'the job queue is unavailable; try again');
+    }
+    return { job, created };
+  }
+
+  follow(jobId: string): JobEventSubscription {
+    return this.follower.follow(jobId);
+  }
+
+  async get(p: Principal, id: string): Promise<JobRecord> {
+    const job = await this.jobs.find(scopeFor(p), id);
+    if (!job) throw new DomainError('not_found', 404, `job ${id} was not found`);
+    return job;
+  }
+
+  async list(p: Principal, q: { status?: string; model?: string; limit: number; cursor?: string }): Promise<JobPage> {
+    const status = q.status as JobStatus | undefined;
+    if (status && !JOB_STATUSES.includes(status)) throw new DomainError('validation_failed', 400, `status must be one of ${JOB_STATUSES.join(', ')}`, { param: 'status' });
+    const items = await this.jobs.list(scopeFor(p), { status, model: q.model, limit: q.limit + 1, before: q.cursor ? decodeCursor(q.cursor) : undefined });
+    const more = items.length > q.limit;
+    const page = more ? items.slice(0, q.limit) : items;
+    return { items: page, nextCursor: more ? encodeCursor(page[page.length - 1]) : null };
+  }
+
+  /** Cancels a job of the caller's scope; a job that already ended is returned as it is. */
+  async cancel(p: Principal, id: string): Promise<JobRecord> {
+    const job = await this.get(p, id);
+    return (await this.cancelById(job.id, 'cancelled by request')) ?? (await this.get(p, id));
+  }
+
+  /** Cancels a job whose client went away (no scope check: the caller submitted it). */
+  cancelById(id: string, message: string): Promise<JobRecord | null> {
+    return this.lifecycle.end(id, { transition: 'cancel', code: 'cancelled', message });
+  }
+
+  expire(id: string): Promise<JobRecord | null> {
+    return this.lifecycle.end(id, { transition: 'expire', code: 'timeout', message: `the job did not finish within ${this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS} s` });
+  }
+}

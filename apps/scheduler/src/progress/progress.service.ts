@@ -1,0 +1,34 @@
+import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { hostname } from 'node:os';
+import { JobLifecycle } from '@gridline/jobs';
+import { JobProgressFeed, ProgressNote } from '@gridline/messaging';
+import { ReplicaRegistry } from '../replicas/replica-registry';
+
+/** Moves jobs along their lifecycle from the nodes' progress notes, and frees sequences. */
+@Injectable()
+export class ProgressService implements OnApplicationBootstrap {
+  constructor(
+    private readonly feed: JobProgressFeed,
+    private readonly lifecycle: JobLifecycle,
+    private readonly replicas: ReplicaRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.feed.consume('scheduler', `${hostname()}-${process.pid}`, (note) => this.handle(note));
+  }
+
+  async handle(note: ProgressNote): Promise<void> {
+    switch (note.kind) {
+      case 'started':
+        await this.lifecycle.start(note.jobId, note.attempt);
+        return;
+      case 'first_token':
+        await this.lifecycle.firstToken(note.jobId, note.attempt);
+        return;
+      case 'ended':
+        this.replicas.release(note.nodeId, note.jobId);
+        if (!note.fenced) await this.lifecycle.settle(note.jobId, note.attempt);
+        return;
+    }
+  }
+}

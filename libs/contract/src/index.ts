@@ -1,0 +1,7 @@
+export * from './shape';
+export * from './inference-request';
+export * from './job-errors';
+export * from './job-events';
+export * from './job-lifecycle';
+export * from './job-payloads';
+export * from './node-inventory';

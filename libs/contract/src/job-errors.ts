@@ -1,0 +1,23 @@
+/**
+ * The closed catalogue of ways a job can fail, with the HTTP status a synchronous caller
+ * gets and whether the control plane may try the job again elsewhere.
+ */
+export const JOB_ERRORS = {
+  model_not_found: { status: 404, retryable: false, message: 'the model does not exist' },
+  invalid_request: { status: 400, retryable: false, message: 'the request is invalid' },
+  context_length_exceeded: { status: 400, retryable: false, message: 'the prompt and the completion do not fit in the model context' },
+  no_capacity: { status: 503, retryable: true, message: 'no replica of the model could take the job in time' },
+  timeout: { status: 504, retryable: false, message: 'the job did not finish in time' },
+  cancelled: { status: 499, retryable: false, message: 'the job was cancelled' },
+  node_lost: { status: 502, retryable: false, message: 'the node running the job stopped responding' },
+  runner_crashed: { status: 502, retryable: false, message: 'the model process exited while running the job' },
+  generation_failed: { status: 502, retryable: false, message: 'the model failed to generate' },
+  internal: { status: 500, retryable: false, message: 'an internal error occurred' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type JobErrorCode = keyof typeof JOB_ERRORS;
+export const JOB_ERROR_CODES = Object.keys(JOB_ERRORS) as JobErrorCode[];
+
+export function isJobErrorCode(value: unknown): value is JobErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(JOB_ERRORS, value);
+}

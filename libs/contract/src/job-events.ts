@@ -1,0 +1,90 @@
+import { JobErrorCode, isJobErrorCode } from './job-errors';
+
+export type FinishReason = 'stop' | 'length';
+
+/**
+ * A job's event stream, in order: `started` once per attempt, `delta`s numbered from 0,
+ * then `usage` and `finished`, or an `error` at any point. `finished` and `error` end it.
+ */
+export type JobEvent =
+  | { type: 'started'; attempt: number; nodeId: string }
+  | { type: 'delta'; index: number; text: string }
+  | { type: 'usage'; promptTokens: number; completionTokens: number }
+  | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number }
+  | { type: 'error'; code: JobErrorCode; message: string };
+
+export type JobEventType = JobEvent['type'];
+export type TerminalJobEvent = Extract<JobEvent, { type: 'finished' | 'error' }>;
+
+export function isTerminalEvent(e: JobEvent): e is TerminalJobEvent {
+  return e.type === 'finished' || e.type === 'error';
+}
+
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Parses an event read back from Redis; null for anything malformed (never trusted blindly). */
+export function parseJobEvent(raw: string): JobEvent | null {
+  let e: Record<string, unknown>;
+  try {
+    e = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof e !== 'object' || e === null) return null;
+  switch (e.type) {
+    case 'started':
+      return num(e.attempt) && typeof e.nodeId === 'string' ? { type: 'started', attempt: e.attempt, nodeId: e.nodeId } : null;
+    case 'delta':
+      return num(e.index) && typeof e.text === 'string' ? { type: 'delta', index: e.index, text: e.text } : null;
+    case 'usage':
+      return num(e.promptTokens) && num(e.completionTokens) ? { type: 'usage', promptTokens: e.promptTokens, completionTokens: e.completionTokens } : null;
+    case 'finished':
+      return (e.finishReason === 'stop' || e.finishReason === 'length') && num(e.firstTokenMs) && num(e.totalMs)
+        ? { type: 'finished', finishReason: e.finishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs }
+        : null;
+    case 'error':
+      return isJobErrorCode(e.code) && typeof e.message === 'string' ? { type: 'error', code: e.code, message: e.message } : null;
+    default:
+      return null;
+  }
+}
+
+/** What a finished job produced, assembled from its events. */
+export interface JobOutput {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+/**
+ * Folds one attempt's events into its outcome: the output, an error, or null while it has
+ * not ended. Deltas are joined by index, so a repeated delta is counted once.
+ */
+export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput } | { error: { code: JobErrorCode; message: string } } | null {
+  const parts: string[] = [];
+  let usage: { promptTokens: number; completionTokens: number } | null = null;
+  for (const e of events) {
+    if (e.type === 'started') {
+      parts.length = 0;
+      usage = null;
+    } else if (e.type === 'delta') parts[e.index] = e.text;
+    else if (e.type === 'usage') usage = e;
+    else if (e.type === 'error') return { error: { code: e.code, message: e.message } };
+    else if (e.type === 'finished') {
+      return {
+        output: {
+          text: parts.join(''),
+          finishReason: e.finishReason,
+          promptTokens: usage?.promptTokens ?? 0,
+          completionTokens: usage?.completionTokens ?? 0,
+          firstTokenMs: e.firstTokenMs,
+          totalMs: e.totalMs,
+        },
+      };
+    }
+  }
+  return null;
+}

@@ -1,0 +1,36 @@
+import { InferenceRequest, assertInferenceRequest } from './inference-request';
+import { PayloadError, assertShape } from './shape';
+
+/** api → scheduler (`inference` queue): an admitted job waiting for a replica. */
+export interface InferenceJobPayload {
+  jobId: string;
+  teamId: string;
+  model: string;
+  requestId: string | null;
+  /** Which try this is; a node accepts writes to the job's stream only for the current one. */
+  attempt: number;
+  /** Epoch ms when the api accepted the job; bounds how long it may wait for a replica. */
+  acceptedAt: number;
+  /** Epoch ms after which the job is expired wherever it is. */
+  deadlineAt: number;
+  request: InferenceRequest;
+}
+
+/** scheduler → agent (`node.<id>` queue): run this attempt on this node. */
+export interface GenerateJobPayload extends InferenceJobPayload {
+  nodeId: string;
+}
+
+export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
+  assertShape('inference job', data, { jobId: 'string', teamId: 'string', model: 'string', requestId: 'string?', attempt: 'number', acceptedAt: 'number', deadlineAt: 'number', request: 'object' });
+  const d = data as InferenceJobPayload;
+  if (!Number.isInteger(d.attempt) || d.attempt < 1) throw new PayloadError('inference job: attempt must be a positive integer');
+  assertInferenceRequest(d.request);
+  return d;
+}
+
+export function parseGenerateJobPayload(data: unknown): GenerateJobPayload {
+  parseInferenceJobPayload(data);
+  assertShape('generate job', data, { nodeId: 'string' });
+  return data as GenerateJobPayload;
+}

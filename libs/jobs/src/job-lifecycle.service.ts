@@ -1,0 +1,143 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  InferenceJobPayload,
+  InferenceRequest,
+  JOB_ERRORS,
+  JobErrorCode,
+  JobOutput,
+  JobTransition,
+  TerminalJobEvent,
+  foldJobEvents,
+  isTerminalStatus,
+} from '@gridline/contract';
+import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
+import { CloseReason, JobQueues, JobStreams, Queues } from '@gridline/messaging';
+
+/** Tries of one job: the first, and one more when a node was lost before the first token. */
+export const MAX_JOB_ATTEMPTS = 2;
+
+export type JobEnding =
+  | { transition: 'succeed'; output: JobOutput }
+  | { transition: 'fail' | 'cancel' | 'expire'; code: JobErrorCode; message?: string };
+
+const CLOSE_REASON: Record<Exclude<JobEnding['transition'], 'succeed'>, CloseReason> = { fail: 'failed', cancel: 'cancelled', expire: 'expired' };
+
+/**
+ * The job lifecycle in one place: every status change is a guarded transition (compare-and-set
+ * on the current status and attempt) of the state machine in @gridline/contract, and `end`
+ * is the only way a job's row is finished. Refused transitions are logged with the status found.
+ */
+@Injectable()
+export class JobLifecycle {
+  private readonly logger = new Logger('JobLifecycle');
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly streams: JobStreams,
+    private readonly queues: JobQueues,
+  ) {}
+
+  /** Persists an accepted job (`queued`); an idempotency key already used returns the first job. */
+  accept(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
+    return this.jobs.create(job);
+  }
+
+  /** Puts a queued job on the `inference` queue for the scheduler (idempotent per attempt). */
+  async enqueue(job: JobRecord): Promise<void> {
+    await this.queues.removeLeftover(Queues.inference, payloadOf(job));
+    await this.queues.enqueue(Queues.inference, payloadOf(job));
+  }
+
+  /** queued → dispatched, and the attempt may now write the job's stream. */
+  async dispatch(jobId: string, attempt: number, nodeId: string, replicaId: string, at = new Date()): Promise<JobRecord | null> {
+    const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt });
+    if (job && !(await this.streams.open(jobId, attempt))) {
+      // Closed in Redis meanwhile (cancelled, expired): the row catches up when its ender runs.
+      this.logger.debug({ jobId }, 'dispatched a job whose stream is closed');
+    }
+    return job;
+  }
+
+  /** dispatched → running: the node's runner began this attempt. */
+  start(jobId: string, attempt: number, at = new Date()): Promise<JobRecord | null> {
+    return this.apply(jobId, 'start', { startedAt: at }, { attempt });
+  }
+
+  /** Records the first token of the attempt (the point after which a job is never re-run). */
+  async firstToken(jobId: string, attempt: number, at = new Date()): Promise<void> {
+    await this.jobs.note(jobId, ['dispatched', 'running'], { firstTokenAt: at }, { attempt, noFirstToken: true });
+  }
+
+  /**
+   * A node ended an attempt: reads its outcome from the job's stream and finishes the row.
+   * Nothing happens when the attempt wrote no final event (it was fenced: the job was closed).
+   */
+  async settle(jobId: string, attempt: number): Promise<JobRecord | null> {
+    const events = (await this.streams.read(jobId)).filter((e) => e.attempt === attempt).map((e) => e.event);
+    const outcome = foldJobEvents(events);
+    if (!outcome) return null;
+    if ('output' in outcome) return this.end(jobId, { transition: 'succeed', output: outcome.output }, attempt);
+    return this.end(jobId, { transition: 'fail', code: outcome.error.code, message: outcome.error.message }, attempt, { alreadyInStream: true });
+  }
+
+  /**
+   * The attempt was lost before it produced a token: back to `queued` with the next attempt,
+   * then onto the queue again. False when it may not (a token was produced, or no tries left).
+   */
+  async requeue(job: JobRecord, reason: string): Promise<boolean> {
+    if (job.attempt >= MAX_JOB_ATTEMPTS) return false;
+    const next = await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null }, { attempt: job.attempt, noFirstToken: true });
+    if (!next) return false;
+    this.logger.warn({ jobId: job.id, attempt: next.attempt }, `requeued: ${reason}`);
+    await this.enqueue(next);
+    return true;
+  }
+
+  /**
+   * Finishes a job: the one place a row becomes succeeded, failed, cancelled or expired. A job
+   * ended by the control plane is also closed in Redis: its readers get the final error event,
+   * and the node running it is told to stop.
+   */
+  async end(jobId: string, ending: JobEnding, attempt?: number, options: { alreadyInStream?: boolean } = {}): Promise<JobRecord | null> {
+    const at = new Date();
+    const changes: JobChanges =
+      ending.transition === 'succeed'
+        ? { result: ending.output, promptTokens: ending.output.promptTokens, completionTokens: ending.output.completionTokens, finishedAt: at }
+        : { errorCode: ending.code, errorMessage: ending.message ?? JOB_ERRORS[ending.code].message, finishedAt: at };
+    const job = await this.apply(jobId, ending.transition, changes, attempt !== undefined ? { attempt } : {});
+    if (!job || ending.transition === 'succeed' || options.alreadyInStream) return job;
+    const event: TerminalJobEvent = { type: 'error', code: ending.code, message: job.errorMessage ?? JOB_ERRORS[ending.code].message };
+    try {
+      await this.streams.close(jobId, CLOSE_REASON[ending.transition], event);
+      await this.queues.discardWaiting(Queues.inference, payloadOf(job));
+    } catch (e) {
+      // The row is final; a node that never hears of it is fenced off when its attempt ends.
+      this.logger.warn({ jobId }, `closing the job's stream failed: ${(e as Error).message}`);
+    }
+    return job;
+  }
+
+  private async apply(jobId: string, t: JobTransition, changes: JobChanges, guard: JobGuard): Promise<JobRecord | null> {
+    const job = await this.jobs.transition(jobId, t, changes, guard);
+    if (job) return job;
+    const current = await this.jobs.get(jobId);
+    const found = current ? `${current.status} (attempt ${current.attempt})` : 'missing';
+    const level = current && isTerminalStatus(current.status) ? 'debug' : 'warn';
+    this.logger[level]({ jobId, transition: t, attempt: guard.attempt }, `refused ${t}: the job is ${found}`);
+    return null;
+  }
+}
+
+/** The `inference` queue payload of a job row. */
+export function payloadOf(job: JobRecord): InferenceJobPayload {
+  return {
+    jobId: job.id,
+    teamId: job.teamId,
+    model: job.model,
+    requestId: job.requestId,
+    attempt: job.attempt,
+    acceptedAt: job.createdAt.getTime(),
+    deadlineAt: job.deadlineAt.getTime(),
+    request: job.request as unknown as InferenceRequest,
+  };
+}

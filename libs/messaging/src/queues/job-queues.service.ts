@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { JobState, Queue } from 'bullmq';
+import { MessagingConnections } from '../messaging.connections';
+import { QueueSpec, queueName } from './queue-spec';
+
+export type QueuedState = JobState | 'unknown';
+const PRESENT: QueuedState[] = ['waiting', 'delayed', 'prioritized', 'active', 'waiting-children'];
+
+/** The one way Gridline enqueues work: typed by queue spec, ids derived by the spec. */
+@Injectable()
+export class JobQueues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(private readonly connections: MessagingConnections) {
+    connections.onClose('producers', () => this.close());
+  }
+
+  async enqueue<P>(spec: QueueSpec<P>, payload: P, options: { param?: string; priority?: number } = {}): Promise<void> {
+    await this.queue(queueName(spec, options.param)).add(spec.name, payload, {
+      jobId: spec.jobId(payload),
+      priority: options.priority,
+      attempts: spec.attempts,
+      removeOnComplete: { age: spec.retention.completedAgeSeconds, count: spec.retention.completedCount },
+      removeOnFail: { age: spec.retention.failedAgeSeconds },
+    });
+  }
+
+  /** Where the job for this payload is in its queue; `unknown` when Redis does not hold it. */
+  async state<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<QueuedState> {
+    return (await this.queue(queueName(spec, param)).getJobState(spec.jobId(payload))) as QueuedState;
+  }
+
+  /** Whether the queue still holds the job as work to do (waiting, delayed or running). */
+  async holds<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<boolean> {
+    return PRESENT.includes(await this.state(spec, payload, param));
+  }
+
+  /** Removes a finished or failed leftover so the same id can be enqueued again; running jobs stay. */
+  async removeLeftover<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<void> {
+    const job = await this.queue(queueName(spec, param)).getJob(spec.jobId(payload));
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'completed' || state === 'failed') await job.remove();
+  }
+
+  /** Drops a job that has not started yet (a cancelled job still waiting). */
+  async discardWaiting<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<void> {
+    const job = await this.queue(queueName(spec, param)).getJob(spec.jobId(payload));
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove().catch(() => undefined);
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connections.commands, prefix: this.connections.keys.bullPrefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

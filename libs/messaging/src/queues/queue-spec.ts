@@ -1,0 +1,67 @@
+import { GenerateJobPayload, InferenceJobPayload, parseGenerateJobPayload, parseInferenceJobPayload } from '@gridline/contract';
+
+/**
+ * One queue, declared once: its name, payload type (with the parser that checks what Redis
+ * gives back), how BullMQ job ids derive from a payload, and its retry, stall and retention
+ * policy. A parametric queue exists once per parameter (`node.<nodeId>`).
+ */
+export interface QueueSpec<P> {
+  readonly name: string;
+  readonly parametric: boolean;
+  readonly parse: (data: unknown) => P;
+  readonly jobId: (payload: P) => string;
+  /** Tries of one BullMQ job; retries beyond it are the job lifecycle's business. */
+  readonly attempts: number;
+  /**
+   * How often a job whose worker died (lock expired) is run again. 0: never; it is failed
+   * instead, and the sweeper decides (a re-run would write to a stream that may carry tokens).
+   */
+  readonly maxStalledCount: number;
+  readonly lockDurationMs: number;
+  readonly retention: { completedAgeSeconds: number; completedCount: number; failedAgeSeconds: number };
+}
+
+export type PayloadOf<Q> = Q extends QueueSpec<infer P> ? P : never;
+
+function defineQueue<P>(spec: QueueSpec<P>): QueueSpec<P> {
+  return Object.freeze(spec);
+}
+
+const RETENTION = { completedAgeSeconds: 3600, completedCount: 10_000, failedAgeSeconds: 24 * 3600 };
+
+/** Every queue Gridline uses. */
+export const Queues = {
+  /** api → scheduler: admitted jobs waiting for a replica. Routing is idempotent, so a stalled routing may run again. */
+  inference: defineQueue<InferenceJobPayload>({
+    name: 'inference',
+    parametric: false,
+    parse: parseInferenceJobPayload,
+    jobId: (p) => `${p.jobId}-a${p.attempt}`,
+    attempts: 1,
+    maxStalledCount: 1,
+    lockDurationMs: 30_000,
+    retention: RETENTION,
+  }),
+  /** scheduler → agent: one attempt of a job on that node. Never re-run by stall recovery. */
+  node: defineQueue<GenerateJobPayload>({
+    name: 'node',
+    parametric: true,
+    parse: parseGenerateJobPayload,
+    jobId: (p) => `${p.jobId}-a${p.attempt}`,
+    attempts: 1,
+    maxStalledCount: 0,
+    lockDurationMs: 30_000,
+    retention: RETENTION,
+  }),
+} as const;
+
+export type QueueKey = keyof typeof Queues;
+
+/** The BullMQ queue name of a spec (with its parameter for parametric queues). */
+export function queueName<P>(spec: QueueSpec<P>, param?: string): string {
+  if (spec.parametric) {
+    if (!param) throw new Error(`queue ${spec.name} needs a parameter`);
+    return `${spec.name}.${param}`;
+  }
+  return spec.name;
+}

@@ -1,0 +1,128 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { MessagingConnections } from '../messaging.connections';
+import { StoredJobEvent, decodeEntry } from './job-streams.service';
+
+type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
+
+interface Waiter {
+  lastId: string;
+  queue: StoredJobEvent[];
+  wake: (() => void) | null;
+  closed: boolean;
+}
+
+/** A reader of one job's events. `next` never waits past its deadline, whatever Redis does. */
+export interface JobEventSubscription {
+  next(deadline: number): Promise<StoredJobEvent | 'timeout' | 'closed'>;
+  close(): void;
+}
+
+/**
+ * Follows the streams of every job this process waits on with one blocking XREAD over all
+ * of them, on a dedicated connection. A new follower interrupts the current block (CLIENT
+ * UNBLOCK) so it is read at once; each stream is read from its start, so nothing is missed.
+ */
+@Injectable()
+export class JobEventFollower {
+  private readonly logger = new Logger('JobEvents');
+  private readonly waiters = new Map<string, Waiter>();
+  private blockingId: number | null = null;
+  private idle: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly connections: MessagingConnections) {
+    connections.onClose('readers', () => this.stop());
+  }
+
+  follow(jobId: string): JobEventSubscription {
+    this.ensureLoop();
+    const key = this.connections.keys.jobEvents(jobId);
+    const waiter: Waiter = { lastId: '0-0', queue: [], wake: null, closed: false };
+    this.waiters.set(key, waiter);
+    this.idle?.();
+    void this.interrupt();
+    const close = () => {
+      if (waiter.closed) return;
+      waiter.closed = true;
+      if (this.waiters.get(key) === waiter) this.waiters.delete(key);
+      waiter.wake?.();
+    };
+    return {
+      close,
+      next: async (deadline: number) => {
+        for (;;) {
+          if (waiter.queue.length > 0) return waiter.queue.shift() as StoredJobEvent;
+          if (waiter.closed) return 'closed';
+          const remaining = deadline - Date.now();
+          if (remaining <= 0) return 'timeout';
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            waiter.wake = resolve;
+            timer = setTimeout(resolve, remaining);
+          });
+          clearTimeout(timer);
+          waiter.wake = null;
+        }
+      },
+    };
+  }
+
+  private ensureLoop(): void {
+    if (this.loop || this.connections.isClosing) return;
+    const blocking = this.connections.dedicated('events');
+    blocking.on('ready', () => {
+      blocking.client('ID').then(
+        (id) => (this.blockingId = Number(id)),
+        () => (this.blockingId = null),
+      );
+    });
+    this.loop = this.run(blocking);
+  }
+
+  private async stop(): Promise<void> {
+    for (const w of this.waiters.values()) {
+      w.closed = true;
+      w.wake?.();
+    }
+    this.waiters.clear();
+    this.idle?.();
+    await this.interrupt();
+    await this.loop?.catch(() => undefined);
+  }
+
+  private async interrupt(): Promise<void> {
+    if (this.blockingId !== null) await this.connections.commands.client('UNBLOCK', this.blockingId).catch(() => undefined);
+  }
+
+  private async run(blocking: Redis): Promise<void> {
+    while (!this.connections.isClosing) {
+      if (this.waiters.size === 0) {
+        await new Promise<void>((resolve) => (this.idle = resolve));
+        this.idle = null;
+        continue;
+      }
+      const keys = [...this.waiters.keys()];
+      const ids = keys.map((k) => (this.waiters.get(k) as Waiter).lastId);
+      let reply: XReadReply;
+      try {
+        reply = (await blocking.xread('COUNT', 512, 'BLOCK', 5000, 'STREAMS', ...keys, ...ids)) as XReadReply;
+      } catch (e) {
+        if (this.connections.isClosing) return;
+        this.logger.warn(`reading job events failed: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      for (const [key, entries] of reply ?? []) {
+        const waiter = this.waiters.get(key);
+        if (!waiter) continue;
+        for (const [id, fields] of entries) {
+          waiter.lastId = id;
+          const e = decodeEntry(id, fields);
+          if (e) waiter.queue.push(e);
+        }
+        waiter.wake?.();
+      }
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { MessagingConnections } from '../messaging.connections';
+
+/** A lifecycle note a node writes with the events it concerns (see job-stream.scripts). */
+export interface ProgressNote {
+  id: string;
+  jobId: string;
+  attempt: number;
+  kind: 'started' | 'first_token' | 'ended';
+  nodeId: string;
+  /** On `ended`: the attempt's final events were refused (stale attempt or closed job). */
+  fenced: boolean;
+}
+
+function decode(id: string, fields: string[]): ProgressNote | null {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+  const attempt = Number(f.a);
+  if (!f.job || !Number.isFinite(attempt) || !['started', 'first_token', 'ended'].includes(f.kind)) return null;
+  return { id, jobId: f.job, attempt, kind: f.kind as ProgressNote['kind'], nodeId: f.node ?? '', fenced: f.fenced === '1' };
+}
+
+type GroupReply = [key: string, entries: [id: string, fields: string[] | null][]][] | null;
+
+/**
+ * Consumes the progress stream as a consumer group: a note is acknowledged only after its
+ * handler succeeded, so a scheduler that dies mid-way leaves it pending for the next one.
+ */
+@Injectable()
+export class JobProgressFeed {
+  private readonly logger = new Logger('JobProgress');
+  private loop: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private readonly connections: MessagingConnections) {
+    connections.onClose('readers', () => this.stop());
+  }
+
+  consume(group: string, consumer: string, handle: (note: ProgressNote) => Promise<void>): void {
+    if (this.loop) throw new Error('the progress feed is already consumed by this process');
+    const blocking = this.connections.dedicated('progress');
+    const key = this.connections.keys.jobProgress;
+    this.loop = (async () => {
+      let ready = false;
+      let cursor = '0';
+      while (!this.stopping) {
+        try {
+          if (!ready) {
+            await blocking.xgroup('CREATE', key, group, '0', 'MKSTREAM').catch((e: Error) => {
+              if (!/BUSYGROUP/.test(e.message)) throw e;
+            });
+            ready = true;
+          }
+          // First what this consumer left pending (a crash between handling and XACK), then new notes.
+          const reply = (await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', cursor === '0' ? 1 : 2000, 'STREAMS', key, cursor)) as GroupReply;
+          const entries = reply?.[0]?.[1] ?? [];
+          if (cursor === '0' && entries.length === 0) cursor = '>';
+          for (const [id, fields] of entries) {
+            const note = fields ? decode(id, fields) : null;
+            if (note) {
+              try {
+                await handle(note);
+              } catch (e) {
+                this.logger.warn({ jobId: note.jobId }, `handling ${note.kind} failed: ${(e as Error).message}`);
+                continue;
+              }
+            }
+            await blocking.xack(key, group, id);
+          }
+        } catch (e) {
+          if (this.stopping) return;
+          ready = false;
+          this.logger.warn(`reading job progress failed: ${(e as Error).message}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    })();
+  }
+
+  private async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Lua scripts over a job's stream (`…:events`) and control hash (`…:ctl`). The control hash
+ * holds the attempt allowed to write and, once the job has ended, `closed`. Every write by a
+ * node is fenced by both, atomically: a stale attempt or a closed job writes nothing, so a
+ * re-run never adds text to a stream a client already read, and nothing arrives late.
+ */
+
+const TRIM = `'MAXLEN', '~', ARGV[1]`;
+
+/**
+ * KEYS: stream, control, progress. ARGV: maxlen, attempt, jobId, nodeId, mode ('append' or
+ * 'end'), open TTL, ended TTL, then pairs (note, event JSON); note is 'started',
+ * 'first_token' or '' and goes to the progress stream with the event.
+ * Returns 1 when the events were written, 0 when fenced.
+ */
+export const APPEND_SCRIPT = `
+local current = redis.call('HGET', KEYS[2], 'attempt')
+local ok = current == ARGV[2] and redis.call('HEXISTS', KEYS[2], 'closed') == 0
+if ok then
+  for i = 8, #ARGV, 2 do
+    redis.call('XADD', KEYS[1], ${TRIM}, '*', 'a', ARGV[2], 'e', ARGV[i + 1])
+    if ARGV[i] ~= '' then
+      redis.call('XADD', KEYS[3], ${TRIM}, '*', 'job', ARGV[3], 'a', ARGV[2], 'kind', ARGV[i], 'node', ARGV[4])
+    end
+  end
+end
+if ARGV[5] == 'end' then
+  if ok then
+    redis.call('HSET', KEYS[2], 'closed', 'ended')
+    redis.call('EXPIRE', KEYS[1], ARGV[7])
+    redis.call('EXPIRE', KEYS[2], ARGV[7])
+  end
+  redis.call('XADD', KEYS[3], ${TRIM}, '*', 'job', ARGV[3], 'a', ARGV[2], 'kind', 'ended', 'node', ARGV[4], 'fenced', ok and '0' or '1')
+elseif ok then
+  redis.call('EXPIRE', KEYS[1], ARGV[6])
+  redis.call('EXPIRE', KEYS[2], ARGV[6])
+end
+if ok then return 1 else return 0 end
+`;
+
+/**
+ * Hands the job to an attempt. KEYS: control. ARGV: attempt, open TTL.
+ * Returns 1, or 0 when the job is already closed.
+ */
+export const OPEN_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'attempt', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * The control plane ends a job (cancelled, expired, failed): KEYS: stream, control.
+ * ARGV: maxlen, final event JSON or '', ended TTL, reason, cancel channel, jobId.
+ * Returns 1 when this call closed it, 0 when it was already closed.
+ */
+export const CLOSE_SCRIPT = `
+if redis.call('HEXISTS', KEYS[2], 'closed') == 1 then return 0 end
+redis.call('HSET', KEYS[2], 'closed', ARGV[4])
+local attempt = redis.call('HGET', KEYS[2], 'attempt') or '0'
+if ARGV[2] ~= '' then
+  redis.call('XADD', KEYS[1], ${TRIM}, '*', 'a', attempt, 'e', ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+`;

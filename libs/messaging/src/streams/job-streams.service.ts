@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { JobEvent, TerminalJobEvent, parseJobEvent } from '@gridline/contract';
+import { MessagingConnections } from '../messaging.connections';
+import { APPEND_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT } from './job-stream.scripts';
+
+/** Entries kept per job stream (approximate trim); far above any completion's batches. */
+export const JOB_STREAM_MAXLEN = 20_000;
+/** How long a job's stream lives after its last write while it runs. */
+export const JOB_STREAM_OPEN_TTL_SECONDS = 24 * 3600;
+/** How long a finished job's events stay readable (a late reader, the finisher). */
+export const JOB_STREAM_ENDED_TTL_SECONDS = 3600;
+
+export interface StoredJobEvent {
+  id: string;
+  attempt: number;
+  event: JobEvent;
+}
+
+export type CloseReason = 'cancelled' | 'expired' | 'failed';
+
+type Scripted = Redis & {
+  glJobAppend(stream: string, ctl: string, progress: string, ...args: (string | number)[]): Promise<number>;
+  glJobOpen(ctl: string, ...args: (string | number)[]): Promise<number>;
+  glJobClose(stream: string, ctl: string, ...args: (string | number)[]): Promise<number>;
+};
+
+export function noteFor(event: JobEvent): string {
+  if (event.type === 'started') return 'started';
+  if (event.type === 'delta' && event.index === 0) return 'first_token';
+  return '';
+}
+
+/**
+ * A job's event stream, written and read through one typed API: nodes append fenced by
+ * attempt; the control plane opens an attempt and closes the job; readers get parsed events.
+ */
+@Injectable()
+export class JobStreams {
+  private readonly redis: Scripted;
+
+  constructor(private readonly connections: MessagingConnections) {
+    const r = connections.commands;
+    if (!('glJobAppend' in r)) {
+      r.defineCommand('glJobAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
+      r.defineCommand('glJobOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
+      r.defineCommand('glJobClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
+    }
+    this.redis = r as Scripted;
+  }
+
+  /** Lets `attempt` write the job's stream; false when the job is already closed. */
+  async open(jobId: string, attempt: number): Promise<boolean> {
+    return (await this.redis.glJobOpen(this.keys.jobControl(jobId), attempt, JOB_STREAM_OPEN_TTL_SECONDS)) === 1;
+  }
+
+  /** Appends events of one attempt; false when fenced (a newer attempt, or the job was closed). */
+  async append(jobId: string, attempt: number, nodeId: string, events: JobEvent[]): Promise<boolean> {
+    return this.write('append', jobId, attempt, nodeId, events);
+  }
+
+  /**
+   * The node's last word on an attempt: appends the final events when not fenced, and always
+   * tells the scheduler (progress `ended`) so it frees the sequence.
+   */
+  async end(jobId: string, attempt: number, nodeId: string, events: JobEvent[]): Promise<boolean> {
+    return this.write('end', jobId, attempt, nodeId, events);
+  }
+
+  /**
+   * Closes the job from the control plane with a final event for its readers, and announces
+   * it on the cancel channel so the node stops. False when it was already closed.
+   */
+  async close(jobId: string, reason: CloseReason, event: TerminalJobEvent | null): Promise<boolean> {
+    const k = this.keys;
+    const r = await this.redis.glJobClose(k.jobEvents(jobId), k.jobControl(jobId), JOB_STREAM_MAXLEN, event ? JSON.stringify(event) : '', JOB_STREAM_ENDED_TTL_SECONDS, reason, k.jobCancelChannel, jobId);
+    return r === 1;
+  }
+
+  /** Every stored event of the job, in order. */
+  async read(jobId: string): Promise<StoredJobEvent[]> {
+    const entries = (await this.redis.xrange(this.keys.jobEvents(jobId), '-', '+')) as [string, string[]][];
+    return entries.map(([id, fields]) => decodeEntry(id, fields)).filter((e): e is StoredJobEvent => e !== null);
+  }
+
+  private async write(mode: 'append' | 'end', jobId: string, attempt: number, nodeId: string, events: JobEvent[]): Promise<boolean> {
+    const k = this.keys;
+    const pairs = events.flatMap((e) => [noteFor(e), JSON.stringify(e)]);
+    const r = await this.redis.glJobAppend(
+      k.jobEvents(jobId),
+      k.jobControl(jobId),
+      k.jobProgress,
+      JOB_STREAM_MAXLEN,
+      attempt,
+      jobId,
+      nodeId,
+      mode,
+      JOB_STREAM_OPEN_TTL_SECONDS,
+      JOB_STREAM_ENDED_TTL_SECONDS,
+      ...pairs,
+    );
+    return r === 1;
+  }
+
+  private get keys() {
+    return this.connections.keys;
+  }
+}
+
+/** One stream entry (`a` attempt, `e` event JSON) parsed; null when malformed. */
+export function decodeEntry(id: string, fields: string[]): StoredJobEvent | null {
+  let attempt = NaN;
+  let raw: string | null = null;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'a') attempt = Number(fields[i + 1]);
+    else if (fields[i] === 'e') raw = fields[i + 1];
+  }
+  const event = raw === null ? null : parseJobEvent(raw);
+  return event && Number.isFinite(attempt) ? { id, attempt, event } : null;
+}

@@ -3,3 +3,4 @@ export * from './processes';
 export * from './runner-harness';
 export * from './stack';
 export * from './api-process';
+export * from './stack-client';

@@ -12,6 +12,15 @@ export interface StackOptions {
   seed?: number;
   /** Extra environment for every process. */
   env?: Record<string, string>;
+  /** Extra environment for one process. */
+  apiEnv?: Record<string, string>;
+  schedulerEnv?: Record<string, string>;
+  agentEnv?: Record<string, string>;
+}
+
+export interface ExtraApi {
+  url: string;
+  process: ManagedProcess;
 }
 
 export interface RunningStack {
@@ -27,6 +36,10 @@ export interface RunningStack {
   agent: ManagedProcess;
   /** Milliseconds from spawning the api to the agent's registration. */
   startupMs: number;
+  /** Starts a new agent process for the same node (after the first was killed) and waits for its registration. */
+  restartAgent(): Promise<ManagedProcess>;
+  /** Another api replica on the same database and Redis namespace, with extra environment. */
+  startApi(env?: Record<string, string>): Promise<ExtraApi>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const db = freshDatabaseName();
   const prefix = redisPrefix();
   const port = await freePort();
+  const masterKey = randomBytes(32).toString('hex');
   const common = {
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
@@ -52,15 +66,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     LOG_FORMAT: 'json',
     ...options.env,
   };
-  const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), {
-    ...common,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    GRIDLINE_DATA_DIR: dir,
-    GRIDLINE_MASTER_KEY: randomBytes(32).toString('hex'),
-  });
-  const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), common);
-  const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), {
+  const apiEnv = (p: number) => ({ ...common, PORT: String(p), HOST: '127.0.0.1', GRIDLINE_DATA_DIR: dir, GRIDLINE_MASTER_KEY: masterKey, ...options.apiEnv });
+  const agentEnv = {
     ...common,
     GRIDLINE_NODE_NAME: `node-${prefix}`,
     GRIDLINE_MODEL_PATH: modelPath,
@@ -69,16 +76,54 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     GRIDLINE_THREADS: '1',
     GRIDLINE_CONTEXT_SIZE: '2048',
     GRIDLINE_PARALLEL: String(options.parallel ?? 2),
-  });
+    ...options.agentEnv,
+  };
+  const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), apiEnv(port));
+  const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
+  const processes: ManagedProcess[] = [api, scheduler];
+  const spawnAgent = () => {
+    const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), agentEnv);
+    processes.push(agent);
+    return agent;
+  };
+  const agent = spawnAgent();
   const stop = async () => {
-    await Promise.all([agent.stop(), scheduler.stop(), api.stop()]);
+    for (const p of processes) if (p.child.signalCode === null && p.child.exitCode === null) p.child.kill('SIGCONT');
+    await Promise.all(processes.map((p) => p.stop()));
     await db.drop();
   };
   try {
     const banner = await api.waitFor(/access key: (AKIA[A-Z2-7]{16})\s+secret key: (\S+)/);
     await api.waitFor(/listening on/);
     await agent.waitFor(/registered as/);
-    return { url: `http://127.0.0.1:${port}`, accessKey: banner[1], secretKey: banner[2], modelName, modelPath, db, prefix, api, scheduler, agent, startupMs: Date.now() - started, stop };
+    const stack: RunningStack = {
+      url: `http://127.0.0.1:${port}`,
+      accessKey: banner[1],
+      secretKey: banner[2],
+      modelName,
+      modelPath,
+      db,
+      prefix,
+      api,
+      scheduler,
+      agent,
+      startupMs: Date.now() - started,
+      restartAgent: async () => {
+        const next = spawnAgent();
+        await next.waitFor(/registered as/);
+        stack.agent = next;
+        return next;
+      },
+      startApi: async (env = {}) => {
+        const p = await freePort();
+        const proc = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), { ...apiEnv(p), ...env });
+        processes.push(proc);
+        await proc.waitFor(/listening on/);
+        return { url: `http://127.0.0.1:${p}`, process: proc };
+      },
+      stop,
+    };
+    return stack;
   } catch (e) {
     await stop();
     throw e;

@@ -20,6 +20,8 @@ export type RelayStep =
   | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string };
 
 const logger = new Logger('JobRelay');
+/** How long a timed-out request waits for its job to be closed before it answers 504 anyway. */
+const EXPIRE_WAIT_MS = 500;
 
 /**
  * Relays one synchronous job's events to its client: text once and in order (deltas are
@@ -47,7 +49,10 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
       if (next === 'closed') return;
       if (next === 'timeout') {
         finished = true;
-        jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
+        // Close the job before answering, so that a node that wakes up later writes nothing more;
+        // bounded, so a stalled database or Redis never holds the answer past the limit.
+        const expired = jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
+        await Promise.race([expired, new Promise((r) => setTimeout(r, EXPIRE_WAIT_MS).unref())]);
         sink({ type: 'error', code: 'timeout', status: 504, message: `the job did not finish within ${Math.round((job.deadlineAt.getTime() - job.createdAt.getTime()) / 1000)} s` });
         return;
       }

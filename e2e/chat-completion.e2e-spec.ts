@@ -85,7 +85,10 @@ describe('chat completion through the whole stack', () => {
 
   it('streams the same text as server-sent events, with usage at the end', async () => {
     const whole = await openai.chat.completions.create({ model: 'tiny-e2e', messages, max_tokens: 12, temperature: 0 });
-    const stream = await openai.chat.completions.create({ model: 'tiny-e2e', messages, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const { data: stream, response } = await openai.chat.completions
+      .create({ model: 'tiny-e2e', messages, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    expect(response.headers.get('x-gridline-job-id')).toMatch(/^[0-9a-f-]{36}$/);
     let text = '';
     let finish: string | null = null;
     let usage: OpenAI.CompletionUsage | undefined;
@@ -100,6 +103,17 @@ describe('chat completion through the whole stack', () => {
     expect(text).toBe(whole.choices[0].message.content);
     expect(finish).toBe('length');
     expect(usage).toEqual(whole.usage);
+  });
+
+  it('passes sampling parameters through to llama.cpp: top_k 1 at temperature 1 is the greedy answer, without it the seed decides', async () => {
+    const create = (extra: Record<string, unknown>) =>
+      openai.chat.completions.create({ model: 'tiny-e2e', messages, max_tokens: 16, ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming).then((c) => c.choices[0].message.content);
+    const greedy = await create({ temperature: 0 });
+    expect(await create({ temperature: 1, top_k: 1, seed: 5 })).toBe(greedy);
+    const sampled = await create({ temperature: 1, seed: 5 });
+    expect(sampled).not.toBe(greedy);
+    expect(await create({ temperature: 1, seed: 5 })).toBe(sampled);
+    await expect(create({ top_k: -1 })).rejects.toMatchObject({ status: 400, code: 'validation_failed' });
   });
 
   it('refuses a request signed with the wrong secret', async () => {

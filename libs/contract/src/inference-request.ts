@@ -36,6 +36,7 @@ export const SAMPLING_PARAMETERS = {
   temperature: { openai: 'temperature', integer: false, min: 0, max: 2, default: 1, description: 'Sampling temperature; 0 picks the most likely token (greedy)' },
   topP: { openai: 'top_p', integer: false, min: 0, max: 1, default: 1, description: 'Nucleus sampling: sample among the most likely tokens whose probabilities add up to top_p' },
   seed: { openai: 'seed', integer: true, min: 0, max: 4294967295, description: 'Seed for sampling; the same seed and request give the same text' },
+  topK: { openai: 'top_k', integer: true, min: 0, max: 1000, description: 'Sample among the k most likely tokens only (0: all); not in OpenAI, as in llama.cpp and vLLM' },
 } as const satisfies Record<string, NumericParameter>;
 
 export type SamplingParameter = keyof typeof SAMPLING_PARAMETERS;

@@ -23,7 +23,7 @@ export class MessagingConnections implements OnApplicationShutdown {
 
   constructor(@Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions) {
     this.keys = new RedisKeys(options.prefix);
-    this.commands = this.track(new Redis(options.redisUrl, { maxRetriesPerRequest: 3, connectionName: `${options.connectionName}-messaging` }));
+    this.commands = this.track(new Redis(options.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true, connectionName: `${options.connectionName}-messaging` }));
   }
 
   /** A dedicated connection for blocking commands or BullMQ (which needs maxRetriesPerRequest: null). */

@@ -108,6 +108,7 @@ function samplingOptions(request: InferenceRequest) {
     temperature: samplingValue(request.sampling, 'temperature'),
     topP: samplingValue(request.sampling, 'topP'),
     seed: samplingValue(request.sampling, 'seed'),
+    topK: samplingValue(request.sampling, 'topK'),
   };
 }
 

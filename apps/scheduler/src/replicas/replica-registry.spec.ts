@@ -1,0 +1,39 @@
+import { ReplicaRegistry, runningKey } from './replica-registry';
+
+const model = (parallel: number) => [{ name: 'm', sha256: null, parallel }];
+
+describe('ReplicaRegistry', () => {
+  it('claims free sequences only, and frees them on release', () => {
+    const r = new ReplicaRegistry();
+    r.seen('a', model(1), 1000);
+    expect(r.claim('m', 'j1', 1000, 5000)).toBe('a');
+    expect(r.claim('m', 'j2', 1000, 5000)).toBeNull();
+    r.release('a', 'j1');
+    expect(r.claim('m', 'j2', 1000, 5000)).toBe('a');
+  });
+
+  it('never routes to a node whose heartbeats stopped', () => {
+    const r = new ReplicaRegistry();
+    r.seen('a', model(4), 1000);
+    expect(r.isAlive('a', 5999, 5000)).toBe(true);
+    expect(r.isAlive('a', 6001, 5000)).toBe(false);
+    expect(r.claim('m', 'j', 6001, 5000)).toBeNull();
+  });
+
+  it('reconciles with heartbeats: a job the node no longer runs stops counting after the grace, a job it runs counts', () => {
+    const r = new ReplicaRegistry();
+    r.seen('a', model(1), 0);
+    expect(r.claim('m', 'lost', 1000, 60_000)).toBe('a');
+    // Within the grace the claim stands (the node may not have picked the job up yet).
+    r.report('a', [], 1500, 2000);
+    expect(r.claim('m', 'x', 1500, 60_000)).toBeNull();
+    // Past it, the missed end is forgiven and the sequence is free again.
+    r.report('a', [], 4000, 2000);
+    expect(r.claim('m', 'x', 4000, 60_000)).toBe('a');
+    r.release('a', 'x');
+    // A job the node reports (dispatched by an earlier scheduler) is counted.
+    r.report('a', [{ jobId: 'other', attempt: 2 }], 5000, 2000);
+    expect(r.claim('m', 'y', 5000, 60_000)).toBeNull();
+    expect(r.lastReport('a')?.jobs.has(runningKey('other', 2))).toBe(true);
+  });
+});

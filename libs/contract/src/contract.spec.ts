@@ -1,0 +1,92 @@
+import { REQUEST_LIMITS, SAMPLING_PARAMETERS, assertInferenceRequest, chatRequest, samplingFromOpenAi, samplingValue } from './inference-request';
+import { JOB_ERRORS, JOB_ERROR_CODES, isJobErrorCode } from './job-errors';
+import { JobEvent, foldJobEvents, parseJobEvent } from './job-events';
+import { parseGenerateJobPayload, parseInferenceJobPayload } from './job-payloads';
+import { PayloadError } from './shape';
+
+const payload = {
+  jobId: '6b7c',
+  teamId: 't1',
+  model: 'demo',
+  requestId: null,
+  attempt: 1,
+  acceptedAt: 1,
+  deadlineAt: 2,
+  request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 8, sampling: { temperature: 0 } }),
+};
+
+describe('inference contract', () => {
+  it('maps OpenAI sampling fields by the table, and applies defaults where the request is silent', () => {
+    expect(samplingFromOpenAi({ temperature: 0.5, top_p: 0.9, seed: 7, model: 'x', max_tokens: 3 })).toEqual({ temperature: 0.5, topP: 0.9, seed: 7 });
+    expect(samplingValue({}, 'temperature')).toBe(SAMPLING_PARAMETERS.temperature.default);
+    expect(samplingValue({}, 'seed')).toBeUndefined();
+    expect(samplingValue({ topP: 0.2 }, 'topP')).toBe(0.2);
+  });
+
+  it('accepts a well-formed payload as it comes back from Redis, chat or plain prompt', () => {
+    expect(parseInferenceJobPayload(JSON.parse(JSON.stringify(payload)))).toEqual(payload);
+    const prompt = { ...payload, request: { input: { kind: 'completion', prompt: 'Once' }, sampling: {}, maxTokens: 4 } };
+    expect(parseInferenceJobPayload(prompt)).toEqual(prompt);
+    expect(parseGenerateJobPayload({ ...payload, nodeId: 'n1' }).nodeId).toBe('n1');
+  });
+
+  it.each([
+    ['a missing job id', { ...payload, jobId: undefined }],
+    ['attempt 0', { ...payload, attempt: 0 }],
+    ['a message without content', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'user' }] } } }],
+    ['an unknown role', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'robot', content: 'x' }] } } }],
+    ['no messages', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [] } } }],
+    ['an unknown input kind', { ...payload, request: { ...payload.request, input: { kind: 'image' } } }],
+    ['a string token limit', { ...payload, request: { ...payload.request, maxTokens: '8' } }],
+    ['a token limit above the bound', { ...payload, request: { ...payload.request, maxTokens: REQUEST_LIMITS.maxTokens.max + 1 } }],
+    ['an unknown sampling parameter', { ...payload, request: { ...payload.request, sampling: { mirostat: 2 } } }],
+    ['a temperature out of bounds', { ...payload, request: { ...payload.request, sampling: { temperature: 9 } } }],
+    ['a fractional seed', { ...payload, request: { ...payload.request, sampling: { seed: 1.5 } } }],
+    ['not an object', 'oops'],
+  ])('refuses %s', (_what, data) => {
+    expect(() => parseInferenceJobPayload(data)).toThrow(PayloadError);
+  });
+
+  it('requires the node id on a generate payload', () => {
+    expect(() => parseGenerateJobPayload(payload)).toThrow(/nodeId/);
+    expect(() => assertInferenceRequest({ ...payload.request, stop: [1] })).toThrow(PayloadError);
+  });
+
+  it('has a closed catalogue of job errors, each with a status', () => {
+    expect(JOB_ERROR_CODES).toEqual(expect.arrayContaining(['model_not_found', 'no_capacity', 'context_length_exceeded', 'timeout', 'cancelled', 'node_lost', 'runner_crashed', 'invalid_request', 'internal']));
+    for (const code of JOB_ERROR_CODES) expect(JOB_ERRORS[code].status).toBeGreaterThanOrEqual(400);
+    expect(isJobErrorCode('timeout')).toBe(true);
+    expect(isJobErrorCode('toString')).toBe(false);
+    expect(isJobErrorCode('whatever')).toBe(false);
+  });
+});
+
+describe('job events', () => {
+  it('parses what it encodes and refuses anything else', () => {
+    const events: JobEvent[] = [
+      { type: 'started', attempt: 1, nodeId: 'n' },
+      { type: 'delta', index: 0, text: 'a' },
+      { type: 'usage', promptTokens: 3, completionTokens: 1 },
+      { type: 'finished', finishReason: 'length', firstTokenMs: 1, totalMs: 2 },
+      { type: 'error', code: 'node_lost', message: 'gone' },
+    ];
+    for (const e of events) expect(parseJobEvent(JSON.stringify(e))).toEqual(e);
+    for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null']) {
+      expect(parseJobEvent(bad)).toBeNull();
+    }
+  });
+
+  it('folds an attempt into its output, joining deltas by index (a repeated delta counts once)', () => {
+    const out = foldJobEvents([
+      { type: 'started', attempt: 1, nodeId: 'n' },
+      { type: 'delta', index: 0, text: 'Hel' },
+      { type: 'delta', index: 1, text: 'lo' },
+      { type: 'delta', index: 1, text: 'lo' },
+      { type: 'usage', promptTokens: 5, completionTokens: 2 },
+      { type: 'finished', finishReason: 'stop', firstTokenMs: 3, totalMs: 9 },
+    ]);
+    expect(out).toEqual({ output: { text: 'Hello', finishReason: 'stop', promptTokens: 5, completionTokens: 2, firstTokenMs: 3, totalMs: 9 } });
+    expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }, { type: 'error', code: 'runner_crashed', message: 'boom' }])).toEqual({ error: { code: 'runner_crashed', message: 'boom' } });
+    expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }])).toBeNull();
+  });
+});

@@ -1,0 +1,154 @@
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { chatRequest } from '@gridline/contract';
+import { JobRecord, JobRepository, TeamRepository, TeamScope, createDataSource } from '@gridline/db';
+import { JobQueues, JobStreams, MessagingConnections, Queues } from '@gridline/messaging';
+import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from '@gridline/testing';
+import { JobLifecycle, MAX_JOB_ATTEMPTS } from './job-lifecycle.service';
+
+/** The lifecycle on the real Postgres (migrated template) and Redis: guarded transitions, fenced streams, one ender. */
+describe('job lifecycle (Postgres and Redis)', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let connections: MessagingConnections;
+  let redis: Redis;
+  let jobs: JobRepository;
+  let streams: JobStreams;
+  let queues: JobQueues;
+  let lifecycle: JobLifecycle;
+  let teamId: string;
+  const prefix = redisPrefix();
+  const N1 = '11111111-1111-4111-8111-111111111111';
+  const N2 = '22222222-2222-4222-8222-222222222222';
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = createDataSource(db.url, { poolSize: 4 });
+    await ds.initialize();
+    connections = new MessagingConnections({ redisUrl: TEST_REDIS_URL, prefix, connectionName: 'lifecycle-test', consumes: [] });
+    redis = new Redis(TEST_REDIS_URL);
+    jobs = new JobRepository(ds);
+    streams = new JobStreams(connections);
+    queues = new JobQueues(connections);
+    lifecycle = new JobLifecycle(jobs, streams, queues);
+    teamId = (await new TeamRepository(ds).create({ name: 'lifecycle' })).id;
+  });
+
+  afterAll(async () => {
+    await connections.onApplicationShutdown();
+    redis.disconnect();
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const accept = async (key: string | null = null): Promise<JobRecord> => {
+    const now = new Date();
+    return (
+      await lifecycle.accept({
+        teamId,
+        keypairId: null,
+        kind: 'chat',
+        mode: 'async',
+        model: 'm',
+        request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 4 }) as unknown as Record<string, unknown>,
+        requestId: null,
+        createdAt: now,
+        deadlineAt: new Date(now.getTime() + 60_000),
+        idempotencyKey: key,
+        requestHash: key ? 'h' : null,
+      })
+    ).job;
+  };
+  const status = async (id: string) => (await jobs.get(id))?.status;
+
+  it('walks a job through queued → dispatched → running → succeeded, with the outcome read from its stream', async () => {
+    const job = await accept();
+    expect(job.status).toBe('queued');
+    await lifecycle.enqueue(job);
+    expect(await queues.holds(Queues.inference, { jobId: job.id, attempt: 1 } as never)).toBe(true);
+    expect(await lifecycle.dispatch(job.id, 1, N1, `${N1}/m`)).toMatchObject({ status: 'dispatched', nodeId: N1, replicaId: `${N1}/m` });
+    expect(await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }])).toBe(true);
+    expect(await lifecycle.start(job.id, 1)).toMatchObject({ status: 'running' });
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'Hi ' }]);
+    await lifecycle.firstToken(job.id, 1);
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: 'there' }]);
+    expect(
+      await streams.end(job.id, 1, N1, [
+        { type: 'usage', promptTokens: 7, completionTokens: 2 },
+        { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 5 },
+      ]),
+    ).toBe(true);
+    const done = await lifecycle.settle(job.id, 1);
+    expect(done).toMatchObject({ status: 'succeeded', promptTokens: 7, completionTokens: 2, result: { text: 'Hi there', finishReason: 'stop' } });
+    expect(done?.firstTokenAt).toBeInstanceOf(Date);
+    expect(done?.finishedAt).toBeInstanceOf(Date);
+    // The stream expires an hour after the job ended.
+    const ttl = await redis.ttl(`${prefix}:job:${job.id}:events`);
+    expect(ttl).toBeGreaterThan(3000);
+    expect(ttl).toBeLessThanOrEqual(3600);
+  });
+
+  it('refuses illegal transitions with a compare-and-set and changes nothing', async () => {
+    const job = await accept();
+    expect(await lifecycle.start(job.id, 1)).toBeNull();
+    expect(await status(job.id)).toBe('queued');
+    expect(await lifecycle.dispatch(job.id, 2, N1, 'r')).toBeNull();
+    expect(await lifecycle.end(job.id, { transition: 'succeed', output: { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 } })).toBeNull();
+    expect(await status(job.id)).toBe('queued');
+    expect(await lifecycle.end(job.id, { transition: 'cancel', code: 'cancelled' })).toMatchObject({ status: 'cancelled', errorCode: 'cancelled' });
+    // A job that ended stays ended, whatever comes later.
+    expect(await lifecycle.end(job.id, { transition: 'expire', code: 'timeout' })).toBeNull();
+    expect(await lifecycle.dispatch(job.id, 1, N1, 'r')).toBeNull();
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'cancelled', errorCode: 'cancelled' });
+  });
+
+  it('fences a node off a job the control plane ended: nothing it writes afterwards lands, and readers get the error', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }]);
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'early' }]);
+    expect(await lifecycle.end(job.id, { transition: 'expire', code: 'timeout', message: 'too slow' })).toMatchObject({ status: 'expired' });
+    expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: 'late' }])).toBe(false);
+    expect(await streams.end(job.id, 1, N1, [{ type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 }])).toBe(false);
+    const events = (await streams.read(job.id)).map((e) => e.event);
+    expect(events).toEqual([
+      { type: 'started', attempt: 1, nodeId: N1 },
+      { type: 'delta', index: 0, text: 'early' },
+      { type: 'error', code: 'timeout', message: 'too slow' },
+    ]);
+    expect(await lifecycle.settle(job.id, 1)).toBeNull();
+    expect(await status(job.id)).toBe('expired');
+  });
+
+  it('requeues a lost attempt only before its first token, once, and fences the old attempt', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await lifecycle.start(job.id, 1);
+    const running = (await jobs.get(job.id)) as JobRecord;
+    expect(await lifecycle.requeue(running, 'node lost')).toBe(true);
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'queued', attempt: 2, nodeId: null });
+    expect(await queues.holds(Queues.inference, { jobId: job.id, attempt: 2 } as never)).toBe(true);
+    await lifecycle.dispatch(job.id, 2, N2, 'r2');
+    expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'stale' }])).toBe(false);
+    expect(await streams.append(job.id, 2, N2, [{ type: 'started', attempt: 2, nodeId: N2 }])).toBe(true);
+    await lifecycle.start(job.id, 2);
+    await lifecycle.firstToken(job.id, 2);
+    const withToken = (await jobs.get(job.id)) as JobRecord;
+    expect(withToken.attempt).toBe(MAX_JOB_ATTEMPTS);
+    expect(await lifecycle.requeue(withToken, 'lost again')).toBe(false);
+
+    const other = await accept();
+    await lifecycle.dispatch(other.id, 1, N1, 'r');
+    await lifecycle.start(other.id, 1);
+    await lifecycle.firstToken(other.id, 1);
+    expect(await lifecycle.requeue((await jobs.get(other.id)) as JobRecord, 'lost after a token')).toBe(false);
+    expect(await status(other.id)).toBe('running');
+  });
+
+  it('returns the first job for a repeated idempotency key', async () => {
+    const a = await accept('k-1');
+    const b = await lifecycle.accept({ ...a, idempotencyKey: 'k-1', requestHash: 'h', createdAt: new Date(), deadlineAt: new Date() } as never);
+    expect(b).toMatchObject({ created: false, job: { id: a.id } });
+    expect((await jobs.list(TeamScope.team(teamId), { limit: 100 })).filter((j) => j.idempotencyKey === 'k-1')).toHaveLength(1);
+  });
+});

@@ -20,13 +20,17 @@ class Router {
 @Injectable()
 class SecondRouter {
   @OnQueue(Queues.inference)
-  async route(_job: InferenceJobPayload): Promise<void> {}
+  async route(_job: InferenceJobPayload): Promise<void> {
+    throw new Error('never called: the app refuses to boot');
+  }
 }
 
 @Injectable()
 class NodeRunner {
   @OnQueue(Queues.node)
-  async run(_job: GenerateJobPayload): Promise<void> {}
+  async run(_job: GenerateJobPayload): Promise<void> {
+    throw new Error('not called in these tests');
+  }
 }
 
 /** Boots an app context with the messaging module and the given providers; returns the boot error, if any. */

@@ -1,4 +1,7 @@
-import { RunningStack, StackClient, startStack, until } from '@gridline/testing';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DIST, RunningStack, StackClient, startStack, until } from '@gridline/testing';
 
 interface Job {
   id: string;
@@ -144,6 +147,20 @@ describe('jobs API', () => {
     expect(seen).toEqual(created.map((r) => r.id));
     expect((await client.json<{ code: string }>('GET', '/api/v1/jobs?cursor=bm90LWEtY3Vyc29y')).body.code).toBe('invalid_cursor');
   }, 180_000);
+
+  it('drives jobs from the gridline CLI: submit and wait, list, cancel', async () => {
+    const env = { ...process.env, GRIDLINE_URL: stack.url, GRIDLINE_ACCESS_KEY: stack.accessKey, GRIDLINE_SECRET_KEY: stack.secretKey };
+    const cli = async (...args: string[]) => (await promisify(execFile)(process.execPath, [join(DIST, 'tools/cli/gridline.js'), ...args], { env, encoding: 'utf8' })).stdout;
+    const text = await cli('jobs', 'submit', '--model', 'tiny-jobs', '--max-tokens', '5', '--temperature', '0', '--wait', 'Tell me about rivers.');
+    const sync = await client.json<{ choices: { message: { content: string } }[] }>('POST', '/v1/chat/completions', chat('Tell me about rivers.', 5));
+    expect(text).toBe(`${sync.body.choices[0].message.content}\n`);
+    const id = (await cli('jobs', 'submit', '--model', 'tiny-jobs', '--max-tokens', '1500', 'long')).trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.parse(await cli('jobs', 'cancel', id))).toMatchObject({ id, status: 'cancelled' });
+    const listed = await cli('jobs', 'list', '--status', 'cancelled', '--limit', '5');
+    expect(listed.split('\n')[0]).toMatch(/^id\s+status\s+model/);
+    expect(listed).toContain(id);
+  });
 
   it('leaves no job open past its deadline', async () => {
     expect((await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${OPEN} AND deadline_at < now()`))[0].n).toBe(0);

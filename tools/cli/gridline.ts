@@ -26,6 +26,8 @@ const USAGE = `Usage: gridline COMMAND [options]
   audit [--action ACTION] [--since ISO] [--limit N]
 
   chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
+  jobs submit [--model NAME] [--max-tokens N] [--temperature T] [--prompt] [--idempotency-key K] [--wait] "message"
+  jobs list [--status S] [--model NAME] [--limit N] [--cursor C] | get ID | cancel ID
   models
   request METHOD PATH [JSON_BODY]
 
@@ -156,6 +158,57 @@ async function chat(creds: Credentials, message: string, flags: { model?: string
   process.stdout.write('\n');
 }
 
+const JOB_COLUMNS = ['id', 'status', 'model', 'kind', 'mode', 'attempt', 'queued_at', 'tokens', 'error'];
+const TERMINAL = ['succeeded', 'failed', 'cancelled', 'expired'];
+
+interface JobView {
+  id: string;
+  status: string;
+  timings: { queued_at: string };
+  usage: { completion_tokens: number } | null;
+  result: { text: string } | null;
+  error: { code: string; message: string } | null;
+}
+
+function jobRow(j: JobView & Record<string, unknown>): Record<string, unknown> {
+  return { ...j, queued_at: j.timings.queued_at, tokens: j.usage?.completion_tokens ?? null, error: j.error?.code ?? null };
+}
+
+async function submitJob(creds: Credentials, message: string, f: { model?: string; 'max-tokens'?: string; temperature?: string; prompt?: boolean; 'idempotency-key'?: string; wait?: boolean; json?: boolean }): Promise<number> {
+  let model = f.model;
+  if (!model) {
+    const list = (await ok(creds, 'GET', '/v1/models')) as { data?: { id: string }[] };
+    model = list.data?.[0]?.id;
+    if (!model) throw new CliError('the stack serves no model yet');
+  }
+  const body = {
+    model,
+    ...(f.prompt ? { prompt: message } : { messages: [{ role: 'user', content: message }] }),
+    max_tokens: int(f['max-tokens'], 'max-tokens') ?? 64,
+    ...(f.temperature !== undefined ? { temperature: Number(f.temperature) } : {}),
+  };
+  const res = await signingFetch(creds)(new URL('/api/v1/jobs', creds.url).toString(), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(f['idempotency-key'] ? { 'idempotency-key': f['idempotency-key'] } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = (await res.json()) as JobView;
+  if (res.status >= 400) fail({ status: res.status, json });
+  if (!f.wait) {
+    process.stdout.write(f.json ? `${JSON.stringify(json, null, 2)}\n` : `${json.id}\n`);
+    return 0;
+  }
+  let job = json;
+  while (!TERMINAL.includes(job.status)) {
+    await new Promise((r) => setTimeout(r, 250));
+    job = (await ok(creds, 'GET', `/api/v1/jobs/${json.id}`)) as JobView;
+  }
+  if (f.json) process.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  else if (job.result) process.stdout.write(`${job.result.text}\n`);
+  else process.stderr.write(`job ${job.id} ${job.status}: ${job.error?.code ?? ''} ${job.error?.message ?? ''}\n`);
+  return job.status === 'succeeded' ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: f, positionals } = parseArgs({
     args: argv,
@@ -170,6 +223,11 @@ async function main(argv: string[]): Promise<number> {
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
       stream: { type: 'boolean', default: false },
+      prompt: { type: 'boolean', default: false },
+      wait: { type: 'boolean', default: false },
+      'idempotency-key': { type: 'string' },
+      status: { type: 'string' },
+      cursor: { type: 'string' },
       name: { type: 'string' },
       email: { type: 'string' },
       user: { type: 'string' },
@@ -328,6 +386,22 @@ async function main(argv: string[]): Promise<number> {
       print(r.json, null, true);
       return r.status < 400 ? 0 : 1;
     }
+    case 'jobs submit':
+      return submitJob(creds, rest.filter(Boolean).join(' ') || need(undefined, 'a message'), { ...f, json: raw });
+    case 'jobs list': {
+      const page = (await ok(creds, 'GET', `/api/v1/jobs${qs({ status: f.status, model: f.model, limit: f.limit, cursor: f.cursor })}`)) as { data: (JobView & Record<string, unknown>)[]; next_cursor: string | null };
+      if (raw) print(page, null, true);
+      else {
+        print({ items: page.data.map(jobRow), total: page.next_cursor ? `more: --cursor ${page.next_cursor}` : page.data.length }, JOB_COLUMNS, false);
+      }
+      return 0;
+    }
+    case 'jobs get':
+      print(await ok(creds, 'GET', `/api/v1/jobs/${need(a, 'ID')}`), null, true);
+      return 0;
+    case 'jobs cancel':
+      print(await ok(creds, 'DELETE', `/api/v1/jobs/${need(a, 'ID')}`), null, true);
+      return 0;
     case 'chat':
       await chat(creds, [sub, ...rest].filter(Boolean).join(' ') || need(undefined, 'a message'), f);
       return 0;

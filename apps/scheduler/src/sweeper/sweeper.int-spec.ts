@@ -1,0 +1,157 @@
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { RedisKeys } from '@gridline/common';
+import { chatRequest } from '@gridline/contract';
+import { JobRecord, JobRepository, TeamRepository, createDataSource } from '@gridline/db';
+import { JobLifecycle } from '@gridline/jobs';
+import { JobQueues, JobStreams, MessagingConnections, Queues } from '@gridline/messaging';
+import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from '@gridline/testing';
+import { ReplicaRegistry } from '../replicas/replica-registry';
+import { SchedulerConfig } from '../scheduler.config';
+import { SweeperService } from './sweeper.service';
+
+const DEAD = '11111111-1111-4111-8111-111111111111';
+const ALIVE = '22222222-2222-4222-8222-222222222222';
+
+/** The sweeper's rules on the real Postgres and Redis, one pass at a time. */
+describe('sweeper', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let connections: MessagingConnections;
+  let redis: Redis;
+  let jobs: JobRepository;
+  let streams: JobStreams;
+  let queues: JobQueues;
+  let lifecycle: JobLifecycle;
+  let registry: ReplicaRegistry;
+  let sweeper: SweeperService;
+  let teamId: string;
+  const prefix = redisPrefix();
+  const keys = new RedisKeys(prefix);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ds = createDataSource(db.url, { poolSize: 4 });
+    await ds.initialize();
+    connections = new MessagingConnections({ redisUrl: TEST_REDIS_URL, prefix, connectionName: 'sweeper-test', consumes: [] });
+    redis = new Redis(TEST_REDIS_URL);
+    jobs = new JobRepository(ds);
+    streams = new JobStreams(connections);
+    queues = new JobQueues(connections);
+    lifecycle = new JobLifecycle(jobs, streams, queues);
+    registry = new ReplicaRegistry();
+    const config = Object.assign(new SchedulerConfig(), { GRIDLINE_HEARTBEAT_SECONDS: 1, GRIDLINE_NODE_TIMEOUT_SECONDS: 3, GRIDLINE_SWEEP_SECONDS: 1 });
+    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, keys, redis);
+    teamId = (await new TeamRepository(ds).create({ name: 'sweeper' })).id;
+  });
+
+  afterAll(async () => {
+    await connections.onApplicationShutdown();
+    redis.disconnect();
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const models = [{ name: 'm', sha256: null, parallel: 4 }];
+  const accept = async (ageMs = 0, timeoutMs = 60_000): Promise<JobRecord> => {
+    const created = new Date(Date.now() - ageMs);
+    return (
+      await lifecycle.accept({
+        teamId,
+        keypairId: null,
+        kind: 'chat',
+        mode: 'async',
+        model: 'm',
+        request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 4 }) as unknown as Record<string, unknown>,
+        requestId: null,
+        createdAt: created,
+        deadlineAt: new Date(created.getTime() + timeoutMs),
+        idempotencyKey: null,
+        requestHash: null,
+      })
+    ).job;
+  };
+  const get = async (id: string) => (await jobs.get(id)) as JobRecord;
+  const lastEvent = async (id: string) => (await streams.read(id)).at(-1)?.event;
+
+  beforeEach(() => {
+    registry.seen(DEAD, models, Date.now() - 10_000);
+    registry.seen(ALIVE, models, Date.now());
+  });
+
+  it('expires a job past its deadline, telling its readers', async () => {
+    const job = await accept(5000, 1000);
+    await lifecycle.dispatch(job.id, 1, ALIVE, 'r');
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'expired', errorCode: 'timeout' });
+    expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'timeout' });
+  });
+
+  it('puts a queued job Redis lost back on the queue, after the grace the api needs to enqueue it', async () => {
+    const fresh = await accept(0);
+    const old = await accept(10_000);
+    const report = await sweeper.sweep();
+    expect(report?.enqueued).toBe(1);
+    expect(await queues.holds(Queues.inference, { jobId: old.id, attempt: 1 } as never)).toBe(true);
+    expect(await queues.holds(Queues.inference, { jobId: fresh.id, attempt: 1 } as never)).toBe(false);
+    // Enqueued once: a second pass finds it held.
+    expect((await sweeper.sweep())?.enqueued).toBe(0);
+  });
+
+  it('requeues a job lost with its node before the first token once, then fails it with node_lost', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, DEAD, 'r');
+    await lifecycle.start(job.id, 1);
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'queued', attempt: 2, nodeId: null });
+    expect(await queues.holds(Queues.inference, { jobId: job.id, attempt: 2 } as never)).toBe(true);
+    await lifecycle.dispatch(job.id, 2, DEAD, 'r');
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'failed', errorCode: 'node_lost', attempt: 2 });
+    expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'node_lost' });
+  });
+
+  it('never requeues a job that produced a token: it fails with node_lost', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, DEAD, 'r');
+    await lifecycle.start(job.id, 1);
+    await lifecycle.firstToken(job.id, 1);
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'failed', errorCode: 'node_lost', attempt: 1 });
+  });
+
+  it('settles from its stream a job whose end note was lost, when the live node no longer runs it', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, ALIVE, 'r');
+    await streams.append(job.id, 1, ALIVE, [{ type: 'started', attempt: 1, nodeId: ALIVE }]);
+    await lifecycle.start(job.id, 1);
+    await streams.append(job.id, 1, ALIVE, [{ type: 'delta', index: 0, text: 'ok' }]);
+    await streams.end(job.id, 1, ALIVE, [
+      { type: 'usage', promptTokens: 3, completionTokens: 1 },
+      { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2 },
+    ]);
+    // A heartbeat, taken well after the job started, that does not list it.
+    registry.seen(ALIVE, models, Date.now() + 5000);
+    registry.report(ALIVE, [], Date.now() + 5000, 2000);
+    await sweeper.sweep(Date.now() + 5000);
+    expect(await get(job.id)).toMatchObject({ status: 'succeeded', result: { text: 'ok' } });
+  });
+
+  it('leaves alone a job its live node reports running', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, ALIVE, 'r');
+    await lifecycle.start(job.id, 1);
+    registry.seen(ALIVE, models, Date.now() + 5000);
+    registry.report(ALIVE, [{ jobId: job.id, attempt: 1 }], Date.now() + 5000, 2000);
+    await sweeper.sweep(Date.now() + 5000);
+    expect((await get(job.id)).status).toBe('running');
+    await lifecycle.end(job.id, { transition: 'cancel', code: 'cancelled' });
+  });
+
+  it('sweeps one process at a time', async () => {
+    await redis.set(keys.sweeperLock, 'another-process', 'PX', 5000);
+    expect(await sweeper.sweep()).toBeNull();
+    await redis.del(keys.sweeperLock);
+    expect(await sweeper.sweep()).not.toBeNull();
+  });
+});

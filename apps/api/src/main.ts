@@ -9,6 +9,10 @@ import { configureApp } from './app.setup';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(ApiConfig, 'gridline-api');
+  if (config.GRIDLINE_FAULT && config.NODE_ENV === 'production') {
+    process.stderr.write('gridline-api: GRIDLINE_FAULT is for tests and is refused when NODE_ENV=production\n');
+    process.exit(1);
+  }
   try {
     const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));

@@ -20,6 +20,9 @@ function decode(id: string, fields: string[]): ProgressNote | null {
   return { id, jobId: f.job, attempt, kind: f.kind as ProgressNote['kind'], nodeId: f.node ?? '', fenced: f.fenced === '1' };
 }
 
+/** How often notes whose handling failed are tried again. */
+const PENDING_RETRY_MS = 15_000;
+
 type GroupReply = [key: string, entries: [id: string, fields: string[] | null][]][] | null;
 
 /**
@@ -43,6 +46,7 @@ export class JobProgressFeed {
     this.loop = (async () => {
       let ready = false;
       let cursor = '0';
+      let lastPendingScan = 0;
       while (!this.stopping) {
         try {
           if (!ready) {
@@ -51,10 +55,17 @@ export class JobProgressFeed {
             });
             ready = true;
           }
-          // First what this consumer left pending (a crash between handling and XACK), then new notes.
+          // First what this consumer left pending (a crash between handling and XACK, a failed
+          // handler), then new notes; pending ones are looked at again every PENDING_RETRY_MS.
+          if (cursor === '>' && Date.now() - lastPendingScan > PENDING_RETRY_MS) cursor = '0';
+          if (cursor === '0') {
+            lastPendingScan = Date.now();
+            // Notes a dead consumer (a scheduler that crashed) took and never acknowledged become ours.
+            await blocking.xautoclaim(key, group, consumer, PENDING_RETRY_MS, '0-0', 'COUNT', 200, 'JUSTID');
+          }
           const reply = (await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', cursor === '0' ? 1 : 2000, 'STREAMS', key, cursor)) as GroupReply;
           const entries = reply?.[0]?.[1] ?? [];
-          if (cursor === '0' && entries.length === 0) cursor = '>';
+          const rescanning = cursor === '0';
           for (const [id, fields] of entries) {
             const note = fields ? decode(id, fields) : null;
             if (note) {
@@ -67,6 +78,7 @@ export class JobProgressFeed {
             }
             await blocking.xack(key, group, id);
           }
+          if (rescanning) cursor = '>';
         } catch (e) {
           if (this.stopping) return;
           ready = false;

@@ -42,9 +42,13 @@ export class JobLifecycle {
     return this.jobs.create(job);
   }
 
-  /** Puts a queued job on the `inference` queue for the scheduler (idempotent per attempt). */
-  async enqueue(job: JobRecord): Promise<void> {
-    await this.queues.removeLeftover(Queues.inference, payloadOf(job));
+  /**
+   * Puts a queued job on the `inference` queue for the scheduler (idempotent per attempt).
+   * `again`: a job Redis may still hold as completed or failed (the sweeper's case), which must
+   * be removed first or BullMQ would keep the old one under the same id.
+   */
+  async enqueue(job: JobRecord, options: { again?: boolean } = {}): Promise<void> {
+    if (options.again) await this.queues.removeLeftover(Queues.inference, payloadOf(job));
     await this.queues.enqueue(Queues.inference, payloadOf(job));
   }
 

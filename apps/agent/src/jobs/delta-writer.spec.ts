@@ -1,32 +1,56 @@
 import type { JobEvent } from '@gridline/contract';
 import { DeltaWriter } from './delta-writer';
 
+/** A write that completes when the test says so. */
+function gatedWrites(results: boolean[] = []) {
+  const written: JobEvent[][] = [];
+  const gates: (() => void)[] = [];
+  const write = (events: JobEvent[]) =>
+    new Promise<boolean>((resolve) => {
+      written.push(events);
+      const ok = results.length ? (results.shift() as boolean) : true;
+      gates.push(() => resolve(ok));
+    });
+  const release = async () => {
+    gates.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { written, write, release };
+}
+
+const texts = (events: JobEvent[][]) => events.map((batch) => batch.map((e) => (e.type === 'delta' ? `${e.index}:${e.text}` : e.type)).join(','));
+
 describe('DeltaWriter', () => {
-  it('coalesces text into numbered deltas, in order', async () => {
-    const written: JobEvent[] = [];
-    const w = new DeltaWriter(async (e) => (written.push(...e), true), () => undefined, 5);
-    w.push('a');
-    w.push('b');
-    await new Promise((r) => setTimeout(r, 20));
-    w.push('c');
-    expect(await w.drain()).toBe(true);
-    expect(written).toEqual([
-      { type: 'delta', index: 0, text: 'ab' },
-      { type: 'delta', index: 1, text: 'c' },
-    ]);
-    expect(w.deltas).toBe(2);
+  it('writes the first text at once and coalesces what arrives during a write, numbering deltas in order', async () => {
+    const w = gatedWrites();
+    const d = new DeltaWriter(w.write, () => undefined);
+    d.push('a');
+    expect(texts(w.written)).toEqual(['0:a']);
+    d.push('b');
+    d.push('c');
+    expect(w.written).toHaveLength(1);
+    await w.release();
+    expect(texts(w.written)).toEqual(['0:a', '1:bc']);
+    d.push('d');
+    const finishing = d.finish();
+    await w.release();
+    expect(await finishing).toEqual([{ type: 'delta', index: 2, text: 'd' }]);
+    expect(d.deltas).toBe(3);
   });
 
-  it('stops at the first refused write and says so once', async () => {
+  it('stops at the first refused write, says so once, and keeps nothing for the end', async () => {
     let fenced = 0;
-    const written: JobEvent[] = [];
-    const w = new DeltaWriter(async (e) => (written.push(...e), written.length < 2), () => fenced++, 1);
-    for (const t of ['a', 'b', 'c']) {
-      w.push(t);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(await w.drain()).toBe(false);
+    const w = gatedWrites([true, false]);
+    const d = new DeltaWriter(w.write, () => fenced++);
+    d.push('a');
+    d.push('b');
+    await w.release();
+    d.push('c');
+    await w.release();
+    d.push('d');
     expect(fenced).toBe(1);
-    expect(written.map((e) => (e as { text: string }).text)).toEqual(['a', 'b']);
+    expect(d.refused).toBe(true);
+    expect(texts(w.written)).toEqual(['0:a', '1:b']);
+    expect(await d.finish()).toEqual([]);
   });
 });

@@ -1,53 +1,69 @@
 import type { JobEvent } from '@gridline/contract';
 
 /**
- * Coalesces text produced faster than it is worth writing (one fenced append per flush, at
- * most every `intervalMs`), numbering deltas from 0 and keeping their order with the final
- * events. `onFenced` runs once when a write is refused: the job was closed or re-assigned.
+ * Writes generated text as numbered deltas (from 0), in order, with no timer: text is written
+ * as soon as no write is in flight, and what arrives during a write is coalesced into the
+ * next one. So the first token goes out at once, and a fast model costs one write per Redis
+ * round trip, not one per token. `onFenced` runs once when a write is refused: the job was
+ * closed or re-assigned.
  */
 export class DeltaWriter {
   private buffer = '';
   private index = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private chain: Promise<boolean> = Promise.resolve(true);
+  private inFlight: Promise<void> | null = null;
   private fenced = false;
+  private closed = false;
 
   constructor(
     private readonly write: (events: JobEvent[]) => Promise<boolean>,
     private readonly onFenced: () => void,
-    private readonly intervalMs = 15,
   ) {}
 
   get deltas(): number {
     return this.index;
   }
 
-  push(text: string): void {
-    if (this.fenced) return;
-    this.buffer += text;
-    if (!this.timer) this.timer = setTimeout(() => this.flush(), this.intervalMs);
+  get refused(): boolean {
+    return this.fenced;
   }
 
-  /** Writes what is buffered; resolves false when the stream refused a write. */
-  async drain(): Promise<boolean> {
-    this.flush();
-    return this.chain;
+  push(text: string): void {
+    if (this.fenced || this.closed) return;
+    this.buffer += text;
+    if (!this.inFlight) this.flush();
+  }
+
+  /**
+   * Stops writing: waits for the write in flight and returns what is still buffered as a last
+   * delta, to be written with the final events in one call. Empty when fenced.
+   */
+  async finish(): Promise<JobEvent[]> {
+    this.closed = true;
+    while (this.inFlight) await this.inFlight;
+    if (this.fenced || !this.buffer) return [];
+    const last: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
+    this.buffer = '';
+    return [last];
   }
 
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (!this.buffer || this.fenced) return;
     const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
     this.buffer = '';
-    this.chain = this.chain.then(async (ok) => {
-      if (!ok) return false;
-      const written = await this.write([event]);
-      if (!written && !this.fenced) {
+    this.inFlight = this.write([event]).then(
+      (ok) => this.settled(ok),
+      () => this.settled(false),
+    );
+  }
+
+  private settled(ok: boolean): void {
+    this.inFlight = null;
+    if (!ok) {
+      if (!this.fenced) {
         this.fenced = true;
         this.onFenced();
       }
-      return written;
-    });
+      return;
+    }
+    if (this.buffer && !this.closed) this.flush();
   }
 }

@@ -58,13 +58,14 @@ export class JobRunner implements OnApplicationBootstrap {
     );
     try {
       const result = await this.host.runner.generate(jobId, job.request, (text) => deltas.push(text));
-      await deltas.drain();
-      if (result.finishReason === 'cancelled') {
+      const rest = await deltas.finish();
+      if (result.finishReason === 'cancelled' || deltas.refused) {
         await end([{ type: 'error', code: 'cancelled', message: 'the job was cancelled' }]);
         this.logger.log({ jobId, requestId: job.requestId, completionTokens: result.completionTokens }, 'job cancelled');
         return;
       }
       await end([
+        ...rest,
         { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens },
         { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs },
       ]);
@@ -75,7 +76,7 @@ export class JobRunner implements OnApplicationBootstrap {
     } catch (e) {
       const code: JobErrorCode = e instanceof RunnerError && (e.code === 'runner_exited' || e.code === 'runner_unavailable') ? 'runner_crashed' : 'generation_failed';
       this.logger.error({ jobId, requestId: job.requestId, code }, `generation failed: ${(e as Error).message}`);
-      await deltas.drain().catch(() => false);
+      await deltas.finish();
       await end([{ type: 'error', code, message: code === 'runner_crashed' ? 'the model process exited while running the job' : 'generation failed on the node' }]);
     } finally {
       this.running.delete(jobId);

@@ -96,7 +96,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       // The api writes the row before it enqueues: give it time, then restore what Redis lost.
       if (now - job.createdAt.getTime() < graceMs) return;
       if (await this.queues.holds(Queues.inference, payloadOf(job))) return;
-      await this.lifecycle.enqueue(job);
+      await this.lifecycle.enqueue(job, { again: true });
       this.logger.warn({ jobId: job.id, attempt: job.attempt }, 'a queued job was missing from Redis: enqueued again');
       report.enqueued++;
       return;

@@ -91,7 +91,14 @@ export class JobRepository {
     if (guard.noFirstToken) qb.andWhere('first_token_at IS NULL');
     const result = await qb.returning('*').execute();
     const raw = (result.raw as Record<string, unknown>[])[0];
-    return raw ? this.get(id) : null;
+    return raw ? this.fromRow(raw) : null;
+  }
+
+  /** A row as RETURNING gives it (column names), as a record (property names); no job column has a transformer. */
+  private fromRow(raw: Record<string, unknown>): JobRecord {
+    const out: Record<string, unknown> = {};
+    for (const c of this.repo.metadata.columns) out[c.propertyName] = raw[c.databaseName];
+    return out as unknown as JobRecord;
   }
 
   /** Sets columns of a job in one of `statuses` without changing its status (first-token time). */

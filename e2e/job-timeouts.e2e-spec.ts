@@ -35,6 +35,12 @@ describe('request timeout with a frozen agent', () => {
       .map(([, f]) => JSON.parse(f[f.indexOf('e') + 1]) as { type: string; text?: string })
       .filter((e) => e.type === 'delta');
 
+  afterEach(async () => {
+    // No job stays open past its bound (its deadline, plus one sweep).
+    const open = "status IN ('queued', 'dispatched', 'running') AND deadline_at < now() - interval '2 seconds'";
+    await until('no overdue open job', async () => ((await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${open}`))[0].n === 0 ? true : undefined), 5000);
+  });
+
   afterAll(async () => {
     redis?.disconnect();
     await client?.close();

@@ -7,6 +7,7 @@ import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
 import { AgentsController } from './agents/agents.controller';
 import { Dispatcher } from './dispatch/dispatcher.service';
+import { WaitingJobs } from './dispatch/waiting-jobs';
 import { NodeWatch } from './nodes/node-watch.service';
 import { ProgressService } from './progress/progress.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
@@ -39,6 +40,7 @@ export class SchedulerModule implements OnApplicationShutdown {
         ReplicaRegistry,
         JobLifecycle,
         NodeWatch,
+        WaitingJobs,
         Dispatcher,
         ProgressService,
         SweeperService,

@@ -9,6 +9,7 @@ const payload = {
   teamId: 't1',
   model: 'demo',
   requestId: null,
+  mode: 'sync',
   attempt: 1,
   acceptedAt: 1,
   deadlineAt: 2,
@@ -33,6 +34,7 @@ describe('inference contract', () => {
   it.each([
     ['a missing job id', { ...payload, jobId: undefined }],
     ['attempt 0', { ...payload, attempt: 0 }],
+    ['an unknown mode', { ...payload, mode: 'batch' }],
     ['a message without content', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'user' }] } } }],
     ['an unknown role', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'robot', content: 'x' }] } } }],
     ['no messages', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [] } } }],
@@ -88,5 +90,13 @@ describe('job events', () => {
     expect(out).toEqual({ output: { text: 'Hello', finishReason: 'stop', promptTokens: 5, completionTokens: 2, firstTokenMs: 3, totalMs: 9 } });
     expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }, { type: 'error', code: 'runner_crashed', message: 'boom' }])).toEqual({ error: { code: 'runner_crashed', message: 'boom' } });
     expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }])).toBeNull();
+    // A hole in the deltas (a trimmed stream) is never passed off as the answer.
+    expect(
+      foldJobEvents([
+        { type: 'delta', index: 0, text: 'a' },
+        { type: 'delta', index: 2, text: 'c' },
+        { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 },
+      ]),
+    ).toEqual({ error: { code: 'internal', message: expect.stringMatching(/incomplete/) } });
   });
 });

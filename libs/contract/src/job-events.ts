@@ -74,6 +74,9 @@ export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput 
     else if (e.type === 'usage') usage = e;
     else if (e.type === 'error') return { error: { code: e.code, message: e.message } };
     else if (e.type === 'finished') {
+      for (let i = 0; i < parts.length; i++) {
+        if (parts[i] === undefined) return { error: { code: 'internal', message: `the job's output is incomplete (delta ${i} is missing)` } };
+      }
       return {
         output: {
           text: parts.join(''),

@@ -5,7 +5,7 @@ const EXPECTED: Record<JobTransition, Record<JobStatus, JobStatus | null>> = {
   dispatch: { queued: 'dispatched', dispatched: null, running: null, succeeded: null, failed: null, cancelled: null, expired: null },
   start: { queued: null, dispatched: 'running', running: null, succeeded: null, failed: null, cancelled: null, expired: null },
   requeue: { queued: null, dispatched: 'queued', running: 'queued', succeeded: null, failed: null, cancelled: null, expired: null },
-  succeed: { queued: null, dispatched: null, running: 'succeeded', succeeded: null, failed: null, cancelled: null, expired: null },
+  succeed: { queued: null, dispatched: 'succeeded', running: 'succeeded', succeeded: null, failed: null, cancelled: null, expired: null },
   fail: { queued: 'failed', dispatched: 'failed', running: 'failed', succeeded: null, failed: null, cancelled: null, expired: null },
   cancel: { queued: 'cancelled', dispatched: 'cancelled', running: 'cancelled', succeeded: null, failed: null, cancelled: null, expired: null },
   expire: { queued: 'expired', dispatched: 'expired', running: 'expired', succeeded: null, failed: null, cancelled: null, expired: null },

@@ -18,7 +18,8 @@ export const JOB_TRANSITIONS = {
   start: { from: ['dispatched'], to: 'running' },
   /** The attempt was lost before it produced a token: the job waits for a replica again. */
   requeue: { from: ['dispatched', 'running'], to: 'queued' },
-  succeed: { from: ['running'], to: 'succeeded' },
+  /** From `dispatched` too: a node's end may be handled before its start was recorded. */
+  succeed: { from: ['dispatched', 'running'], to: 'succeeded' },
   fail: { from: ['queued', 'dispatched', 'running'], to: 'failed' },
   cancel: { from: ['queued', 'dispatched', 'running'], to: 'cancelled' },
   expire: { from: ['queued', 'dispatched', 'running'], to: 'expired' },

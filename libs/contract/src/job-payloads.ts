@@ -7,6 +7,8 @@ export interface InferenceJobPayload {
   teamId: string;
   model: string;
   requestId: string | null;
+  /** `sync`: a client waits on the connection (bounded queue wait); `async`: waits for capacity until its deadline. */
+  mode: 'sync' | 'async';
   /** Which try this is; a node accepts writes to the job's stream only for the current one. */
   attempt: number;
   /** Epoch ms when the api accepted the job; bounds how long it may wait for a replica. */
@@ -22,8 +24,9 @@ export interface GenerateJobPayload extends InferenceJobPayload {
 }
 
 export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
-  assertShape('inference job', data, { jobId: 'string', teamId: 'string', model: 'string', requestId: 'string?', attempt: 'number', acceptedAt: 'number', deadlineAt: 'number', request: 'object' });
+  assertShape('inference job', data, { jobId: 'string', teamId: 'string', model: 'string', requestId: 'string?', mode: 'string', attempt: 'number', acceptedAt: 'number', deadlineAt: 'number', request: 'object' });
   const d = data as InferenceJobPayload;
+  if (d.mode !== 'sync' && d.mode !== 'async') throw new PayloadError('inference job: mode must be sync or async');
   if (!Number.isInteger(d.attempt) || d.attempt < 1) throw new PayloadError('inference job: attempt must be a positive integer');
   assertInferenceRequest(d.request);
   return d;

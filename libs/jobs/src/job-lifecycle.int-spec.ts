@@ -128,8 +128,9 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(await lifecycle.requeue(running, 'node lost')).toBe(true);
     expect(await jobs.get(job.id)).toMatchObject({ status: 'queued', attempt: 2, nodeId: null });
     expect(await queues.holds(Queues.inference, { jobId: job.id, attempt: 2 } as never)).toBe(true);
-    await lifecycle.dispatch(job.id, 2, N2, 'r2');
+    // The lost attempt is fenced off at once, before the next one is even dispatched.
     expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'stale' }])).toBe(false);
+    await lifecycle.dispatch(job.id, 2, N2, 'r2');
     expect(await streams.append(job.id, 2, N2, [{ type: 'started', attempt: 2, nodeId: N2 }])).toBe(true);
     await lifecycle.start(job.id, 2);
     await lifecycle.firstToken(job.id, 2);
@@ -143,6 +144,32 @@ describe('job lifecycle (Postgres and Redis)', () => {
     await lifecycle.firstToken(other.id, 1);
     expect(await lifecycle.requeue((await jobs.get(other.id)) as JobRecord, 'lost after a token')).toBe(false);
     expect(await status(other.id)).toBe('running');
+  });
+
+  it('never requeues a job whose first token reached the stream, even before the database heard of it', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }]);
+    await lifecycle.start(job.id, 1);
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'seen by a client' }]);
+    const row = (await jobs.get(job.id)) as JobRecord;
+    expect(row.firstTokenAt).toBeNull();
+    expect(await lifecycle.requeue(row, 'lost')).toBe(false);
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'running', attempt: 1 });
+    expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: ' and more' }])).toBe(true);
+  });
+
+  it('lets the node\'s own end win over a control-plane end that came too late', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }]);
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'done' }]);
+    await streams.end(job.id, 1, N1, [
+      { type: 'usage', promptTokens: 2, completionTokens: 1 },
+      { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 },
+    ]);
+    // The start note was never handled: the row is still dispatched when the api's timeout fires.
+    expect(await lifecycle.end(job.id, { transition: 'expire', code: 'timeout' })).toMatchObject({ status: 'succeeded', result: { text: 'done' } });
   });
 
   it('returns the first job for a repeated idempotency key', async () => {

@@ -1,15 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  InferenceJobPayload,
-  InferenceRequest,
-  JOB_ERRORS,
-  JobErrorCode,
-  JobOutput,
-  JobTransition,
-  TerminalJobEvent,
-  foldJobEvents,
-  isTerminalStatus,
-} from '@gridline/contract';
+import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
 import { CloseReason, JobQueues, JobStreams, Queues } from '@gridline/messaging';
 
@@ -78,6 +68,18 @@ export class JobLifecycle {
    */
   async settle(jobId: string, attempt: number): Promise<JobRecord | null> {
     const events = (await this.streams.read(jobId)).filter((e) => e.attempt === attempt).map((e) => e.event);
+    return this.settleFrom(jobId, attempt, events);
+  }
+
+  /** Settles from whichever attempt last wrote a final event (after a close that came too late). */
+  private async settleLatest(jobId: string): Promise<JobRecord | null> {
+    const stored = await this.streams.read(jobId);
+    const last = [...stored].reverse().find((e) => e.event.type === 'finished' || e.event.type === 'error');
+    if (!last) return null;
+    return this.settleFrom(jobId, last.attempt, stored.filter((e) => e.attempt === last.attempt).map((e) => e.event));
+  }
+
+  private async settleFrom(jobId: string, attempt: number, events: JobEvent[]): Promise<JobRecord | null> {
     const outcome = foldJobEvents(events);
     if (!outcome) return null;
     if ('output' in outcome) return this.end(jobId, { transition: 'succeed', output: outcome.output }, attempt);
@@ -85,11 +87,14 @@ export class JobLifecycle {
   }
 
   /**
-   * The attempt was lost before it produced a token: back to `queued` with the next attempt,
-   * then onto the queue again. False when it may not (a token was produced, or no tries left).
+   * The attempt was lost before it produced a token: the job is taken from it in Redis first
+   * (atomically checked: no token written; from then on the lost attempt can write nothing),
+   * then back to `queued` with the next attempt, then onto the queue again. False when it may
+   * not be requeued: a token was produced, the job was closed, or no tries are left.
    */
   async requeue(job: JobRecord, reason: string): Promise<boolean> {
-    if (job.attempt >= MAX_JOB_ATTEMPTS) return false;
+    if (job.attempt >= MAX_JOB_ATTEMPTS || job.firstTokenAt) return false;
+    if (!(await this.streams.reassign(job.id, job.attempt, job.attempt + 1))) return false;
     const next = await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null }, { attempt: job.attempt, noFirstToken: true });
     if (!next) return false;
     this.logger.warn({ jobId: job.id, attempt: next.attempt }, `requeued: ${reason}`);
@@ -99,24 +104,33 @@ export class JobLifecycle {
 
   /**
    * Finishes a job: the one place a row becomes succeeded, failed, cancelled or expired. A job
-   * ended by the control plane is also closed in Redis: its readers get the final error event,
-   * and the node running it is told to stop.
+   * ended by the control plane is closed in Redis first, so its readers get the final error and
+   * the node running it is stopped and fenced off; if the node had already ended it there, the
+   * node's own outcome is what the row records.
    */
   async end(jobId: string, ending: JobEnding, attempt?: number, options: { alreadyInStream?: boolean } = {}): Promise<JobRecord | null> {
     const at = new Date();
+    if (ending.transition !== 'succeed' && !options.alreadyInStream) {
+      const message = ending.message ?? JOB_ERRORS[ending.code].message;
+      let closedHere = true;
+      try {
+        closedHere = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message });
+      } catch (e) {
+        // Postgres stays the truth; a node that never hears of it is fenced off when its attempt ends.
+        this.logger.warn({ jobId }, `closing the job's stream failed: ${(e as Error).message}`);
+      }
+      if (!closedHere) {
+        const settled = await this.settleLatest(jobId);
+        if (settled) return settled;
+      }
+    }
     const changes: JobChanges =
       ending.transition === 'succeed'
         ? { result: ending.output, promptTokens: ending.output.promptTokens, completionTokens: ending.output.completionTokens, finishedAt: at }
         : { errorCode: ending.code, errorMessage: ending.message ?? JOB_ERRORS[ending.code].message, finishedAt: at };
     const job = await this.apply(jobId, ending.transition, changes, attempt !== undefined ? { attempt } : {});
-    if (!job || ending.transition === 'succeed' || options.alreadyInStream) return job;
-    const event: TerminalJobEvent = { type: 'error', code: ending.code, message: job.errorMessage ?? JOB_ERRORS[ending.code].message };
-    try {
-      await this.streams.close(jobId, CLOSE_REASON[ending.transition], event);
-      await this.queues.discardWaiting(Queues.inference, payloadOf(job));
-    } catch (e) {
-      // The row is final; a node that never hears of it is fenced off when its attempt ends.
-      this.logger.warn({ jobId }, `closing the job's stream failed: ${(e as Error).message}`);
+    if (job && ending.transition !== 'succeed' && job.dispatchedAt === null) {
+      await this.queues.discardWaiting(Queues.inference, payloadOf(job)).catch(() => undefined);
     }
     return job;
   }
@@ -139,6 +153,7 @@ export function payloadOf(job: JobRecord): InferenceJobPayload {
     teamId: job.teamId,
     model: job.model,
     requestId: job.requestId,
+    mode: job.mode,
     attempt: job.attempt,
     acceptedAt: job.createdAt.getTime(),
     deadlineAt: job.deadlineAt.getTime(),

@@ -23,7 +23,7 @@ const texts = (events: JobEvent[][]) => events.map((batch) => batch.map((e) => (
 describe('DeltaWriter', () => {
   it('writes the first text at once and coalesces what arrives during a write, numbering deltas in order', async () => {
     const w = gatedWrites();
-    const d = new DeltaWriter(w.write, () => undefined);
+    const d = new DeltaWriter(w.write, () => undefined, []);
     d.push('a');
     expect(texts(w.written)).toEqual(['0:a']);
     d.push('b');
@@ -41,7 +41,7 @@ describe('DeltaWriter', () => {
   it('stops at the first refused write, says so once, and keeps nothing for the end', async () => {
     let fenced = 0;
     const w = gatedWrites([true, false]);
-    const d = new DeltaWriter(w.write, () => fenced++);
+    const d = new DeltaWriter(w.write, (why) => why === 'fenced' && fenced++, []);
     d.push('a');
     d.push('b');
     await w.release();
@@ -49,8 +49,31 @@ describe('DeltaWriter', () => {
     await w.release();
     d.push('d');
     expect(fenced).toBe(1);
-    expect(d.refused).toBe(true);
+    expect(d.stoppedBy).toBe('fenced');
     expect(texts(w.written)).toEqual(['0:a', '1:b']);
     expect(await d.finish()).toEqual([]);
+  });
+
+  it('tries a failed write again, and stops as failed (not fenced) when Redis stays unreachable', async () => {
+    let calls = 0;
+    const flaky = new DeltaWriter(
+      async () => {
+        if (++calls === 1) throw new Error('ECONNRESET');
+        return true;
+      },
+      () => undefined,
+      [1],
+    );
+    flaky.push('a');
+    expect(await flaky.finish()).toEqual([]);
+    expect(calls).toBe(2);
+    expect(flaky.stoppedBy).toBeNull();
+
+    const stops: string[] = [];
+    const down = new DeltaWriter(async () => Promise.reject(new Error('ECONNREFUSED')), (why) => stops.push(why), [1, 1]);
+    down.push('a');
+    down.push('b');
+    expect(await down.finish()).toEqual([]);
+    expect(stops).toEqual(['failed']);
   });
 });

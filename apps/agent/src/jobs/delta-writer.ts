@@ -4,31 +4,34 @@ import type { JobEvent } from '@gridline/contract';
  * Writes generated text as numbered deltas (from 0), in order, with no timer: text is written
  * as soon as no write is in flight, and what arrives during a write is coalesced into the
  * next one. So the first token goes out at once, and a fast model costs one write per Redis
- * round trip, not one per token. `onFenced` runs once when a write is refused: the job was
- * closed or re-assigned.
+ * round trip, not one per token. A write that fails (Redis unreachable) is tried again a few
+ * times (a repeat is harmless: deltas are numbered). `onStop` runs once when writing stops:
+ * `fenced`, the job was closed or re-assigned; `failed`, Redis could not be written.
  */
 export class DeltaWriter {
   private buffer = '';
   private index = 0;
   private inFlight: Promise<void> | null = null;
-  private fenced = false;
+  private stopped: 'fenced' | 'failed' | null = null;
   private closed = false;
 
   constructor(
     private readonly write: (events: JobEvent[]) => Promise<boolean>,
-    private readonly onFenced: () => void,
+    private readonly onStop: (why: 'fenced' | 'failed') => void,
+    private readonly retryDelaysMs: readonly number[] = [100, 300, 900],
   ) {}
 
   get deltas(): number {
     return this.index;
   }
 
-  get refused(): boolean {
-    return this.fenced;
+  /** Why writing stopped early, if it did. */
+  get stoppedBy(): 'fenced' | 'failed' | null {
+    return this.stopped;
   }
 
   push(text: string): void {
-    if (this.fenced || this.closed) return;
+    if (this.stopped || this.closed) return;
     this.buffer += text;
     if (!this.inFlight) this.flush();
   }
@@ -40,7 +43,7 @@ export class DeltaWriter {
   async finish(): Promise<JobEvent[]> {
     this.closed = true;
     while (this.inFlight) await this.inFlight;
-    if (this.fenced || !this.buffer) return [];
+    if (this.stopped || !this.buffer) return [];
     const last: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
     this.buffer = '';
     return [last];
@@ -49,18 +52,26 @@ export class DeltaWriter {
   private flush(): void {
     const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
     this.buffer = '';
-    this.inFlight = this.write([event]).then(
-      (ok) => this.settled(ok),
-      () => this.settled(false),
-    );
+    this.inFlight = this.writeWithRetries([event]).then((outcome) => this.settled(outcome));
   }
 
-  private settled(ok: boolean): void {
+  private async writeWithRetries(events: JobEvent[]): Promise<'ok' | 'fenced' | 'failed'> {
+    for (let i = 0; ; i++) {
+      try {
+        return (await this.write(events)) ? 'ok' : 'fenced';
+      } catch {
+        if (i >= this.retryDelaysMs.length) return 'failed';
+        await new Promise((r) => setTimeout(r, this.retryDelaysMs[i]));
+      }
+    }
+  }
+
+  private settled(outcome: 'ok' | 'fenced' | 'failed'): void {
     this.inFlight = null;
-    if (!ok) {
-      if (!this.fenced) {
-        this.fenced = true;
-        this.onFenced();
+    if (outcome !== 'ok') {
+      if (!this.stopped) {
+        this.stopped = outcome;
+        this.onStop(outcome);
       }
       return;
     }

@@ -54,12 +54,19 @@ export class JobRunner implements OnApplicationBootstrap {
     this.running.set(jobId, { jobId, attempt });
     const deltas = new DeltaWriter(
       (events) => this.streams.append(jobId, attempt, nodeId, events),
-      () => this.host.runner.cancel(jobId),
+      (why) => {
+        if (why === 'failed') this.logger.error({ jobId }, 'writing the job\'s events failed: stopping the generation');
+        this.host.runner.cancel(jobId);
+      },
     );
     try {
       const result = await this.host.runner.generate(jobId, job.request, (text) => deltas.push(text));
       const rest = await deltas.finish();
-      if (result.finishReason === 'cancelled' || deltas.refused) {
+      if (deltas.stoppedBy === 'failed') {
+        await end([{ type: 'error', code: 'generation_failed', message: 'the node could not write the job\'s output' }]);
+        return;
+      }
+      if (result.finishReason === 'cancelled' || deltas.stoppedBy === 'fenced') {
         await end([{ type: 'error', code: 'cancelled', message: 'the job was cancelled' }]);
         this.logger.log({ jobId, requestId: job.requestId, completionTokens: result.completionTokens }, 'job cancelled');
         return;

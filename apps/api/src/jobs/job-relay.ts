@@ -39,31 +39,48 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
     jobs.cancelById(job.id, 'the client disconnected').catch((e: Error) => logger.warn({ jobId: job.id }, `cancelling failed: ${e.message}`));
   };
   res.on('close', onClose);
+  // Gone while the job was being admitted: the close event has already fired.
+  if (!res.socket || res.socket.destroyed) onClose();
+  let deadline = job.deadlineAt.getTime();
+  let expiring = false;
+  let latestAttempt = 0;
   let textAttempt: number | null = null;
   let nextIndex = 0;
   let text = '';
   let usage = { promptTokens: 0, completionTokens: 0 };
   try {
     for (;;) {
-      const next = await sub.next(job.deadlineAt.getTime());
+      const next = await sub.next(deadline);
       if (next === 'closed') return;
       if (next === 'timeout') {
+        if (!expiring) {
+          // Close the job before answering, so a node that wakes up later writes nothing more;
+          // bounded, so a stalled database or Redis never holds the answer past the limit.
+          expiring = true;
+          const expired = jobs.expire(job.id).catch((e: Error) => {
+            logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`);
+            return null;
+          });
+          const ended = await Promise.race([expired, new Promise<null>((r) => setTimeout(() => r(null), EXPIRE_WAIT_MS).unref())]);
+          if (ended && ended.status !== 'expired') {
+            // The node finished just before the limit: its end is in the stream, deliver it.
+            deadline = Date.now() + EXPIRE_WAIT_MS;
+            continue;
+          }
+        }
         finished = true;
-        // Close the job before answering, so that a node that wakes up later writes nothing more;
-        // bounded, so a stalled database or Redis never holds the answer past the limit.
-        const expired = jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
-        await Promise.race([expired, new Promise((r) => setTimeout(r, EXPIRE_WAIT_MS).unref())]);
         sink({ type: 'error', code: 'timeout', status: 504, message: `the job did not finish within ${Math.round((job.deadlineAt.getTime() - job.createdAt.getTime()) / 1000)} s` });
         return;
       }
       const { attempt, event } = next;
+      // Only the newest attempt speaks; once one attempt's text went out, only that attempt.
+      if (event.type !== 'error' && (attempt < latestAttempt || (textAttempt !== null && attempt !== textAttempt))) continue;
       switch (event.type) {
         case 'started':
-          if (textAttempt === null) nextIndex = 0;
+          latestAttempt = Math.max(latestAttempt, attempt);
           break;
         case 'delta':
-          // Never a second attempt's text after the first one's, never a delta twice.
-          if (textAttempt !== null && attempt !== textAttempt) break;
+          // Never a delta twice.
           if (event.index < nextIndex) break;
           textAttempt = attempt;
           nextIndex = event.index + 1;

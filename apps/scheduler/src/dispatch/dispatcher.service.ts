@@ -4,9 +4,13 @@ import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, OnQueue, QueueJobContext, Queues } from '@gridline/messaging';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
+import { WaitingJobs } from './waiting-jobs';
 
-/** How soon a job that found every replica busy looks again. */
-const RETRY_DELAY_MS = 100;
+/**
+ * How often a job that found every replica busy looks again by itself. It is woken at once
+ * when a sequence of its model frees up; this bounds the wait when a wake-up is missed.
+ */
+const RECHECK_MS = 500;
 
 /** Routes each admitted job to a replica with a free sequence: one hop to that node's queue. */
 @Injectable()
@@ -16,36 +20,44 @@ export class Dispatcher {
     private readonly lifecycle: JobLifecycle,
     private readonly queues: JobQueues,
     private readonly replicas: ReplicaRegistry,
+    private readonly waiting: WaitingJobs,
   ) {}
 
   @OnQueue(Queues.inference)
   async route(job: InferenceJobPayload, ctx: QueueJobContext): Promise<void> {
     const now = Date.now();
     if (now >= job.deadlineAt) {
+      this.waiting.unpark(job.model, ctx.id);
       await this.lifecycle.end(job.jobId, { transition: 'expire', code: 'timeout', message: 'the job expired while it waited for a replica' }, job.attempt);
       return;
     }
-    const nodeId = this.replicas.claim(job.model, job.jobId, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000);
+    // A second delivery of an attempt already routed (a stalled routing run again) does nothing.
+    if (this.replicas.holder(job.jobId, job.attempt)) return;
+    const nodeId = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000);
     if (!nodeId) {
-      if (now - job.acceptedAt > this.config.GRIDLINE_QUEUE_WAIT_SECONDS * 1000) {
-        const message = this.replicas.hasModel(job.model)
-          ? `every replica of ${job.model} stayed busy for ${this.config.GRIDLINE_QUEUE_WAIT_SECONDS} s`
-          : `no ready node serves ${job.model}`;
+      const served = this.replicas.hasModel(job.model);
+      // A client waiting on its connection waits a bounded time; an asynchronous job waits for
+      // capacity until its deadline, unless no node serves the model at all.
+      if (now - job.acceptedAt > this.config.GRIDLINE_QUEUE_WAIT_SECONDS * 1000 && (job.mode === 'sync' || !served)) {
+        this.waiting.unpark(job.model, ctx.id);
+        const message = served ? `every replica of ${job.model} stayed busy for ${this.config.GRIDLINE_QUEUE_WAIT_SECONDS} s` : `no ready node serves ${job.model}`;
         await this.lifecycle.end(job.jobId, { transition: 'fail', code: 'no_capacity', message }, job.attempt);
         return;
       }
-      return ctx.retryLater(RETRY_DELAY_MS);
+      this.waiting.park(job.model, ctx.id);
+      return ctx.retryLater(RECHECK_MS);
     }
+    this.waiting.unpark(job.model, ctx.id);
     try {
       const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, `${nodeId}/${job.model}`);
       if (!dispatched) {
         // Cancelled, expired or re-queued meanwhile: nothing to run.
-        this.replicas.release(nodeId, job.jobId);
+        this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
         return;
       }
       await this.queues.enqueue(Queues.node, { ...job, nodeId }, { param: nodeId });
     } catch (e) {
-      this.replicas.release(nodeId, job.jobId);
+      this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       throw e;
     }
   }

@@ -24,7 +24,7 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
       }
     }
     for (const job of await this.jobs.listOpen(['dispatched', 'running'])) {
-      if (job.nodeId) this.replicas.hold(job.nodeId, job.id, (job.dispatchedAt ?? job.createdAt).getTime());
+      if (job.nodeId) this.replicas.hold(job.nodeId, job.id, job.attempt, job.model, (job.dispatchedAt ?? job.createdAt).getTime());
     }
     this.timer = setInterval(() => void this.markStale(), Math.max(1000, (this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000) / 2));
   }

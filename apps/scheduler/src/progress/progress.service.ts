@@ -2,6 +2,7 @@ import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { hostname } from 'node:os';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobProgressFeed, ProgressNote } from '@gridline/messaging';
+import { WaitingJobs } from '../dispatch/waiting-jobs';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 
 /** Moves jobs along their lifecycle from the nodes' progress notes, and frees sequences. */
@@ -11,6 +12,7 @@ export class ProgressService implements OnApplicationBootstrap {
     private readonly feed: JobProgressFeed,
     private readonly lifecycle: JobLifecycle,
     private readonly replicas: ReplicaRegistry,
+    private readonly waiting: WaitingJobs,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -26,7 +28,7 @@ export class ProgressService implements OnApplicationBootstrap {
         await this.lifecycle.firstToken(note.jobId, note.attempt);
         return;
       case 'ended':
-        this.replicas.release(note.nodeId, note.jobId);
+        this.waiting.wake(this.replicas.release(note.nodeId, note.jobId, note.attempt));
         if (!note.fenced) await this.lifecycle.settle(note.jobId, note.attempt);
         return;
     }

@@ -6,10 +6,22 @@ describe('ReplicaRegistry', () => {
   it('claims free sequences only, and frees them on release', () => {
     const r = new ReplicaRegistry();
     r.seen('a', model(1), 1000);
-    expect(r.claim('m', 'j1', 1000, 5000)).toBe('a');
-    expect(r.claim('m', 'j2', 1000, 5000)).toBeNull();
-    r.release('a', 'j1');
-    expect(r.claim('m', 'j2', 1000, 5000)).toBe('a');
+    expect(r.claim('m', 'j1', 1, 1000, 5000)).toBe('a');
+    expect(r.holder('j1', 1)).toBe('a');
+    expect(r.claim('m', 'j2', 1, 1000, 5000)).toBeNull();
+    expect(r.release('a', 'j1', 1)).toBe('m');
+    expect(r.claim('m', 'j2', 1, 1000, 5000)).toBe('a');
+  });
+
+  it('releases only the attempt that ended', () => {
+    const r = new ReplicaRegistry();
+    r.seen('a', model(2), 1000);
+    r.claim('m', 'j', 2, 1000, 5000);
+    // A stale end of the lost first attempt frees nothing.
+    expect(r.release('a', 'j', 1)).toBeNull();
+    expect(r.holder('j', 2)).toBe('a');
+    expect(r.release('a', 'j', 2)).toBe('m');
+    expect(r.release('a', 'j', 2)).toBeNull();
   });
 
   it('never routes to a node whose heartbeats stopped', () => {
@@ -17,23 +29,32 @@ describe('ReplicaRegistry', () => {
     r.seen('a', model(4), 1000);
     expect(r.isAlive('a', 5999, 5000)).toBe(true);
     expect(r.isAlive('a', 6001, 5000)).toBe(false);
-    expect(r.claim('m', 'j', 6001, 5000)).toBeNull();
+    expect(r.claim('m', 'j', 1, 6001, 5000)).toBeNull();
   });
 
-  it('reconciles with heartbeats: a job the node no longer runs stops counting after the grace, a job it runs counts', () => {
+  it('reconciles with heartbeats: a claim the node does not run lapses after the grace, a job it runs counts', () => {
     const r = new ReplicaRegistry();
     r.seen('a', model(1), 0);
-    expect(r.claim('m', 'lost', 1000, 60_000)).toBe('a');
+    expect(r.claim('m', 'lost', 1, 1000, 60_000)).toBe('a');
     // Within the grace the claim stands (the node may not have picked the job up yet).
     r.report('a', [], 1500, 2000);
-    expect(r.claim('m', 'x', 1500, 60_000)).toBeNull();
+    expect(r.claim('m', 'x', 1, 1500, 60_000)).toBeNull();
     // Past it, the missed end is forgiven and the sequence is free again.
     r.report('a', [], 4000, 2000);
-    expect(r.claim('m', 'x', 4000, 60_000)).toBe('a');
-    r.release('a', 'x');
+    expect(r.claim('m', 'x', 1, 4000, 60_000)).toBe('a');
+    r.release('a', 'x', 1, 4000);
     // A job the node reports (dispatched by an earlier scheduler) is counted.
     r.report('a', [{ jobId: 'other', attempt: 2 }], 5000, 2000);
-    expect(r.claim('m', 'y', 5000, 60_000)).toBeNull();
+    expect(r.claim('m', 'y', 1, 5000, 60_000)).toBeNull();
     expect(r.lastReport('a')?.jobs.has(runningKey('other', 2))).toBe(true);
+  });
+
+  it('does not count again a job whose end it saw, when a heartbeat sent before that end arrives after it', () => {
+    const r = new ReplicaRegistry();
+    r.seen('a', model(1), 0);
+    r.claim('m', 'j', 1, 1000, 60_000);
+    r.release('a', 'j', 1, 1100);
+    r.report('a', [{ jobId: 'j', attempt: 1 }], 1200, 2000);
+    expect(r.claim('m', 'next', 1, 1300, 60_000)).toBe('a');
   });
 });

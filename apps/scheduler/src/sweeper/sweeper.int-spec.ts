@@ -6,6 +6,7 @@ import { JobRecord, JobRepository, TeamRepository, createDataSource } from '@gri
 import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, JobStreams, MessagingConnections, Queues } from '@gridline/messaging';
 import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from '@gridline/testing';
+import { WaitingJobs } from '../dispatch/waiting-jobs';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 import { SweeperService } from './sweeper.service';
@@ -41,7 +42,7 @@ describe('sweeper', () => {
     lifecycle = new JobLifecycle(jobs, streams, queues);
     registry = new ReplicaRegistry();
     const config = Object.assign(new SchedulerConfig(), { GRIDLINE_HEARTBEAT_SECONDS: 1, GRIDLINE_NODE_TIMEOUT_SECONDS: 3, GRIDLINE_SWEEP_SECONDS: 1 });
-    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, keys, redis);
+    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues), keys, redis);
     teamId = (await new TeamRepository(ds).create({ name: 'sweeper' })).id;
   });
 

@@ -5,6 +5,7 @@ import { RedisKeys } from '@gridline/common';
 import { JobRecord, JobRepository } from '@gridline/db';
 import { JobLifecycle, payloadOf } from '@gridline/jobs';
 import { JobQueues, Queues } from '@gridline/messaging';
+import { WaitingJobs } from '../dispatch/waiting-jobs';
 import { ReplicaRegistry, runningKey } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 
@@ -40,11 +41,19 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     private readonly lifecycle: JobLifecycle,
     private readonly queues: JobQueues,
     private readonly replicas: ReplicaRegistry,
+    private readonly waiting: WaitingJobs,
     private readonly keys: RedisKeys,
     @Inject(Redis) private readonly redis: Redis,
   ) {}
 
+  /**
+   * Node loss is judged only once this process has been up long enough to have heard every
+   * live node: a scheduler that just started knows heartbeats only from the database.
+   */
+  private judgeNodesFrom = 0;
+
   onApplicationBootstrap(): void {
+    this.judgeNodesFrom = Date.now() + (this.config.GRIDLINE_NODE_TIMEOUT_SECONDS + this.config.GRIDLINE_HEARTBEAT_SECONDS) * 1000;
     this.timer = setInterval(() => {
       if (!this.running) this.running = this.sweep().finally(() => (this.running = null));
     }, this.config.GRIDLINE_SWEEP_SECONDS * 1000);
@@ -70,11 +79,12 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       for (const job of await this.jobs.listOverdue(new Date(now))) {
         const ended = await this.lifecycle.end(job.id, { transition: 'expire', code: 'timeout', message: 'the job did not finish before its deadline' }, job.attempt);
         if (ended) {
-          this.replicas.release(job.nodeId, job.id);
+          this.free(job);
           report.expired++;
         }
       }
-      for (const job of await this.jobs.listOpen()) {
+      // Running work first, so a long queue never hides a lost node's jobs.
+      for (const job of [...(await this.jobs.listOpen(['dispatched', 'running'])), ...(await this.jobs.listOpen(['queued']))]) {
         try {
           await this.check(job, now, report);
         } catch (e) {
@@ -96,6 +106,9 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       // The api writes the row before it enqueues: give it time, then restore what Redis lost.
       if (now - job.createdAt.getTime() < graceMs) return;
       if (await this.queues.holds(Queues.inference, payloadOf(job))) return;
+      // Routed since it was listed? Then its queue job is done, not lost.
+      const current = await this.jobs.get(job.id);
+      if (current?.status !== 'queued' || current.attempt !== job.attempt) return;
       await this.lifecycle.enqueue(job, { again: true });
       this.logger.warn({ jobId: job.id, attempt: job.attempt }, 'a queued job was missing from Redis: enqueued again');
       report.enqueued++;
@@ -105,19 +118,24 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     if (!reason) return;
     if (await this.lifecycle.settle(job.id, job.attempt)) {
       report.settled++;
-      this.replicas.release(job.nodeId, job.id);
+      this.free(job);
       return;
     }
-    this.replicas.release(job.nodeId, job.id);
-    if (!job.firstTokenAt && (await this.lifecycle.requeue(job, reason))) {
+    this.free(job);
+    if (await this.lifecycle.requeue(job, reason)) {
       report.requeued++;
       return;
     }
     if (await this.lifecycle.end(job.id, { transition: 'fail', code: 'node_lost', message: `the node running the job was lost (${reason})` }, job.attempt)) report.failed++;
   }
 
+  private free(job: JobRecord): void {
+    this.waiting.wake(this.replicas.release(job.nodeId, job.id, job.attempt));
+  }
+
   /** Why a dispatched or running job is lost, or null while its node still has it. */
   private async lostReason(job: JobRecord, now: number, graceMs: number): Promise<string | null> {
+    if (now < this.judgeNodesFrom) return null;
     if (!job.nodeId) return 'no node recorded';
     if (!this.replicas.isAlive(job.nodeId, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000)) return 'its heartbeats stopped';
     const report = this.replicas.lastReport(job.nodeId);

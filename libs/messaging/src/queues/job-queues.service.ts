@@ -43,6 +43,14 @@ export class JobQueues {
     if (state === 'completed' || state === 'failed') await job.remove();
   }
 
+  /** Makes a delayed job due now (a job that waited for capacity, when a sequence frees up). */
+  async promote<P>(spec: QueueSpec<P>, bullJobId: string, param?: string): Promise<boolean> {
+    const job = await this.queue(queueName(spec, param)).getJob(bullJobId);
+    if (!job || !(await job.isDelayed())) return false;
+    await job.promote().catch(() => undefined);
+    return true;
+  }
+
   /** Drops a job that has not started yet (a cancelled job still waiting). */
   async discardWaiting<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<void> {
     const job = await this.queue(queueName(spec, param)).getJob(spec.jobId(payload));

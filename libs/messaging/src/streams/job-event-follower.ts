@@ -70,14 +70,7 @@ export class JobEventFollower {
 
   private ensureLoop(): void {
     if (this.loop || this.connections.isClosing) return;
-    const blocking = this.connections.dedicated('events');
-    blocking.on('ready', () => {
-      blocking.client('ID').then(
-        (id) => (this.blockingId = Number(id)),
-        () => (this.blockingId = null),
-      );
-    });
-    this.loop = this.run(blocking);
+    this.loop = this.run(this.connections.dedicated('events'));
   }
 
   private async stop(): Promise<void> {
@@ -102,6 +95,17 @@ export class JobEventFollower {
         this.idle = null;
         continue;
       }
+      // The connection's id, asked before each first block (also after a reconnect), lets a new follower interrupt it.
+      if (this.blockingId === null) {
+        try {
+          this.blockingId = Number(await blocking.client('ID'));
+        } catch (e) {
+          if (this.connections.isClosing) return;
+          this.logger.warn(`reading job events failed: ${(e as Error).message}`);
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+      }
       const keys = [...this.waiters.keys()];
       const ids = keys.map((k) => (this.waiters.get(k) as Waiter).lastId);
       let reply: XReadReply;
@@ -109,6 +113,7 @@ export class JobEventFollower {
         reply = (await blocking.xread('COUNT', 512, 'BLOCK', 5000, 'STREAMS', ...keys, ...ids)) as XReadReply;
       } catch (e) {
         if (this.connections.isClosing) return;
+        this.blockingId = null;
         this.logger.warn(`reading job events failed: ${(e as Error).message}`);
         await new Promise((r) => setTimeout(r, 250));
         continue;

@@ -10,7 +10,8 @@ const TRIM = `'MAXLEN', '~', ARGV[1]`;
 /**
  * KEYS: stream, control, progress. ARGV: maxlen, attempt, jobId, nodeId, mode ('append' or
  * 'end'), open TTL, ended TTL, then pairs (note, event JSON); note is 'started',
- * 'first_token' or '' and goes to the progress stream with the event.
+ * 'first_token' or '' and goes to the progress stream with the event. The first token also
+ * marks the control hash (`tokens`): from then on the job is never handed to another attempt.
  * Returns 1 when the events were written, 0 when fenced.
  */
 export const APPEND_SCRIPT = `
@@ -21,6 +22,7 @@ if ok then
     redis.call('XADD', KEYS[1], ${TRIM}, '*', 'a', ARGV[2], 'e', ARGV[i + 1])
     if ARGV[i] ~= '' then
       redis.call('XADD', KEYS[3], ${TRIM}, '*', 'job', ARGV[3], 'a', ARGV[2], 'kind', ARGV[i], 'node', ARGV[4])
+      if ARGV[i] == 'first_token' then redis.call('HSET', KEYS[2], 'tokens', '1') end
     end
   end
 end
@@ -64,5 +66,21 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+`;
+
+/**
+ * Hands a lost attempt's job to the next attempt, at once, so the old one can write nothing
+ * more, but only while no token was written. KEYS: control. ARGV: lost attempt, next attempt,
+ * open TTL. Returns 1; 0 when the job is closed; -1 when a token was written; -2 when another
+ * attempt owns it.
+ */
+export const REASSIGN_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'tokens') == 1 then return -1 end
+local current = redis.call('HGET', KEYS[1], 'attempt')
+if current and current ~= ARGV[1] and current ~= ARGV[2] then return -2 end
+redis.call('HSET', KEYS[1], 'attempt', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `;

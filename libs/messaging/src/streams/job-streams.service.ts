@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { JobEvent, TerminalJobEvent, parseJobEvent } from '@gridline/contract';
+import { JobEvent, REQUEST_LIMITS, TerminalJobEvent, parseJobEvent } from '@gridline/contract';
 import { MessagingConnections } from '../messaging.connections';
-import { APPEND_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT } from './job-stream.scripts';
+import { APPEND_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT, REASSIGN_SCRIPT } from './job-stream.scripts';
 
-/** Entries kept per job stream (approximate trim); far above any completion's batches. */
-export const JOB_STREAM_MAXLEN = 20_000;
+/** Entries kept per job stream (approximate trim): above a longest completion written one token per entry. */
+export const JOB_STREAM_MAXLEN = 2 * REQUEST_LIMITS.maxTokens.max + 1000;
 /** How long a job's stream lives after its last write while it runs. */
 export const JOB_STREAM_OPEN_TTL_SECONDS = 24 * 3600;
 /** How long a finished job's events stay readable (a late reader, the finisher). */
@@ -23,6 +23,7 @@ type Scripted = Redis & {
   glJobAppend(stream: string, ctl: string, progress: string, ...args: (string | number)[]): Promise<number>;
   glJobOpen(ctl: string, ...args: (string | number)[]): Promise<number>;
   glJobClose(stream: string, ctl: string, ...args: (string | number)[]): Promise<number>;
+  glJobReassign(ctl: string, ...args: (string | number)[]): Promise<number>;
 };
 
 export function noteFor(event: JobEvent): string {
@@ -45,6 +46,7 @@ export class JobStreams {
       r.defineCommand('glJobAppend', { numberOfKeys: 3, lua: APPEND_SCRIPT });
       r.defineCommand('glJobOpen', { numberOfKeys: 1, lua: OPEN_SCRIPT });
       r.defineCommand('glJobClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
+      r.defineCommand('glJobReassign', { numberOfKeys: 1, lua: REASSIGN_SCRIPT });
     }
     this.redis = r as Scripted;
   }
@@ -52,6 +54,14 @@ export class JobStreams {
   /** Lets `attempt` write the job's stream; false when the job is already closed. */
   async open(jobId: string, attempt: number): Promise<boolean> {
     return (await this.redis.glJobOpen(this.keys.jobControl(jobId), attempt, JOB_STREAM_OPEN_TTL_SECONDS)) === 1;
+  }
+
+  /**
+   * Takes the job from a lost attempt for the next one: the lost attempt is fenced off at once.
+   * False when it may not be: the job is closed, a token was written, or another attempt owns it.
+   */
+  async reassign(jobId: string, lost: number, next: number): Promise<boolean> {
+    return (await this.redis.glJobReassign(this.keys.jobControl(jobId), lost, next, JOB_STREAM_OPEN_TTL_SECONDS)) === 1;
   }
 
   /** Appends events of one attempt; false when fenced (a newer attempt, or the job was closed). */

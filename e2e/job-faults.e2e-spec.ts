@@ -93,6 +93,8 @@ describe('jobs under faults', () => {
     const errors = result.events.filter((e) => 'error' in e);
     expect(errors).toEqual([{ error: expect.objectContaining({ code: 'node_lost' }) }]);
     expect(result.done).toBe(true);
+    // The stream is closed first (the client is told at once), the row follows.
+    await until('the row to record node_lost', async () => ((await row(id)).status === 'failed' ? true : undefined), 5000);
     expect(await row(id)).toMatchObject({ status: 'failed', error_code: 'node_lost', attempt: 1 });
 
     // What the client saw is a prefix of the one greedy answer: nothing repeated, nothing out of order.

@@ -9,12 +9,18 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
   let a: TeamFixture;
   let b: TeamFixture;
   let bKeypairOfAdmin: string;
+  let bJob: string;
 
   beforeAll(async () => {
     t = await startApiTestApp();
     a = await createTeamFixture(t, 'alpha');
     b = await createTeamFixture(t, 'bravo');
     bKeypairOfAdmin = b.admin.accessKey;
+    const job = await t.pg.query(
+      `INSERT INTO jobs (team_id, kind, mode, model, status, request, deadline_at) VALUES ($1, 'chat', 'async', 'm', 'queued', '{}', now() + interval '1 hour') RETURNING id`,
+      [b.teamId],
+    );
+    bJob = job.rows[0].id;
   });
 
   afterAll(() => t?.close());
@@ -35,6 +41,8 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       ['DELETE', `/api/v1/tokens/${b.token.id}`],
       ['POST', '/api/v1/keypairs', { userId: b.member.userId }],
       ['POST', '/api/v1/tokens', { name: 'x', scope: 'inference', userId: b.member.userId }],
+      ['GET', `/api/v1/jobs/${bJob}`],
+      ['DELETE', `/api/v1/jobs/${bJob}`],
     ];
 
     it.each(['admin', 'member'] as const)('team A %s gets 404 (or 403 for a role it lacks) on every route naming a team B id, and B is unchanged', async (who) => {
@@ -50,6 +58,7 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       expect((await t.root(`/api/v1/tokens/${b.token.id}`)).body).toMatchObject({ revokedAt: null });
       expect((await t.root(`/api/v1/users/${b.member.userId}`)).body).toMatchObject({ displayName: 'bravo member' });
       expect(items(await t.root(`/api/v1/teams/${b.teamId}/members`)).map((m) => m.role).sort()).toEqual(['member', 'team_admin']);
+      expect((await t.root(`/api/v1/jobs/${bJob}`)).body).toMatchObject({ status: 'queued' });
     });
 
     it('team A cannot make credentials for team B by naming the team', async () => {
@@ -70,6 +79,8 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
         `/api/v1/users`,
         `/api/v1/audit`,
         `/api/v1/audit?actorUserId=${b.admin.userId}`,
+        `/api/v1/jobs`,
+        `/api/v1/jobs?model=m&status=queued`,
       ];
       for (const path of lists) {
         const res = await call(path);
@@ -80,7 +91,10 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
         expect(text).not.toContain(b.member.userId);
         expect(text).not.toContain(b.admin.userId);
         expect(text).not.toContain('bravo');
+        expect(text).not.toContain(bJob);
       }
+      // The superadmin sees every team's jobs.
+      expect(JSON.stringify((await t.root('/api/v1/jobs')).body)).toContain(bJob);
     });
 
     it('a bearer token of team A sees only team A', async () => {

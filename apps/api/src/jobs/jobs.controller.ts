@@ -1,14 +1,10 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DomainError } from '@gridline/common';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
-import { chatInput, toInferenceRequest } from '../openai/inference-body';
 import { CreateJobDto, JobDto, JobListDto, JobQueryDto, toJobDto } from './dto/job.dto';
 import { JobsService } from './jobs.service';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 @ApiTags('jobs')
 @Authenticated({ scope: 'management' })
@@ -29,14 +25,7 @@ export class JobsController {
     @Req() req: Request & { id?: string },
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
-    if ((dto.messages === undefined) === (dto.prompt === undefined)) {
-      throw new DomainError('validation_failed', 400, 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
-    }
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new DomainError('validation_failed', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
-    }
-    const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
-    const { job } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId: req.id ? String(req.id) : null, idempotencyKey });
+    const job = await this.jobs.submitAsync(p, dto, idempotencyKey, req.id ? String(req.id) : null);
     res.setHeader('x-gridline-job-id', job.id);
     res.setHeader('location', `/api/v1/jobs/${job.id}`);
     return toJobDto(job);

@@ -7,6 +7,8 @@ import { JobLifecycle } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
 import { Principal, scopeFor } from '../auth/principal';
+import { chatInput, toInferenceRequest } from '../openai/inference-body';
+import type { CreateJobDto } from './dto/job.dto';
 
 export interface SubmitOptions {
   mode: JobMode;
@@ -18,6 +20,8 @@ export interface JobPage {
   items: JobRecord[];
   nextCursor: string | null;
 }
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 function encodeCursor(job: JobRecord): string {
   return Buffer.from(`${job.createdAt.toISOString()}|${job.id}`).toString('base64url');
@@ -90,6 +94,18 @@ export class JobsService {
       throw new DomainError('queue_unavailable', 503, 'the job queue is unavailable; try again');
     }
     return { job, created };
+  }
+
+  /** POST /api/v1/jobs: a chat (`messages`) or plain (`prompt`) body, run asynchronously. */
+  async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null): Promise<JobRecord> {
+    if ((dto.messages === undefined) === (dto.prompt === undefined)) {
+      throw new DomainError('validation_failed', 400, 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
+    }
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new DomainError('validation_failed', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
+    }
+    const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
+    return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey })).job;
   }
 
   follow(jobId: string): JobEventSubscription {

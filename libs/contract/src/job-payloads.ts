@@ -24,6 +24,8 @@ export interface GenerateJobPayload extends InferenceJobPayload {
 }
 
 export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
+  // Jobs queued before `mode` existed wait like synchronous ones.
+  if (typeof data === 'object' && data !== null && (data as { mode?: unknown }).mode === undefined) (data as { mode: string }).mode = 'sync';
   assertShape('inference job', data, { jobId: 'string', teamId: 'string', model: 'string', requestId: 'string?', mode: 'string', attempt: 'number', acceptedAt: 'number', deadlineAt: 'number', request: 'object' });
   const d = data as InferenceJobPayload;
   if (d.mode !== 'sync' && d.mode !== 'async') throw new PayloadError('inference job: mode must be sync or async');

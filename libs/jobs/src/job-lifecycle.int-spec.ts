@@ -172,6 +172,27 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(await lifecycle.end(job.id, { transition: 'expire', code: 'timeout' })).toMatchObject({ status: 'succeeded', result: { text: 'done' } });
   });
 
+  it('records the first ender\'s ending when a second one comes between its close and its row', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    // A cancel that closed the stream, then stopped (its row update is late or lost) ...
+    expect(await streams.close(job.id, 'cancelled', { type: 'error', code: 'cancelled', message: 'the client disconnected' })).toEqual({ closed: true });
+    // ... and the request's timeout or the sweeper: the row says what the readers were told.
+    expect(await lifecycle.end(job.id, { transition: 'expire', code: 'timeout' })).toMatchObject({ status: 'cancelled', errorCode: 'cancelled', errorMessage: 'the client disconnected' });
+    expect(await lifecycle.settle(job.id, 1)).toBeNull();
+  });
+
+  it('does not let an ender of a stale attempt close the current one', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await lifecycle.start(job.id, 1);
+    await lifecycle.requeue((await jobs.get(job.id)) as JobRecord, 'lost');
+    await lifecycle.dispatch(job.id, 2, N2, 'r');
+    expect(await lifecycle.end(job.id, { transition: 'fail', code: 'node_lost' }, 1)).toBeNull();
+    expect(await streams.append(job.id, 2, N2, [{ type: 'started', attempt: 2, nodeId: N2 }])).toBe(true);
+    expect((await jobs.get(job.id))?.status).toBe('dispatched');
+  });
+
   it('returns the first job for a repeated idempotency key', async () => {
     const a = await accept('k-1');
     const b = await lifecycle.accept({ ...a, idempotencyKey: 'k-1', requestHash: 'h', createdAt: new Date(), deadlineAt: new Date() } as never);

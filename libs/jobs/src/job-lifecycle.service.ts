@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
-import { CloseReason, JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { CloseReason, CloseResult, JobQueues, JobStreams, Queues } from '@gridline/messaging';
 
 /** Tries of one job: the first, and one more when a node was lost before the first token. */
 export const MAX_JOB_ATTEMPTS = 2;
@@ -67,16 +67,27 @@ export class JobLifecycle {
    * Nothing happens when the attempt wrote no final event (it was fenced: the job was closed).
    */
   async settle(jobId: string, attempt: number): Promise<JobRecord | null> {
-    const events = (await this.streams.read(jobId)).filter((e) => e.attempt === attempt).map((e) => e.event);
+    const events = (await this.streams.read(jobId)).filter((e) => e.attempt === attempt && !e.control).map((e) => e.event);
     return this.settleFrom(jobId, attempt, events);
   }
 
-  /** Settles from whichever attempt last wrote a final event (after a close that came too late). */
+  /** Settles from whichever attempt last wrote a final event of its own (its node's end came first). */
   private async settleLatest(jobId: string): Promise<JobRecord | null> {
-    const stored = await this.streams.read(jobId);
+    const stored = (await this.streams.read(jobId)).filter((e) => !e.control);
     const last = [...stored].reverse().find((e) => e.event.type === 'finished' || e.event.type === 'error');
     if (!last) return null;
     return this.settleFrom(jobId, last.attempt, stored.filter((e) => e.attempt === last.attempt).map((e) => e.event));
+  }
+
+  /**
+   * An earlier ender closed the job in Redis and has not (or could not) record it: the row
+   * records that ending, with the code and message its readers were given.
+   */
+  private async finishEarlierClose(jobId: string, reason: CloseReason): Promise<JobRecord | null> {
+    const closing = [...(await this.streams.read(jobId))].reverse().find((e) => e.control && e.event.type === 'error');
+    if (!closing || closing.event.type !== 'error') return null;
+    const transition = reason === 'cancelled' ? 'cancel' : reason === 'expired' ? 'expire' : 'fail';
+    return this.end(jobId, { transition, code: closing.event.code, message: closing.event.message }, undefined, { alreadyInStream: true });
   }
 
   private async settleFrom(jobId: string, attempt: number, events: JobEvent[]): Promise<JobRecord | null> {
@@ -112,16 +123,22 @@ export class JobLifecycle {
     const at = new Date();
     if (ending.transition !== 'succeed' && !options.alreadyInStream) {
       const message = ending.message ?? JOB_ERRORS[ending.code].message;
-      let closedHere = true;
+      let result: CloseResult = { closed: true };
       try {
-        closedHere = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message });
+        result = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message }, attempt);
       } catch (e) {
         // Postgres stays the truth; a node that never hears of it is fenced off when its attempt ends.
         this.logger.warn({ jobId }, `closing the job's stream failed: ${(e as Error).message}`);
       }
-      if (!closedHere) {
-        const settled = await this.settleLatest(jobId);
-        if (settled) return settled;
+      if (!result.closed) {
+        // Closed before: by its node's end (that outcome wins), or by another ender (its ending wins).
+        if (result.before === 'ended') {
+          const settled = await this.settleLatest(jobId);
+          if (settled) return settled;
+        } else if (result.before !== 'stale') {
+          const earlier = await this.finishEarlierClose(jobId, result.before);
+          if (earlier) return earlier;
+        }
       }
     }
     const changes: JobChanges =

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
 import { RedisKeys } from '@gridline/common';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 
@@ -27,8 +27,8 @@ export class MessagingConnections implements OnApplicationShutdown {
   }
 
   /** A dedicated connection for blocking commands or BullMQ (which needs maxRetriesPerRequest: null). */
-  dedicated(role: string): Redis {
-    return this.track(new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: `${this.options.connectionName}-${role}` }));
+  dedicated(role: string, options: RedisOptions = {}): Redis {
+    return this.track(new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: `${this.options.connectionName}-${role}`, ...options }));
   }
 
   onClose(stage: Stage, close: () => Promise<void>): void {

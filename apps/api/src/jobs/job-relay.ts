@@ -54,19 +54,15 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
       if (next === 'closed') return;
       if (next === 'timeout') {
         if (!expiring) {
-          // Close the job before answering, so a node that wakes up later writes nothing more;
-          // bounded, so a stalled database or Redis never holds the answer past the limit.
+          // Close the job before answering, so a node that wakes up later writes nothing more
+          // (bounded, so a stalled database or Redis never holds the answer past the limit);
+          // then whatever ended the stream is delivered: the timeout, or the node's own end if
+          // it came first.
           expiring = true;
-          const expired = jobs.expire(job.id).catch((e: Error) => {
-            logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`);
-            return null;
-          });
-          const ended = await Promise.race([expired, new Promise<null>((r) => setTimeout(() => r(null), EXPIRE_WAIT_MS).unref())]);
-          if (ended && ended.status !== 'expired') {
-            // The node finished just before the limit: its end is in the stream, deliver it.
-            deadline = Date.now() + EXPIRE_WAIT_MS;
-            continue;
-          }
+          const expired = jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
+          await Promise.race([expired, new Promise((r) => setTimeout(r, EXPIRE_WAIT_MS).unref())]);
+          deadline = Date.now() + EXPIRE_WAIT_MS;
+          continue;
         }
         finished = true;
         sink({ type: 'error', code: 'timeout', status: 504, message: `the job did not finish within ${Math.round((job.deadlineAt.getTime() - job.createdAt.getTime()) / 1000)} s` });

@@ -7,10 +7,11 @@ import { SchedulerConfig } from '../scheduler.config';
 import { WaitingJobs } from './waiting-jobs';
 
 /**
- * How often a job that found every replica busy looks again by itself. It is woken at once
- * when a sequence of its model frees up; this bounds the wait when a wake-up is missed.
+ * How soon a job that found every replica busy looks again by itself: from 250 ms, doubling
+ * to 4 s. It is woken at once when a sequence of its model frees up; this only bounds the wait
+ * when a wake-up is missed, and keeps many waiting jobs from churning the queue.
  */
-const RECHECK_MS = 500;
+const recheckMs = (deliveries: number) => Math.min(4000, 250 * 2 ** Math.max(0, deliveries - 1));
 
 /** Routes each admitted job to a replica with a free sequence: one hop to that node's queue. */
 @Injectable()
@@ -45,7 +46,7 @@ export class Dispatcher {
         return;
       }
       this.waiting.park(job.model, ctx.id);
-      return ctx.retryLater(RECHECK_MS);
+      return ctx.retryLater(recheckMs(ctx.deliveries));
     }
     this.waiting.unpark(job.model, ctx.id);
     try {

@@ -3,26 +3,30 @@ import { JobQueues, Queues } from '@gridline/messaging';
 
 /**
  * Jobs that found every replica of their model busy, oldest first per model. They sit delayed
- * in the `inference` queue (and look again every few hundred milliseconds by themselves); when a
- * sequence of the model frees up, the oldest one is made due at once.
+ * in the `inference` queue (and look again by themselves, less and less often); when a sequence
+ * of the model frees up, the oldest one is made due at once. A new job may still take a free
+ * sequence before them (fair sharing between teams comes with the scheduler's queues).
  */
 @Injectable()
 export class WaitingJobs {
   private readonly logger = new Logger('WaitingJobs');
   private readonly byModel = new Map<string, string[]>();
+  private readonly parked = new Set<string>();
 
   constructor(private readonly queues: JobQueues) {}
 
   /** Records a job that waits; one already waiting keeps its place. */
   park(model: string, bullJobId: string): void {
+    if (this.parked.has(bullJobId)) return;
     const list = this.byModel.get(model) ?? [];
-    if (list.includes(bullJobId)) return;
     list.push(bullJobId);
     this.byModel.set(model, list);
+    this.parked.add(bullJobId);
   }
 
   /** The job got a replica (or ended): it no longer waits. */
   unpark(model: string, bullJobId: string): void {
+    if (!this.parked.delete(bullJobId)) return;
     const list = this.byModel.get(model);
     if (!list) return;
     const i = list.indexOf(bullJobId);
@@ -30,27 +34,31 @@ export class WaitingJobs {
     if (list.length === 0) this.byModel.delete(model);
   }
 
-  /** A sequence of `model` is free: the oldest waiting job is routed now. */
+  /** A sequence of `model` is free: the oldest waiting job that is delayed is routed now. */
   wake(model: string | null): void {
     if (!model) return;
-    const list = this.byModel.get(model);
-    const next = list?.[0];
-    if (!next) return;
-    this.queues.promote(Queues.inference, next).then(
-      (promoted) => {
-        // Gone from the queue (cancelled, expired, routed by its own retry): forget it, wake the next.
-        if (!promoted) {
-          this.unpark(model, next);
-          if (this.byModel.get(model)?.length) this.wake(model);
-        }
-      },
-      (e: Error) => this.logger.warn(`waking a waiting job failed: ${e.message}`),
-    );
+    void this.wakeFrom(model, 0);
+  }
+
+  private async wakeFrom(model: string, from: number): Promise<void> {
+    const list = this.byModel.get(model) ?? [];
+    for (let i = from; i < list.length && i < from + 8; ) {
+      const id = list[i];
+      let outcome: 'promoted' | 'missing' | 'not-delayed';
+      try {
+        outcome = await this.queues.promote(Queues.inference, id);
+      } catch (e) {
+        this.logger.warn(`waking a waiting job failed: ${(e as Error).message}`);
+        return;
+      }
+      if (outcome === 'promoted') return;
+      // Gone (cancelled, expired, routed) → forget it; being routed right now → it keeps its place.
+      if (outcome === 'missing') this.unpark(model, id);
+      else i++;
+    }
   }
 
   get size(): number {
-    let n = 0;
-    for (const l of this.byModel.values()) n += l.length;
-    return n;
+    return this.parked.size;
   }
 }

@@ -44,11 +44,12 @@ export class JobQueues {
   }
 
   /** Makes a delayed job due now (a job that waited for capacity, when a sequence frees up). */
-  async promote<P>(spec: QueueSpec<P>, bullJobId: string, param?: string): Promise<boolean> {
+  async promote<P>(spec: QueueSpec<P>, bullJobId: string, param?: string): Promise<'promoted' | 'missing' | 'not-delayed'> {
     const job = await this.queue(queueName(spec, param)).getJob(bullJobId);
-    if (!job || !(await job.isDelayed())) return false;
+    if (!job) return 'missing';
+    if (!(await job.isDelayed())) return 'not-delayed';
     await job.promote().catch(() => undefined);
-    return true;
+    return 'promoted';
   }
 
   /** Drops a job that has not started yet (a cancelled job still waiting). */

@@ -6,6 +6,8 @@ import { StoredJobEvent, decodeEntry } from './job-streams.service';
 type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
 interface Waiter {
+  /** Included in the keys of the blocking read (so it needs no interruption). */
+  picked: boolean;
   lastId: string;
   queue: StoredJobEvent[];
   wake: (() => void) | null;
@@ -38,10 +40,10 @@ export class JobEventFollower {
   follow(jobId: string): JobEventSubscription {
     this.ensureLoop();
     const key = this.connections.keys.jobEvents(jobId);
-    const waiter: Waiter = { lastId: '0-0', queue: [], wake: null, closed: false };
+    const waiter: Waiter = { picked: false, lastId: '0-0', queue: [], wake: null, closed: false };
     this.waiters.set(key, waiter);
     this.idle?.();
-    void this.interrupt();
+    void this.kick(waiter);
     const close = () => {
       if (waiter.closed) return;
       waiter.closed = true;
@@ -70,7 +72,11 @@ export class JobEventFollower {
 
   private ensureLoop(): void {
     if (this.loop || this.connections.isClosing) return;
-    this.loop = this.run(this.connections.dedicated('events'));
+    // A blocking read cut by a disconnect must fail (not be re-sent silently on the new
+    // connection), so the loop learns the new connection id.
+    const blocking = this.connections.dedicated('events', { autoResendUnfulfilledCommands: false });
+    blocking.on('close', () => (this.blockingId = null));
+    this.loop = this.run(blocking);
   }
 
   private async stop(): Promise<void> {
@@ -82,6 +88,19 @@ export class JobEventFollower {
     this.idle?.();
     await this.interrupt();
     await this.loop?.catch(() => undefined);
+  }
+
+  /**
+   * Gets a new follower into the blocking read: interrupts the read in progress, and tries
+   * again while the loop may be about to send one that lacks it (an UNBLOCK that reaches Redis
+   * before the XREAD does nothing).
+   */
+  private async kick(waiter: Waiter): Promise<void> {
+    for (let i = 0; i < 100 && !waiter.picked && !waiter.closed; i++) {
+      const id = this.blockingId;
+      if (id !== null && (await this.connections.commands.client('UNBLOCK', id).catch(() => 0)) === 1) return;
+      await new Promise((r) => setTimeout(r, 2));
+    }
   }
 
   private async interrupt(): Promise<void> {
@@ -107,7 +126,11 @@ export class JobEventFollower {
         }
       }
       const keys = [...this.waiters.keys()];
-      const ids = keys.map((k) => (this.waiters.get(k) as Waiter).lastId);
+      const ids = keys.map((k) => {
+        const w = this.waiters.get(k) as Waiter;
+        w.picked = true;
+        return w.lastId;
+      });
       let reply: XReadReply;
       try {
         reply = (await blocking.xread('COUNT', 512, 'BLOCK', 5000, 'STREAMS', ...keys, ...ids)) as XReadReply;

@@ -53,20 +53,24 @@ return 1
 
 /**
  * The control plane ends a job (cancelled, expired, failed): KEYS: stream, control.
- * ARGV: maxlen, final event JSON or '', ended TTL, reason, cancel channel, jobId.
- * Returns 1 when this call closed it, 0 when it was already closed.
+ * ARGV: maxlen, final event JSON or '', ended TTL, reason, cancel channel, jobId, the attempt
+ * it ends or ''. Its event is marked `c` (control plane), not a node's outcome.
+ * Returns 'closed' when this call closed it; 'stale' when the job belongs to another attempt;
+ * otherwise the reason it was closed before ('ended' by its node, or a control-plane reason).
  */
 export const CLOSE_SCRIPT = `
-if redis.call('HEXISTS', KEYS[2], 'closed') == 1 then return 0 end
-redis.call('HSET', KEYS[2], 'closed', ARGV[4])
+local before = redis.call('HGET', KEYS[2], 'closed')
+if before then return before end
 local attempt = redis.call('HGET', KEYS[2], 'attempt') or '0'
+if ARGV[7] ~= '' and attempt ~= '0' and attempt ~= ARGV[7] then return 'stale' end
+redis.call('HSET', KEYS[2], 'closed', ARGV[4])
 if ARGV[2] ~= '' then
-  redis.call('XADD', KEYS[1], ${TRIM}, '*', 'a', attempt, 'e', ARGV[2])
+  redis.call('XADD', KEYS[1], ${TRIM}, '*', 'a', attempt, 'c', '1', 'e', ARGV[2])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 1
+return 'closed'
 `;
 
 /**

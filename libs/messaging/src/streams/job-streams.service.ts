@@ -15,14 +15,19 @@ export interface StoredJobEvent {
   id: string;
   attempt: number;
   event: JobEvent;
+  /** Written by the control plane when it ended the job, not by the node running it. */
+  control: boolean;
 }
 
 export type CloseReason = 'cancelled' | 'expired' | 'failed';
 
+/** What closing found: closed now, or closed before (by the node's end, or by an earlier ender), or another attempt's. */
+export type CloseResult = { closed: true } | { closed: false; before: CloseReason | 'ended' | 'stale' };
+
 type Scripted = Redis & {
   glJobAppend(stream: string, ctl: string, progress: string, ...args: (string | number)[]): Promise<number>;
   glJobOpen(ctl: string, ...args: (string | number)[]): Promise<number>;
-  glJobClose(stream: string, ctl: string, ...args: (string | number)[]): Promise<number>;
+  glJobClose(stream: string, ctl: string, ...args: (string | number)[]): Promise<string>;
   glJobReassign(ctl: string, ...args: (string | number)[]): Promise<number>;
 };
 
@@ -79,12 +84,22 @@ export class JobStreams {
 
   /**
    * Closes the job from the control plane with a final event for its readers, and announces
-   * it on the cancel channel so the node stops. False when it was already closed.
+   * it on the cancel channel so the node stops. With `attempt`, only while that attempt owns it.
    */
-  async close(jobId: string, reason: CloseReason, event: TerminalJobEvent | null): Promise<boolean> {
+  async close(jobId: string, reason: CloseReason, event: TerminalJobEvent | null, attempt?: number): Promise<CloseResult> {
     const k = this.keys;
-    const r = await this.redis.glJobClose(k.jobEvents(jobId), k.jobControl(jobId), JOB_STREAM_MAXLEN, event ? JSON.stringify(event) : '', JOB_STREAM_ENDED_TTL_SECONDS, reason, k.jobCancelChannel, jobId);
-    return r === 1;
+    const r = await this.redis.glJobClose(
+      k.jobEvents(jobId),
+      k.jobControl(jobId),
+      JOB_STREAM_MAXLEN,
+      event ? JSON.stringify(event) : '',
+      JOB_STREAM_ENDED_TTL_SECONDS,
+      reason,
+      k.jobCancelChannel,
+      jobId,
+      attempt ?? '',
+    );
+    return r === 'closed' ? { closed: true } : { closed: false, before: r as CloseReason | 'ended' | 'stale' };
   }
 
   /** Every stored event of the job, in order. */
@@ -121,10 +136,12 @@ export class JobStreams {
 export function decodeEntry(id: string, fields: string[]): StoredJobEvent | null {
   let attempt = NaN;
   let raw: string | null = null;
+  let control = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === 'a') attempt = Number(fields[i + 1]);
     else if (fields[i] === 'e') raw = fields[i + 1];
+    else if (fields[i] === 'c') control = fields[i + 1] === '1';
   }
   const event = raw === null ? null : parseJobEvent(raw);
-  return event && Number.isFinite(attempt) ? { id, attempt, event } : null;
+  return event && Number.isFinite(attempt) ? { id, attempt, event, control } : null;
 }

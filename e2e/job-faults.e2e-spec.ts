@@ -2,8 +2,6 @@ import { Redis } from 'ioredis';
 import { chatRequest } from '@gridline/contract';
 import { RunningStack, StackClient, TEST_REDIS_URL, startRunner, startStack, until } from '@gridline/testing';
 
-const OPEN = "status IN ('queued', 'dispatched', 'running')";
-
 interface Row {
   status: string;
   error_code: string | null;
@@ -47,7 +45,7 @@ describe('jobs under faults', () => {
 
   afterEach(async () => {
     // No job stays open past its bound (its deadline, plus one sweep).
-    await until('no overdue open job', async () => ((await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${OPEN} AND deadline_at < now() - interval '2 seconds'`))[0].n === 0 ? true : undefined), 5000);
+    await until('no overdue open job', async () => ((await client.openJobs({ overdueBySeconds: 2 })) === 0 ? true : undefined), 5000);
   });
 
   it('a client that disconnects mid-stream cancels its job, and the next request on the one sequence starts at once', async () => {

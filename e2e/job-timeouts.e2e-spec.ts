@@ -37,8 +37,7 @@ describe('request timeout with a frozen agent', () => {
 
   afterEach(async () => {
     // No job stays open past its bound (its deadline, plus one sweep).
-    const open = "status IN ('queued', 'dispatched', 'running') AND deadline_at < now() - interval '2 seconds'";
-    await until('no overdue open job', async () => ((await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${open}`))[0].n === 0 ? true : undefined), 5000);
+    await until('no overdue open job', async () => ((await client.openJobs({ overdueBySeconds: 2 })) === 0 ? true : undefined), 5000);
   });
 
   afterAll(async () => {

@@ -15,8 +15,6 @@ interface Job {
   timings: Record<string, string | null>;
 }
 
-const OPEN = "status IN ('queued', 'dispatched', 'running')";
-
 /** The asynchronous jobs API through the three built processes. */
 describe('jobs API', () => {
   let stack: RunningStack;
@@ -119,8 +117,7 @@ describe('jobs API', () => {
     await until(
       'every job of the burst to end',
       async () => {
-        const rows = await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE id = ANY($1) AND ${OPEN}`, [ids]);
-        return rows[0].n === 0 ? true : undefined;
+        return (await client.openJobs({ ids })) === 0 ? true : undefined;
       },
       120_000,
       250,
@@ -163,6 +160,6 @@ describe('jobs API', () => {
   });
 
   it('leaves no job open past its deadline', async () => {
-    expect((await client.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${OPEN} AND deadline_at < now()`))[0].n).toBe(0);
+    expect(await client.openJobs({ overdueBySeconds: 0 })).toBe(0);
   });
 });

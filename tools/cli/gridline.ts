@@ -119,13 +119,17 @@ const need = (v: string | undefined, what: string): string => {
   return v;
 };
 
+/** The model named by --model, else the first the stack serves. */
+async function modelOrFirst(creds: Credentials, model: string | undefined): Promise<string> {
+  if (model) return model;
+  const list = (await ok(creds, 'GET', '/v1/models')) as { data?: { id: string }[] };
+  const first = list.data?.[0]?.id;
+  if (!first) throw new CliError('the stack serves no model yet');
+  return first;
+}
+
 async function chat(creds: Credentials, message: string, flags: { model?: string; 'max-tokens'?: string; temperature?: string; stream?: boolean }): Promise<void> {
-  let model = flags.model;
-  if (!model) {
-    const list = (await ok(creds, 'GET', '/v1/models')) as { data?: { id: string }[] };
-    model = list.data?.[0]?.id;
-    if (!model) throw new CliError('the stack serves no model yet');
-  }
+  const model = await modelOrFirst(creds, flags.model);
   const body = {
     model,
     messages: [{ role: 'user', content: message }],
@@ -175,14 +179,8 @@ function jobRow(j: JobView & Record<string, unknown>): Record<string, unknown> {
 }
 
 async function submitJob(creds: Credentials, message: string, f: { model?: string; 'max-tokens'?: string; temperature?: string; prompt?: boolean; 'idempotency-key'?: string; wait?: boolean; json?: boolean }): Promise<number> {
-  let model = f.model;
-  if (!model) {
-    const list = (await ok(creds, 'GET', '/v1/models')) as { data?: { id: string }[] };
-    model = list.data?.[0]?.id;
-    if (!model) throw new CliError('the stack serves no model yet');
-  }
   const body = {
-    model,
+    model: await modelOrFirst(creds, f.model),
     ...(f.prompt ? { prompt: message } : { messages: [{ role: 'user', content: message }] }),
     max_tokens: int(f['max-tokens'], 'max-tokens') ?? 64,
     ...(f.temperature !== undefined ? { temperature: Number(f.temperature) } : {}),

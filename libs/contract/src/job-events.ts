@@ -13,12 +13,7 @@ export type JobEvent =
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number }
   | { type: 'error'; code: JobErrorCode; message: string };
 
-export type JobEventType = JobEvent['type'];
 export type TerminalJobEvent = Extract<JobEvent, { type: 'finished' | 'error' }>;
-
-export function isTerminalEvent(e: JobEvent): e is TerminalJobEvent {
-  return e.type === 'finished' || e.type === 'error';
-}
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

@@ -1,64 +1,30 @@
+import { JobRecord, TeamScope } from '@gridline/db';
+import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
-import { chatRequest } from '@gridline/contract';
-import { JobRecord, JobRepository, TeamRepository, TeamScope, createDataSource } from '@gridline/db';
-import { JobQueues, JobStreams, MessagingConnections, Queues } from '@gridline/messaging';
-import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from '@gridline/testing';
 import { JobLifecycle, MAX_JOB_ATTEMPTS } from './job-lifecycle.service';
 
 /** The lifecycle on the real Postgres (migrated template) and Redis: guarded transitions, fenced streams, one ender. */
 describe('job lifecycle (Postgres and Redis)', () => {
-  let db: TestDatabase;
-  let ds: DataSource;
-  let connections: MessagingConnections;
+  let h: LifecycleHarness<JobLifecycle>;
   let redis: Redis;
-  let jobs: JobRepository;
+  let jobs: LifecycleHarness<JobLifecycle>['jobs'];
   let streams: JobStreams;
   let queues: JobQueues;
   let lifecycle: JobLifecycle;
   let teamId: string;
-  const prefix = redisPrefix();
+  let prefix: string;
   const N1 = '11111111-1111-4111-8111-111111111111';
   const N2 = '22222222-2222-4222-8222-222222222222';
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url, { poolSize: 4 });
-    await ds.initialize();
-    connections = new MessagingConnections({ redisUrl: TEST_REDIS_URL, prefix, connectionName: 'lifecycle-test', consumes: [] });
-    redis = new Redis(TEST_REDIS_URL);
-    jobs = new JobRepository(ds);
-    streams = new JobStreams(connections);
-    queues = new JobQueues(connections);
-    lifecycle = new JobLifecycle(jobs, streams, queues);
-    teamId = (await new TeamRepository(ds).create({ name: 'lifecycle' })).id;
+    h = await startLifecycleHarness('lifecycle', (j, st, q) => new JobLifecycle(j, st, q));
+    ({ redis, jobs, streams, queues, lifecycle, teamId, prefix } = h);
   });
 
-  afterAll(async () => {
-    await connections.onApplicationShutdown();
-    redis.disconnect();
-    await ds.destroy();
-    await db.drop();
-  });
+  afterAll(() => h?.close());
 
-  const accept = async (key: string | null = null): Promise<JobRecord> => {
-    const now = new Date();
-    return (
-      await lifecycle.accept({
-        teamId,
-        keypairId: null,
-        kind: 'chat',
-        mode: 'async',
-        model: 'm',
-        request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 4 }) as unknown as Record<string, unknown>,
-        requestId: null,
-        createdAt: now,
-        deadlineAt: new Date(now.getTime() + 60_000),
-        idempotencyKey: key,
-        requestHash: key ? 'h' : null,
-      })
-    ).job;
-  };
+  const accept = (key: string | null = null): Promise<JobRecord> => h.accept(key ? { idempotencyKey: key } : {});
   const status = async (id: string) => (await jobs.get(id))?.status;
 
   it('walks a job through queued → dispatched → running → succeeded, with the outcome read from its stream', async () => {

@@ -4,3 +4,4 @@ export * from './runner-harness';
 export * from './stack';
 export * from './api-process';
 export * from './stack-client';
+export * from './lifecycle-harness';

@@ -1,5 +1,6 @@
 import { signingFetch } from '@gridline/auth';
 import { Client } from 'pg';
+import { OPEN_JOB_STATUSES } from '@gridline/contract';
 import type { RunningStack } from './stack';
 
 export interface JsonResponse<T = Record<string, unknown>> {
@@ -80,6 +81,18 @@ export class StackClient {
       if (result.abortedAt === null) throw e;
     }
     return result;
+  }
+
+  /**
+   * Jobs not yet ended (optionally among `ids`) whose deadline passed more than `graceSeconds`
+   * ago: the sweeper's bound says there are none.
+   */
+  async openJobs(options: { ids?: string[]; overdueBySeconds?: number } = {}): Promise<number> {
+    const where = ['status = ANY($1)'];
+    const params: unknown[] = [[...OPEN_JOB_STATUSES]];
+    if (options.ids) where.push(`id = ANY($${params.push(options.ids)})`);
+    if (options.overdueBySeconds !== undefined) where.push(`deadline_at < now() - make_interval(secs => $${params.push(options.overdueBySeconds)})`);
+    return (await this.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE ${where.join(' AND ')}`, params))[0].n;
   }
 
   async sql<T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> {

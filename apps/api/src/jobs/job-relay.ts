@@ -1,17 +1,13 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError } from '@gridline/common';
-import { FinishReason, JOB_ERRORS, JobErrorCode } from '@gridline/contract';
+import { JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
 import type { JobsService } from './jobs.service';
 
-export interface RelayedOutput {
-  text: string;
-  finishReason: FinishReason;
-  promptTokens: number;
-  completionTokens: number;
-}
+/** What a synchronous client gets of a finished job (timings stay on the job row). */
+export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
 
 /** What a relay hands to its sink, in order. */
 export type RelayStep =

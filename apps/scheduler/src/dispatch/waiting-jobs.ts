@@ -58,7 +58,4 @@ export class WaitingJobs {
     }
   }
 
-  get size(): number {
-    return this.parked.size;
-  }
 }

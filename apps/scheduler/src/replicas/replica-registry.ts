@@ -58,10 +58,6 @@ export class ReplicaRegistry {
     for (const key of keys) if (!state.inFlight.has(key) && !this.released.has(key)) state.inFlight.set(key, { model, since: at });
   }
 
-  forget(nodeId: string): void {
-    this.nodes.delete(nodeId);
-  }
-
   isAlive(nodeId: string, now: number, timeoutMs: number): boolean {
     const state = this.nodes.get(nodeId);
     return !!state && now - state.lastSeen <= timeoutMs;

@@ -1,11 +1,9 @@
 import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
 import { RedisKeys } from '@gridline/common';
-import { chatRequest } from '@gridline/contract';
-import { JobRecord, JobRepository, TeamRepository, createDataSource } from '@gridline/db';
+import { JobRecord } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
-import { JobQueues, JobStreams, MessagingConnections, Queues } from '@gridline/messaging';
-import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from '@gridline/testing';
+import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { WaitingJobs } from '../dispatch/waiting-jobs';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
@@ -16,62 +14,29 @@ const ALIVE = '22222222-2222-4222-8222-222222222222';
 
 /** The sweeper's rules on the real Postgres and Redis, one pass at a time. */
 describe('sweeper', () => {
-  let db: TestDatabase;
-  let ds: DataSource;
-  let connections: MessagingConnections;
+  let h: LifecycleHarness<JobLifecycle>;
   let redis: Redis;
-  let jobs: JobRepository;
+  let jobs: LifecycleHarness<JobLifecycle>['jobs'];
   let streams: JobStreams;
   let queues: JobQueues;
   let lifecycle: JobLifecycle;
   let registry: ReplicaRegistry;
   let sweeper: SweeperService;
-  let teamId: string;
-  const prefix = redisPrefix();
-  const keys = new RedisKeys(prefix);
+  let keys: RedisKeys;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url, { poolSize: 4 });
-    await ds.initialize();
-    connections = new MessagingConnections({ redisUrl: TEST_REDIS_URL, prefix, connectionName: 'sweeper-test', consumes: [] });
-    redis = new Redis(TEST_REDIS_URL);
-    jobs = new JobRepository(ds);
-    streams = new JobStreams(connections);
-    queues = new JobQueues(connections);
-    lifecycle = new JobLifecycle(jobs, streams, queues);
+    h = await startLifecycleHarness('sweeper', (j, st, q) => new JobLifecycle(j, st, q));
+    ({ redis, jobs, streams, queues, lifecycle } = h);
+    keys = new RedisKeys(h.prefix);
     registry = new ReplicaRegistry();
     const config = Object.assign(new SchedulerConfig(), { GRIDLINE_HEARTBEAT_SECONDS: 1, GRIDLINE_NODE_TIMEOUT_SECONDS: 3, GRIDLINE_SWEEP_SECONDS: 1 });
     sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues), keys, redis);
-    teamId = (await new TeamRepository(ds).create({ name: 'sweeper' })).id;
   });
 
-  afterAll(async () => {
-    await connections.onApplicationShutdown();
-    redis.disconnect();
-    await ds.destroy();
-    await db.drop();
-  });
+  afterAll(() => h?.close());
 
   const models = [{ name: 'm', sha256: null, parallel: 4 }];
-  const accept = async (ageMs = 0, timeoutMs = 60_000): Promise<JobRecord> => {
-    const created = new Date(Date.now() - ageMs);
-    return (
-      await lifecycle.accept({
-        teamId,
-        keypairId: null,
-        kind: 'chat',
-        mode: 'async',
-        model: 'm',
-        request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 4 }) as unknown as Record<string, unknown>,
-        requestId: null,
-        createdAt: created,
-        deadlineAt: new Date(created.getTime() + timeoutMs),
-        idempotencyKey: null,
-        requestHash: null,
-      })
-    ).job;
-  };
+  const accept = (ageMs = 0, timeoutMs = 60_000): Promise<JobRecord> => h.accept({ ageMs, timeoutMs });
   const get = async (id: string) => (await jobs.get(id)) as JobRecord;
   const lastEvent = async (id: string) => (await streams.read(id)).at(-1)?.event;
 

@@ -3,8 +3,7 @@ import { JobState, Queue } from 'bullmq';
 import { MessagingConnections } from '../messaging.connections';
 import { QueueSpec, queueName } from './queue-spec';
 
-export type QueuedState = JobState | 'unknown';
-const PRESENT: QueuedState[] = ['waiting', 'delayed', 'prioritized', 'active', 'waiting-children'];
+const PRESENT: (JobState | 'unknown')[] = ['waiting', 'delayed', 'prioritized', 'active', 'waiting-children'];
 
 /** The one way Gridline enqueues work: typed by queue spec, ids derived by the spec. */
 @Injectable()
@@ -25,14 +24,10 @@ export class JobQueues {
     });
   }
 
-  /** Where the job for this payload is in its queue; `unknown` when Redis does not hold it. */
-  async state<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<QueuedState> {
-    return (await this.queue(queueName(spec, param)).getJobState(spec.jobId(payload))) as QueuedState;
-  }
-
   /** Whether the queue still holds the job as work to do (waiting, delayed or running). */
   async holds<P>(spec: QueueSpec<P>, payload: P, param?: string): Promise<boolean> {
-    return PRESENT.includes(await this.state(spec, payload, param));
+    const state = (await this.queue(queueName(spec, param)).getJobState(spec.jobId(payload))) as JobState | 'unknown';
+    return PRESENT.includes(state);
   }
 
   /** Removes a finished or failed leftover so the same id can be enqueued again; running jobs stay. */

@@ -21,8 +21,6 @@ export interface QueueSpec<P> {
   readonly retention: { completedAgeSeconds: number; completedCount: number; failedAgeSeconds: number };
 }
 
-export type PayloadOf<Q> = Q extends QueueSpec<infer P> ? P : never;
-
 function defineQueue<P>(spec: QueueSpec<P>): QueueSpec<P> {
   return Object.freeze(spec);
 }
@@ -54,8 +52,6 @@ export const Queues = {
     retention: RETENTION,
   }),
 } as const;
-
-export type QueueKey = keyof typeof Queues;
 
 /** The BullMQ queue name of a spec (with its parameter for parametric queues). */
 export function queueName<P>(spec: QueueSpec<P>, param?: string): string {

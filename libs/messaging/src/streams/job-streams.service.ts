@@ -31,7 +31,7 @@ type Scripted = Redis & {
   glJobReassign(ctl: string, ...args: (string | number)[]): Promise<number>;
 };
 
-export function noteFor(event: JobEvent): string {
+function noteFor(event: JobEvent): string {
   if (event.type === 'started') return 'started';
   if (event.type === 'delta' && event.index === 0) return 'first_token';
   return '';

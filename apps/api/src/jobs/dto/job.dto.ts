@@ -1,8 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { JOB_ERROR_CODES, JOB_STATUSES, REQUEST_LIMITS } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
+import { PageQueryDto } from '../../admin/dto/admin.dto';
 import { ChatMessageDto, InferenceBodyDto } from '../../openai/dto/chat-completion.dto';
 
 /** The body of /v1/chat/completions (with `messages`) or of a plain completion (with `prompt`), run asynchronously. */
@@ -23,7 +24,8 @@ export class CreateJobDto extends InferenceBodyDto {
   prompt?: string;
 }
 
-export class JobQueryDto {
+/** Pages by cursor (newest first), so it takes the page size of the admin lists and no offset. */
+export class JobQueryDto extends PickType(PageQueryDto, ['limit']) {
   @ApiPropertyOptional({ enum: JOB_STATUSES })
   @IsOptional()
   @IsIn(JOB_STATUSES)
@@ -34,14 +36,6 @@ export class JobQueryDto {
   @IsString()
   @MaxLength(REQUEST_LIMITS.modelName)
   model?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit = 50;
 
   @ApiPropertyOptional({ description: '`next_cursor` of the previous page' })
   @IsOptional()

@@ -4,7 +4,8 @@ import { Client } from 'pg';
 /** Local defaults, overridable like the apps' own configuration. */
 export const TEST_PG_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/gridline';
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const TEMPLATE_DB = 'gridline_test_template';
+/** Per checkout when several run their suites at once on one Postgres (a shared template would be dropped under the other). */
+export const TEMPLATE_DB = process.env.GRIDLINE_TEST_TEMPLATE_DB ?? 'gridline_test_template';
 
 export function databaseUrl(name: string): string {
   const u = new URL(TEST_PG_URL);

@@ -66,7 +66,7 @@ describe('api (in-process, real Postgres and Redis)', () => {
     const res = await signed(`${base}/api/v1/nothing-here`, { headers: { 'x-request-id': 'req-123' } });
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(await res.json()).toMatchObject({ status: 404, code: 'not_found', requestId: 'req-123' });
+    expect(await res.json()).toMatchObject({ status: 404, code: 'route_not_found', requestId: 'req-123' });
   });
 
   it('refuses an unknown model with 404 model_not_found and creates no job', async () => {

@@ -1,5 +1,4 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { LoggerModule } from 'nestjs-pino';
 import { TypedConfigModule, loggerOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
@@ -7,6 +6,7 @@ import { AdminModule } from './admin/admin.module';
 import { ApiConfig } from './api.config';
 import { AuthModule } from './auth/auth.module';
 import { BootstrapService } from './bootstrap/bootstrap.service';
+import { requestIdOf } from './common/request-id';
 import { HealthController } from './health/health.controller';
 import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule } from '@gridline/messaging';
@@ -15,8 +15,6 @@ import { JobsService } from './jobs/jobs.service';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { RedisModule } from './redis/redis.module';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 @Module({})
 export class AppModule {
@@ -28,12 +26,7 @@ export class AppModule {
         LoggerModule.forRoot({
           pinoHttp: {
             ...loggerOptions('api', config.LOG_LEVEL, config.LOG_FORMAT),
-            genReqId: (req, res) => {
-              const incoming = req.headers['x-request-id'];
-              const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-              res.setHeader('x-request-id', id);
-              return id;
-            },
+            genReqId: requestIdOf,
             autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
           },
         }),

@@ -1,12 +1,17 @@
-import { ValidationPipe } from '@nestjs/common';
+import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { inputGuard } from './common/input-guard';
 import { ProblemFilter } from './common/problem.filter';
+import { globalValidationPipe } from './common/validation';
 import { mountSwagger } from './openapi';
+
+/** Nest's body parsers are off: the input guard reads and bounds every body. */
+export const API_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
 
 /** Everything main.ts applies to the HTTP app, shared with the in-process tests. */
 export function configureApp(app: NestExpressApplication): void {
-  app.useBodyParser('json', { limit: '4mb' });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.use(inputGuard);
+  app.useGlobalPipes(globalValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.disable('x-powered-by');
   app.enableShutdownHooks();

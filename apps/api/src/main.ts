@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { ApiConfig } from './api.config';
 import { AppModule } from './app.module';
-import { configureApp } from './app.setup';
+import { API_APP_OPTIONS, configureApp } from './app.setup';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(ApiConfig, 'gridline-api');
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   try {
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, abortOnError: false });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { ...API_APP_OPTIONS, bufferLogs: true, abortOnError: false });
     app.useLogger(app.get(Logger));
     configureApp(app);
     await app.listen(config.PORT, config.HOST);

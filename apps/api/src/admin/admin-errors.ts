@@ -1,16 +1,16 @@
-import { DomainError } from '@gridline/common';
+import { ApiError, ApiErrorCode, quote } from '@gridline/common';
 
 /** A row that does not exist or belongs to another team: the same answer, so nothing leaks. */
-export function notFound(what: string, id: string): DomainError {
-  return new DomainError('not_found', 404, `${what} ${id} was not found`);
+export function notFound(what: string, id: string): ApiError {
+  return new ApiError('not_found', `${what} ${quote(id)} was not found`);
 }
 
-export function forbidden(message: string): DomainError {
-  return new DomainError('forbidden', 403, message);
+export function forbidden(message: string): ApiError {
+  return new ApiError('forbidden', message);
 }
 
-export function conflict(code: string, message: string): DomainError {
-  return new DomainError(code, 409, message);
+export function conflict(code: Extract<ApiErrorCode, 'email_taken' | 'team_exists'>, message: string): ApiError {
+  return new ApiError(code, message);
 }
 
 /** Postgres unique_violation. */

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { quote } from '@gridline/common';
 import type { Request } from 'express';
 import { MembershipRecord, Page, TeamRecord, TeamRepository, UserRepository } from '@gridline/db';
 import { AuditService } from '../audit/audit.service';
@@ -30,7 +31,7 @@ export class TeamsController {
     try {
       team = await this.teams.create(dto);
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict('team_exists', `a team named ${dto.name} already exists`);
+      if (isUniqueViolation(e)) throw conflict('team_exists', `a team named ${quote(dto.name)} already exists`);
       throw e;
     }
     await this.audit.record(p, req, { action: 'team.create', targetType: 'team', targetId: team.id, teamId: team.id, details: { ...dto } });
@@ -52,7 +53,7 @@ export class TeamsController {
     try {
       team = await this.teams.update(scopeFor(p), id, dto);
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict('team_exists', `a team named ${dto.name} already exists`);
+      if (isUniqueViolation(e)) throw conflict('team_exists', `a team named ${quote(dto.name)} already exists`);
       throw e;
     }
     if (!team) throw notFound('team', id);

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { quote } from '@gridline/common';
 import type { Request } from 'express';
 import { Page, TeamRepository, UserRecord, UserRepository } from '@gridline/db';
 import { AuditService } from '../audit/audit.service';
@@ -48,7 +49,7 @@ export class UsersController {
         teamId ? { teamId, role: dto.role ?? 'member' } : undefined,
       );
     } catch (e) {
-      if (isUniqueViolation(e)) throw conflict('email_taken', `a user with the e-mail ${dto.email} already exists`);
+      if (isUniqueViolation(e)) throw conflict('email_taken', `a user with the e-mail ${quote(dto.email)} already exists`);
       throw e;
     }
     await this.audit.record(p, req, {

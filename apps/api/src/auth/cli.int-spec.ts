@@ -78,7 +78,7 @@ describe('gridline CLI', () => {
     expect(JSON.parse((await gridline('keys', 'disable', rotated.accessKey)).stdout)).toMatchObject({ isActive: false });
     expect((await gridline('tokens', 'revoke', token.id)).code).toBe(0);
     expect((await gridline('audit', '--action', 'token.revoke')).stdout).toContain(token.id);
-  });
+  }, 30_000); // a dozen CLI processes, each a node start-up
 
   it('prints API errors with their code and exits 1', async () => {
     const r = await gridline('teams', 'get', '00000000-0000-4000-8000-000000000000');

@@ -1,37 +1,35 @@
-import { ArgumentsHost, BadRequestException, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AuthError } from '@gridline/auth';
-import { DomainError } from '@gridline/common';
+import { ApiError, ApiErrorCode, openAiErrorType, safeError } from '@gridline/common';
 
-interface ErrorView {
-  status: number;
-  code: string;
-  title: string;
-  detail: string;
-  extra?: Record<string, unknown>;
-}
 
-const OPENAI_TYPE: Record<number, string> = {
-  400: 'invalid_request_error',
-  401: 'authentication_error',
-  403: 'permission_error',
-  404: 'invalid_request_error',
-  409: 'invalid_request_error',
-  429: 'rate_limit_error',
+/** Nest's own HTTP exceptions (router, pipes) by status, in the catalogue's words. */
+const BY_STATUS: Record<number, ApiErrorCode> = {
+  400: 'validation_failed',
+  401: 'authentication_required',
+  403: 'forbidden',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  503: 'not_ready',
 };
 
-function fromHttpException(e: HttpException): ErrorView {
-  const status = e.getStatus();
-  const body = e.getResponse();
-  const message = typeof body === 'object' && body !== null && 'message' in body ? (body as { message: unknown }).message : e.message;
-  const detail = Array.isArray(message) ? message.join('; ') : String(message);
-  const code = status === 400 ? 'validation_failed' : status === 404 ? 'not_found' : (HttpStatus[status] ?? 'error').toLowerCase();
-  return { status, code, title: HttpStatus[status] ? HttpStatus[status].replace(/_/g, ' ').toLowerCase() : 'error', detail };
+function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (e instanceof HttpException) {
+    const code = BY_STATUS[e.getStatus()];
+    // Nest's messages name the route or the pipe's expectation, never the input itself.
+    if (code) return new ApiError(code, code === 'route_not_found' ? 'no route matches this method and path' : e.message);
+  }
+  return new ApiError('internal_error', 'an internal error occurred');
 }
 
 /**
  * The one exception filter. Under `/v1` errors take OpenAI's shape; elsewhere RFC 9457 problem
- * details. Every error carries a stable `code` and the request id; 5xx hide their cause.
+ * details. Every error carries a code from the catalogue and the request id; 5xx hide their
+ * cause from the client, and their log line names the error's class and code, never its
+ * parameters.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -41,41 +39,35 @@ export class ProblemFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request & { id?: string }>();
     const res = ctx.getResponse<Response>();
-    const view = this.toView(exception);
+    const error = toApiError(exception);
     const requestId = String(req.id ?? '');
-    if (view.status >= 500) this.logger.error({ err: exception, requestId }, 'request failed');
+    if (error.status >= 500) this.logger.error({ err: safeError(exception), requestId, code: error.code }, 'request failed');
     if (res.headersSent) {
       res.end();
       return;
     }
     res.setHeader('x-request-id', requestId);
-    if (req.path.startsWith('/v1/') || req.path === '/v1') {
-      res.status(view.status).json({
-        error: { message: view.detail, type: OPENAI_TYPE[view.status] ?? 'api_error', param: view.extra?.param ?? null, code: view.code },
-      });
-      return;
-    }
-    res
-      .status(view.status)
-      .type('application/problem+json')
-      .json({ type: `https://gridline.dev/errors/${view.code}`, title: view.title, status: view.status, detail: view.detail, code: view.code, requestId, ...view.extra });
+    sendError(req, res, error, requestId);
   }
+}
 
-  private toView(e: unknown): ErrorView {
-    if (e instanceof AuthError) return { status: e.status, code: e.code, title: e.title, detail: e.message };
-    if (e instanceof DomainError) return { status: e.status, code: e.code, title: e.code.replace(/_/g, ' '), detail: e.message, extra: e.extra };
-    // Nest turns body-parser's SyntaxError into a BadRequestException carrying only its message
-    // (validation failures always carry an array of messages instead).
-    const parseFailure =
-      (e as { type?: string }).type === 'entity.parse.failed' ||
-      (e instanceof BadRequestException && typeof (e.getResponse() as { message?: unknown }).message === 'string' && /JSON/.test(e.message));
-    if (parseFailure) {
-      return { status: 400, code: 'invalid_json', title: 'invalid json', detail: 'the request body is not valid JSON' };
-    }
-    if ((e as { type?: string }).type === 'entity.too.large') {
-      return { status: 413, code: 'payload_too_large', title: 'payload too large', detail: 'the request body is larger than 4 MB' };
-    }
-    if (e instanceof HttpException) return fromHttpException(e);
-    return { status: 500, code: 'internal_error', title: 'internal error', detail: 'an internal error occurred' };
+/** Writes one error in the shape the route family uses (also used before Nest's pipeline runs). */
+export function sendError(req: Request, res: Response, error: ApiError, requestId: string): void {
+  if (req.path.startsWith('/v1/') || req.path === '/v1') {
+    res.status(error.status).json({ error: { message: error.message, type: openAiErrorType(error.status), param: error.param ?? null, code: error.code } });
+    return;
   }
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .json({
+      type: `https://gridline.dev/errors/${error.code}`,
+      title: error.title,
+      status: error.status,
+      detail: error.message,
+      code: error.code,
+      ...(error.param ? { param: error.param } : {}),
+      requestId,
+      ...error.extra,
+    });
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError } from '@gridline/common';
+import { ApiError } from '@gridline/common';
 import { JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
@@ -99,6 +99,6 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
 }
 
 /** The error a non-streaming client gets for a failed job. */
-export function relayError(step: Extract<RelayStep, { type: 'error' }>): DomainError {
-  return new DomainError(step.code, step.status, step.message);
+export function relayError(step: Extract<RelayStep, { type: 'error' }>): ApiError {
+  return new ApiError(step.code, step.message);
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DomainError } from '@gridline/common';
+import { ApiError, quote } from '@gridline/common';
 import { InferenceRequest, JobStatus } from '@gridline/contract';
 import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
@@ -30,7 +30,7 @@ function encodeCursor(job: JobRecord): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new DomainError('invalid_cursor', 400, 'the cursor is not one this api returned', { param: 'cursor' });
+  if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id ?? '')) throw new ApiError('invalid_cursor', 'the cursor is not one this api returned', { param: 'cursor' });
   return { createdAt, id };
 }
 
@@ -55,10 +55,10 @@ export class JobsService {
   async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean }> {
     const allowed = p.credential.kind === 'token' ? p.credential.models : null;
     if (allowed && !allowed.includes(model)) {
-      throw new DomainError('model_not_allowed', 403, `this token may not use the model '${model}'`, { param: 'model' });
+      throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
     if (!(await this.models.findByName(model))) {
-      throw new DomainError('model_not_found', 404, `The model '${model}' does not exist`, { param: 'model' });
+      throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
     }
     const now = new Date();
     const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
@@ -78,7 +78,7 @@ export class JobsService {
     });
     if (!created) {
       if (job.requestHash !== requestHash) {
-        throw new DomainError('idempotency_key_reused', 409, 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
+        throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
       }
       return { job, created };
     }
@@ -91,7 +91,7 @@ export class JobsService {
     } catch (e) {
       this.logger.error({ jobId: job.id }, `enqueue failed: ${(e as Error).message}`);
       await this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
-      throw new DomainError('queue_unavailable', 503, 'the job queue is unavailable; try again');
+      throw new ApiError('queue_unavailable', 'the job queue is unavailable; try again');
     }
     return { job, created };
   }
@@ -99,10 +99,10 @@ export class JobsService {
   /** POST /api/v1/jobs: a chat (`messages`) or plain (`prompt`) body, run asynchronously. */
   async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null): Promise<JobRecord> {
     if ((dto.messages === undefined) === (dto.prompt === undefined)) {
-      throw new DomainError('validation_failed', 400, 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
+      throw new ApiError('validation_failed', 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
     }
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      throw new DomainError('validation_failed', 400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
+      throw new ApiError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
     }
     const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
     return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey })).job;
@@ -114,7 +114,7 @@ export class JobsService {
 
   async get(p: Principal, id: string): Promise<JobRecord> {
     const job = await this.jobs.find(scopeFor(p), id);
-    if (!job) throw new DomainError('not_found', 404, `job ${id} was not found`);
+    if (!job) throw new ApiError('not_found', `job ${quote(id)} was not found`);
     return job;
   }
 

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DomainError } from '@gridline/common';
+import { ApiError } from '@gridline/common';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
@@ -46,7 +46,7 @@ export class ChatCompletionsController {
     });
     const outcome = last as RelayStep | null;
     if (outcome?.type === 'error') throw relayError(outcome);
-    if (outcome?.type !== 'done') throw new DomainError('cancelled', 499, 'the job was cancelled');
+    if (outcome?.type !== 'done') throw new ApiError('cancelled');
     const r = outcome.output;
     return {
       ...meta,

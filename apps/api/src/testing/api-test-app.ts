@@ -10,7 +10,7 @@ import { loadConfig } from '@gridline/common';
 import { TEST_REDIS_URL, TestDatabase, freshDatabaseName, redisPrefix } from '@gridline/testing';
 import { ApiConfig } from '../api.config';
 import { AppModule } from '../app.module';
-import { configureApp } from '../app.setup';
+import { API_APP_OPTIONS, configureApp } from '../app.setup';
 
 export const ROOT_ACCESS = 'AKIAIOSFODNN7EXAMPLE';
 export const ROOT_SECRET = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
@@ -57,7 +57,7 @@ export async function startApiTestApp(env: Record<string, string> = {}): Promise
     HOST: '127.0.0.1',
     ...env,
   });
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { ...API_APP_OPTIONS, logger: false });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -109,10 +109,11 @@ describe('verifySignedRequest', () => {
     expect([e.status, e.code]).toEqual([400, 'missing_version']);
   });
 
-  it('refuses an unknown access key with 401', async () => {
+  it('answers an unknown access key exactly as a wrong signature, so no answer tells whether a key exists', async () => {
     const h = signed();
-    const e = await refusal(request({ ...h, Authorization: h.Authorization.replace(ACCESS, 'AKIAAAAAAAAAAAAAAAAA') }));
-    expect([e.status, e.code]).toEqual([401, 'invalid_access_key']);
+    const unknown = await refusal(request({ ...h, Authorization: h.Authorization.replace(ACCESS, 'AKIAAAAAAAAAAAAAAAAA') }));
+    const wrong = await refusal(request(signed({ secret: 'not-the-secret-at-all-0000000000000000000' })));
+    expect([unknown.status, unknown.code, unknown.message]).toEqual([401, 'signature_mismatch', wrong.message]);
   });
 
   it('refuses a signature made with the wrong secret with 401, without echoing either', async () => {

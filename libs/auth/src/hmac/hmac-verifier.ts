@@ -36,6 +36,9 @@ export function parseAuthorization(value: string): ParsedAuthorization {
   return { accessKey, signature: signature.toLowerCase() };
 }
 
+const UNKNOWN_KEY_SECRET = 'gridline-unknown-access-key';
+const SIGNATURE_REFUSAL = 'the access key is unknown or inactive, or the signature does not match';
+
 export interface KeyLookupResult<P> {
   secretKey: string;
   principal: P;
@@ -70,9 +73,9 @@ export async function verifySignedRequest<P>(req: IncomingSignedRequest, deps: H
   if (!host) throw new AuthError('malformed_authorization', 'a Host header is required');
 
   const key = await deps.lookup(accessKey);
-  if (!key) throw new AuthError('invalid_access_key');
-
-  const expected = computeSignature(key.secretKey, {
+  // An unknown key costs the same signature computation and gets the same answer as a wrong
+  // signature, so neither the code nor the timing tells whether an access key exists.
+  const expected = computeSignature(key?.secretKey ?? UNKNOWN_KEY_SECRET, {
     method: req.method,
     pathAndQuery: req.pathAndQuery,
     date,
@@ -80,7 +83,7 @@ export async function verifySignedRequest<P>(req: IncomingSignedRequest, deps: H
     contentType: req.header('content-type') ?? '',
     version,
   });
-  if (!signaturesEqual(expected, signature)) throw new AuthError('signature_mismatch');
+  if (!key || !signaturesEqual(expected, signature)) throw new AuthError('signature_mismatch', SIGNATURE_REFUSAL);
   if (!(await deps.markSeen(signature, 2 * DATE_WINDOW_MS))) throw new AuthError('replayed_request');
   return key.principal;
 }

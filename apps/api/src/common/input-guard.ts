@@ -1,0 +1,112 @@
+import type { NextFunction, Request, Response } from 'express';
+import { ApiError, JsonLimits, checkJsonText, hasForbiddenText } from '@gridline/common';
+import { sendError } from './problem.filter';
+import { requestIdOf } from './request-id';
+
+const MiB = 1024 * 1024;
+
+/** Inference bodies carry prompts; admin bodies carry names and ids. */
+export const INFERENCE_LIMITS: JsonLimits = { maxBytes: 4 * MiB, maxDepth: 32, maxKeys: 1024, maxItems: 10_000, maxString: 4 * MiB };
+export const ADMIN_LIMITS: JsonLimits = { maxBytes: 64 * 1024, maxDepth: 16, maxKeys: 256, maxItems: 1000, maxString: 8 * 1024 };
+
+function limitsFor(path: string): JsonLimits {
+  return path.startsWith('/v1/') || path === '/api/v1/jobs' ? INFERENCE_LIMITS : ADMIN_LIMITS;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** `application/json` (or `…+json`), in UTF-8 when a charset is given; anything else is a 415. */
+function checkContentType(value: string | undefined): ApiError | null {
+  const [type = '', ...params] = (value ?? '').split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
+    return new ApiError('unsupported_media_type', 'request bodies are JSON: send Content-Type: application/json');
+  }
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return new ApiError('unsupported_media_type', 'request bodies are UTF-8: send no charset, or charset=utf-8');
+  }
+  return null;
+}
+
+/** Query strings hold no NUL or lone surrogate (Postgres text cannot, and nothing needs one). */
+function checkQuery(query: unknown, path: string): ApiError | null {
+  if (typeof query === 'string') return hasForbiddenText(query) ? new ApiError('invalid_text', 'query parameters must not contain NUL or a lone UTF-16 surrogate', { param: path }) : null;
+  if (typeof query !== 'object' || query === null) return null;
+  for (const [key, value] of Object.entries(query)) {
+    const error = checkQuery(key, path) ?? checkQuery(value, path ? `${path}.${key.slice(0, 64)}` : key.slice(0, 64));
+    if (error) return error;
+  }
+  return null;
+}
+
+/**
+ * The first thing every request meets: bounds on the body's size and shape and on its text,
+ * checked before any parser or validator does per-field work, so a hostile body costs one
+ * linear scan and is refused in milliseconds. Replaces Nest's JSON body parser.
+ */
+export function inputGuard(req: Request, res: Response, next: NextFunction): void {
+  const refuse = (error: ApiError) => {
+    res.setHeader('connection', 'close');
+    sendError(req, res, error, requestIdOf(req, res));
+    // Whatever of the body is still coming is read and dropped, so the client sees the answer.
+    req.resume();
+  };
+  const queryError = req.originalUrl.includes('?') ? checkQuery(req.query, '') : null;
+  if (queryError) return refuse(queryError);
+  if (/%00/i.test(req.path) || /%00/i.test(req.originalUrl.split('?')[0] ?? '')) return refuse(new ApiError('invalid_text', 'the path must not contain NUL'));
+  if (!hasBody(req) || req.method === 'GET' || req.method === 'HEAD') return next();
+
+  const typeError = checkContentType(req.headers['content-type']);
+  if (typeError) return refuse(typeError);
+  const limits = limitsFor(req.path);
+  const tooLarge = () => new ApiError('payload_too_large', `bodies on this route are limited to ${limits.maxBytes} bytes`);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limits.maxBytes) return refuse(tooLarge());
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  const finish = (error: ApiError | null) => {
+    if (done) return;
+    done = true;
+    req.off('data', onData);
+    req.off('end', onEnd);
+    if (error) return refuse(error);
+    next();
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limits.maxBytes) return finish(tooLarge());
+    chunks.push(chunk);
+  };
+  const onEnd = () => {
+    let text: string;
+    try {
+      text = decoder.decode(Buffer.concat(chunks, size));
+    } catch {
+      return finish(new ApiError('invalid_text', 'the body is not valid UTF-8'));
+    }
+    if (text.trim() === '') return finish(null);
+    const violation = checkJsonText(text, limits);
+    if (violation) return finish(new ApiError(violation.code, `${violation.path}: ${violation.detail}`, { param: violation.path }));
+    try {
+      req.body = JSON.parse(text);
+    } catch {
+      return finish(new ApiError('invalid_json', 'the request body is not valid JSON'));
+    }
+    // Tells Nest's body parsers the body was read.
+    (req as Request & { _body?: boolean })._body = true;
+    finish(null);
+  };
+  req.on('data', onData);
+  req.on('end', onEnd);
+  // A body cut off mid-way: the connection is gone, nobody to answer.
+  req.on('error', () => {
+    done = true;
+  });
+}

@@ -27,6 +27,10 @@ export class AppModule {
           pinoHttp: {
             ...loggerOptions('api', config.LOG_LEVEL, config.LOG_FORMAT),
             genReqId: requestIdOf,
+            // The path without its query: filters carry e-mails and names.
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0], headers: req.headers }),
+            },
             autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
           },
         }),

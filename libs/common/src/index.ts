@@ -8,3 +8,4 @@ export * from './database/ensure-database';
 export * from './errors/startup-error';
 export * from './logging/safe-error';
 export * from './input/json-limits';
+export * from './cache/bounded-cache';

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
 import { CloseReason, CloseResult, JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { errorSummary } from '@gridline/common';
 
 /** Tries of one job: the first, and one more when a node was lost before the first token. */
 export const MAX_JOB_ATTEMPTS = 2;
@@ -128,7 +129,7 @@ export class JobLifecycle {
         result = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message }, attempt);
       } catch (e) {
         // Postgres stays the truth; a node that never hears of it is fenced off when its attempt ends.
-        this.logger.warn({ jobId }, `closing the job's stream failed: ${(e as Error).message}`);
+        this.logger.warn({ jobId }, `closing the job's stream failed: ${errorSummary(e)}`);
       }
       if (!result.closed) {
         // Closed before: by its node's end (that outcome wins), or by another ender (its ending wins).

@@ -3,40 +3,36 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Redis } from 'ioredis';
 import { Strategy } from 'passport-custom';
-import { AuthError, HmacVerifierDeps, KeyLookupResult, SecretBox, hashApiToken, looksLikeApiToken, verifySignedRequest } from '@gridline/auth';
-import { RedisKeys } from '@gridline/common';
+import { ACCESS_KEY_PATTERN, AuthError, HmacVerifierDeps, KeyLookupResult, SecretBox, hashApiToken, looksLikeApiToken, verifySignedRequest } from '@gridline/auth';
+import { LRUCache } from 'lru-cache';
+import { BoundedCache, RedisKeys } from '@gridline/common';
 import { IdentityRepository, TokenRepository } from '@gridline/db';
 import { Principal, roleOf } from './principal';
 
 /** How long a credential lookup is reused: revoking or disabling takes effect within this. */
 export const CREDENTIAL_CACHE_MS = 1000;
+/** How long an unknown or inactive credential is remembered; re-enabling one takes up to this. */
+export const UNKNOWN_CREDENTIAL_CACHE_MS = 10_000;
+const CACHE_BYTES = 16 * 1024 * 1024;
 const TOUCH_INTERVAL_MS = 60_000;
 
-class ShortCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
-
-  async get(key: string, load: () => Promise<V>): Promise<V> {
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > now) return hit.value;
-    const value = await load();
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(key, { value, expiresAt: now + CREDENTIAL_CACHE_MS });
-    return value;
-  }
-}
+/** A cached value's size: its JSON, two bytes a character. */
+const jsonBytes = (v: object) => 2 * JSON.stringify(v).length;
 
 /**
  * Authenticates every request: Backend.AI-style HMAC signatures (shared/HMAC.md) or
  * `Authorization: Bearer gl_…` tokens. Lookups are cached for one second, so a signed request
  * costs no database round trip in the steady state and a revoked credential stops working on
- * every replica within a second; replays are refused through a Redis marker all replicas share.
+ * every replica within a second; unknown credentials are remembered for ten seconds, in caches
+ * bounded by bytes, so a flood of made-up keys costs neither queries nor memory. Replays are
+ * refused through a Redis marker all replicas share.
  */
 @Injectable()
 export class CredentialStrategy extends PassportStrategy(Strategy, 'gridline') {
-  private readonly keys = new ShortCache<KeyLookupResult<Principal> | null>();
-  private readonly tokens = new ShortCache<Principal | null>();
-  private readonly touched = new Map<string, number>();
+  private readonly keys = new BoundedCache<KeyLookupResult<Principal>>({ maxBytes: CACHE_BYTES, ttlMs: CREDENTIAL_CACHE_MS, negativeTtlMs: UNKNOWN_CREDENTIAL_CACHE_MS, sizeOf: jsonBytes });
+  private readonly tokens = new BoundedCache<Principal>({ maxBytes: CACHE_BYTES, ttlMs: CREDENTIAL_CACHE_MS, negativeTtlMs: UNKNOWN_CREDENTIAL_CACHE_MS, sizeOf: jsonBytes });
+  /** Last use recorded per credential: fixed-size entries, bounded in number. */
+  private readonly touched = new LRUCache<string, number>({ max: 10_000 });
   private readonly deps: HmacVerifierDeps<Principal>;
 
   constructor(
@@ -48,7 +44,8 @@ export class CredentialStrategy extends PassportStrategy(Strategy, 'gridline') {
   ) {
     super();
     this.deps = {
-      lookup: (accessKey) => this.keys.get(accessKey, () => this.loadKeypair(accessKey)),
+      // A string that cannot be an access key is unknown without a lookup, cached or not.
+      lookup: async (accessKey) => (ACCESS_KEY_PATTERN.test(accessKey) ? this.keys.get(accessKey, () => this.loadKeypair(accessKey)) : null),
       markSeen: async (signature, ttlMs) => (await this.redis.set(this.redisKeys.replay(signature), '1', 'PX', ttlMs, 'NX')) === 'OK',
       now: () => Date.now(),
     };

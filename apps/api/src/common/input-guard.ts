@@ -14,6 +14,8 @@ function limitsFor(path: string): JsonLimits {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/** A refused body is read and dropped up to this many bytes before the answer; beyond, the connection is closed. */
+const DRAIN_MAX = 64 * MiB;
 
 function hasBody(req: Request): boolean {
   const length = req.headers['content-length'];
@@ -50,15 +52,35 @@ function checkQuery(query: unknown, path: string): ApiError | null {
  * linear scan and is refused in milliseconds. Replaces Nest's JSON body parser.
  */
 export function inputGuard(req: Request, res: Response, next: NextFunction): void {
-  const refuse = (error: ApiError) => {
+  let answered = false;
+  const answer = (error: ApiError) => {
+    if (answered) return;
+    answered = true;
     res.setHeader('connection', 'close');
     sendError(req, res, error, requestIdOf(req, res));
-    // Whatever of the body is still coming is read and dropped, so the client sees the answer.
+  };
+  /**
+   * Refuses the request once its body has arrived (read and dropped, never kept), so that the
+   * client, still sending, hears the answer instead of a reset; a body beyond DRAIN_MAX is not
+   * waited for.
+   */
+  const refuse = (error: ApiError) => {
+    if (req.complete || !hasBody(req)) return answer(error);
+    let drained = 0;
+    req.removeAllListeners('data');
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_MAX) {
+        answer(error);
+        req.destroy();
+      }
+    });
+    req.on('end', () => answer(error));
     req.resume();
   };
   const queryError = req.originalUrl.includes('?') ? checkQuery(req.query, '') : null;
   if (queryError) return refuse(queryError);
-  if (/%00/i.test(req.path) || /%00/i.test(req.originalUrl.split('?')[0] ?? '')) return refuse(new ApiError('invalid_text', 'the path must not contain NUL'));
+  if (/%00/i.test(req.originalUrl.split('?')[0] ?? '')) return refuse(new ApiError('invalid_text', 'the path must not contain NUL'));
   if (!hasBody(req) || req.method === 'GET' || req.method === 'HEAD') return next();
 
   const typeError = checkContentType(req.headers['content-type']);
@@ -66,47 +88,50 @@ export function inputGuard(req: Request, res: Response, next: NextFunction): voi
   const limits = limitsFor(req.path);
   const tooLarge = () => new ApiError('payload_too_large', `bodies on this route are limited to ${limits.maxBytes} bytes`);
   const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > DRAIN_MAX) {
+    answer(tooLarge());
+    req.destroy();
+    return;
+  }
   if (declared > limits.maxBytes) return refuse(tooLarge());
 
   const chunks: Buffer[] = [];
   let size = 0;
-  let done = false;
-  const finish = (error: ApiError | null) => {
-    if (done) return;
-    done = true;
-    req.off('data', onData);
-    req.off('end', onEnd);
-    if (error) return refuse(error);
-    next();
-  };
   const onData = (chunk: Buffer) => {
     size += chunk.length;
-    if (size > limits.maxBytes) return finish(tooLarge());
+    if (size > limits.maxBytes) {
+      chunks.length = 0;
+      req.off('end', onEnd);
+      return refuse(tooLarge());
+    }
     chunks.push(chunk);
   };
   const onEnd = () => {
-    let text: string;
-    try {
-      text = decoder.decode(Buffer.concat(chunks, size));
-    } catch {
-      return finish(new ApiError('invalid_text', 'the body is not valid UTF-8'));
-    }
-    if (text.trim() === '') return finish(null);
-    const violation = checkJsonText(text, limits);
-    if (violation) return finish(new ApiError(violation.code, `${violation.path}: ${violation.detail}`, { param: violation.path }));
-    try {
-      req.body = JSON.parse(text);
-    } catch {
-      return finish(new ApiError('invalid_json', 'the request body is not valid JSON'));
-    }
-    // Tells Nest's body parsers the body was read.
-    (req as Request & { _body?: boolean })._body = true;
-    finish(null);
+    const error = parseBody(req, Buffer.concat(chunks, size), limits);
+    if (error) return answer(error);
+    next();
   };
   req.on('data', onData);
   req.on('end', onEnd);
-  // A body cut off mid-way: the connection is gone, nobody to answer.
-  req.on('error', () => {
-    done = true;
-  });
+  // A body cut off mid-way: the connection is gone, there is nobody to answer.
+  req.on('error', () => req.off('end', onEnd));
+}
+
+/** Decodes, scans and parses a JSON body into `req.body`; the error to answer otherwise. */
+function parseBody(req: Request, raw: Buffer, limits: JsonLimits): ApiError | null {
+  let text: string;
+  try {
+    text = decoder.decode(raw);
+  } catch {
+    return new ApiError('invalid_text', 'the body is not valid UTF-8');
+  }
+  if (text.trim() === '') return null;
+  const violation = checkJsonText(text, limits);
+  if (violation) return new ApiError(violation.code, `${violation.path}: ${violation.detail}`, { param: violation.path });
+  try {
+    req.body = JSON.parse(text);
+  } catch {
+    return new ApiError('invalid_json', 'the request body is not valid JSON');
+  }
+  return null;
 }

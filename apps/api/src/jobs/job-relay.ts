@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { ApiError } from '@gridline/common';
+import { ApiError, errorSummary } from '@gridline/common';
 import { JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
@@ -32,7 +32,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
     if (finished || res.writableFinished) return;
     finished = true;
     sub.close();
-    jobs.cancelById(job.id, 'the client disconnected').catch((e: Error) => logger.warn({ jobId: job.id }, `cancelling failed: ${e.message}`));
+    jobs.cancelById(job.id, 'the client disconnected').catch((e: Error) => logger.warn({ jobId: job.id }, `cancelling failed: ${errorSummary(e)}`));
   };
   res.on('close', onClose);
   // Gone while the job was being admitted: the close event has already fired.
@@ -55,7 +55,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           // then whatever ended the stream is delivered: the timeout, or the node's own end if
           // it came first.
           expiring = true;
-          const expired = jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${e.message}`));
+          const expired = jobs.expire(job.id).catch((e: Error) => logger.warn({ jobId: job.id }, `expiring failed: ${errorSummary(e)}`));
           await Promise.race([expired, new Promise((r) => setTimeout(r, EXPIRE_WAIT_MS).unref())]);
           deadline = Date.now() + EXPIRE_WAIT_MS;
           continue;

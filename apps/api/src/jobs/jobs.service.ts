@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ApiError, quote } from '@gridline/common';
+import { ApiError, errorSummary, quote } from '@gridline/common';
 import { InferenceRequest, JobStatus } from '@gridline/contract';
 import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
@@ -89,7 +89,7 @@ export class JobsService {
     try {
       await this.lifecycle.enqueue(job);
     } catch (e) {
-      this.logger.error({ jobId: job.id }, `enqueue failed: ${(e as Error).message}`);
+      this.logger.error({ jobId: job.id }, `enqueue failed: ${errorSummary(e)}`);
       await this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
       throw new ApiError('queue_unavailable', 'the job queue is unavailable; try again');
     }

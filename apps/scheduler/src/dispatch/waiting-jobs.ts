@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobQueues, Queues } from '@gridline/messaging';
+import { errorSummary } from '@gridline/common';
 
 /**
  * Jobs that found every replica of their model busy, oldest first per model. They sit delayed
@@ -48,7 +49,7 @@ export class WaitingJobs {
       try {
         outcome = await this.queues.promote(Queues.inference, id);
       } catch (e) {
-        this.logger.warn(`waking a waiting job failed: ${(e as Error).message}`);
+        this.logger.warn(`waking a waiting job failed: ${errorSummary(e)}`);
         return;
       }
       if (outcome === 'promoted') return;

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { JobRepository, NodeRepository } from '@gridline/db';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
+import { errorSummary } from '@gridline/common';
 
 /** Rebuilds the live view at start (nodes, and the jobs they hold) and marks silent nodes NotReady. */
 @Injectable()
@@ -38,7 +39,7 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
       const stale = await this.nodes.markStale(new Date(Date.now() - this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000));
       for (const id of stale) this.logger.warn(`node ${id} missed its heartbeats: NotReady`);
     } catch (e) {
-      this.logger.warn(`heartbeat watch failed: ${(e as Error).message}`);
+      this.logger.warn(`heartbeat watch failed: ${errorSummary(e)}`);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { RedisKeys } from '@gridline/common';
+import { errorSummary, RedisKeys } from '@gridline/common';
 import { JobRecord, JobRepository } from '@gridline/db';
 import { JobLifecycle, payloadOf } from '@gridline/jobs';
 import { JobQueues, Queues } from '@gridline/messaging';
@@ -71,7 +71,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     try {
       if ((await this.redis.set(this.keys.sweeperLock, token, 'PX', lockMs, 'NX')) !== 'OK') return null;
     } catch (e) {
-      this.logger.warn(`sweep skipped: ${(e as Error).message}`);
+      this.logger.warn(`sweep skipped: ${errorSummary(e)}`);
       return null;
     }
     const report: SweepReport = { expired: 0, requeued: 0, failed: 0, enqueued: 0, settled: 0 };
@@ -88,11 +88,11 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
         try {
           await this.check(job, now, report);
         } catch (e) {
-          this.logger.warn({ jobId: job.id }, `sweeping the job failed: ${(e as Error).message}`);
+          this.logger.warn({ jobId: job.id }, `sweeping the job failed: ${errorSummary(e)}`);
         }
       }
     } catch (e) {
-      this.logger.warn(`sweep failed: ${(e as Error).message}`);
+      this.logger.warn(`sweep failed: ${errorSummary(e)}`);
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, this.keys.sweeperLock, token).catch(() => undefined);
     }

@@ -27,3 +27,19 @@ export function safeError(e: unknown): LoggedError {
   if (typeof o.stack === 'string') out.stack = o.stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 12).join('\n');
   return out;
 }
+
+/** Database errors (TypeORM's QueryFailedError, pg's DatabaseError) quote values in their messages. */
+function isDatabaseError(e: object): boolean {
+  const o = e as { driverError?: unknown; query?: unknown; severity?: unknown; name?: unknown };
+  return o.driverError !== undefined || typeof o.query === 'string' || (typeof o.severity === 'string' && o.name === 'error') || o.name === 'QueryFailedError';
+}
+
+/** One line about an error, for a log message: a database error by class and code only. */
+export function errorSummary(e: unknown): string {
+  if (typeof e !== 'object' || e === null) return String(e).slice(0, 200);
+  if (isDatabaseError(e)) {
+    const s = safeError(e);
+    return [s.type, s.code, s.constraint].filter(Boolean).join(' ');
+  }
+  return String((e as { message?: unknown }).message ?? e).slice(0, 200);
+}

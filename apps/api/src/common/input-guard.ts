@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { ApiError, JsonLimits, checkJsonText, hasForbiddenText } from '@gridline/common';
+import { ApiError, JsonLimits, JsonScanner, JsonViolation, hasForbiddenText } from '@gridline/common';
 import { sendError } from './problem.filter';
 import { requestIdOf } from './request-id';
 
@@ -13,7 +13,6 @@ function limitsFor(path: string): JsonLimits {
   return path.startsWith('/v1/') || path === '/api/v1/jobs' ? INFERENCE_LIMITS : ADMIN_LIMITS;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
 /** A refused body is read and dropped up to this many bytes before the answer; beyond, the connection is closed. */
 const DRAIN_MAX = 64 * MiB;
 
@@ -95,20 +94,46 @@ export function inputGuard(req: Request, res: Response, next: NextFunction): voi
   }
   if (declared > limits.maxBytes) return refuse(tooLarge());
 
-  const chunks: Buffer[] = [];
+  // Decoded and scanned chunk by chunk as it arrives: a hostile body is refused at its first
+  // chunk that breaks a bound, and the rest is never kept.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const scanner = new JsonScanner(limits);
+  const parts: string[] = [];
   let size = 0;
+  const stop = (error: ApiError) => {
+    parts.length = 0;
+    req.off('end', onEnd);
+    refuse(error);
+  };
   const onData = (chunk: Buffer) => {
     size += chunk.length;
-    if (size > limits.maxBytes) {
-      chunks.length = 0;
-      req.off('end', onEnd);
-      return refuse(tooLarge());
+    if (size > limits.maxBytes) return stop(tooLarge());
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      return stop(notUtf8());
     }
-    chunks.push(chunk);
+    const violation = scanner.write(text);
+    if (violation) return stop(fromViolation(violation));
+    parts.push(text);
   };
   const onEnd = () => {
-    const error = parseBody(req, Buffer.concat(chunks, size), limits);
-    if (error) return answer(error);
+    try {
+      parts.push(decoder.decode());
+    } catch {
+      return answer(notUtf8());
+    }
+    const violation = scanner.end();
+    if (violation) return answer(fromViolation(violation));
+    const text = parts.join('');
+    if (text.trim() !== '') {
+      try {
+        req.body = JSON.parse(text);
+      } catch {
+        return answer(new ApiError('invalid_json', 'the request body is not valid JSON'));
+      }
+    }
     next();
   };
   req.on('data', onData);
@@ -117,21 +142,5 @@ export function inputGuard(req: Request, res: Response, next: NextFunction): voi
   req.on('error', () => req.off('end', onEnd));
 }
 
-/** Decodes, scans and parses a JSON body into `req.body`; the error to answer otherwise. */
-function parseBody(req: Request, raw: Buffer, limits: JsonLimits): ApiError | null {
-  let text: string;
-  try {
-    text = decoder.decode(raw);
-  } catch {
-    return new ApiError('invalid_text', 'the body is not valid UTF-8');
-  }
-  if (text.trim() === '') return null;
-  const violation = checkJsonText(text, limits);
-  if (violation) return new ApiError(violation.code, `${violation.path}: ${violation.detail}`, { param: violation.path });
-  try {
-    req.body = JSON.parse(text);
-  } catch {
-    return new ApiError('invalid_json', 'the request body is not valid JSON');
-  }
-  return null;
-}
+const notUtf8 = () => new ApiError('invalid_text', 'the body is not valid UTF-8');
+const fromViolation = (v: JsonViolation) => new ApiError(v.code, `${v.path}: ${v.detail}`, { param: v.path });

@@ -1,4 +1,4 @@
-import { JsonLimits, checkJsonText, hasForbiddenText } from './json-limits';
+import { JsonLimits, JsonScanner, checkJsonText, hasForbiddenText } from './json-limits';
 
 const LIMITS: JsonLimits = { maxBytes: 1 << 22, maxDepth: 8, maxKeys: 16, maxItems: 32, maxString: 100 };
 
@@ -38,6 +38,35 @@ describe('checkJsonText', () => {
     const v = checkJsonText(JSON.stringify({ ['k'.repeat(10_000)]: { deep: [[[[[[[[1]]]]]]]] } }), { ...LIMITS, maxString: 20_000 });
     expect(v?.code).toBe('nesting_too_deep');
     expect(v!.path.length).toBeLessThan(120);
+  });
+});
+
+describe('JsonScanner', () => {
+  const bodies = [
+    '{"a":"x\\ud83d\\ude00y","b":["\\\\","\\"q"],"k\\"ey":{"c":[1,2,3]}}',
+    '{"messages":[{"content":"ok"},{"content":"a\\u0000b"}]}',
+    '{"content":"x\\ud800\\u0041"}',
+    JSON.stringify({ stop: Array(40).fill('s') }),
+    JSON.stringify({ deep: JSON.parse('['.repeat(9) + ']'.repeat(9)) as unknown }),
+  ];
+
+  it('finds the same thing however the text is cut into chunks', () => {
+    for (const body of bodies) {
+      const whole = checkJsonText(body, LIMITS);
+      for (let a = 0; a < body.length; a++) {
+        for (const b of [a + 1, a + 3, a + 7, body.length]) {
+          const scanner = new JsonScanner(LIMITS);
+          const found = scanner.write(body.slice(0, a)) ?? scanner.write(body.slice(a, b)) ?? scanner.write(body.slice(b)) ?? scanner.end();
+          expect({ body, a, b, found }).toEqual({ body, a, b, found: whole });
+        }
+      }
+    }
+  });
+
+  it('refuses a hostile body after its first chunk', () => {
+    const scanner = new JsonScanner(LIMITS);
+    const head = JSON.stringify(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 1]))).slice(0, -1);
+    expect(scanner.write(head)).toMatchObject({ code: 'too_many_keys' });
   });
 });
 

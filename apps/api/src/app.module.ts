@@ -2,19 +2,24 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { TypedConfigModule, loggerOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
-import { AdminModule } from './admin/admin.module';
 import { ApiConfig } from './api.config';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BootstrapService } from './bootstrap/bootstrap.service';
 import { requestIdOf } from './common/request-id';
 import { HealthController } from './health/health.controller';
+import { HealthService } from './health/health.service';
 import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule } from '@gridline/messaging';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { KeypairsModule } from './keypairs/keypairs.module';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { RedisModule } from './redis/redis.module';
+import { TeamsModule } from './teams/teams.module';
+import { TokensModule } from './tokens/tokens.module';
+import { UsersModule } from './users/users.module';
 
 @Module({})
 export class AppModule {
@@ -38,10 +43,14 @@ export class AppModule {
         RedisModule,
         MessagingModule.forRoot({ redisUrl: config.REDIS_URL, prefix: config.GRIDLINE_REDIS_PREFIX, connectionName: 'gridline-api', consumes: [] }),
         AuthModule,
-        AdminModule,
+        AuditModule,
+        TeamsModule,
+        UsersModule,
+        KeypairsModule,
+        TokensModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
-      providers: [BootstrapService, JobLifecycle, JobsService],
+      providers: [BootstrapService, HealthService, JobLifecycle, JobsService],
     };
   }
 }

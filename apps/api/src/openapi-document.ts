@@ -17,11 +17,17 @@ import { buildOpenApi } from './openapi';
 /** dist/apps/api/src → the repository root. */
 const OUT = join(__dirname, '..', '..', '..', '..', 'docs', 'openapi.json');
 
-async function main(): Promise<number> {
+/** The document as the api's code describes it, serialized as it is committed. */
+export async function renderOpenApiDocument(): Promise<string> {
   const config = loadConfig(ApiConfig, { LOG_LEVEL: 'silent', GRIDLINE_MASTER_KEY: '0'.repeat(64) });
   const app = await NestFactory.create(AppModule.forRoot(config), { preview: true, logger: false, abortOnError: false });
   const doc = `${JSON.stringify(buildOpenApi(app), null, 2)}\n`;
   await app.close();
+  return doc;
+}
+
+async function main(): Promise<number> {
+  const doc = await renderOpenApiDocument();
   if (process.argv.includes('--check')) {
     const current = existsSync(OUT) ? readFileSync(OUT, 'utf8') : '';
     if (current !== doc) {
@@ -37,10 +43,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    process.stderr.write(`openapi: ${e.message}\n`);
-    process.exit(1);
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e: Error) => {
+      process.stderr.write(`openapi: ${e.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { AuditRepository } from '@gridline/db';
-import { Principal } from '../auth/principal';
+import { Principal, scopeFor } from '../auth/principal';
+import { RequestOrigin } from '../common/request-origin';
+import { toPageDto } from '../common/dto/page.dto';
+import { AuditPageDto, AuditQueryDto, toAuditEntryDto } from './dto/audit.dto';
 
 export interface AuditEvent {
   action: string;
@@ -12,12 +14,12 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-/** Records every change an administrator makes. Details never hold secrets. */
+/** Records every change an administrator makes (details never hold secrets), and reads them back. */
 @Injectable()
 export class AuditService {
   constructor(private readonly audit: AuditRepository) {}
 
-  async record(principal: Principal, req: Request & { id?: unknown }, event: AuditEvent): Promise<void> {
+  async record(principal: Principal, origin: RequestOrigin, event: AuditEvent): Promise<void> {
     await this.audit.record({
       actorUserId: principal.userId,
       actorCredential: principal.credential.label,
@@ -26,8 +28,14 @@ export class AuditService {
       targetType: event.targetType,
       targetId: event.targetId,
       details: event.details ?? {},
-      ip: req.ip ?? null,
-      requestId: req.id ? String(req.id) : null,
+      ip: origin.ip,
+      requestId: origin.requestId,
     });
+  }
+
+  /** Superadmins read every entry; team admins the entries about their team. */
+  async list(p: Principal, q: AuditQueryDto): Promise<AuditPageDto> {
+    const page = await this.audit.list(scopeFor(p), { action: q.action, actorUserId: q.actorUserId, since: q.since ? new Date(q.since) : undefined }, q);
+    return toPageDto(page, toAuditEntryDto);
   }
 }

@@ -1,5 +1,7 @@
 import { ExecutionContext, SetMetadata, applyDecorators, createParamDecorator } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiErrorCode } from '@gridline/common';
+import { AUTHENTICATION_ERRORS, documentErrors } from '../common/api-errors.decorator';
 import { AccessScope, Principal, Role } from './principal';
 
 export const IS_PUBLIC = 'gridline:public';
@@ -18,17 +20,26 @@ export interface AccessRule {
 export const Public = () => SetMetadata(IS_PUBLIC, true);
 
 /**
- * States who may call a route and documents it: the global guard authenticates every route
- * that is not @Public() and enforces the roles and token scope given here.
+ * States who may call a route and documents it, with the errors the guard can answer: the
+ * global guard authenticates every route that is not @Public() and enforces the roles and token
+ * scope given here.
  */
-export const Authenticated = (rule: AccessRule = { scope: 'management' }) =>
-  applyDecorators(
+export const Authenticated = (rule: AccessRule = { scope: 'management' }) => {
+  // The input guard refuses NUL in any path or query string before authentication.
+  const codes: ApiErrorCode[] = ['invalid_text', ...AUTHENTICATION_ERRORS, ...(rule.scope === 'management' ? ['insufficient_scope' as const] : []), ...(rule.roles ? ['forbidden' as const] : [])];
+  const needs = [
+    ...(rule.roles ? [`the ${['superadmin', ...rule.roles.filter((r) => r !== 'superadmin')].join(' or ')} role`] : []),
+    ...(rule.scope === 'management' ? ['a keypair or a management-scope token'] : []),
+  ];
+  const notes: Record<number, string> = { 401: 'Missing, invalid, expired or replayed credentials' };
+  if (needs.length > 0) notes[403] = `Requires ${needs.join(', and ')}`;
+  return applyDecorators(
     SetMetadata(ACCESS, rule),
     ApiSecurity(HMAC_SECURITY),
     ApiBearerAuth(BEARER_SECURITY),
-    ApiUnauthorizedResponse({ description: 'Missing, invalid, expired or replayed credentials' }),
-    ApiForbiddenResponse({ description: `Requires ${rule.roles ? ['superadmin', ...rule.roles.filter((r) => r !== 'superadmin')].join(' or ') : 'any role'}${rule.scope === 'management' ? ' (tokens: management scope)' : ''}` }),
+    documentErrors(codes, notes),
   );
+};
 
 /** Injects the authenticated caller. */
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal => {

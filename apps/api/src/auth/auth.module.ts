@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { SecretBox, resolveMasterKey } from '@gridline/auth';
 import { ApiConfig } from '../api.config';
+import { CredentialOwner } from './credential-owner';
 import { CredentialStrategy } from './credential.strategy';
 import { GridlineAuthGuard } from './gridline-auth.guard';
 import { WhoamiController } from './whoami.controller';
@@ -25,8 +26,9 @@ import { WhoamiController } from './whoami.controller';
       },
     },
     CredentialStrategy,
+    CredentialOwner,
     { provide: APP_GUARD, useClass: GridlineAuthGuard },
   ],
-  exports: [SecretBox],
+  exports: [SecretBox, CredentialOwner],
 })
 export class AuthModule {}

@@ -2,7 +2,6 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import { ApiError, ApiErrorCode, openAiErrorType, safeError } from '@gridline/common';
 
-
 /** Nest's own HTTP exceptions (router, pipes) by status, in the catalogue's words. */
 const BY_STATUS: Record<number, ApiErrorCode> = {
   400: 'validation_failed',
@@ -51,9 +50,14 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
+/** The OpenAI-compatible routes answer errors in OpenAI's shape; all others as problem details. */
+export function usesOpenAiErrors(path: string): boolean {
+  return path.startsWith('/v1/') || path === '/v1';
+}
+
 /** Writes one error in the shape the route family uses (also used before Nest's pipeline runs). */
 export function sendError(req: Request, res: Response, error: ApiError, requestId: string): void {
-  if (req.path.startsWith('/v1/') || req.path === '/v1') {
+  if (usesOpenAiErrors(req.path)) {
     res.status(error.status).json({ error: { message: error.message, type: openAiErrorType(error.status), param: error.param ?? null, code: error.code } });
     return;
   }

@@ -1,42 +1,44 @@
-import { Controller, Get, HttpCode, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { Redis } from 'ioredis';
-import { DataSource } from 'typeorm';
+import { Controller, Get } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiProperty, ApiServiceUnavailableResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Public } from '../auth/auth.decorators';
+import { ApiErrors } from '../common/api-errors.decorator';
+import { ProblemDto } from '../common/dto/problem.dto';
+import { LivenessDto, ReadinessChecksDto, ReadinessDto } from './dto/health.dto';
+import { HealthService } from './health.service';
+
+/** The 503 of /readyz: a problem that also names the state of each dependency. */
+export class NotReadyProblemDto extends ProblemDto {
+  @ApiProperty({ type: ReadinessChecksDto })
+  checks!: ReadinessChecksDto;
+}
 
 @ApiTags('health')
+@ApiExtraModels(NotReadyProblemDto)
+@ApiErrors('invalid_text') // the input guard refuses NUL in any path or query string
 @Public()
 @Controller()
 export class HealthController {
-  constructor(
-    private readonly db: DataSource,
-    private readonly redis: Redis,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   /** Liveness: the process serves HTTP. */
   @Get('healthz')
-  @HttpCode(200)
-  @ApiOkResponse({ description: 'The process is alive' })
-  healthz(): { status: 'ok' } {
-    return { status: 'ok' };
+  @ApiOkResponse({ type: LivenessDto, description: 'The process is alive' })
+  healthz(): LivenessDto {
+    return this.health.liveness();
   }
 
   /** Readiness: Postgres and Redis answer. */
   @Get('readyz')
-  @ApiOkResponse({ description: 'Postgres and Redis are reachable' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is unreachable' })
-  async readyz(): Promise<{ status: 'ok'; checks: Record<string, 'ok'> }> {
-    const within = async <T>(p: Promise<T>): Promise<T> => {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 2000)))]);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
-    const [pg, rd] = await Promise.allSettled([within(this.db.query('SELECT 1')), within(this.redis.ping())]);
-    const checks = { postgres: pg.status === 'fulfilled' ? 'ok' : 'unreachable', redis: rd.status === 'fulfilled' ? 'ok' : 'unreachable' };
-    if (checks.postgres !== 'ok' || checks.redis !== 'ok') throw new ServiceUnavailableException({ message: `not ready: ${JSON.stringify(checks)}` });
-    return { status: 'ok', checks: checks as Record<string, 'ok'> };
+  @ApiOkResponse({ type: ReadinessDto, description: 'Postgres and Redis are reachable' })
+  @ApiServiceUnavailableResponse({
+    description: 'Codes: `not_ready` (Not ready). A dependency did not answer within 2 s; `checks` names which',
+    content: {
+      'application/problem+json': {
+        schema: { allOf: [{ $ref: getSchemaPath(NotReadyProblemDto) }, { type: 'object', properties: { code: { type: 'string', enum: ['not_ready'] } } }] },
+      },
+    },
+  })
+  readyz(): Promise<ReadinessDto> {
+    return this.health.readiness();
   }
 }

@@ -1,8 +1,10 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiConflictResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
+import { ApiErrors, BODY_ERRORS, ID_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
+import { ParseUuidPipe } from '../common/parse-uuid.pipe';
 import { CreateJobDto, JobDto, JobListDto, JobQueryDto, toJobDto } from './dto/job.dto';
 import { JobsService } from './jobs.service';
 
@@ -17,7 +19,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried submit with the same key returns the first job; the same key with another body is 409' })
   @ApiAcceptedResponse({ type: JobDto })
-  @ApiConflictResponse({ description: 'idempotency_key_reused' })
+  @ApiErrors(BODY_ERRORS, 'model_not_allowed', 'model_not_found', 'idempotency_key_reused', 'queue_unavailable')
   async create(
     @CurrentPrincipal() p: Principal,
     @Body() dto: CreateJobDto,
@@ -34,6 +36,7 @@ export class JobsController {
   @Get()
   @ApiOperation({ summary: "The caller's team's jobs (superadmins: all), newest first, cursor-paginated" })
   @ApiOkResponse({ type: JobListDto })
+  @ApiErrors(QUERY_ERRORS, 'invalid_cursor')
   async list(@CurrentPrincipal() p: Principal, @Query() q: JobQueryDto): Promise<JobListDto> {
     const page = await this.jobs.list(p, q);
     return { object: 'list', data: page.items.map(toJobDto), next_cursor: page.nextCursor };
@@ -42,14 +45,16 @@ export class JobsController {
   @Get(':id')
   @ApiOperation({ summary: 'Status, timings, usage and the result of a job' })
   @ApiOkResponse({ type: JobDto })
-  async get(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+  @ApiErrors(ID_ERRORS)
+  async get(@CurrentPrincipal() p: Principal, @Param('id', ParseUuidPipe) id: string): Promise<JobDto> {
     return toJobDto(await this.jobs.get(p, id));
   }
 
   @Delete(':id')
   @ApiOperation({ summary: 'Cancel a job (idempotent: a job that already ended is returned as it is)' })
   @ApiOkResponse({ type: JobDto })
-  async cancel(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string): Promise<JobDto> {
+  @ApiErrors(ID_ERRORS)
+  async cancel(@CurrentPrincipal() p: Principal, @Param('id', ParseUuidPipe) id: string): Promise<JobDto> {
     return toJobDto(await this.jobs.cancel(p, id));
   }
 }

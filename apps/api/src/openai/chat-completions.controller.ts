@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiError } from '@gridline/common';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
+import { ApiErrors, BODY_ERRORS } from '../common/api-errors.decorator';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
 import { JobsService } from '../jobs/jobs.service';
 import { ChatCompletionResponseDto, CreateChatCompletionDto } from './dto/chat-completion.dto';
@@ -17,6 +18,9 @@ function usage(r: RelayedOutput) {
   return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
 }
 
+/** How a job can end badly for a client that waits on it (a cancelled one has no client left to tell). */
+const JOB_FAILURES = ['invalid_request', 'context_length_exceeded', 'no_capacity', 'timeout', 'node_lost', 'runner_crashed', 'generation_failed'] as const;
+
 @ApiTags('openai')
 @Authenticated({ scope: 'inference' })
 @Controller('v1/chat')
@@ -27,8 +31,7 @@ export class ChatCompletionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a chat completion (OpenAI-compatible); `stream: true` answers with server-sent events. The job id is in `x-gridline-job-id`.' })
   @ApiOkResponse({ type: ChatCompletionResponseDto })
-  @ApiBadRequestResponse({ description: 'Invalid request (OpenAI error shape)' })
-  @ApiNotFoundResponse({ description: 'Unknown model' })
+  @ApiErrors(BODY_ERRORS, 'model_not_allowed', 'model_not_found', 'queue_unavailable', JOB_FAILURES)
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateChatCompletionDto,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { KeypairEntity } from '../entities';
-import { Page, PageRequest, TeamScope, teamWhere } from './team-scope';
+import { Page, PageRequest, TeamScope, credentialWhere } from './team-scope';
 
 /** A keypair as the admin API shows it: never its secret. */
 export interface KeypairRecord {
@@ -33,12 +33,13 @@ const toRecord = (k: KeypairEntity): KeypairRecord => ({
   createdAt: k.createdAt,
 });
 
+/** Keypairs within a team scope: the team's, never a superadmin's (see `credentialWhere`). */
 @Injectable()
 export class KeypairRepository {
   constructor(private readonly db: DataSource) {}
 
   async list(scope: TeamScope, filter: KeypairFilter, page: PageRequest): Promise<Page<KeypairRecord>> {
-    const where = teamWhere(scope, {
+    const where = credentialWhere(scope, {
       ...(filter.userId ? { userId: filter.userId } : {}),
       ...(filter.isActive !== undefined ? { isActive: filter.isActive } : {}),
     });
@@ -47,7 +48,7 @@ export class KeypairRepository {
   }
 
   async get(scope: TeamScope, accessKey: string): Promise<KeypairRecord | null> {
-    const row = await this.db.getRepository(KeypairEntity).findOne({ where: teamWhere(scope, { accessKey }) });
+    const row = await this.db.getRepository(KeypairEntity).findOne({ where: credentialWhere(scope, { accessKey }) });
     return row ? toRecord(row) : null;
   }
 
@@ -57,11 +58,13 @@ export class KeypairRepository {
   }
 
   async update(scope: TeamScope, accessKey: string, changes: { isActive?: boolean; expiresAt?: Date | null }): Promise<KeypairRecord | null> {
-    const result = await this.db.getRepository(KeypairEntity).update(teamWhere(scope, { accessKey }), changes);
-    return (result.affected ?? 0) > 0 ? this.get(scope, accessKey) : null;
+    if (!(await this.get(scope, accessKey))) return null;
+    await this.db.getRepository(KeypairEntity).update({ accessKey }, changes);
+    return this.get(scope, accessKey);
   }
 
   async delete(scope: TeamScope, accessKey: string): Promise<boolean> {
-    return ((await this.db.getRepository(KeypairEntity).delete(teamWhere(scope, { accessKey }))).affected ?? 0) > 0;
+    if (!(await this.get(scope, accessKey))) return false;
+    return ((await this.db.getRepository(KeypairEntity).delete({ accessKey })).affected ?? 0) > 0;
   }
 }

@@ -24,6 +24,16 @@ export function teamWhere<T extends Record<string, unknown>>(scope: TeamScope, e
   return { ...(team ? { teamId: team } : {}), ...extra };
 }
 
+/**
+ * A TypeORM `where` for credentials (keypairs, tokens) within the scope. Under a team scope a
+ * superadmin's credentials are invisible: superadmins are platform accounts, not rows a team
+ * may read or change, even when they are members of the team.
+ */
+export function credentialWhere<T extends Record<string, unknown>>(scope: TeamScope, extra: T): T & { teamId?: string; user?: { isSuperadmin: false } } {
+  const team = scopedTeam(scope);
+  return team ? { ...extra, teamId: team, user: { isSuperadmin: false } } : extra;
+}
+
 export interface PageRequest {
   limit: number;
   offset: number;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, IsNull } from 'typeorm';
 import { ApiTokenEntity, MembershipEntity, TeamRole, TokenScope, UserEntity } from '../entities';
-import { Page, PageRequest, TeamScope, teamWhere } from './team-scope';
+import { Page, PageRequest, TeamScope, credentialWhere } from './team-scope';
 
 export interface TokenRecord {
   id: string;
@@ -38,18 +38,19 @@ const toRecord = (t: ApiTokenEntity): TokenRecord => ({
   createdAt: t.createdAt,
 });
 
+/** Bearer tokens within a team scope: the team's, never a superadmin's (see `credentialWhere`). */
 @Injectable()
 export class TokenRepository {
   constructor(private readonly db: DataSource) {}
 
   async list(scope: TeamScope, filter: { userId?: string; includeRevoked?: boolean }, page: PageRequest): Promise<Page<TokenRecord>> {
-    const where = teamWhere(scope, { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.includeRevoked ? {} : { revokedAt: IsNull() }) });
+    const where = credentialWhere(scope, { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.includeRevoked ? {} : { revokedAt: IsNull() }) });
     const [rows, total] = await this.db.getRepository(ApiTokenEntity).findAndCount({ where, order: { createdAt: 'DESC' }, take: page.limit, skip: page.offset });
     return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
   async get(scope: TeamScope, id: string): Promise<TokenRecord | null> {
-    const row = await this.db.getRepository(ApiTokenEntity).findOne({ where: teamWhere(scope, { id }) });
+    const row = await this.db.getRepository(ApiTokenEntity).findOne({ where: credentialWhere(scope, { id }) });
     return row ? toRecord(row) : null;
   }
 
@@ -59,7 +60,8 @@ export class TokenRepository {
   }
 
   async revoke(scope: TeamScope, id: string, at: Date): Promise<boolean> {
-    const result = await this.db.getRepository(ApiTokenEntity).update(teamWhere(scope, { id, revokedAt: IsNull() }), { revokedAt: at });
+    if (!(await this.get(scope, id))) return false;
+    const result = await this.db.getRepository(ApiTokenEntity).update({ id, revokedAt: IsNull() }, { revokedAt: at });
     return (result.affected ?? 0) > 0;
   }
 

@@ -22,7 +22,10 @@ export interface MembershipRecord {
 
 const toRecord = ({ id, email, displayName, isSuperadmin, createdAt }: UserEntity): UserRecord => ({ id, email, displayName, isSuperadmin, createdAt });
 
-/** Users and their memberships. A team scope sees the users who are members of that team. */
+/**
+ * Users and their memberships. A team scope sees the users who are members of that team, never a
+ * superadmin: platform accounts are not rows a team may read or change, even as its members.
+ */
 @Injectable()
 export class UserRepository {
   constructor(private readonly db: DataSource) {}
@@ -30,7 +33,7 @@ export class UserRepository {
   async list(scope: TeamScope, filter: { email?: string }, page: PageRequest): Promise<Page<UserRecord>> {
     const team = scopedTeam(scope);
     const qb = this.db.getRepository(UserEntity).createQueryBuilder('u');
-    if (team) qb.innerJoin(MembershipEntity, 'm', 'm.user_id = u.id AND m.team_id = :team', { team });
+    if (team) qb.innerJoin(MembershipEntity, 'm', 'm.user_id = u.id AND m.team_id = :team', { team }).andWhere('NOT u.is_superadmin');
     if (filter.email) qb.andWhere('u.email ILIKE :email', { email: `%${filter.email}%` });
     const [rows, total] = await qb.orderBy('u.email', 'ASC').take(page.limit).skip(page.offset).getManyAndCount();
     return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
@@ -39,7 +42,7 @@ export class UserRepository {
   async get(scope: TeamScope, id: string): Promise<UserRecord | null> {
     const team = scopedTeam(scope);
     const qb = this.db.getRepository(UserEntity).createQueryBuilder('u').where('u.id = :id', { id });
-    if (team) qb.innerJoin(MembershipEntity, 'm', 'm.user_id = u.id AND m.team_id = :team', { team });
+    if (team) qb.innerJoin(MembershipEntity, 'm', 'm.user_id = u.id AND m.team_id = :team', { team }).andWhere('NOT u.is_superadmin');
     const row = await qb.getOne();
     return row ? toRecord(row) : null;
   }
@@ -78,6 +81,7 @@ export class UserRepository {
       .createQueryBuilder('m')
       .innerJoinAndSelect('m.user', 'u')
       .where('m.team_id = :teamId', { teamId })
+      .andWhere(team ? 'NOT u.is_superadmin' : 'TRUE')
       .orderBy('u.email', 'ASC')
       .take(page.limit)
       .skip(page.offset);
@@ -95,16 +99,22 @@ export class UserRepository {
     return row?.role ?? null;
   }
 
+  /** Adds or changes a membership. Under a team scope, only of that team and never of a superadmin. */
   async setMembership(scope: TeamScope, teamId: string, userId: string, role: TeamRole): Promise<boolean> {
     const team = scopedTeam(scope);
-    if (team && team !== teamId) return false;
+    if (team && (team !== teamId || !(await this.isPlainUser(userId)))) return false;
     await this.db.getRepository(MembershipEntity).upsert({ teamId, userId, role }, { conflictPaths: ['teamId', 'userId'] });
     return true;
   }
 
   async removeMembership(scope: TeamScope, teamId: string, userId: string): Promise<boolean> {
     const team = scopedTeam(scope);
-    if (team && team !== teamId) return false;
+    if (team && (team !== teamId || !(await this.isPlainUser(userId)))) return false;
     return ((await this.db.getRepository(MembershipEntity).delete({ teamId, userId })).affected ?? 0) > 0;
+  }
+
+  /** A user that exists and is not a superadmin. */
+  private async isPlainUser(userId: string): Promise<boolean> {
+    return this.db.getRepository(UserEntity).exists({ where: { id: userId, isSuperadmin: false } });
   }
 }

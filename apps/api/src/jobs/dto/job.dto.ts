@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
 import { JOB_ERROR_CODES, JOB_STATUSES, REQUEST_LIMITS } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
-import { PageQueryDto } from '../../admin/dto/admin.dto';
+import { PageQueryDto } from '../../common/dto/page.dto';
 import { ChatMessageDto, InferenceBodyDto } from '../../openai/dto/chat-completion.dto';
 
 /** The body of /v1/chat/completions (with `messages`) or of a plain completion (with `prompt`), run asynchronously. */

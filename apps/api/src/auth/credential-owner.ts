@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { TeamRepository, TeamScope, UserRepository } from '@gridline/db';
-import { Principal, scopeFor } from '../auth/principal';
-import { forbidden, notFound } from './admin-errors';
+import { ApiError, quote } from '@gridline/common';
+import { TeamRepository, UserRepository } from '@gridline/db';
+import { notFound } from '../common/not-found';
+import { Principal, scopeFor } from './principal';
 
 /**
  * Who may hold, and who may manage, keypairs and tokens. Members: their own. Team admins:
- * those of their team's users, never a superadmin's (that would hand out platform rights).
- * Superadmins: anyone's, for a team that exists and the user belongs to. Credentials are
- * minted with keypairs only: a bearer token cannot create or rotate credentials, so a
- * restricted token cannot turn into an unrestricted one.
+ * those of their team's users, never a superadmin's (that would hand out platform rights; the
+ * repositories hide superadmins and their credentials from a team scope). Superadmins: anyone's,
+ * for a team that exists and the user belongs to. Credentials are minted with keypairs only: a
+ * bearer token cannot create or rotate credentials, so a restricted token cannot turn into an
+ * unrestricted one.
  */
 @Injectable()
 export class CredentialOwner {
@@ -23,20 +25,23 @@ export class CredentialOwner {
     const teamId = p.role === 'superadmin' ? (requested.teamId ?? p.teamId) : p.teamId;
     if (p.role !== 'superadmin' && requested.teamId && requested.teamId !== p.teamId) throw forbidden('credentials can only be made for your own team');
     if (p.role === 'member' && userId !== p.userId) throw forbidden('members create credentials for themselves only');
-    if (!(await this.teams.get(scopeFor(p), teamId))) throw notFound('team', teamId);
+    if (!(await this.teams.get(scopeFor(p), teamId))) throw notFound('team', teamId, 'teamId');
     const user = await this.users.get(scopeFor(p), userId);
-    if (!user || (user.isSuperadmin && p.role !== 'superadmin')) throw notFound('user', userId);
-    if (!user.isSuperadmin && !(await this.users.roleIn(teamId, userId))) throw notFound('user', `${userId} in team ${teamId}`);
+    if (!user) throw notFound('user', userId, 'userId');
+    if (!user.isSuperadmin && !(await this.users.roleIn(teamId, userId))) {
+      throw new ApiError('not_found', `user ${quote(userId)} is not a member of team ${quote(teamId)}`, { param: 'userId' });
+    }
     return { userId, teamId };
   }
 
-  /** Whether the caller may see and manage a credential owned by `ownerId` (already team-scoped). */
-  async mayManage(p: Principal, ownerId: string): Promise<boolean> {
-    if (p.role === 'superadmin' || ownerId === p.userId) return true;
-    if (p.role === 'member') return false;
-    const owner = await this.users.get(TeamScope.all(), ownerId);
-    return owner !== null && !owner.isSuperadmin;
+  /** Whether the caller may see and manage a credential owned by `ownerId`, read within its scope. */
+  mayManage(p: Principal, ownerId: string): boolean {
+    return p.role !== 'member' || ownerId === p.userId;
   }
+}
+
+function forbidden(detail: string): ApiError {
+  return new ApiError('forbidden', detail);
 }
 
 /** Creating or rotating credentials needs a keypair, not a bearer token. */

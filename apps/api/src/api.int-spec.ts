@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
 import { signRequest, signingFetch } from '@gridline/auth';
 import { ApiTestApp, ROOT_ACCESS as ACCESS, ROOT_SECRET as SECRET, startApiTestApp } from './testing/api-test-app';
 
@@ -30,6 +32,24 @@ describe('api (in-process, real Postgres and Redis)', () => {
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' } });
+  });
+
+  it('answers readiness with 503 not_ready naming each dependency that did not answer, and recovers', async () => {
+    const ping = jest.spyOn(t.app.get(Redis), 'ping').mockRejectedValueOnce(new Error('connection lost'));
+    const redisDown = await fetch(`${base}/readyz`);
+    expect(redisDown.status).toBe(503);
+    expect(redisDown.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await redisDown.json()).toMatchObject({ status: 503, code: 'not_ready', detail: 'not ready: redis is unreachable', checks: { postgres: 'ok', redis: 'unreachable' } });
+
+    ping.mockRejectedValueOnce(new Error('connection lost'));
+    const query = jest.spyOn(t.app.get(DataSource), 'query').mockRejectedValueOnce(new Error('terminating connection'));
+    const bothDown = (await (await fetch(`${base}/readyz`)).json()) as { detail: string; checks: unknown };
+    expect(bothDown).toMatchObject({ detail: 'not ready: postgres and redis are unreachable', checks: { postgres: 'unreachable', redis: 'unreachable' } });
+    expect(JSON.stringify(bothDown)).not.toContain('terminating connection');
+    ping.mockRestore();
+    query.mockRestore();
+
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
   it('serves a signed GET /v1/models in OpenAI list shape', async () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, quote } from '@gridline/common';
 import { TeamRepository, UserRepository } from '@gridline/db';
-import { notFound } from '../common/not-found';
+import { notFound } from '../common/resource-errors';
 import { Principal, scopeFor } from './principal';
 
 /**

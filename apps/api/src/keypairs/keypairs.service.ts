@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service';
 import { CredentialOwner, assertMintingCaller, ownerFilter } from '../auth/credential-owner';
 import { Principal, scopeFor } from '../auth/principal';
 import { toPageDto } from '../common/dto/page.dto';
-import { notFound } from '../common/not-found';
+import { notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { CreateKeypairDto, KeypairDto, KeypairPageDto, KeypairQueryDto, NewKeypairDto, RotateKeypairDto, UpdateKeypairDto, toKeypairDto } from './dto/keypair.dto';
 

@@ -4,7 +4,7 @@ import { TeamRepository, UserRepository } from '@gridline/db';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
-import { notFound } from '../common/not-found';
+import { notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { MembershipPageDto, MembershipRoleDto, SetMembershipDto, toMembershipDto } from './dto/membership.dto';
 

@@ -4,7 +4,7 @@ import { TeamRepository, UserRecord, UserRepository } from '@gridline/db';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
 import { toPageDto } from '../common/dto/page.dto';
-import { isUniqueViolation, notFound } from '../common/not-found';
+import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { CreateUserDto, MeDto, UpdateUserDto, UserDto, UserPageDto, UserQueryDto, toUserDto } from './dto/user.dto';
 

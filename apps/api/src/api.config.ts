@@ -44,6 +44,15 @@ export class ApiConfig extends DatabaseConfig {
   @Min(1)
   GRIDLINE_JOB_TIMEOUT_SECONDS = 3600;
 
+  /**
+   * New inference jobs are refused (503 redis_memory_full) while Redis's used memory is at or
+   * above this share of its `maxmemory` (no limit set: never).
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  GRIDLINE_REDIS_MEMORY_HIGH_PERCENT = 90;
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])

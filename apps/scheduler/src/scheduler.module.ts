@@ -1,7 +1,7 @@
-import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
+import { RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
@@ -35,7 +35,10 @@ export class SchedulerModule implements OnApplicationShutdown {
       ],
       controllers: [AgentsController],
       providers: [
-        { provide: Redis, useFactory: () => new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, connectionName: 'gridline-scheduler' }) },
+        {
+          provide: Redis,
+          useFactory: () => new RedisConnectionWatch('gridline-scheduler', config.REDIS_URL, new Logger('Redis')).attach(new Redis(config.REDIS_URL, redisCommandOptions('gridline-scheduler'))),
+        },
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
         ReplicaRegistry,
         JobLifecycle,

@@ -4,6 +4,7 @@ export * from './config/common-config';
 export * from './errors/api-errors';
 export * from './logging/logger-options';
 export * from './redis/redis-keys';
+export * from './redis/redis-connection';
 export * from './database/ensure-database';
 export * from './errors/startup-error';
 export * from './logging/safe-error';

@@ -1,6 +1,6 @@
 import { REQUEST_LIMITS, SAMPLING_PARAMETERS, assertInferenceRequest, chatRequest, samplingFromOpenAi, samplingValue } from './inference-request';
 import { JOB_ERRORS, JOB_ERROR_CODES, isJobErrorCode } from './job-errors';
-import { JobEvent, foldJobEvents, parseJobEvent } from './job-events';
+import { DeltaContinuity, JobEvent, foldJobEvents, parseJobEvent } from './job-events';
 import { parseGenerateJobPayload, parseInferenceJobPayload } from './job-payloads';
 import { PayloadError } from './shape';
 
@@ -70,6 +70,7 @@ describe('job events', () => {
       { type: 'delta', index: 0, text: 'a' },
       { type: 'usage', promptTokens: 3, completionTokens: 1 },
       { type: 'finished', finishReason: 'length', firstTokenMs: 1, totalMs: 2 },
+      { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2, deltas: 4 },
       { type: 'error', code: 'node_lost', message: 'gone' },
     ];
     for (const e of events) expect(parseJobEvent(JSON.stringify(e))).toEqual(e);
@@ -97,6 +98,30 @@ describe('job events', () => {
         { type: 'delta', index: 2, text: 'c' },
         { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 },
       ]),
-    ).toEqual({ error: { code: 'internal', message: expect.stringMatching(/incomplete/) } });
+    ).toEqual({ error: { code: 'stream_interrupted', message: expect.stringMatching(/incomplete/) } });
+    // So is a text whose last deltas were lost: `finished` counts what was written.
+    expect(
+      foldJobEvents([
+        { type: 'delta', index: 0, text: 'a' },
+        { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1, deltas: 3 },
+      ]),
+    ).toEqual({ error: { code: 'stream_interrupted', message: expect.stringMatching(/delta 1 was lost/) } });
+  });
+
+  it('lets whole delta sequences through and puts stream_interrupted in place of the first sign of a loss', () => {
+    const finished = (deltas: number): JobEvent => ({ type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1, deltas });
+    const delta = (index: number): JobEvent => ({ type: 'delta', index, text: `t${index}` });
+    const run = (events: [number, JobEvent][]) => {
+      const c = new DeltaContinuity();
+      return events.map(([attempt, e]) => c.check(attempt, e));
+    };
+    const whole: [number, JobEvent][] = [[1, delta(0)], [1, delta(1)], [1, delta(1)], [1, delta(2)], [1, finished(3)]];
+    expect(run(whole)).toEqual(whole.map(([, e]) => e));
+    // A hole in the middle.
+    expect(run([[1, delta(0)], [1, delta(2)]])[1]).toMatchObject({ type: 'error', code: 'stream_interrupted' });
+    // The last deltas lost: only `finished` can tell.
+    expect(run([[1, delta(0)], [1, finished(2)]])[1]).toMatchObject({ type: 'error', code: 'stream_interrupted' });
+    // Attempts are numbered apart; `finished` without a count is taken as it is.
+    expect(run([[1, { type: 'started', attempt: 1, nodeId: 'n' }], [2, delta(0)], [2, { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 }]]).map((e) => e.type)).toEqual(['started', 'delta', 'finished']);
   });
 });

@@ -12,6 +12,7 @@ export const JOB_ERRORS = {
   node_lost: { status: 502, retryable: false, message: 'the node running the job stopped responding' },
   runner_crashed: { status: 502, retryable: false, message: 'the model process exited while running the job' },
   generation_failed: { status: 502, retryable: false, message: 'the model failed to generate' },
+  stream_interrupted: { status: 502, retryable: false, message: 'part of the job\'s output was lost on its way (Redis was unreachable or lost data); the text is incomplete' },
   internal: { status: 500, retryable: false, message: 'an internal error occurred' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 

@@ -5,12 +5,14 @@ export type FinishReason = 'stop' | 'length';
 /**
  * A job's event stream, in order: `started` once per attempt, `delta`s numbered from 0,
  * then `usage` and `finished`, or an `error` at any point. `finished` and `error` end it.
+ * `finished.deltas` is how many deltas the attempt wrote, so a reader can tell a complete
+ * text from one whose last deltas were lost (absent from writers that predate it).
  */
 export type JobEvent =
   | { type: 'started'; attempt: number; nodeId: string }
   | { type: 'delta'; index: number; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number }
-  | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number }
+  | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
   | { type: 'error'; code: JobErrorCode; message: string };
 
 export type TerminalJobEvent = Extract<JobEvent, { type: 'finished' | 'error' }>;
@@ -34,9 +36,9 @@ export function parseJobEvent(raw: string): JobEvent | null {
     case 'usage':
       return num(e.promptTokens) && num(e.completionTokens) ? { type: 'usage', promptTokens: e.promptTokens, completionTokens: e.completionTokens } : null;
     case 'finished':
-      return (e.finishReason === 'stop' || e.finishReason === 'length') && num(e.firstTokenMs) && num(e.totalMs)
-        ? { type: 'finished', finishReason: e.finishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs }
-        : null;
+      if (!((e.finishReason === 'stop' || e.finishReason === 'length') && num(e.firstTokenMs) && num(e.totalMs))) return null;
+      if (e.deltas !== undefined && !num(e.deltas)) return null;
+      return { type: 'finished', finishReason: e.finishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs, ...(e.deltas !== undefined ? { deltas: e.deltas as number } : {}) };
     case 'error':
       return isJobErrorCode(e.code) && typeof e.message === 'string' ? { type: 'error', code: e.code, message: e.message } : null;
     default:
@@ -54,9 +56,36 @@ export interface JobOutput {
   totalMs: number;
 }
 
+/** The error a reader delivers instead of an attempt's text when some of its deltas were lost. */
+export function streamInterrupted(missing: number): Extract<JobEvent, { type: 'error' }> {
+  return { type: 'error', code: 'stream_interrupted', message: `the job's output is incomplete: delta ${missing} was lost on its way` };
+}
+
+/**
+ * Checks, event by event, that one job's deltas arrive whole: per attempt, numbered from 0
+ * without a hole, and as many as `finished` says were written. A repeated delta (a write
+ * tried again) is fine. `check` returns the event to deliver: the event itself, or a
+ * `stream_interrupted` error in place of the first one that shows deltas were lost.
+ */
+export class DeltaContinuity {
+  private readonly next = new Map<number, number>();
+
+  check(attempt: number, event: JobEvent): JobEvent {
+    const expected = this.next.get(attempt) ?? 0;
+    if (event.type === 'delta') {
+      if (event.index > expected) return streamInterrupted(expected);
+      if (event.index === expected) this.next.set(attempt, expected + 1);
+    } else if (event.type === 'finished' && event.deltas !== undefined && event.deltas > expected) {
+      return streamInterrupted(expected);
+    }
+    return event;
+  }
+}
+
 /**
  * Folds one attempt's events into its outcome: the output, an error, or null while it has
- * not ended. Deltas are joined by index, so a repeated delta is counted once.
+ * not ended. Deltas are joined by index, so a repeated delta is counted once; a hole, or
+ * fewer deltas than `finished` counts, is `stream_interrupted`, never a shorter answer.
  */
 export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput } | { error: { code: JobErrorCode; message: string } } | null {
   const parts: string[] = [];
@@ -69,8 +98,11 @@ export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput 
     else if (e.type === 'usage') usage = e;
     else if (e.type === 'error') return { error: { code: e.code, message: e.message } };
     else if (e.type === 'finished') {
-      for (let i = 0; i < parts.length; i++) {
-        if (parts[i] === undefined) return { error: { code: 'internal', message: `the job's output is incomplete (delta ${i} is missing)` } };
+      for (let i = 0; i < Math.max(parts.length, e.deltas ?? 0); i++) {
+        if (parts[i] === undefined) {
+          const { code, message } = streamInterrupted(i);
+          return { error: { code, message } };
+        }
       }
       return {
         output: {

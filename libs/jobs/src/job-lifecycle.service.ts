@@ -150,6 +150,8 @@ export class JobLifecycle {
     if (job && ending.transition !== 'succeed' && job.dispatchedAt === null) {
       await this.queues.discardWaiting(Queues.inference, payloadOf(job)).catch(() => undefined);
     }
+    // The row holds the outcome now: the stream only has to outlast its live reader.
+    if (job) await this.streams.retire(jobId).catch((e: Error) => this.logger.warn({ jobId }, `retiring the job's stream failed: ${e.message}`));
     return job;
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Redis, RedisOptions } from 'ioredis';
-import { RedisKeys } from '@gridline/common';
+import { RedisConnectionWatch, RedisKeys, redisBlockingOptions, redisCommandOptions } from '@gridline/common';
 import { MESSAGING_OPTIONS, MessagingOptions } from './messaging.options';
 
 type Stage = 'consumers' | 'readers' | 'producers';
@@ -15,7 +15,7 @@ const ORDER: Stage[] = ['consumers', 'readers', 'producers'];
 export class MessagingConnections implements OnApplicationShutdown {
   private readonly logger = new Logger('Messaging');
   readonly keys: RedisKeys;
-  /** Commands and scripts (never blocking). */
+  /** Commands and scripts (never blocking); each fails after REDIS_COMMAND_TIMEOUT_MS. */
   readonly commands: Redis;
   private readonly extra: Redis[] = [];
   private readonly closers = new Map<Stage, (() => Promise<void>)[]>(ORDER.map((s) => [s, []]));
@@ -23,12 +23,17 @@ export class MessagingConnections implements OnApplicationShutdown {
 
   constructor(@Inject(MESSAGING_OPTIONS) readonly options: MessagingOptions) {
     this.keys = new RedisKeys(options.prefix);
-    this.commands = this.track(new Redis(options.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true, connectionName: `${options.connectionName}-messaging` }));
+    const name = `${options.connectionName}-messaging`;
+    this.commands = this.track(name, new Redis(options.redisUrl, redisCommandOptions(name, { lazyConnect: true })));
   }
 
-  /** A dedicated connection for blocking commands or BullMQ (which needs maxRetriesPerRequest: null). */
+  /**
+   * A dedicated connection for blocking commands or a BullMQ Worker: no command timeout,
+   * `maxRetriesPerRequest: null` (see redisBlockingOptions).
+   */
   dedicated(role: string, options: RedisOptions = {}): Redis {
-    return this.track(new Redis(this.options.redisUrl, { maxRetriesPerRequest: null, connectionName: `${this.options.connectionName}-${role}`, ...options }));
+    const name = `${this.options.connectionName}-${role}`;
+    return this.track(name, new Redis(this.options.redisUrl, redisBlockingOptions(name, options)));
   }
 
   onClose(stage: Stage, close: () => Promise<void>): void {
@@ -49,10 +54,9 @@ export class MessagingConnections implements OnApplicationShutdown {
     await Promise.allSettled(this.extra.map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  private track(c: Redis): Redis {
-    c.on('error', (e) => {
-      if (!this.closed) this.logger.warn(`redis connection error: ${e.message}`);
-    });
+  /** Every connection gets an error listener that logs once per state change, without the URL's password. */
+  private track(name: string, c: Redis): Redis {
+    new RedisConnectionWatch(name, this.options.redisUrl, this.logger, () => this.closed).attach(c);
     this.extra.push(c);
     return c;
   }

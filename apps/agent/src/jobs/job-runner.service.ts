@@ -6,6 +6,21 @@ import { ModelHost } from '../node/model-host';
 import { NodeIdentity } from '../node/node-identity';
 import { DeltaWriter } from './delta-writer';
 
+/** Pauses between tries of an attempt's last write: it frees the sequence, so it outlasts a Redis restart. */
+const END_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];
+
+/** The attempt's last word, tried again while Redis is unreachable (a repeat is fenced: harmless). */
+async function endWithRetries(write: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; ; i++) {
+    try {
+      return await write();
+    } catch (e) {
+      if (i >= END_RETRY_DELAYS_MS.length) throw e;
+      await new Promise((r) => setTimeout(r, END_RETRY_DELAYS_MS[i]));
+    }
+  }
+}
+
 /**
  * Runs the jobs of this node's queue on the model's sequences and writes their events. Every
  * write is fenced by the job's attempt: a closed (cancelled, expired) or re-assigned job makes
@@ -40,7 +55,7 @@ export class JobRunner implements OnApplicationBootstrap {
   async run(job: GenerateJobPayload): Promise<void> {
     const nodeId = this.identity.id;
     const { jobId, attempt } = job;
-    const end = (events: JobEvent[]) => this.streams.end(jobId, attempt, job.nodeId, events);
+    const end = (events: JobEvent[]) => endWithRetries(() => this.streams.end(jobId, attempt, job.nodeId, events));
     const model = this.host.model;
     if (nodeId !== job.nodeId || !model || model.name !== job.model) {
       await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model}` }]);
@@ -63,7 +78,8 @@ export class JobRunner implements OnApplicationBootstrap {
       const result = await this.host.runner.generate(jobId, job.request, (text) => deltas.push(text));
       const rest = await deltas.finish();
       if (deltas.stoppedBy === 'failed') {
-        await end([{ type: 'error', code: 'generation_failed', message: 'the node could not write the job\'s output' }]);
+        // Some text never reached the stream: its reader must not take the rest for a whole answer.
+        await end([{ type: 'error', code: 'stream_interrupted', message: 'the node could not write part of the job\'s output (Redis unreachable)' }]);
         return;
       }
       if (result.finishReason === 'cancelled' || deltas.stoppedBy === 'fenced') {
@@ -74,7 +90,7 @@ export class JobRunner implements OnApplicationBootstrap {
       await end([
         ...rest,
         { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens },
-        { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs },
+        { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs, deltas: deltas.deltas },
       ]);
       this.logger.log(
         { jobId, requestId: job.requestId, attempt, promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },

@@ -6,6 +6,7 @@ import { ApiConfig } from '../api.config';
 import { CredentialOwner } from './credential-owner';
 import { CredentialStrategy } from './credential.strategy';
 import { GridlineAuthGuard } from './gridline-auth.guard';
+import { ReplayGuard } from './replay-guard';
 import { WhoamiController } from './whoami.controller';
 
 @Module({
@@ -25,6 +26,7 @@ import { WhoamiController } from './whoami.controller';
         return new SecretBox(resolved.key);
       },
     },
+    ReplayGuard,
     CredentialStrategy,
     CredentialOwner,
     { provide: APP_GUARD, useClass: GridlineAuthGuard },

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
-import { Redis } from 'ioredis';
 import { Strategy } from 'passport-custom';
 import { ACCESS_KEY_PATTERN, AuthError, HmacVerifierDeps, KeyLookupResult, SecretBox, hashApiToken, looksLikeApiToken, verifySignedRequest } from '@gridline/auth';
 import { LRUCache } from 'lru-cache';
-import { BoundedCache, RedisKeys } from '@gridline/common';
+import { BoundedCache } from '@gridline/common';
 import { IdentityRepository, TokenRepository } from '@gridline/db';
 import { Principal, roleOf } from './principal';
+import { ReplayGuard } from './replay-guard';
 
 /** How long a credential lookup is reused: revoking or disabling takes effect within this. */
 export const CREDENTIAL_CACHE_MS = 1000;
@@ -39,14 +39,13 @@ export class CredentialStrategy extends PassportStrategy(Strategy, 'gridline') {
     private readonly identity: IdentityRepository,
     private readonly tokenRepo: TokenRepository,
     private readonly secrets: SecretBox,
-    private readonly redis: Redis,
-    private readonly redisKeys: RedisKeys,
+    private readonly replays: ReplayGuard,
   ) {
     super();
     this.deps = {
       // A string that cannot be an access key is unknown without a lookup, cached or not.
       lookup: async (accessKey) => (ACCESS_KEY_PATTERN.test(accessKey) ? this.keys.get(accessKey, () => this.loadKeypair(accessKey)) : null),
-      markSeen: async (signature, ttlMs) => (await this.redis.set(this.redisKeys.replay(signature), '1', 'PX', ttlMs, 'NX')) === 'OK',
+      markSeen: (signature, ttlMs, signedAt) => this.replays.markSeen(signature, signedAt, ttlMs),
       now: () => Date.now(),
     };
   }

@@ -6,6 +6,7 @@ import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gr
 import { JobLifecycle } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
+import { RedisHealth } from '../redis/redis-health';
 import { Principal, scopeFor } from '../auth/principal';
 import { chatInput, toInferenceRequest } from '../openai/inference-body';
 import type { CreateJobDto } from './dto/job.dto';
@@ -45,6 +46,7 @@ export class JobsService {
     private readonly jobs: JobRepository,
     private readonly models: ModelRepository,
     private readonly follower: JobEventFollower,
+    private readonly redis: RedisHealth,
   ) {}
 
   /**
@@ -60,6 +62,8 @@ export class JobsService {
     if (!(await this.models.findByName(model))) {
       throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
     }
+    // Refused before anything is written: Redis carries the job from here on.
+    this.redis.assertRoomForJob();
     const now = new Date();
     const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
     const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
@@ -90,8 +94,9 @@ export class JobsService {
       await this.lifecycle.enqueue(job);
     } catch (e) {
       this.logger.error({ jobId: job.id }, `enqueue failed: ${errorSummary(e)}`);
-      await this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
-      throw new ApiError('queue_unavailable', 'the job queue is unavailable; try again');
+      // Not awaited: the answer must not wait on a Redis that just failed (the row is failed in the background).
+      void this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
+      throw this.redis.failure(e);
     }
     return { job, created };
   }

@@ -47,8 +47,12 @@ export interface KeyLookupResult<P> {
 export interface HmacVerifierDeps<P> {
   /** Resolves an active, unexpired access key to its secret; null when unknown, disabled or expired. */
   lookup(accessKey: string): Promise<KeyLookupResult<P> | null>;
-  /** Records a signature; false when it was already seen inside the window. */
-  markSeen(signature: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Records a signature; false when it was already seen inside the window, or when it may
+   * have been (`signedAt`, the request's signed date in ms, is older than what the replay
+   * store remembers).
+   */
+  markSeen(signature: string, ttlMs: number, signedAt: number): Promise<boolean>;
   now(): number;
 }
 
@@ -84,6 +88,6 @@ export async function verifySignedRequest<P>(req: IncomingSignedRequest, deps: H
     version,
   });
   if (!key || !signaturesEqual(expected, signature)) throw new AuthError('signature_mismatch', SIGNATURE_REFUSAL);
-  if (!(await deps.markSeen(signature, 2 * DATE_WINDOW_MS))) throw new AuthError('replayed_request');
+  if (!(await deps.markSeen(signature, 2 * DATE_WINDOW_MS, at))) throw new AuthError('replayed_request');
   return key.principal;
 }

@@ -37,6 +37,14 @@ export class RedisKeys {
     return `${this.prefix}:lock:sweeper`;
   }
 
+  /**
+   * When the replay store started (ms): set once, never expires. Signatures dated before it
+   * may have been seen by a Redis that lost its markers, so they are refused.
+   */
+  get replayEpoch(): string {
+    return `${this.prefix}:replay-epoch`;
+  }
+
   /** Seen-signature marker used to refuse replayed signed requests. */
   replay(signature: string): string {
     return `${this.prefix}:replay:${signature}`;

@@ -19,8 +19,8 @@ export class JobQueues {
       jobId: spec.jobId(payload),
       priority: options.priority,
       attempts: spec.attempts,
-      removeOnComplete: { age: spec.retention.completedAgeSeconds, count: spec.retention.completedCount },
-      removeOnFail: { age: spec.retention.failedAgeSeconds },
+      removeOnComplete: true,
+      removeOnFail: { age: spec.retention.failedAgeSeconds, count: spec.retention.failedCount },
     });
   }
 

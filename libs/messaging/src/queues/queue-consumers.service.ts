@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
+import { RedisConnectionWatch, isConnectionError } from '@gridline/common';
 import { MessagingConnections } from '../messaging.connections';
 import { MESSAGING_OPTIONS, MessagingOptions } from '../messaging.options';
 import { ON_QUEUE, QueueHandler, QueueJobContext } from './on-queue.decorator';
@@ -94,7 +95,10 @@ export class QueueConsumers implements OnApplicationBootstrap {
       maxStalledCount: spec.maxStalledCount,
       lockDuration: spec.lockDurationMs,
     });
-    worker.on('error', (e) => this.logger.error(`worker ${name}: ${e.message}`));
+    // A Worker re-emits its connections' errors: those are logged once per outage, the rest each time.
+    const watch = new RedisConnectionWatch(`worker-${name}`, this.options.redisUrl, this.logger, () => this.connections.isClosing);
+    worker.on('error', (e) => (isConnectionError(e) ? watch.down(e) : this.logger.error(`worker ${name}: ${e.message}`)));
+    worker.on('ready', () => watch.up());
     worker.on('failed', (job, err) => {
       if (err instanceof DelayedError || err.name === 'DelayedError') return;
       this.logger.warn({ queue: name, bullJobId: job?.id }, `job failed: ${err.message}`);

@@ -18,14 +18,18 @@ export interface QueueSpec<P> {
    */
   readonly maxStalledCount: number;
   readonly lockDurationMs: number;
-  readonly retention: { completedAgeSeconds: number; completedCount: number; failedAgeSeconds: number };
+  /**
+   * A completed BullMQ job is removed at once (its payload holds the whole request; the job's
+   * row and stream carry everything after it); a failed one is kept this long, for operators.
+   */
+  readonly retention: { failedAgeSeconds: number; failedCount: number };
 }
 
 function defineQueue<P>(spec: QueueSpec<P>): QueueSpec<P> {
   return Object.freeze(spec);
 }
 
-const RETENTION = { completedAgeSeconds: 3600, completedCount: 10_000, failedAgeSeconds: 24 * 3600 };
+const RETENTION = { failedAgeSeconds: 3600, failedCount: 1000 };
 
 /** Every queue Gridline uses. */
 export const Queues = {

@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { RedisConnectionWatch } from '@gridline/common';
+import { DeltaContinuity } from '@gridline/contract';
 import { MessagingConnections } from '../messaging.connections';
 import { StoredJobEvent, decodeEntry } from './job-streams.service';
 
@@ -14,7 +16,12 @@ interface Waiter {
   closed: boolean;
 }
 
-/** A reader of one job's events. `next` never waits past its deadline, whatever Redis does. */
+/**
+ * A reader of one job's events. `next` never waits past its deadline, whatever Redis does.
+ * Deltas are checked as they come: when some were lost (a hole in the numbering, or fewer
+ * than `finished` counts), the reader gets a `stream_interrupted` error in place of the rest,
+ * never a text passed off as complete.
+ */
 export interface JobEventSubscription {
   next(deadline: number): Promise<StoredJobEvent | 'timeout' | 'closed'>;
   close(): void;
@@ -28,6 +35,7 @@ export interface JobEventSubscription {
 @Injectable()
 export class JobEventFollower {
   private readonly logger = new Logger('JobEvents');
+  private readonly watch: RedisConnectionWatch;
   private readonly waiters = new Map<string, Waiter>();
   private blockingId: number | null = null;
   private idle: (() => void) | null = null;
@@ -35,6 +43,7 @@ export class JobEventFollower {
 
   constructor(private readonly connections: MessagingConnections) {
     connections.onClose('readers', () => this.stop());
+    this.watch = new RedisConnectionWatch('job-events reader', connections.options.redisUrl, this.logger, () => connections.isClosing);
   }
 
   follow(jobId: string): JobEventSubscription {
@@ -44,6 +53,8 @@ export class JobEventFollower {
     this.waiters.set(key, waiter);
     this.idle?.();
     void this.kick(waiter);
+    const continuity = new DeltaContinuity();
+    let interrupted = false;
     const close = () => {
       if (waiter.closed) return;
       waiter.closed = true;
@@ -54,7 +65,15 @@ export class JobEventFollower {
       close,
       next: async (deadline: number) => {
         for (;;) {
-          if (waiter.queue.length > 0) return waiter.queue.shift() as StoredJobEvent;
+          if (interrupted) return 'closed';
+          if (waiter.queue.length > 0) {
+            const stored = waiter.queue.shift() as StoredJobEvent;
+            const event = continuity.check(stored.attempt, stored.event);
+            if (event === stored.event) return stored;
+            interrupted = true;
+            this.logger.warn({ jobId, attempt: stored.attempt }, `${event.type === 'error' ? event.message : 'deltas lost'}: the reader gets stream_interrupted`);
+            return { ...stored, event, control: false };
+          }
           if (waiter.closed) return 'closed';
           const remaining = deadline - Date.now();
           if (remaining <= 0) return 'timeout';
@@ -120,7 +139,7 @@ export class JobEventFollower {
           this.blockingId = Number(await blocking.client('ID'));
         } catch (e) {
           if (this.connections.isClosing) return;
-          this.logger.warn(`reading job events failed: ${(e as Error).message}`);
+          this.watch.down(e);
           await new Promise((r) => setTimeout(r, 250));
           continue;
         }
@@ -137,10 +156,11 @@ export class JobEventFollower {
       } catch (e) {
         if (this.connections.isClosing) return;
         this.blockingId = null;
-        this.logger.warn(`reading job events failed: ${(e as Error).message}`);
+        this.watch.down(e);
         await new Promise((r) => setTimeout(r, 250));
         continue;
       }
+      this.watch.up();
       for (const [key, entries] of reply ?? []) {
         const waiter = this.waiters.get(key);
         if (!waiter) continue;

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { RedisConnectionWatch } from '@gridline/common';
 import { MessagingConnections } from '../messaging.connections';
 
 /** A lifecycle note a node writes with the events it concerns (see job-stream.scripts). */
@@ -43,6 +44,7 @@ export class JobProgressFeed {
     if (this.loop) throw new Error('the progress feed is already consumed by this process');
     const blocking = this.connections.dedicated('progress');
     const key = this.connections.keys.jobProgress;
+    const watch = new RedisConnectionWatch('job-progress reader', this.connections.options.redisUrl, this.logger, () => this.stopping);
     this.loop = (async () => {
       let ready = false;
       let cursor = '0';
@@ -79,10 +81,13 @@ export class JobProgressFeed {
             await blocking.xack(key, group, id);
           }
           if (rescanning) cursor = '>';
+          watch.up();
         } catch (e) {
           if (this.stopping) return;
           ready = false;
-          this.logger.warn(`reading job progress failed: ${(e as Error).message}`);
+          // A Redis restarted empty lost the group (NOGROUP): it is created again on the next turn.
+          if (/NOGROUP/.test((e as Error).message)) this.logger.warn('the progress stream\'s consumer group is gone (Redis restarted empty?): creating it again');
+          else watch.down(e);
           await new Promise((r) => setTimeout(r, 500));
         }
       }

@@ -8,8 +8,17 @@ import { APPEND_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT, REASSIGN_SCRIPT } from './job
 export const JOB_STREAM_MAXLEN = 2 * REQUEST_LIMITS.maxTokens.max + 1000;
 /** How long a job's stream lives after its last write while it runs. */
 export const JOB_STREAM_OPEN_TTL_SECONDS = 24 * 3600;
-/** How long a finished job's events stay readable (a late reader, the finisher). */
+/**
+ * How long an ended job's events stay readable until its row is finished (the finisher reads
+ * them; a scheduler that was down catches up within this).
+ */
 export const JOB_STREAM_ENDED_TTL_SECONDS = 3600;
+/**
+ * How long a job's stream and control hash stay once its row is finished: its live reader
+ * has had everything by then, and the row (Postgres) holds the result. A node that writes
+ * later finds no control hash and is fenced off all the same.
+ */
+export const JOB_STREAM_SETTLED_TTL_SECONDS = 30;
 
 export interface StoredJobEvent {
   id: string;
@@ -100,6 +109,15 @@ export class JobStreams {
       attempt ?? '',
     );
     return r === 'closed' ? { closed: true } : { closed: false, before: r as CloseReason | 'ended' | 'stale' };
+  }
+
+  /** The job's row is finished: its stream and control hash expire soon (never later than already set). */
+  async retire(jobId: string): Promise<void> {
+    await this.redis
+      .multi()
+      .expire(this.keys.jobEvents(jobId), JOB_STREAM_SETTLED_TTL_SECONDS, 'LT')
+      .expire(this.keys.jobControl(jobId), JOB_STREAM_SETTLED_TTL_SECONDS, 'LT')
+      .exec();
   }
 
   /** Every stored event of the job, in order. */

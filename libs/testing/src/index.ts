@@ -5,3 +5,4 @@ export * from './stack';
 export * from './api-process';
 export * from './stack-client';
 export * from './lifecycle-harness';
+export * from './redis-server';

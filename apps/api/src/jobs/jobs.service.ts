@@ -113,8 +113,23 @@ export class JobsService {
     return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey })).job;
   }
 
+  /**
+   * Follows a job's events. A reader told that deltas were lost (`stream_interrupted`) ends
+   * the job too: its client has the error, so the node stops and the row records it.
+   */
   follow(jobId: string): JobEventSubscription {
-    return this.follower.follow(jobId);
+    const sub = this.follower.follow(jobId);
+    return {
+      close: () => sub.close(),
+      next: async (deadline) => {
+        const next = await sub.next(deadline);
+        if (typeof next === 'object' && next.event.type === 'error' && next.event.code === 'stream_interrupted' && !next.control) {
+          const { code, message } = next.event;
+          void this.lifecycle.end(jobId, { transition: 'fail', code, message }).catch((e: Error) => this.logger.warn({ jobId }, `ending an interrupted job failed: ${e.message}`));
+        }
+        return next;
+      },
+    };
   }
 
   async get(p: Principal, id: string): Promise<JobRecord> {

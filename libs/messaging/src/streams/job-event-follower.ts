@@ -5,6 +5,11 @@ import { DeltaContinuity } from '@gridline/contract';
 import { MessagingConnections } from '../messaging.connections';
 import { StoredJobEvent, decodeEntry } from './job-streams.service';
 
+/** How long one blocking read waits for new events. */
+const BLOCK_MS = 5000;
+/** How much later than BLOCK_MS an unanswered read is taken for a stalled Redis. */
+const STALL_GRACE_MS = 2000;
+
 type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 
 interface Waiter {
@@ -40,6 +45,8 @@ export class JobEventFollower {
   private blockingId: number | null = null;
   private idle: (() => void) | null = null;
   private loop: Promise<void> | null = null;
+  /** Ends the wait on the blocking read in progress (its connection closed). */
+  private cut: (() => void) | null = null;
 
   constructor(private readonly connections: MessagingConnections) {
     connections.onClose('readers', () => this.stop());
@@ -91,10 +98,14 @@ export class JobEventFollower {
 
   private ensureLoop(): void {
     if (this.loop || this.connections.isClosing) return;
-    // A blocking read cut by a disconnect must fail (not be re-sent silently on the new
-    // connection), so the loop learns the new connection id.
+    // A blocking read cut by a disconnect is not re-sent on the new connection (ioredis then
+    // drops it without settling it: the loop stops waiting on it when the connection closes),
+    // so the loop learns the new connection id.
     const blocking = this.connections.dedicated('events', { autoResendUnfulfilledCommands: false });
-    blocking.on('close', () => (this.blockingId = null));
+    blocking.on('close', () => {
+      this.blockingId = null;
+      this.cut?.();
+    });
     this.loop = this.run(blocking);
   }
 
@@ -150,14 +161,34 @@ export class JobEventFollower {
         w.picked = true;
         return w.lastId;
       });
-      let reply: XReadReply;
+      let reply: XReadReply | 'cut' | 'stalled';
+      let timer: NodeJS.Timeout | undefined;
       try {
-        reply = (await blocking.xread('COUNT', 512, 'BLOCK', 5000, 'STREAMS', ...keys, ...ids)) as XReadReply;
+        // Redis answers a block within BLOCK_MS; when it does not (stalled), the connection is
+        // dropped and made again, so a read queued behind a stale one never waits on it.
+        const read = blocking.xread('COUNT', 512, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids) as Promise<XReadReply>;
+        const cut = new Promise<'cut'>((resolve) => (this.cut = () => resolve('cut')));
+        const stalled = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), BLOCK_MS + STALL_GRACE_MS)));
+        reply = await Promise.race([read, cut, stalled]);
+        read.catch(() => undefined);
       } catch (e) {
         if (this.connections.isClosing) return;
         this.blockingId = null;
         this.watch.down(e);
         await new Promise((r) => setTimeout(r, 250));
+        continue;
+      } finally {
+        clearTimeout(timer);
+        this.cut = null;
+      }
+      if (reply === 'cut' || reply === 'stalled') {
+        if (this.connections.isClosing) return;
+        this.blockingId = null;
+        if (reply === 'stalled') {
+          this.watch.down(new Error(`no answer to a blocking read within ${BLOCK_MS + STALL_GRACE_MS} ms`));
+          blocking.disconnect(true);
+        }
+        await new Promise((r) => setTimeout(r, 50));
         continue;
       }
       this.watch.up();

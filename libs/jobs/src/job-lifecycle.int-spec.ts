@@ -1,5 +1,5 @@
 import { JobRecord, TeamScope } from '@gridline/db';
-import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { JOB_STREAM_SETTLED_TTL_SECONDS, JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { Redis } from 'ioredis';
 import { JobLifecycle, MAX_JOB_ATTEMPTS } from './job-lifecycle.service';
@@ -48,10 +48,12 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(done).toMatchObject({ status: 'succeeded', promptTokens: 7, completionTokens: 2, result: { text: 'Hi there', finishReason: 'stop' } });
     expect(done?.firstTokenAt).toBeInstanceOf(Date);
     expect(done?.finishedAt).toBeInstanceOf(Date);
-    // The stream expires an hour after the job ended.
-    const ttl = await redis.ttl(`${prefix}:job:${job.id}:events`);
-    expect(ttl).toBeGreaterThan(3000);
-    expect(ttl).toBeLessThanOrEqual(3600);
+    // The row holds the outcome: the stream and control hash expire soon after (JOB_STREAM_SETTLED_TTL_SECONDS).
+    for (const key of [`${prefix}:job:${job.id}:events`, `${prefix}:job:${job.id}:ctl`]) {
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(JOB_STREAM_SETTLED_TTL_SECONDS - 10);
+      expect(ttl).toBeLessThanOrEqual(JOB_STREAM_SETTLED_TTL_SECONDS);
+    }
   });
 
   it('refuses illegal transitions with a compare-and-set and changes nothing', async () => {

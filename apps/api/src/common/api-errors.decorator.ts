@@ -35,6 +35,8 @@ export const AUTHENTICATION_ERRORS = [
   'signature_mismatch',
   'replayed_request',
   'invalid_token',
+  // A signature's replay check needs Redis: while it does not answer, 503 rather than a wait.
+  'redis_unavailable',
 ] as const satisfies ErrorCodes;
 
 const CODES = 'gridline:api-errors';

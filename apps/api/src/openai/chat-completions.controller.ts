@@ -31,7 +31,7 @@ export class ChatCompletionsController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a chat completion (OpenAI-compatible); `stream: true` answers with server-sent events. The job id is in `x-gridline-job-id`.' })
   @ApiOkResponse({ type: ChatCompletionResponseDto })
-  @ApiErrors(BODY_ERRORS, 'model_not_allowed', 'model_not_found', 'queue_unavailable', JOB_FAILURES)
+  @ApiErrors(BODY_ERRORS, 'model_not_allowed', 'model_not_found', 'redis_memory_full', JOB_FAILURES)
   async create(
     @CurrentPrincipal() principal: Principal,
     @Body() dto: CreateChatCompletionDto,

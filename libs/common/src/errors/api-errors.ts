@@ -53,7 +53,6 @@ const RESOURCES = {
 
 const AVAILABILITY = {
   not_ready: { status: 503, title: 'Not ready' },
-  queue_unavailable: { status: 503, title: 'Queue unavailable' },
   /** Redis (queues, streams, replay markers) does not answer: stalled, restarting or lost. */
   redis_unavailable: { status: 503, title: 'Redis unavailable' },
   /** Redis is near its `maxmemory`: new inference jobs wait until it has room. */

@@ -1,5 +1,6 @@
 export * from './shape';
 export * from './inference-request';
+export * from './context-window';
 export * from './job-errors';
 export * from './job-events';
 export * from './job-lifecycle';

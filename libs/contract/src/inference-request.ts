@@ -46,7 +46,8 @@ export type OpenAiSamplingFields = { [K in SamplingParameter as (typeof SAMPLING
 
 /** Bounds of a request that are not sampling parameters. */
 export const REQUEST_LIMITS = {
-  maxTokens: { min: 1, max: 32768, default: 256 },
+  /** Left out, a request may generate up to the rest of the model's context, at most `max` tokens. */
+  maxTokens: { min: 1, max: 32768 },
   stopSequences: 4,
   messages: 512,
   modelName: 256,
@@ -57,7 +58,8 @@ export interface InferenceRequest {
   sampling: Sampling;
   /** Generation ends before any of these strings; they are not part of the text. */
   stop?: string[];
-  maxTokens: number;
+  /** The most tokens to generate; left out: up to the rest of the context (see context-window.ts). */
+  maxTokens?: number;
 }
 
 /** Picks the sampling parameters out of an OpenAI-shaped body (already validated). */
@@ -85,9 +87,9 @@ function numberWithin(what: string, v: unknown, spec: { min: number; max: number
 
 /** Validates a request as it comes back from Redis or a JSON column. */
 export function assertInferenceRequest(value: unknown): asserts value is InferenceRequest {
-  assertShape('request', value, { input: 'object', sampling: 'object', stop: 'array?', maxTokens: 'number' });
+  assertShape('request', value, { input: 'object', sampling: 'object', stop: 'array?', maxTokens: 'number?' });
   const r = value as InferenceRequest;
-  numberWithin('request.maxTokens', r.maxTokens, { ...REQUEST_LIMITS.maxTokens, integer: true });
+  if (r.maxTokens !== undefined) numberWithin('request.maxTokens', r.maxTokens, { ...REQUEST_LIMITS.maxTokens, integer: true });
   if (r.input.kind === 'chat') {
     assertShape('request.input', r.input, { messages: 'array' });
     if (r.input.messages.length === 0) throw new PayloadError('request.input.messages is empty');
@@ -108,12 +110,12 @@ export function assertInferenceRequest(value: unknown): asserts value is Inferen
   if (r.stop && !r.stop.every((s) => typeof s === 'string')) throw new PayloadError('request.stop must hold strings');
 }
 
-/** A chat request with defaults for what is left out (tools, tests, benchmarks). */
+/** A chat request (tools, tests, benchmarks); without maxTokens it may fill the context. */
 export function chatRequest(messages: ChatMessage[], options: { maxTokens?: number; sampling?: Sampling; stop?: string[] } = {}): InferenceRequest {
   return {
     input: { kind: 'chat', messages },
     sampling: options.sampling ?? {},
-    maxTokens: options.maxTokens ?? REQUEST_LIMITS.maxTokens.default,
+    ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { INPUT_PARAM, completionBudget, contextOverflow, keptInputBytes, promptTokensLowerBound } from './context-window';
+import { INPUT_PARAM, certainOverflow, completionBudget, contextOverflow, keptInputBytes, promptTokensLowerBound } from './context-window';
 import { REQUEST_LIMITS, assertInferenceRequest, chatRequest } from './inference-request';
 
 describe('context window', () => {
@@ -58,6 +58,18 @@ describe('context window', () => {
   it('bounds the prompt tokens from below: each token covers at most the longest token in bytes', () => {
     expect(promptTokensLowerBound({ kind: 'completion', prompt: 'x'.repeat(70) }, 7)).toBe(10);
     expect(promptTokensLowerBound({ kind: 'completion', prompt: 'x'.repeat(71) }, 7)).toBe(11);
+  });
+
+  it("refuses before queueing only what certainly overflows, once an agent announced the model's context", () => {
+    const served = { contextTokens: 2048, maxTokenBytes: 7 };
+    const fits = chatRequest([{ role: 'user', content: 'x'.repeat(7 * 1792) }], { maxTokens: 256 });
+    expect(certainOverflow(served, fits)).toBeNull();
+    expect(certainOverflow(served, { ...fits, maxTokens: 257 })).toBe(
+      "This model's maximum context length is 2048 tokens. However, you requested at least 2049 tokens (at least 1792 in the messages, 257 in the completion). Please reduce the length of the messages or completion.",
+    );
+    expect(certainOverflow(served, chatRequest([{ role: 'user', content: 'x'.repeat(7 * 2048) }]))).toMatch(/your messages resulted in at least 2048 tokens/);
+    expect(certainOverflow(undefined, { ...fits, maxTokens: 32768 })).toBeNull();
+    expect(certainOverflow({ contextTokens: 2048, maxTokenBytes: null }, { ...fits, maxTokens: 32768 })).toBeNull();
   });
 
   it('takes a request without max_tokens, and still refuses a bad one', () => {

@@ -1,4 +1,4 @@
-import { InferenceInput, REQUEST_LIMITS } from './inference-request';
+import { InferenceInput, InferenceRequest, REQUEST_LIMITS } from './inference-request';
 
 /**
  * The context window of a served model: what a request may use of it, and the one refusal
@@ -74,15 +74,34 @@ export function contextOverflow(d: ContextDemand): string | null {
   return null;
 }
 
-/** Whitespace any chat template may strip around a message (JavaScript's and Python's). */
-const EDGE_SPACE = /[\s\x1c-\x1f\x85]/u;
+/**
+ * The api's check, before a job is queued: the message when the request certainly does not
+ * fit (its prompt's tokens bounded from below by its bytes), else null; nothing to check
+ * against until an agent announced how it serves the model.
+ */
+export function certainOverflow(served: ServedContext | undefined, request: InferenceRequest): string | null {
+  if (!served?.maxTokenBytes) return null;
+  return contextOverflow({
+    kind: request.input.kind,
+    contextTokens: served.contextTokens,
+    promptTokens: promptTokensLowerBound(request.input, served.maxTokenBytes),
+    maxTokens: request.maxTokens,
+    estimated: true,
+  });
+}
+
+/** Whitespace any chat template may strip around a message: JavaScript's, and Python's U+001C-U+001F and U+0085. */
+function isEdgeSpace(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  return /\s/.test(ch) || (c >= 0x1c && c <= 0x1f) || c === 0x85;
+}
 
 /** The text without the whitespace at either end (scanned, not a regex: no backtracking on long runs). */
 function trimmed(s: string): string {
   let start = 0;
   let end = s.length;
-  while (start < end && EDGE_SPACE.test(s[start])) start++;
-  while (end > start && EDGE_SPACE.test(s[end - 1])) end--;
+  while (start < end && isEdgeSpace(s[start])) start++;
+  while (end > start && isEdgeSpace(s[end - 1])) end--;
   return s.slice(start, end);
 }
 

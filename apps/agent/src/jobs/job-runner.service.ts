@@ -97,6 +97,13 @@ export class JobRunner implements OnApplicationBootstrap {
         'job done',
       );
     } catch (e) {
+      if (e instanceof RunnerError && e.code === 'context_length_exceeded') {
+        // The client's own error, found by the runner's exact count before it generated anything.
+        this.logger.log({ jobId, requestId: job.requestId }, 'job refused: it does not fit the context');
+        await deltas.finish();
+        await end([{ type: 'error', code: e.code, message: e.message }]);
+        return;
+      }
       const code: JobErrorCode = e instanceof RunnerError && (e.code === 'runner_exited' || e.code === 'runner_unavailable') ? 'runner_crashed' : 'generation_failed';
       this.logger.error({ jobId, requestId: job.requestId, code }, `generation failed: ${(e as Error).message}`);
       await deltas.finish();

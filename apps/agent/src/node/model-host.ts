@@ -48,7 +48,7 @@ export class ModelHost implements OnApplicationShutdown {
       process.kill(process.pid, 'SIGTERM');
     });
     this.gpu = await this.runner.start(this.config.GRIDLINE_GPU);
-    this.logger.log(`llama.cpp backend: ${this.gpu.backend}${this.gpu.deviceNames.length ? ` (${this.gpu.deviceNames.join(', ')})` : ''}`);
+    this.logger.log(`llama.cpp backend: ${this.gpu.backend}${this.gpu.deviceNames.length ? ` (${this.gpu.deviceNames.join(', ')})` : ''}; runner pid ${this.runner.pid}`);
     if (this.config.GRIDLINE_MODEL_PATH) this.announced = await this.load(this.config.GRIDLINE_MODEL_PATH);
     else this.logger.warn('GRIDLINE_MODEL_PATH is not set: this node serves no model');
   }
@@ -92,7 +92,7 @@ export class ModelHost implements OnApplicationShutdown {
     const facts = modelFacts(header);
     const name = this.config.GRIDLINE_MODEL_NAME ?? basename(path).replace(/\.gguf$/i, '');
     this.logger.log(
-      `loaded ${name} in ${Date.now() - started} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize}, ${loaded.parallel} parallel sequences`,
+      `loaded ${name} in ${Date.now() - started} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} parallel sequences, longest token ${loaded.maxTokenBytes ?? 'unbounded'} bytes`,
     );
     return {
       name,
@@ -104,6 +104,8 @@ export class ModelHost implements OnApplicationShutdown {
       embedding: facts.embedding,
       parameterBytes: facts.parameterBytes,
       parallel: loaded.parallel,
+      contextTokens: loaded.contextSize,
+      maxTokenBytes: loaded.maxTokenBytes,
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError, errorSummary } from '@gridline/common';
-import { JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
+import { INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
 import type { JobsService } from './jobs.service';
@@ -13,7 +13,7 @@ export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
 export type RelayStep =
   | { type: 'text'; text: string }
   | { type: 'done'; output: RelayedOutput }
-  | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string };
+  | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string; param?: string };
 
 const logger = new Logger('JobRelay');
 /** How long a timed-out request waits for its job to be closed before it answers 504 anyway. */
@@ -88,7 +88,14 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           return;
         case 'error':
           finished = true;
-          sink({ type: 'error', code: event.code, status: JOB_ERRORS[event.code].status, message: event.message });
+          sink({
+            type: 'error',
+            code: event.code,
+            status: JOB_ERRORS[event.code].status,
+            message: event.message,
+            // The runner's exact context check names the input, as the api's own check does.
+            ...(event.code === 'context_length_exceeded' ? { param: INPUT_PARAM[job.kind] } : {}),
+          });
           return;
       }
     }
@@ -100,5 +107,5 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
 
 /** The error a non-streaming client gets for a failed job. */
 export function relayError(step: Extract<RelayStep, { type: 'error' }>): ApiError {
-  return new ApiError(step.code, step.message);
+  return new ApiError(step.code, step.message, step.param ? { param: step.param } : {});
 }

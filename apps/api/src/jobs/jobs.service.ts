@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ApiError, errorSummary, quote } from '@gridline/common';
-import { InferenceRequest, JobStatus } from '@gridline/contract';
+import { INPUT_PARAM, InferenceRequest, JobStatus, certainOverflow } from '@gridline/contract';
 import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
@@ -59,9 +59,14 @@ export class JobsService {
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
-    if (!(await this.models.findByName(model))) {
+    const record = await this.models.findByName(model);
+    if (!record) {
       throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
     }
+    // What certainly overflows the model's context is refused here, before it costs a row and a
+    // queue slot; the runner checks the exact count before it generates.
+    const overflow = certainOverflow(record.facts.serving, request);
+    if (overflow) throw new ApiError('context_length_exceeded', overflow, { param: INPUT_PARAM[request.input.kind] });
     // Refused before anything is written: Redis carries the job from here on.
     this.redis.assertRoomForJob();
     const now = new Date();

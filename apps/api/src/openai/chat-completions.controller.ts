@@ -60,26 +60,46 @@ export class ChatCompletionsController {
     };
   }
 
+  /**
+   * Server-sent events. The headers wait for the job's first output: a job that fails before
+   * it produced anything (its request does not fit the context, it timed out) is answered with
+   * its HTTP status and error body, as without streaming; after that, an error is an event.
+   */
   private async stream(res: Response, job: Parameters<typeof relayJob>[1], meta: { id: string; created: number; model: string; includeUsage: boolean }): Promise<void> {
-    res.status(200);
-    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-accel-buffering', 'no');
-    res.flushHeaders();
     const send = (data: unknown) => {
       if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
     };
     const chunk = (delta: Record<string, unknown>, finish: string | null) =>
       send({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, system_fingerprint: null, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
-    chunk({ role: 'assistant', content: '' }, null);
+    let opened = false;
+    const open = () => {
+      if (opened) return;
+      opened = true;
+      res.status(200);
+      res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('x-accel-buffering', 'no');
+      res.flushHeaders();
+      chunk({ role: 'assistant', content: '' }, null);
+    };
+    let failure: Extract<RelayStep, { type: 'error' }> | null = null;
     await relayJob(this.jobs, job, res, (step) => {
+      if (step.type === 'error' && !opened) {
+        failure = step as Extract<RelayStep, { type: 'error' }>;
+        return;
+      }
+      open();
       if (step.type === 'text') chunk({ content: step.text }, null);
-      else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: null, code: step.code } });
+      else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: step.param ?? null, code: step.code } });
       else {
         chunk({}, step.output.finishReason);
         if (meta.includeUsage) send({ id: meta.id, object: 'chat.completion.chunk', created: meta.created, model: meta.model, system_fingerprint: null, choices: [], usage: usage(step.output) });
       }
     });
+    const failed = failure as Extract<RelayStep, { type: 'error' }> | null;
+    if (failed) throw relayError(failed);
+    // Nothing was sent and nothing failed: the client went away (the job is cancelled).
+    if (!opened) throw new ApiError('cancelled');
     if (!res.writableEnded && !res.destroyed) res.end('data: [DONE]\n\n');
   }
 }

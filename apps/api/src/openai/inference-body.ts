@@ -1,4 +1,4 @@
-import { InferenceInput, InferenceRequest, REQUEST_LIMITS, samplingFromOpenAi } from '@gridline/contract';
+import { InferenceInput, InferenceRequest, samplingFromOpenAi } from '@gridline/contract';
 import type { ChatMessageDto, InferenceBodyDto } from './dto/chat-completion.dto';
 
 /** OpenAI chat messages as the contract's: `developer` is a system message, text parts are joined. */
@@ -12,12 +12,16 @@ export function chatInput(messages: ChatMessageDto[]): InferenceInput {
   };
 }
 
-/** A validated OpenAI-shaped body as the normalized inference request. */
+/**
+ * A validated OpenAI-shaped body as the normalized inference request. Without max_tokens the
+ * request may use the rest of the model's context (the runner caps it).
+ */
 export function toInferenceRequest(body: InferenceBodyDto, input: InferenceInput): InferenceRequest {
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   return {
     input,
     sampling: samplingFromOpenAi(body),
-    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? REQUEST_LIMITS.maxTokens.default,
+    ...(maxTokens !== undefined ? { maxTokens } : {}),
     ...(body.stop !== undefined ? { stop: typeof body.stop === 'string' ? [body.stop] : body.stop } : {}),
   };
 }

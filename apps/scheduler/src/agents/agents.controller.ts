@@ -1,10 +1,17 @@
 import { Controller, Logger } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { ModelRepository, NodeRepository } from '@gridline/db';
-import { assertShape } from '@gridline/contract';
-import { AgentHeartbeat, AgentRpc, RegisterAgentReply, RegisterAgentRequest } from '@gridline/scheduling';
+import { ServedContext, assertShape } from '@gridline/contract';
+import { AgentHeartbeat, AgentRpc, ModelAnnouncement, RegisterAgentReply, RegisterAgentRequest } from '@gridline/scheduling';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
+
+/** The serving facts of an announcement, when they are well-formed. */
+function servedContext(m: ModelAnnouncement): ServedContext | null {
+  const positive = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!positive(m.contextTokens)) return null;
+  return { contextTokens: m.contextTokens, maxTokenBytes: positive(m.maxTokenBytes) ? m.maxTokenBytes : null };
+}
 
 /** Agents announce themselves and heartbeat over the Redis transport. */
 @Controller()
@@ -22,11 +29,20 @@ export class AgentsController {
   async register(@Payload() req: RegisterAgentRequest): Promise<RegisterAgentReply> {
     assertShape('register', req, { nodeName: 'string', agentVersion: 'string', backend: 'string', gpus: 'array', totalMemoryBytes: 'number', freeMemoryBytes: 'number', models: 'array' });
     for (const m of req.models) {
+      const serving = servedContext(m);
       await this.models.upsert({
         name: m.name,
         sha256: m.sha256,
         sizeBytes: m.sizeBytes,
-        facts: { architecture: m.architecture, contextLength: m.contextLength, layers: m.layers, embedding: m.embedding, parameterBytes: m.parameterBytes },
+        facts: {
+          architecture: m.architecture,
+          contextLength: m.contextLength,
+          layers: m.layers,
+          embedding: m.embedding,
+          parameterBytes: m.parameterBytes,
+          // Agents from before the context check announce no serving facts: the api then leaves the check to the runner.
+          ...(serving ? { serving } : {}),
+        },
       });
     }
     const loaded = req.models.map((m) => ({ name: m.name, sha256: m.sha256, parallel: m.parallel }));

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { ServedContext } from '@gridline/contract';
 import { bigintNumber } from './transformers';
 
 /** Summary of a model file's GGUF header, kept for listing and for requirement estimates. */
@@ -8,6 +9,12 @@ export interface ModelFileFacts {
   layers: number | null;
   embedding: number | null;
   parameterBytes: number;
+  /**
+   * How agents serve the file, as they announced it at registration: the largest context per
+   * sequence among them (so a check against it never refuses what one replica could serve) and
+   * the vocabulary's longest token. Absent until an agent that announces it registers.
+   */
+  serving?: ServedContext;
 }
 
 @Entity('models')

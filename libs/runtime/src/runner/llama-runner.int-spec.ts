@@ -1,4 +1,4 @@
-import { chatRequest } from '@gridline/contract';
+import { ChatMessage, InferenceRequest, chatRequest } from '@gridline/contract';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +32,11 @@ describe('llama runner with a GGUF written by libs/models', () => {
     await expect(runner.inspect(headerPath)).resolves.toMatchObject({ architecture: 'llama', name: 'Meta-Llama-3-8B-Instruct', tensorCount: 32 * 9 + 3, blockCount: 32 });
   });
 
-  it('loads the model with two parallel sequences on one thread', async () => {
+  it('loads the model with two parallel sequences on one thread, and measures its longest token', async () => {
     const info = await runner.load({ modelPath: tinyPath, gpuLayers: 0, contextSize: 1024, parallel: 2, threads: 1 });
     expect(info).toMatchObject({ gpuLayers: 0, contextSize: 1024, parallel: 2, trainContextSize: 2048 });
+    // The tiny vocabulary's longest pieces are "▁number" and "▁people": 7 bytes of text (" number").
+    expect(info.maxTokenBytes).toBe(7);
   });
 
   it('generates visible text, streamed in chunks that add up to the result', async () => {
@@ -94,10 +96,86 @@ describe('llama runner with a GGUF written by libs/models', () => {
   });
 
   it('cancels a running generation', async () => {
-    const pending = runner.generate('c1', chatRequest(chat, { maxTokens: 4000, sampling: { temperature: 0, topP: 1 } }), () => runner.cancel('c1'));
+    // Without max_tokens: it could run to the end of the context.
+    const pending = runner.generate('c1', chatRequest(chat, { sampling: { temperature: 0, topP: 1 } }), () => runner.cancel('c1'));
     const done = await pending;
     expect(done.finishReason).toBe('cancelled');
-    expect(done.completionTokens).toBeLessThan(4000);
+    expect(done.completionTokens).toBeLessThan(1024 - done.promptTokens);
+  });
+
+  describe('the context window (1024 tokens per sequence)', () => {
+    const CONTEXT = 1024;
+    const greedy = { temperature: 0, topP: 1 };
+    /** A chat whose rendered prompt is exactly `tokens` long: each "x" is one token of the tiny vocabulary. */
+    let chatOf: (tokens: number) => ChatMessage[];
+    let promptOf: (tokens: number) => string;
+
+    beforeAll(async () => {
+      const one = await runner.generate('probe-chat', chatRequest([{ role: 'user', content: 'x' }], { maxTokens: 1, sampling: greedy }));
+      chatOf = (tokens) => [{ role: 'user', content: 'x'.repeat(tokens - one.promptTokens + 1) }];
+      const plain = await runner.generate('probe-plain', { input: { kind: 'completion', prompt: 'x' }, sampling: greedy, maxTokens: 1 });
+      promptOf = (tokens) => 'x'.repeat(tokens - plain.promptTokens + 1);
+    });
+
+    /** Requests that fill the context exactly, and their answers: the same as in a roomier context (nothing shifted out). */
+    const filled: { request: InferenceRequest; text: string }[] = [];
+
+    it('generates when prompt plus max_tokens fill the context exactly, with the whole prompt counted', async () => {
+      const chat = chatRequest(chatOf(CONTEXT - 24), { maxTokens: 24, sampling: greedy });
+      const done = await runner.generate('fit', chat);
+      expect(done).toMatchObject({ promptTokens: CONTEXT - 24, completionTokens: 24, finishReason: 'length' });
+      const plain: InferenceRequest = { input: { kind: 'completion', prompt: promptOf(CONTEXT - 24) }, sampling: greedy, maxTokens: 24 };
+      const plainDone = await runner.generate('fit-plain', plain);
+      expect(plainDone).toMatchObject({ promptTokens: CONTEXT - 24, completionTokens: 24, finishReason: 'length' });
+      filled.push({ request: chat, text: done.text }, { request: plain, text: plainDone.text });
+    });
+
+    it('refuses one token more before generating, with the exact numbers', async () => {
+      await expect(runner.generate('over', chatRequest(chatOf(CONTEXT - 24), { maxTokens: 25, sampling: greedy }))).rejects.toMatchObject({
+        code: 'context_length_exceeded',
+        message: `This model's maximum context length is ${CONTEXT} tokens. However, you requested ${CONTEXT + 1} tokens (${CONTEXT - 24} in the messages, 25 in the completion). Please reduce the length of the messages or completion.`,
+      });
+      await expect(runner.generate('over-plain', { input: { kind: 'completion', prompt: promptOf(CONTEXT - 23) }, sampling: greedy, maxTokens: 24 })).rejects.toMatchObject({
+        code: 'context_length_exceeded',
+        message: `This model's maximum context length is ${CONTEXT} tokens. However, you requested ${CONTEXT + 1} tokens (${CONTEXT - 23} in the prompt, 24 in the completion). Please reduce the length of the prompt or completion.`,
+      });
+      await expect(runner.generate('huge', chatRequest(chatOf(5000), { maxTokens: 8, sampling: greedy }))).rejects.toMatchObject({ message: expect.stringContaining('you requested 5008 tokens (5000 in the messages, 8 in the completion)') });
+    });
+
+    it('without max_tokens, generates up to the end of the context', async () => {
+      const chat = await runner.generate('rest', chatRequest(chatOf(CONTEXT - 30), { sampling: greedy }));
+      expect(chat).toMatchObject({ promptTokens: CONTEXT - 30, completionTokens: 30, finishReason: 'length' });
+      const plain = await runner.generate('rest-plain', { input: { kind: 'completion', prompt: promptOf(CONTEXT - 1) }, sampling: greedy });
+      expect(plain).toMatchObject({ promptTokens: CONTEXT - 1, completionTokens: 1, finishReason: 'length' });
+      await expect(runner.generate('full', { input: { kind: 'completion', prompt: promptOf(CONTEXT) }, sampling: greedy })).rejects.toMatchObject({
+        message: `This model's maximum context length is ${CONTEXT} tokens. However, your prompt resulted in ${CONTEXT} tokens, which leaves no room for the completion. Please reduce the length of the prompt.`,
+      });
+    });
+
+    it('keeps the one token LlamaChat needs free after a chat prompt (it would shift the history out otherwise)', async () => {
+      const last = await runner.generate('chat-last', chatRequest(chatOf(CONTEXT - 2), { maxTokens: 2, sampling: greedy }));
+      expect(last).toMatchObject({ promptTokens: CONTEXT - 2, completionTokens: 2 });
+      await expect(runner.generate('chat-full', chatRequest(chatOf(CONTEXT - 1), { maxTokens: 1, sampling: greedy }))).rejects.toMatchObject({
+        message: expect.stringContaining(`your messages resulted in ${CONTEXT - 1} tokens, which leaves no room for the completion`),
+      });
+    });
+
+    it('refuses 512 short messages that do not fit, and answers them in a context that holds them', async () => {
+      const many: ChatMessage[] = Array.from({ length: 512 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'hi' }));
+      many.push({ role: 'user', content: 'hi' });
+      const refused = runner.generate('many', chatRequest(many, { maxTokens: 8, sampling: greedy }));
+      await expect(refused).rejects.toMatchObject({ code: 'context_length_exceeded', message: expect.stringMatching(/you requested \d+ tokens \(\d+ in the messages, 8 in the completion\)/) });
+      const needed = Number(/\((\d+) in the messages/.exec(((await refused.catch((e: Error) => e)) as Error).message)?.[1]);
+      expect(needed).toBeGreaterThan(512 * 6);
+
+      await runner.load({ modelPath: tinyPath, gpuLayers: 0, contextSize: 8192, parallel: 1, threads: 1 });
+      const done = await runner.generate('many-fit', chatRequest(many, { maxTokens: 8, sampling: greedy }));
+      expect(done).toMatchObject({ promptTokens: needed, completionTokens: 8, finishReason: 'length' });
+
+      // What filled the small context exactly is answered the same here: nothing was cut from its prompt.
+      expect(filled).toHaveLength(2);
+      for (const [i, f] of filled.entries()) expect((await runner.generate(`roomy${i}`, f.request)).text).toBe(f.text);
+    }, 60_000);
   });
 
   it('reports a failed load as an error without dying', async () => {

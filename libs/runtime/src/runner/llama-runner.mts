@@ -4,8 +4,22 @@
  * It must only be given files the agent has checked (see loadabilityProblems): llama.cpp
  * aborts the process on some malformed headers instead of throwing.
  */
-import { getLlama, LlamaChat, LlamaCompletion, readGgufFileInfo, resolveChatWrapper, type ChatHistoryItem, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel } from 'node-llama-cpp';
-import { samplingValue } from '#gridline/contract';
+import {
+  getLlama,
+  LlamaChat,
+  LlamaCompletion,
+  LlamaVocabularyType,
+  readGgufFileInfo,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import { completionBudget, contextOverflow, samplingValue } from '#gridline/contract';
 import type { ChatMessage, InferenceRequest } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 
@@ -14,8 +28,22 @@ if (!process.send) {
   process.exit(2);
 }
 
+/**
+ * The agent is gone (it exited or was killed, so its channel closed or broke): nobody is left
+ * to answer, so the runner stops its generations and exits, quietly (its stdio may be gone too).
+ */
+function leave(): void {
+  for (const c of running.values()) c.abort();
+  process.exit(0);
+}
+
 const send = (event: RunnerEvent): void => {
-  process.send?.(event);
+  if (!process.connected) return leave();
+  // With a callback, a write to a closed or broken channel (EPIPE) is reported here instead of
+  // as an 'error' event on the process, which would crash it with a stack trace.
+  process.send?.(event, undefined, undefined, (err: Error | null) => {
+    if (err) leave();
+  });
 };
 
 let llama: Llama | null = null;
@@ -68,7 +96,14 @@ async function handle(req: RunnerRequest): Promise<void> {
       send({
         type: 'loaded',
         id: req.id,
-        info: { gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers, contextSize: context.contextSize, parallel: req.parallel, trainContextSize: model.trainContextSize },
+        info: {
+          gpuLayers: model.gpuLayers,
+          totalLayers: model.fileInsights.totalLayers,
+          contextSize: context.contextSize,
+          parallel: req.parallel,
+          trainContextSize: model.trainContextSize,
+          maxTokenBytes: longestTokenBytes(model),
+        },
       });
       return;
     }
@@ -83,6 +118,47 @@ async function handle(req: RunnerRequest): Promise<void> {
       await model?.dispose();
       await llama?.dispose();
       process.exit(0);
+  }
+}
+
+/**
+ * UTF-8 bytes of input that one token covers at most, over the whole vocabulary: with it the
+ * api bounds a prompt's tokens from below without a tokenizer. Only SentencePiece and
+ * byte-level BPE tokenizers keep every byte of their input; others lowercase, strip accents
+ * or drop whitespace, so bytes bound nothing there (null).
+ */
+function longestTokenBytes(m: LlamaModel): number | null {
+  if (m.vocabularyType !== LlamaVocabularyType.spm && m.vocabularyType !== LlamaVocabularyType.bpe) return null;
+  const size = m.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+  // A token's text is read after an anchor token, since detokenizing one token alone drops a
+  // leading space; control tokens have no text (they never come from input text).
+  const anchor = m.tokenize('a', false).at(-1);
+  const anchorText = anchor === undefined ? '' : m.detokenize([anchor], false);
+  let longest = 0;
+  for (let id = 0; id < size; id++) {
+    const token = id as Token;
+    let bytes: number;
+    if (anchor === undefined) {
+      bytes = Buffer.byteLength(m.detokenize([token], false)) + 1;
+    } else {
+      const text = m.detokenize([anchor, token], false);
+      bytes = Buffer.byteLength(text.startsWith(anchorText) ? text.slice(anchorText.length) : text);
+    }
+    if (bytes > longest) longest = bytes;
+  }
+  return longest > 0 ? longest : null;
+}
+
+/** The token LlamaCompletion puts before a plain prompt (as node-llama-cpp's resolveBeginningTokenToPrepend). */
+function beginningToken(m: LlamaModel): Token | null {
+  switch (m.vocabularyType) {
+    case LlamaVocabularyType.rwkv:
+    case LlamaVocabularyType.ugm:
+      return null;
+    case LlamaVocabularyType.wpm:
+      return m.tokens.bos;
+    default:
+      return m.tokens.shouldPrependBosToken ? m.tokens.bos : null;
   }
 }
 
@@ -118,14 +194,45 @@ function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
   return stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop';
 }
 
+/** The prompt as the model will evaluate it, and its exact length in tokens. */
+type Prompt = { kind: 'chat'; history: ChatHistoryItem[]; tokens: number } | { kind: 'completion'; input: Token[]; tokens: number };
+
+function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper): Prompt {
+  if (request.input.kind === 'chat') {
+    const history = toHistory(request.input.messages);
+    // Rendered and tokenized as LlamaChat does before it evaluates (its context window).
+    return { kind: 'chat', history, tokens: wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length };
+  }
+  // Tokenized here as LlamaCompletion would (it takes tokens as they are, then prepends its token).
+  const first = beginningToken(model);
+  const input = model.tokenize(request.input.prompt, false, first !== null ? 'trimLeadingSpace' : undefined);
+  return { kind: 'completion', input, tokens: input.length + (first !== null ? 1 : 0) };
+}
+
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
   if (!context || !chatWrapper) throw new Error('no model is loaded');
-  const abort = new AbortController();
-  running.set(req.id, abort);
   const ctx = context;
   const wrapper = chatWrapper;
-  const sequence = await acquireSequence(ctx);
   const { request } = req;
+  // The exact check, before any generation: prompt + max_tokens within the context of a
+  // sequence. Never truncated: LlamaChat and LlamaCompletion would shift the context (drop the
+  // start of the prompt) instead of failing. LlamaChat also keeps one token free after the
+  // prompt (it compresses a history that fills all but one), hence its shorter prompt limit.
+  const prompt = preparePrompt(request, ctx.model, wrapper);
+  const overflow = contextOverflow({
+    kind: prompt.kind,
+    contextTokens: ctx.contextSize,
+    promptTokens: prompt.tokens,
+    maxTokens: request.maxTokens,
+    promptLimit: prompt.kind === 'chat' ? ctx.contextSize - 2 : ctx.contextSize - 1,
+  });
+  if (overflow) {
+    send({ type: 'error', id: req.id, code: 'context_length_exceeded', message: overflow });
+    return;
+  }
+  const abort = new AbortController();
+  running.set(req.id, abort);
+  const sequence = await acquireSequence(ctx);
   const started = performance.now();
   if (abort.signal.aborted) {
     // Cancelled while it waited for a sequence: nothing was generated.
@@ -137,7 +244,7 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   let firstTokenMs = -1;
   let completionTokens = 0;
   const options = {
-    maxTokens: request.maxTokens,
+    maxTokens: completionBudget(ctx.contextSize, prompt.tokens, request.maxTokens),
     ...samplingOptions(request),
     customStopTriggers: request.stop,
     signal: abort.signal,
@@ -152,14 +259,12 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   try {
     let text: string;
     let stop: StopReason;
-    let promptTokens: number;
-    if (request.input.kind === 'chat') {
+    if (prompt.kind === 'chat') {
       const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
       try {
-        const history = toHistory(request.input.messages);
-        // The rendered prompt, tokenized: the sequence's token meter does not count it exactly.
-        promptTokens = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(ctx.model.tokenizer).length;
-        const res = await chat.generateResponse(history, options);
+        const res = await chat.generateResponse(prompt.history, options);
+        // The check above makes a shift impossible; should one happen anyway, fail loudly.
+        if (res.lastEvaluation.contextShiftMetadata != null) throw new Error('the chat history was shifted out of the context window');
         text = res.response;
         stop = res.metadata.stopReason;
       } finally {
@@ -168,15 +273,16 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
     } else {
       const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
       try {
-        promptTokens = ctx.model.tokenize(request.input.prompt, false).length;
-        const res = await completion.generateCompletionWithMeta(request.input.prompt, options);
+        // A context shift of one token keeps the whole prompt (the check leaves that room), and
+        // with shifts disabled the generation ends at the end of the context at the latest.
+        const res = await completion.generateCompletionWithMeta(prompt.input, { ...options, contextShiftSize: 1, disableContextShift: true });
         text = res.response;
         stop = res.metadata.stopReason;
       } finally {
         completion.dispose();
       }
     }
-    result = { text, finishReason: finishReason(stop), promptTokens, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
+    result = { text, finishReason: finishReason(stop), promptTokens: prompt.tokens, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
   } finally {
     running.delete(req.id);
     releaseSequence(sequence);
@@ -191,4 +297,6 @@ process.on('message', (msg: RunnerRequest) => {
     send({ type: 'error', id, code: 'runner_error', message: e instanceof Error ? e.message : String(e) });
   });
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', leave);
+// The channel's own errors (a broken pipe to a dead agent) end the runner the same way.
+process.on('error', leave);

@@ -62,6 +62,11 @@ export class RunnerClient extends EventEmitter {
     return this.ready;
   }
 
+  /** The child's process id while it runs. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   inspect(modelPath: string): Promise<RunnerInspectInfo> {
     return this.call({ type: 'inspect', id: this.nextId(), modelPath }).then((e) => (e as Extract<RunnerEvent, { type: 'inspected' }>).info);
   }

@@ -4,7 +4,7 @@
  * await. They travel over Node's IPC channel as JSON. This file holds types only; the
  * request itself is the inference contract's.
  */
-import type { InferenceRequest } from '@gridline/contract';
+import type { InferenceRequest, JobErrorCode } from '@gridline/contract';
 
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
@@ -24,9 +24,12 @@ export interface RunnerGpuInfo {
 export interface RunnerLoadedInfo {
   gpuLayers: number;
   totalLayers: number;
+  /** Tokens of context per sequence: what one request may use, prompt and completion together. */
   contextSize: number;
   parallel: number;
   trainContextSize: number;
+  /** UTF-8 bytes of input the longest token covers; null when the tokenizer rewrites its input (see ServedContext). */
+  maxTokenBytes: number | null;
 }
 
 export interface RunnerInspectInfo {
@@ -46,10 +49,16 @@ export interface RunnerGenerationDone {
   totalMs: number;
 }
 
+/**
+ * Why a runner request failed: a job error the client must see as it is (the request does not
+ * fit the context), or anything else (`runner_error`).
+ */
+export type RunnerErrorCode = Extract<JobErrorCode, 'context_length_exceeded'> | 'runner_error';
+
 export type RunnerEvent =
   | { type: 'ready'; gpu: RunnerGpuInfo }
   | { type: 'inspected'; id: string; info: RunnerInspectInfo }
   | { type: 'loaded'; id: string; info: RunnerLoadedInfo }
   | { type: 'chunk'; id: string; text: string }
   | { type: 'done'; id: string; result: RunnerGenerationDone }
-  | { type: 'error'; id: string | null; code: string; message: string };
+  | { type: 'error'; id: string | null; code: RunnerErrorCode; message: string };

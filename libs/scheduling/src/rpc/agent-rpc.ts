@@ -1,4 +1,4 @@
-import type { LoadedModel, NodeGpu, RunningJob } from '@gridline/contract';
+import type { LoadedModel, NodeGpu, RunningJob, ServedContext } from '@gridline/contract';
 
 /** @nestjs/microservices patterns between agents and the scheduler (Redis transport, prefixed channels). */
 export const AgentRpc = {
@@ -8,7 +8,8 @@ export const AgentRpc = {
   Heartbeat: 'agent.heartbeat',
 } as const;
 
-export interface ModelAnnouncement {
+/** A model an agent serves: facts of its file, and how it is served (its context per sequence). */
+export interface ModelAnnouncement extends ServedContext {
   name: string;
   sha256: string | null;
   sizeBytes: number;

@@ -86,7 +86,11 @@ export class InferenceBodyDto extends SamplingFields() {
   @MaxLength(REQUEST_LIMITS.modelName)
   model!: string;
 
-  @ApiPropertyOptional({ minimum: REQUEST_LIMITS.maxTokens.min, maximum: REQUEST_LIMITS.maxTokens.max, default: REQUEST_LIMITS.maxTokens.default })
+  @ApiPropertyOptional({
+    minimum: REQUEST_LIMITS.maxTokens.min,
+    maximum: REQUEST_LIMITS.maxTokens.max,
+    description: `The most tokens to generate. The prompt's tokens plus this must fit the model's context (else 400 context_length_exceeded); left out, generation may go on to the end of the context, at most ${REQUEST_LIMITS.maxTokens.max} tokens`,
+  })
   @IsOptional()
   @IsInt()
   @Min(REQUEST_LIMITS.maxTokens.min)

@@ -43,12 +43,19 @@ export class StackClient {
   /**
    * A streaming chat completion: collects events until the stream ends, or until `stopAfter`
    * returns true for an event (the connection is then dropped, as a client that goes away).
+   * A request that fails before its first event gets a plain error response: its body is then
+   * the one event.
    */
   async stream(body: Record<string, unknown>, stopAfter?: (event: Record<string, unknown>, index: number) => boolean): Promise<SseResult & { abortedAt: number | null }> {
     const abort = new AbortController();
     const res = await this.fetch(`${this.base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }), signal: abort.signal });
     const result = { status: res.status, headers: res.headers, events: [] as Record<string, unknown>[], done: false, text: '', abortedAt: null as number | null };
     if (!res.body) return result;
+    if (!res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      // Failed before its first event: a plain error response, kept as the one event.
+      result.events.push(JSON.parse(await res.text()) as Record<string, unknown>);
+      return result;
+    }
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';

@@ -3,10 +3,53 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
+import { spawn } from 'node:child_process';
 import { RunnerClient } from './runner-client';
 
+const DIST = join(__dirname, '..', '..', '..', '..', 'dist');
 /** The runner as `npm run build` emits it (Jest runs the TypeScript sources, the runner must be the built ESM file). */
-const BUILT_RUNNER = join(__dirname, '..', '..', '..', '..', 'dist', 'libs', 'runtime', 'src', 'runner', 'llama-runner.mjs');
+const BUILT_RUNNER = join(DIST, 'libs', 'runtime', 'src', 'runner', 'llama-runner.mjs');
+/** A stand-in for the agent that keeps a runner streaming to it (libs/testing, built). */
+const RUNNER_PARENT = join(DIST, 'libs', 'testing', 'src', 'runner-parent.js');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts the stand-in parent with four sequences streaming, kills it, and resolves with the
+ * output it and its runner printed once the runner is gone.
+ */
+function killParentWhileStreaming(modelPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parent = spawn(process.execPath, [RUNNER_PARENT, modelPath, '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let runner = 0;
+    const collect = (d: Buffer) => {
+      output += d.toString();
+      const m = /runner (\d+) streaming/.exec(output);
+      if (!m || runner) return;
+      runner = Number(m[1]);
+      parent.kill('SIGKILL');
+      const poll = setInterval(() => {
+        if (alive(runner)) return;
+        clearInterval(poll);
+        // What the runner printed while it went: its stdio were the parent's pipes.
+        setTimeout(() => resolve(output), 100);
+      }, 20);
+    };
+    parent.stdout.on('data', collect);
+    parent.stderr.on('data', collect);
+    parent.once('exit', () => {
+      if (!runner) reject(new Error(`the stand-in parent exited before its runner streamed:\n${output}`));
+    });
+  });
+}
 
 /** Real llama.cpp (node-llama-cpp's prebuilt CPU binary) in the built ESM runner process. */
 describe('llama runner with a GGUF written by libs/models', () => {
@@ -177,6 +220,14 @@ describe('llama runner with a GGUF written by libs/models', () => {
       for (const [i, f] of filled.entries()) expect((await runner.generate(`roomy${i}`, f.request)).text).toBe(f.text);
     }, 60_000);
   });
+
+  it('exits quietly when its parent dies while it streams: no EPIPE crash', async () => {
+    // A write that comes before the runner noticed the closed channel fails with EPIPE: a race,
+    // which the runner lost in about half of such deaths before it handled channel errors.
+    for (let round = 1; round <= 3; round++) {
+      expect(await killParentWhileStreaming(tinyPath)).not.toMatch(/EPIPE|Unhandled 'error' event|ERR_IPC_CHANNEL_CLOSED|node:internal/);
+    }
+  }, 60_000);
 
   it('reports a failed load as an error without dying', async () => {
     await expect(runner.load({ modelPath: join(dir, 'missing.gguf'), gpuLayers: 0, contextSize: 256, parallel: 1, threads: 1 })).rejects.toMatchObject({ code: 'runner_error' });

@@ -4,7 +4,11 @@ import { JobEvent, REQUEST_LIMITS, TerminalJobEvent, parseJobEvent } from '@grid
 import { MessagingConnections } from '../messaging.connections';
 import { APPEND_SCRIPT, CLOSE_SCRIPT, OPEN_SCRIPT, REASSIGN_SCRIPT } from './job-stream.scripts';
 
-/** Entries kept per job stream (approximate trim): above a longest completion written one token per entry. */
+/**
+ * Entries kept per job stream (approximate trim): above a longest completion written one token per
+ * entry. A completion never exceeds REQUEST_LIMITS.maxTokens.max tokens, also without max_tokens
+ * (the runner caps the rest of the context at it).
+ */
 export const JOB_STREAM_MAXLEN = 2 * REQUEST_LIMITS.maxTokens.max + 1000;
 /** How long a job's stream lives after its last write while it runs. */
 export const JOB_STREAM_OPEN_TTL_SECONDS = 24 * 3600;

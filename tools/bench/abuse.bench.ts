@@ -7,6 +7,9 @@
  *   loop, and how long each of those takes to be refused;
  * - the api's resident memory before and after 10,000 requests signed with distinct 15 KB
  *   access keys that do not exist, and how many reached the database.
+ * BENCH_KEY_BYTES changes the key size; BENCH_API_NODE_OPTIONS starts the api with other V8
+ * options (e.g. `--max-old-space-size=48`, to tell garbage the heap has not collected yet
+ * from memory something keeps).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { TEST_PG_URL, startApiProcess } from '@gridline/testing';
 const PROBE_MS = 5;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 4000);
 const UNKNOWN_KEYS = Number(process.env.BENCH_UNKNOWN_KEYS ?? 10_000);
+const KEY_BYTES = Number(process.env.BENCH_KEY_BYTES ?? 15_000);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,7 +68,7 @@ async function attack(base: string, host: string, accessKey: string, secretKey: 
 }
 
 async function main(): Promise<void> {
-  const { api, base, host, root, db, stop } = await startApiProcess({ LOG_LEVEL: 'warn' });
+  const { api, base, host, root, db, stop } = await startApiProcess({ LOG_LEVEL: 'warn', ...(process.env.BENCH_API_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_API_NODE_OPTIONS } : {}) });
   const out = process.stdout;
   try {
     const signed = (accessKey: string, secretKey: string, method: string, path: string) =>
@@ -94,7 +98,7 @@ async function main(): Promise<void> {
         Array.from({ length: 16 }, async () => {
           while (sent < UNKNOWN_KEYS) {
             const i = round * UNKNOWN_KEYS + sent++;
-            const accessKey = `AKIA${i.toString().padStart(8, '0')}${'Q'.repeat(15_000)}`;
+            const accessKey = `AKIA${i.toString().padStart(8, '0')}${'Q'.repeat(KEY_BYTES)}`;
             const res = await fetch(`${base}/v1/models`, { headers: signed(accessKey, root.secretKey, 'GET', '/v1/models') });
             await res.arrayBuffer();
             statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
     out.write(`  300k-key body (${(HOSTILE_BODY.length / 1e6).toFixed(1)} MB) refused in    p50 ${percentile(refused, 0.5).toFixed(2)} ms  p99 ${percentile(refused, 0.99).toFixed(2)} ms  (${refused.length} bodies, upload included)\n`);
     const delta = (mb: number) => `${mb - rssBefore >= 0 ? '+' : ''}${(mb - rssBefore).toFixed(1)} MB`;
     out.write(
-      `  distinct 15 KB unknown access keys: api RSS ${rssBefore.toFixed(1)} MB before, ${rssAfter[0].toFixed(1)} MB after ${UNKNOWN_KEYS} (${delta(rssAfter[0])}), ` +
+      `  distinct ${(KEY_BYTES / 1000).toFixed(0)} KB unknown access keys: api RSS ${rssBefore.toFixed(1)} MB before, ${rssAfter[0].toFixed(1)} MB after ${UNKNOWN_KEYS} (${delta(rssAfter[0])}), ` +
         `${rssAfter[1].toFixed(1)} MB after ${2 * UNKNOWN_KEYS} (${delta(rssAfter[1])}); answers ${JSON.stringify(Object.fromEntries(statuses))}; database transactions meanwhile: ${queries}\n`,
     );
   } finally {

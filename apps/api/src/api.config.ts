@@ -53,8 +53,20 @@ export class ApiConfig extends DatabaseConfig {
   @Max(100)
   GRIDLINE_REDIS_MEMORY_HIGH_PERCENT = 90;
 
+  /**
+   * Directories (comma-separated) that `file://` model sources may name; empty: the data
+   * directory's `models/`.
+   */
+  @IsString()
+  GRIDLINE_MODEL_ROOTS = '';
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])
   GRIDLINE_FAULT?: 'crash-after-insert' = undefined;
+
+  get modelRoots(): string[] {
+    const roots = this.GRIDLINE_MODEL_ROOTS.split(',').map((r) => r.trim()).filter(Boolean);
+    return roots.length > 0 ? roots : [`${this.GRIDLINE_DATA_DIR}/models`];
+  }
 }

@@ -18,6 +18,7 @@ import { ChatCompletionsController } from './openai/chat-completions.controller'
 import { ModelsController } from './openai/models.controller';
 import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
+import { ModelCatalogModule } from './models/models.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UsersModule } from './users/users.module';
 
@@ -48,6 +49,7 @@ export class AppModule {
         UsersModule,
         KeypairsModule,
         TokensModule,
+        ModelCatalogModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService],

@@ -1,2 +1,3 @@
 export * from './gguf';
 export * from './catalog/model-facts';
+export * from './catalog/model-source';

@@ -49,6 +49,10 @@ const RESOURCES = {
   email_taken: { status: 409, title: 'E-mail taken' },
   team_exists: { status: 409, title: 'Team exists' },
   idempotency_key_reused: { status: 409, title: 'Idempotency key reused' },
+  model_exists: { status: 409, title: 'Model exists' },
+  invalid_model_source: { status: 400, title: 'Invalid model source' },
+  model_source_unreachable: { status: 422, title: 'Model source unreachable' },
+  invalid_model_file: { status: 422, title: 'Invalid model file' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const AVAILABILITY = {

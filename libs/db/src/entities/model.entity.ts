@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { TeamEntity } from './team.entity';
 import type { ServedContext } from '@gridline/contract';
 import { bigintNumber } from './transformers';
 
@@ -34,6 +35,23 @@ export class ModelEntity {
 
   @Column({ type: 'jsonb' })
   facts!: ModelFileFacts;
+
+  /** Where the file comes from (`file://` on the control plane, `http(s)://`); null for a model an agent announced. */
+  @Column({ type: 'text', nullable: true })
+  source!: string | null;
+
+  /** The team that owns the model; null: global (every team may use it). */
+  @Index()
+  @Column({ name: 'team_id', type: 'uuid', nullable: true })
+  teamId!: string | null;
+
+  @ManyToOne(() => TeamEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'team_id' })
+  team?: TeamEntity;
+
+  /** The file holds its header only (no weights): it validates and plans, and never deploys. */
+  @Column({ name: 'header_only', type: 'boolean', default: false })
+  headerOnly!: boolean;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

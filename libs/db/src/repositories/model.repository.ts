@@ -1,17 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Brackets, DataSource } from 'typeorm';
 import { ModelEntity, ModelFileFacts } from '../entities';
+import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
 
 export interface ModelRecord {
+  id: string;
   name: string;
   sha256: string | null;
   sizeBytes: number;
   facts: ModelFileFacts;
+  source: string | null;
+  teamId: string | null;
+  headerOnly: boolean;
   createdAt: Date;
 }
 
+/** A model registered through the catalog API (agents' announcements go through `upsert`). */
+export type NewModel = Pick<ModelRecord, 'name' | 'sizeBytes' | 'facts' | 'source' | 'teamId' | 'headerOnly'>;
+
 function toRecord(e: ModelEntity): ModelRecord {
-  return { name: e.name, sha256: e.sha256, sizeBytes: e.sizeBytes, facts: e.facts, createdAt: e.createdAt };
+  return { id: e.id, name: e.name, sha256: e.sha256, sizeBytes: e.sizeBytes, facts: e.facts, source: e.source, teamId: e.teamId, headerOnly: e.headerOnly, createdAt: e.createdAt };
 }
 
 /** The model catalog. */
@@ -24,7 +32,7 @@ export class ModelRepository {
    * context any agent serves it with (atomically: agents register concurrently); another file
    * under the name replaces the facts.
    */
-  async upsert(model: Omit<ModelRecord, 'createdAt'>): Promise<void> {
+  async upsert(model: Pick<ModelRecord, 'name' | 'sha256' | 'sizeBytes' | 'facts'>): Promise<void> {
     await this.db.query(
       `INSERT INTO models (name, sha256, size_bytes, facts) VALUES ($1, $2, $3, $4)
        ON CONFLICT (name) DO UPDATE SET
@@ -44,6 +52,35 @@ export class ModelRepository {
          END`,
       [model.name, model.sha256, model.sizeBytes, JSON.stringify(model.facts)],
     );
+  }
+
+  /** Registers a model; a taken name is Postgres' unique violation (23505) for the caller to map. */
+  async register(model: NewModel): Promise<ModelRecord> {
+    const repo = this.db.getRepository(ModelEntity);
+    return toRecord(await repo.save(repo.create({ ...model, sha256: null })));
+  }
+
+  /** The models a scope may see: global ones and its team's (all of them for the platform scope). */
+  async listVisible(scope: TeamScope, page: PageRequest): Promise<Page<ModelRecord>> {
+    const [rows, total] = await this.visible(scope).orderBy('m.name', 'ASC').take(page.limit).skip(page.offset).getManyAndCount();
+    return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
+  }
+
+  async findVisible(scope: TeamScope, name: string): Promise<ModelRecord | null> {
+    const row = await this.visible(scope).andWhere('m.name = :name', { name }).getOne();
+    return row ? toRecord(row) : null;
+  }
+
+  async deleteVisible(scope: TeamScope, name: string): Promise<boolean> {
+    const found = await this.findVisible(scope, name);
+    if (!found || (scopedTeam(scope) !== null && found.teamId === null)) return false;
+    return ((await this.db.getRepository(ModelEntity).delete({ id: found.id })).affected ?? 0) > 0;
+  }
+
+  private visible(scope: TeamScope) {
+    const team = scopedTeam(scope);
+    const q = this.db.getRepository(ModelEntity).createQueryBuilder('m');
+    return team ? q.where(new Brackets((w) => w.where('m.team_id IS NULL').orWhere('m.team_id = :team', { team }))) : q.where('true');
   }
 
   async list(): Promise<ModelRecord[]> {

@@ -1,0 +1,49 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
+import { Principal } from '../auth/principal';
+import { ApiErrors, BODY_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
+import { PageQueryDto } from '../common/dto/page.dto';
+import { Origin, RequestOrigin } from '../common/request-origin';
+import { ModelDto, ModelPageDto, RegisterModelDto } from './dto/model.dto';
+import { ModelsService } from './models.service';
+
+@ApiTags('models')
+@Controller('api/v1/models')
+export class ModelCatalogController {
+  constructor(private readonly models: ModelsService) {}
+
+  /** Registers a GGUF by its source; only its header is read. */
+  @Post()
+  @Authenticated({ scope: 'management', roles: ['team_admin'] })
+  @ApiCreatedResponse({ type: ModelDto })
+  @ApiErrors(BODY_ERRORS, 'forbidden', 'model_exists', 'invalid_model_source', 'model_source_unreachable', 'invalid_model_file')
+  register(@CurrentPrincipal() p: Principal, @Body() dto: RegisterModelDto, @Origin() origin: RequestOrigin): Promise<ModelDto> {
+    return this.models.register(p, dto, origin);
+  }
+
+  @Get()
+  @Authenticated({ scope: 'management' })
+  @ApiOkResponse({ type: ModelPageDto })
+  @ApiErrors(QUERY_ERRORS)
+  list(@CurrentPrincipal() p: Principal, @Query() q: PageQueryDto): Promise<ModelPageDto> {
+    return this.models.list(p, q);
+  }
+
+  @Get(':name')
+  @Authenticated({ scope: 'management' })
+  @ApiOkResponse({ type: ModelDto })
+  @ApiErrors('invalid_text', 'not_found')
+  get(@CurrentPrincipal() p: Principal, @Param('name') name: string): Promise<ModelDto> {
+    return this.models.get(p, name);
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @Authenticated({ scope: 'management', roles: ['team_admin'] })
+  @ApiNoContentResponse({ description: 'Removed from the catalog' })
+  @ApiErrors('invalid_text', 'not_found')
+  remove(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Origin() origin: RequestOrigin): Promise<void> {
+    return this.models.remove(p, name, origin);
+  }
+}

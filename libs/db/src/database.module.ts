@@ -7,6 +7,7 @@ import { JobRepository } from './repositories/job.repository';
 import { ModelRepository } from './repositories/model.repository';
 import { NodeRepository } from './repositories/node.repository';
 import { AuditRepository } from './repositories/audit.repository';
+import { DeploymentRepository } from './repositories/deployment.repository';
 import { KeypairRepository } from './repositories/keypair.repository';
 import { TeamRepository } from './repositories/team.repository';
 import { TokenRepository } from './repositories/token.repository';
@@ -30,6 +31,7 @@ const REPOSITORIES = [
   KeypairRepository,
   TokenRepository,
   AuditRepository,
+  DeploymentRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

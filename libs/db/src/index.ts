@@ -11,3 +11,4 @@ export * from './repositories/user.repository';
 export * from './repositories/keypair.repository';
 export * from './repositories/token.repository';
 export * from './repositories/audit.repository';
+export * from './repositories/deployment.repository';

@@ -1,5 +1,6 @@
 import { ApiTokenEntity } from './api-token.entity';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { DeploymentEntity } from './deployment.entity';
 import { JobEntity } from './job.entity';
 import { KeypairEntity } from './keypair.entity';
 import { MembershipEntity } from './membership.entity';
@@ -8,11 +9,12 @@ import { NodeEntity } from './node.entity';
 import { TeamEntity } from './team.entity';
 import { UserEntity } from './user.entity';
 
-export { ApiTokenEntity, AuditEntryEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
+export { ApiTokenEntity, AuditEntryEntity, DeploymentEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
 export type { TeamRole } from './membership.entity';
 export type { TokenScope } from './api-token.entity';
 export type { JobKind, JobMode } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
+export type { DeploymentCondition, DeploymentPhase } from './deployment.entity';
 export type { NodeStatus } from './node.entity';
 
-export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity];
+export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity];

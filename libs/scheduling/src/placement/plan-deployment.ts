@@ -192,6 +192,19 @@ function splitLayers(layerBytes: readonly number[], fixedBytes: number, free: re
   return filled;
 }
 
+/** A GPU with free memory, and a way to split a replica over such GPUs. */
+interface Slot {
+  node: PlanNode;
+  k: number;
+  gpu: PlanNodeGpu;
+  free: number;
+}
+
+interface Choice {
+  slots: Slot[];
+  split: Slice[];
+}
+
 interface Placement {
   replicas: PlannedReplica[];
   /** Replica numbers (1-based) that span nodes. */
@@ -217,41 +230,50 @@ function place(req: ReplicaRequirement, replicas: number, nodes: readonly PlanNo
   const freeOf = (n: PlanNode): number => (free.get(n.id) ?? []).reduce((a, b) => a + b, 0);
   const byName = (a: PlanNode, b: PlanNode): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   /** The GPUs of these nodes with free memory, in node then index order. */
-  const slotsOf = (ns: readonly PlanNode[]) =>
-    ns.flatMap((n) => n.gpus.map((gpu, k) => ({ node: n, k, gpu, free: free.get(n.id)![k] })).filter((s) => s.free > 0));
+  const slotsOf = (ns: readonly PlanNode[]): Slot[] =>
+    ns.flatMap((n) => n.gpus.map((gpu, k) => ({ node: n, k, gpu, free: free.get(n.id)?.[k] ?? 0 })).filter((s) => s.free > 0));
 
   const out: Placement = { replicas: [], spanning: [] };
   for (let r = 1; r <= replicas; r++) {
     const allowed = nodes.filter((n) => count.has(n.id) || count.size < maxNodes);
-    let chosen: { slots: ReturnType<typeof slotsOf>; split: Slice[] } | null = null;
+    let chosen: Choice | null = null;
 
     const single = allowed
       .map((n) => ({ n, slots: slotsOf([n]) }))
-      .map((c) => ({ ...c, split: splitLayers(layerBytes, req.fixedBytes, c.slots.map((s) => s.free)) }))
-      .filter((c) => c.split !== null)
+      .flatMap((c) => {
+        const split = splitLayers(layerBytes, req.fixedBytes, c.slots.map((s) => s.free));
+        return split ? [{ ...c, split }] : [];
+      })
       .sort((a, b) =>
         policy === 'spread'
           ? (count.get(a.n.id) ?? 0) - (count.get(b.n.id) ?? 0) || rank(a.n) - rank(b.n) || freeOf(b.n) - freeOf(a.n) || byName(a.n, b.n)
           : rank(a.n) - rank(b.n) || freeOf(a.n) - freeOf(b.n) || byName(a.n, b.n),
       );
-    if (single.length > 0) chosen = { slots: single[0].slots, split: single[0].split! };
+    if (single.length > 0) chosen = { slots: single[0].slots, split: single[0].split };
     else {
-      const order = [...allowed].filter((n) => freeOf(n) > 0).sort((a, b) => rank(a) - rank(b) || freeOf(b) - freeOf(a) || byName(a, b));
-      for (let k = 2; k <= order.length && !chosen; k++) {
-        const prefix = order.slice(0, k);
-        if (count.size + prefix.filter((n) => !count.has(n.id)).length > maxNodes) break;
-        const slots = slotsOf(prefix);
-        const split = splitLayers(layerBytes, req.fixedBytes, slots.map((s) => s.free));
-        if (split) chosen = { slots, split };
-      }
+      // Nodes that can run a spanning replica first, alone; then every node.
+      const spanOver = (pool: readonly PlanNode[]): Choice | null => {
+        const order = pool.filter((n) => freeOf(n) > 0).sort((a, b) => rank(a) - rank(b) || freeOf(b) - freeOf(a) || byName(a, b));
+        for (let k = 2; k <= order.length; k++) {
+          const prefix = order.slice(0, k);
+          if (count.size + prefix.filter((n) => !count.has(n.id)).length > maxNodes) break;
+          const slots = slotsOf(prefix);
+          const split = splitLayers(layerBytes, req.fixedBytes, slots.map((s) => s.free));
+          if (split) return { slots, split };
+        }
+        return null;
+      };
+      chosen = spanOver(allowed.filter((n) => n.capabilities.spanningReplicas)) ?? spanOver(allowed);
     }
     if (!chosen) break;
+    const { slots } = chosen;
 
     const replica: PlannedReplica = { nodes: [] };
     chosen.split.forEach((slice, i) => {
       if (slice.bytes === 0) return;
-      const { node, k, gpu } = chosen!.slots[i];
-      free.get(node.id)![k] -= slice.bytes;
+      const { node, k, gpu } = slots[i];
+      const nodeFree = free.get(node.id);
+      if (nodeFree) nodeFree[k] -= slice.bytes;
       let planned = replica.nodes.find((p) => p.nodeId === node.id);
       if (!planned) replica.nodes.push((planned = { nodeId: node.id, name: node.name, gpus: [] }));
       planned.gpus.push({ index: gpu.index, layers: slice.first < 0 ? null : [layers[slice.first].index, layers[slice.last].index], bytes: slice.bytes });
@@ -417,8 +439,11 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
         capabilities: { spanningReplicas: true },
       }));
     const lower = Math.max(1, nodesNeeded(totalNeed, perNode));
+    // Every layer and the fixed part fit a GPU: then filling GPUs in turn always ends within this bound.
+    const fits = Math.max(req.fixedBytes, ...req.layers.map((l) => l.bytes)) <= type.gpuMemoryBytes;
+    const upper = fits ? lower + replicas * nodesNeeded(req.layers.length + 1, type.gpuCount) : 0;
     let needed: number | null = null;
-    for (let k = lower; k <= lower + replicas * (req.layers.length + 1) && needed === null; k++) {
+    for (let k = lower; k <= upper && needed === null; k++) {
       if (complete(place(req, replicas, fresh(k), [], 'binpack', Infinity))) needed = k;
     }
     const ready = candidates.length;
@@ -433,7 +458,8 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
   // Spanning replicas need nodes that can run one.
   if (final.spanning.length === 0) rule('spanning', true, 'no replica spans nodes', 'apply');
   else {
-    const spanNodes = final.spanning.flatMap((r) => final.replicas[r - 1].nodes.map((n) => candidates.find((c) => c.id === n.nodeId)!));
+    const spanIds = new Set(final.spanning.flatMap((r) => final.replicas[r - 1].nodes.map((n) => n.nodeId)));
+    const spanNodes = candidates.filter((c) => spanIds.has(c.id));
     const unable = [...new Set(spanNodes.filter((n) => !n.capabilities.spanningReplicas).map((n) => n.name))];
     const what = `${final.spanning.length === 1 ? `replica ${final.spanning[0]} spans` : `replicas ${final.spanning.join(', ')} span`} nodes (no single node holds ${need(req.totalBytes)})`;
     if (unable.length === 0) rule('spanning', true, `${what}; every node used can run a spanning replica`, 'apply');

@@ -316,3 +316,11 @@ describe('planDeployment: spanning and sizing edges', () => {
     expect(ruleOf(p, 'instance-type-nodes')).toMatchObject({ passed: false, message: 'Standard_NC4as_T4_v3 cannot hold the model: a GPU of 16 GiB is smaller than one layer or the fixed 0.0 GiB' });
   });
 });
+
+describe('planDeployment: capacity text', () => {
+  it('groups nodes by shape and names mixed GPUs', () => {
+    const mixed: PlanNode = { ...node('mix', 2, 80), gpus: [{ index: 0, totalBytes: 80 * GiB, allocatedBytes: 0 }, { index: 1, totalBytes: 40 * GiB, allocatedBytes: 10 * GiB }] };
+    const p = plan({ requirement: req(300, 60, 0), nodes: [node('a', 1, 24), node('b', 1, 24), mixed] });
+    expect(ruleOf(p, 'capacity').message).toBe('insufficient GPU memory: needs 300.0 GiB on ≥ 4 GPUs, 2 nodes × 1 GPU × 24 GiB + 1 node × GPUs of 80 GiB + 40 GiB = 168 GiB, 10 GiB already allocated');
+  });
+});

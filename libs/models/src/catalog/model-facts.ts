@@ -47,6 +47,17 @@ export function loadabilityProblems(header: GgufHeader): string[] {
   if (typeof arch !== 'string') return ['general.architecture is missing'];
   for (const key of REQUIRED_PER_ARCH) if (header.metadata[`${arch}.${key}`] === undefined) problems.push(`${arch}.${key} is missing`);
   for (const key of REQUIRED_TOKENIZER) if (header.metadata[key] === undefined) problems.push(`${key} is missing`);
+  // llama.cpp asserts (aborts) on these rather than failing the load.
+  const experts = num(header.metadata[`${arch}.expert_count`]) ?? 0;
+  const expertsUsed = num(header.metadata[`${arch}.expert_used_count`]) ?? 0;
+  if (experts > 0 && expertsUsed === 0) problems.push(`${arch}.expert_used_count is missing for ${experts} experts`);
+  if (expertsUsed > experts) problems.push(`${arch}.expert_used_count ${expertsUsed} is more than expert_count ${experts}`);
+  const layers = num(header.metadata[`${arch}.block_count`]);
+  const kvHeads = header.metadata[`${arch}.attention.head_count_kv`];
+  if (layers !== null && Array.isArray(kvHeads) && kvHeads.length !== layers) {
+    problems.push(`${arch}.attention.head_count_kv has ${kvHeads.length} values for ${layers} layers`);
+  }
+  if (layers !== null && layers > 512) problems.push(`${arch}.block_count ${layers} is more than llama.cpp's 512`);
   if (header.tensors.length === 0) problems.push('the file has no tensors');
   return problems;
 }

@@ -1,0 +1,2 @@
+export * from './memory-requirements';
+export * from './gpu-split';

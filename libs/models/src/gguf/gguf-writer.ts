@@ -94,6 +94,13 @@ function writeScalar(sink: ByteSink, type: GgufValueType, value: number | bigint
   }
 }
 
+/** Byte size and writer of the 32-bit item types, for long arrays such as token types and scores. */
+const FIXED_WRITERS: Partial<Record<GgufValueType, readonly [number, (b: Buffer, v: number, at: number) => void]>> = {
+  [GgufValueType.Uint32]: [4, (b, v, at) => b.writeUInt32LE(v, at)],
+  [GgufValueType.Int32]: [4, (b, v, at) => b.writeInt32LE(v, at)],
+  [GgufValueType.Float32]: [4, (b, v, at) => b.writeFloatLE(v, at)],
+};
+
 function writeValue(sink: ByteSink, value: GgufValue): void {
   sink.u32(value.type);
   if (value.type !== GgufValueType.Array) {
@@ -102,6 +109,27 @@ function writeValue(sink: ByteSink, value: GgufValue): void {
   }
   sink.u32(value.itemType);
   sink.u64(value.value.length);
+  if (value.itemType === GgufValueType.String) {
+    // One buffer for the whole array: a vocabulary has 150,000 strings.
+    const items = value.value;
+    const lengths = items.map((item) => Buffer.byteLength(item, 'utf8'));
+    const out = Buffer.allocUnsafe(lengths.reduce((a, n) => a + 8 + n, 0));
+    let at = 0;
+    items.forEach((item, i) => {
+      out.writeBigUInt64LE(BigInt(lengths[i]), at);
+      at += 8 + out.write(item, at + 8, 'utf8');
+    });
+    sink.push(out);
+    return;
+  }
+  const fixed = FIXED_WRITERS[value.itemType];
+  if (fixed) {
+    const [size, write] = fixed;
+    const out = Buffer.allocUnsafe(size * value.value.length);
+    value.value.forEach((item, i) => write(out, item as number, i * size));
+    sink.push(out);
+    return;
+  }
   for (const item of value.value) writeScalar(sink, value.itemType, item);
 }
 

@@ -53,11 +53,11 @@ export function buildLlamaHeader(shape: LlamaShape): GgufDocument {
 }
 
 /** Quantizations the presets come in. */
-export const PRESET_QUANTIZATIONS = ['Q4_K_M', 'Q8_0', 'F16'] as const;
+export const PRESET_QUANTIZATIONS = ['Q4_0', 'Q4_K_M', 'Q5_K_M', 'Q8_0', 'F16'] as const;
 export type PresetQuantization = (typeof PRESET_QUANTIZATIONS)[number];
 
 /** `general.file_type` (llama.cpp's `llama_ftype`) of each preset quantization. */
-const FILE_TYPE: Readonly<Record<PresetQuantization, number>> = { F16: 1, Q8_0: 7, Q4_K_M: 15 };
+const FILE_TYPE: Readonly<Record<PresetQuantization, number>> = { F16: 1, Q4_0: 2, Q8_0: 7, Q4_K_M: 15, Q5_K_M: 17 };
 
 /** Published architecture hyper-parameters of a model (its `config.json`), enough to lay out its GGUF. */
 export interface ModelPreset extends LlamaShape {
@@ -82,6 +82,7 @@ const r1Qwen = { ...qwen25, contextLength: 131072, ropeFreqBase: 10000 } as cons
 
 /** Well-known models, from their published configurations. */
 export const MODEL_PRESETS = {
+  'llama-3-8b': { ...LLAMA_PRESETS['llama-3-8b'], architecture: 'llama' },
   'llama-3.2-1b': { ...llama31, name: 'Llama-3.2-1B-Instruct', embedding: 2048, layers: 16, heads: 32, kvHeads: 8, feedForward: 8192, tiedEmbeddings: true },
   'llama-3.2-3b': { ...llama31, name: 'Llama-3.2-3B-Instruct', embedding: 3072, layers: 28, heads: 24, kvHeads: 8, feedForward: 8192, tiedEmbeddings: true },
   'llama-3.1-8b': { ...llama31, ...llama8b, name: 'Meta-Llama-3.1-8B-Instruct' },
@@ -130,37 +131,41 @@ function fitRow(type: GgmlType, rowElements: number): GgmlType {
 type TensorRole = 'token_embd' | 'output' | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output' | 'ffn_gate' | 'ffn_up' | 'ffn_down';
 
 /**
- * The ggml type a 2-D weight gets. For Q4_K_M this approximates llama.cpp's
- * `llama_tensor_get_type`: Q4_K by default; Q6_K for the output and for `attn_v` and
- * `ffn_down` in the layers `use_more_bits` picks; Q5_K for the other `attn_v` of 80-layer
- * (70B-class) models; Q8_0 for `attn_k`/`attn_v` and Q5_K for `attn_output` with 8 experts;
- * the Q5_0/Q8_0 fallback for rows that are not a multiple of 256. Importance-matrix and
- * per-architecture refinements are left out, so a real file can differ by a few percent.
+ * The ggml type a 2-D weight gets. F16 and Q8_0 are uniform; Q4_0 is uniform but for a
+ * Q6_K output. For Q4_K_M and Q5_K_M this approximates llama.cpp's `llama_tensor_get_type`:
+ * Q4_K (Q5_K) by default; Q6_K for the output and for `attn_v` and `ffn_down` in the layers
+ * `use_more_bits` picks; Q5_K for the other `attn_v` of 80-layer (70B-class) models; Q8_0
+ * for `attn_k`/`attn_v` and Q5_K for `attn_output` with 8 experts; the Q5_0/Q8_0 fallback
+ * for rows that are not a multiple of 256. Importance-matrix and per-architecture
+ * refinements are left out, so a real file can differ by a few percent.
  */
 function weightType(quant: PresetQuantization, role: TensorRole, layer: number, preset: ModelPreset): GgmlType {
   if (quant === 'F16') return GgmlType.F16;
   if (quant === 'Q8_0') return GgmlType.Q8_0;
+  const outputLike = role === 'output' || (role === 'token_embd' && preset.tiedEmbeddings === true);
+  if (quant === 'Q4_0') return outputLike ? GgmlType.Q6_K : GgmlType.Q4_0;
+  const base = quant === 'Q5_K_M' ? GgmlType.Q5_K : GgmlType.Q4_K;
   const moreBits = useMoreBits(layer, preset.layers);
   const eightExperts = preset.experts?.count === 8;
   switch (role) {
     case 'output':
       return GgmlType.Q6_K;
     case 'token_embd':
-      return preset.tiedEmbeddings ? GgmlType.Q6_K : GgmlType.Q4_K;
+      return outputLike ? GgmlType.Q6_K : base;
     case 'attn_k':
-      return eightExperts ? GgmlType.Q8_0 : GgmlType.Q4_K;
+      return eightExperts ? GgmlType.Q8_0 : base;
     case 'attn_v':
       if (eightExperts) return GgmlType.Q8_0;
       if (moreBits) return GgmlType.Q6_K;
-      return preset.layers === 80 ? GgmlType.Q5_K : GgmlType.Q4_K;
+      return preset.layers === 80 ? GgmlType.Q5_K : base;
     case 'attn_output':
-      return eightExperts ? GgmlType.Q5_K : GgmlType.Q4_K;
+      return eightExperts ? GgmlType.Q5_K : base;
     case 'ffn_down':
-      return moreBits ? GgmlType.Q6_K : GgmlType.Q4_K;
+      return moreBits ? GgmlType.Q6_K : base;
     case 'attn_q':
     case 'ffn_gate':
     case 'ffn_up':
-      return GgmlType.Q4_K;
+      return base;
     default: {
       const unknown: never = role;
       throw new TypeError(`unknown tensor role ${String(unknown)}`);

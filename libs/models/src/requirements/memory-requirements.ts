@@ -19,8 +19,13 @@ const KV_GGML_TYPE: Readonly<Record<KvCacheType, GgmlType>> = {
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 
-/** What a GPU loses before any tensor: the CUDA context, cuBLAS workspace and allocator slack. */
-export const DEFAULT_GPU_OVERHEAD_BYTES = 256 * MiB;
+/**
+ * What a GPU loses before any tensor: the CUDA context with its loaded kernels, the cuBLAS
+ * workspace and allocator slack, typically 300-600 MiB on a data-center GPU. (gguf-parser
+ * counts 250 MiB for the platform and puts the ~260 MiB logits buffer on the GPU, where
+ * llama.cpp keeps it in pinned host memory; both end near this figure.)
+ */
+export const DEFAULT_GPU_OVERHEAD_BYTES = 512 * MiB;
 
 /** llama.cpp pads the KV cache to a multiple of this many cells. */
 const KV_CELL_PADDING = 256;

@@ -2,11 +2,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf, isLlamaPresetName } from '../gguf';
+import { MODEL_PRESETS, PRESET_QUANTIZATIONS, PresetQuantization, buildPresetHeader, buildTinyLlama, encodeGguf, isModelPresetName } from '../gguf';
 
 const USAGE = `Usage:
   npm run model:tiny -- --out PATH [--seed N] [--layers N] [--embedding N]
-  npm run model:tiny -- --out PATH --header-only --preset ${Object.keys(LLAMA_PRESETS).join('|')}`;
+  npm run model:tiny -- --out PATH --header-only --preset NAME [--quant ${PRESET_QUANTIZATIONS.join('|')}]
+presets: ${Object.keys(MODEL_PRESETS).join(', ')}`;
+
+function isQuantization(q: string): q is PresetQuantization {
+  return (PRESET_QUANTIZATIONS as readonly string[]).includes(q);
+}
 
 function main(argv: string[]): number {
   let args;
@@ -19,6 +24,7 @@ function main(argv: string[]): number {
         layers: { type: 'string', default: '2' },
         embedding: { type: 'string', default: '64' },
         preset: { type: 'string' },
+        quant: { type: 'string', default: 'Q4_K_M' },
         'header-only': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -34,11 +40,15 @@ function main(argv: string[]): number {
   const out = resolve(args.out);
   let bytes: Buffer;
   if (args['header-only']) {
-    if (!args.preset || !isLlamaPresetName(args.preset)) {
-      process.stderr.write(`--header-only needs --preset (one of ${Object.keys(LLAMA_PRESETS).join(', ')})\n`);
+    if (!args.preset || !isModelPresetName(args.preset)) {
+      process.stderr.write(`--header-only needs --preset (one of ${Object.keys(MODEL_PRESETS).join(', ')})\n`);
       return 2;
     }
-    bytes = encodeGguf(buildLlamaHeader(LLAMA_PRESETS[args.preset]), { headerOnly: true });
+    if (!isQuantization(args.quant)) {
+      process.stderr.write(`--quant must be one of ${PRESET_QUANTIZATIONS.join(', ')}\n`);
+      return 2;
+    }
+    bytes = encodeGguf(buildPresetHeader(MODEL_PRESETS[args.preset], args.quant), { headerOnly: true });
   } else {
     const ints = { seed: Number(args.seed), layers: Number(args.layers), embedding: Number(args.embedding) };
     for (const [k, v] of Object.entries(ints)) {

@@ -83,6 +83,7 @@ const r1Qwen = { ...qwen25, contextLength: 131072, ropeFreqBase: 10000 } as cons
 /** Well-known models, from their published configurations. */
 export const MODEL_PRESETS = {
   'llama-3-8b': { ...LLAMA_PRESETS['llama-3-8b'], architecture: 'llama' },
+  'llama-3-70b': { ...LLAMA_PRESETS['llama-3-70b'], architecture: 'llama' },
   'llama-3.2-1b': { ...llama31, name: 'Llama-3.2-1B-Instruct', embedding: 2048, layers: 16, heads: 32, kvHeads: 8, feedForward: 8192, tiedEmbeddings: true },
   'llama-3.2-3b': { ...llama31, name: 'Llama-3.2-3B-Instruct', embedding: 3072, layers: 28, heads: 24, kvHeads: 8, feedForward: 8192, tiedEmbeddings: true },
   'llama-3.1-8b': { ...llama31, ...llama8b, name: 'Meta-Llama-3.1-8B-Instruct' },

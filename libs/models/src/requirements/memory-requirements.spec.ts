@@ -214,12 +214,28 @@ describe('splitAcrossGpus', () => {
     expect(tight.fits).toBe(false);
     expect(tight.gpus[0].layers).toEqual([0, 18]);
     // ... unless the second GPU has room for that layer too.
-    const roomy = splitAcrossGpus(req, [first - 1, second + req.layers[19].bytes]);
+    const roomy = splitAcrossGpus(req, [first - 1, second + req.layers[19].bytes], { mode: 'fill' });
     expect(roomy).toMatchObject({ fits: true, gpus: [{ layers: [0, 18] }, { layers: [19, 31], holdsOutput: true }] });
   });
 
-  it('leaves a GPU unused when the others hold everything, and skips one too small for any layer', () => {
-    const split = splitAcrossGpus(req, [baseBytes, req.totalBytes, 80 * GiB]);
+  it('balances the layers over every GPU by default, as llama.cpp does', () => {
+    const split = splitAcrossGpus(req, [40 * GiB, 40 * GiB]);
+    if (!split.fits) throw new Error('expected a fit');
+    const [a, b] = split.gpus;
+    expect([a.layers?.[0], b.layers?.[1], b.holdsOutput]).toEqual([0, 31, true]);
+    expect(b.layers?.[0]).toBe((a.layers?.[1] ?? 0) + 1);
+    // Within one layer of even; the second GPU's share includes the output layer.
+    expect(Math.abs(a.bytes - b.bytes)).toBeLessThanOrEqual(Math.max(...req.layers.map((l) => l.bytes)));
+    expect(split.totalBytes).toBe(req.totalBytes + baseBytes);
+    // Twice the memory on the second GPU: about twice the layers there.
+    const uneven = splitAcrossGpus(req, [20 * GiB, 40 * GiB]);
+    expect(uneven).toMatchObject({ fits: true, gpus: [{ layers: [0, expect.any(Number)] }, { layers: [expect.any(Number), 31], holdsOutput: true }] });
+    if (uneven.fits) expect(uneven.gpus[0].layers?.[1]).toBeGreaterThanOrEqual(8);
+    if (uneven.fits) expect(uneven.gpus[0].layers?.[1]).toBeLessThanOrEqual(11);
+  });
+
+  it('in fill mode, leaves a GPU unused when the others hold everything, and skips one too small for any layer', () => {
+    const split = splitAcrossGpus(req, [baseBytes, req.totalBytes, 80 * GiB], { mode: 'fill' });
     expect(split).toMatchObject({
       fits: true,
       gpus: [
@@ -351,5 +367,32 @@ describe('modelShape', () => {
   it('counts tensors per ggml type', () => {
     const shape = shapeOf('llama-3.1-8b', 'Q8_0');
     expect(shape.tensorTypes).toEqual({ [GgmlType[GgmlType.Q8_0]]: 32 * 7 + 2, F32: 32 * 2 + 1 });
+  });
+});
+
+describe('the issue’s placement scenarios, from the estimate’s side', () => {
+  const at4k = (preset: ModelPresetName, quant: PresetQuantization) => estimateRequirements(shapeOf(preset, quant), { contextSize: 4096 });
+
+  it('fits a 70B at 8-bit on 2 × 80 GiB, split over both GPUs, and not on 1 × 24 GiB', () => {
+    const req = at4k('llama-3.1-70b', 'Q8_0');
+    expect(req.totalBytes / GiB).toBeGreaterThan(70);
+    const split = splitAcrossGpus(req, [80 * GiB, 80 * GiB]);
+    expect(split).toMatchObject({ fits: true, gpus: [{ layers: [0, expect.any(Number)] }, { layers: [expect.any(Number), 79], holdsOutput: true }] });
+    const refused = splitAcrossGpus(req, [24 * GiB]);
+    expect(refused.fits).toBe(false);
+    if (!refused.fits) expect(refused.message).toMatch(/^insufficient GPU memory: needs 7\d\.\d\d GiB on one GPU, 24\.00 GiB free on 1 GPU\(s\); layers \d+–79/);
+  });
+
+  it('needs more than one node of 2 × 48 GiB for a 70B at 16-bit, and fits on 2 × 94 GiB', () => {
+    const req = at4k('llama-3.1-70b', 'F16');
+    expect(req.weightsBytes / GiB).toBeGreaterThan(128);
+    expect(req.weightsBytes / GiB).toBeLessThan(133);
+    expect(splitAcrossGpus(req, [48 * GiB, 48 * GiB]).fits).toBe(false);
+    expect(splitAcrossGpus(req, [48 * GiB, 48 * GiB, 48 * GiB, 48 * GiB]).fits).toBe(true);
+    expect(splitAcrossGpus(req, [94 * GiB, 94 * GiB]).fits).toBe(true);
+  });
+
+  it('fits an 8B on one GPU of 24 GiB', () => {
+    expect(splitAcrossGpus(at4k('llama-3.1-8b', 'Q4_K_M'), [24 * GiB])).toMatchObject({ fits: true, gpus: [{ layers: [0, 31], holdsOutput: true }] });
   });
 });

@@ -60,10 +60,14 @@ describe('estimateRequirements against published figures', () => {
     expect(Math.abs(shape.fileBytes / GiB - (fileGiB ?? 0))).toBeLessThan(0.02 * (fileGiB ?? 0));
   });
 
-  it('splits the 70B at 1,024 tokens over two GPUs close to gguf-parser (36 layers: 17.83 GiB; 44 + output: 22.83 GiB)', () => {
-    const req = estimateRequirements(shapeOf('llama-3.1-70b', 'Q4_K_M'), { contextSize: 1024 });
-    const first = req.perGpu.baseBytes + req.layers.slice(0, 36).reduce((a, l) => a + l.bytes, 0);
-    const second = req.perGpu.baseBytes + req.layers.slice(36).reduce((a, l) => a + l.bytes, 0) + req.perGpu.outputExtraBytes;
+  const splitReq = estimateRequirements(shapeOf('llama-3.1-70b', 'Q4_K_M'), { contextSize: 1024 });
+  const first = splitReq.perGpu.baseBytes + splitReq.layers.slice(0, 36).reduce((a, l) => a + l.bytes, 0);
+  const second = splitReq.perGpu.baseBytes + splitReq.layers.slice(36).reduce((a, l) => a + l.bytes, 0) + splitReq.perGpu.outputExtraBytes;
+  const splitName =
+    `splits the 70B at 1,024 tokens over two GPUs like gguf-parser: 36 layers published 17.83 GiB, ours ${gib(first)} GiB; ` +
+    `44 layers + output published 22.83 GiB, ours ${gib(second)} GiB`;
+  it(splitName, () => {
+    const req = splitReq;
     expect(Math.abs(first / GiB - 17.83)).toBeLessThan(0.05 * 17.83);
     expect(Math.abs(second / GiB - 22.83)).toBeLessThan(0.05 * 22.83);
     const split = splitAcrossGpus(req, [first, second]);

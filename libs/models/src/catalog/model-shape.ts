@@ -113,7 +113,8 @@ export function modelShape(header: GgufHeader): ModelShape {
   const layers = required('block_count');
   const embedding = required('embedding_length');
   const heads = required('attention.head_count');
-  const kvHeadsPerLayer = perLayer(key('attention.head_count_kv'), layers) ?? perLayer(key('attention.head_count'), layers);
+  const kvKey = key('attention.head_count_kv') === undefined ? 'attention.head_count' : 'attention.head_count_kv';
+  const kvHeadsPerLayer = perLayer(key(kvKey), layers);
   if (!kvHeadsPerLayer) throw new ModelShapeError(`${architecture}.attention.head_count_kv does not give one value per layer`);
   const headKeySize = asNumber(key('attention.key_length')) ?? embedding / heads;
   const headValueSize = asNumber(key('attention.value_length')) ?? embedding / heads;

@@ -348,6 +348,13 @@ describe('modelShape', () => {
     expect(r.layers.map((l) => l.kvCacheBytes)).toEqual([256 * 2 * (32 + 24) * 2, 0]);
   });
 
+  it('refuses per-layer KV heads that do not match the layers', () => {
+    const doc = buildTinyLlama({ seed: 1 });
+    const metadata = new Map(doc.metadata);
+    metadata.set('llama.attention.head_count_kv', gguf.i32s([2, 2, 2]));
+    expect(() => modelShape(decodeGgufHeader(encodeGguf({ ...doc, metadata })))).toThrow(/head_count_kv does not give one value per layer/);
+  });
+
   it('names the key it misses', () => {
     const doc = buildTinyLlama({ seed: 1 });
     const metadata = new Map(doc.metadata);

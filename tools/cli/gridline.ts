@@ -28,7 +28,12 @@ const USAGE = `Usage: gridline COMMAND [options]
   chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
   jobs submit [--model NAME] [--max-tokens N] [--temperature T] [--prompt] [--idempotency-key K] [--wait] "message"
   jobs list [--status S] [--model NAME] [--limit N] [--cursor C] | get ID | cancel ID
-  models
+  models                                            the models the caller may use (OpenAI list)
+  catalog list | get NAME | register NAME SOURCE [--team ID] | delete NAME
+  deploy NAME --model M [--replicas N] [--context N] [--parallel N] [--kv-cache f16|q8_0|...] [--flash-attention]
+         [--count N] [--instance-type T] [--preferred n1,n2] [--placement binpack|spread] [--team ID] [--dry-run]
+  deployments list | get ID | delete ID
+  instance-types
   request METHOD PATH [JSON_BODY]
 
 Options: --url URL  --credentials FILE  --json (print raw JSON)`;
@@ -243,6 +248,16 @@ async function main(argv: string[]): Promise<number> {
       action: { type: 'string' },
       since: { type: 'string' },
       limit: { type: 'string' },
+      replicas: { type: 'string' },
+      context: { type: 'string' },
+      parallel: { type: 'string' },
+      'kv-cache': { type: 'string' },
+      'flash-attention': { type: 'boolean', default: false },
+      count: { type: 'string' },
+      'instance-type': { type: 'string' },
+      preferred: { type: 'string' },
+      placement: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -277,7 +292,7 @@ async function main(argv: string[]): Promise<number> {
     ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
   });
   const [a, b] = rest;
-  const single = ['whoami', 'audit', 'models', 'request', 'chat'].includes(command);
+  const single = ['whoami', 'audit', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command);
   switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
     case 'whoami':
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
@@ -378,6 +393,32 @@ async function main(argv: string[]): Promise<number> {
     case 'models':
       print(await ok(creds, 'GET', '/v1/models'), null, true);
       return 0;
+    case 'catalog list':
+      print(await ok(creds, 'GET', `/api/v1/models${qs({ limit: f.limit })}`), ['name', 'architecture', 'layers', 'contextLength', 'sizeBytes', 'headerOnly', 'teamId'], raw);
+      return 0;
+    case 'catalog get':
+      print(await ok(creds, 'GET', `/api/v1/models/${encodeURIComponent(need(a, 'NAME'))}`), null, true);
+      return 0;
+    case 'catalog register':
+      print(await ok(creds, 'POST', '/api/v1/models', { name: need(a, 'NAME'), source: need(b, 'SOURCE'), ...(f.team ? { teamId: f.team } : {}) }), null, true);
+      return 0;
+    case 'catalog delete':
+      await ok(creds, 'DELETE', `/api/v1/models/${encodeURIComponent(need(a, 'NAME'))}`);
+      return 0;
+    case 'deploy':
+      return deploy(creds, need(sub, 'NAME'), f, raw);
+    case 'deployments list':
+      print(await ok(creds, 'GET', `/api/v1/deployments${qs({ limit: f.limit })}`), ['id', 'name', 'model', 'replicas', 'phase', 'teamId'], raw);
+      return 0;
+    case 'deployments get':
+      print(await ok(creds, 'GET', `/api/v1/deployments/${need(a, 'ID')}`), null, true);
+      return 0;
+    case 'deployments delete':
+      await ok(creds, 'DELETE', `/api/v1/deployments/${need(a, 'ID')}`);
+      return 0;
+    case 'instance-types':
+      print(await ok(creds, 'GET', '/api/v1/instance-types'), ['name', 'provider', 'gpuModel', 'gpuCount', 'gpuMemoryBytes'], raw);
+      return 0;
     case 'request': {
       const [method, path, body] = [sub, a, b];
       const r = await call(creds, need(method, 'METHOD').toUpperCase(), need(path, 'PATH'), body ? JSON.parse(body) : undefined);
@@ -406,6 +447,71 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new CliError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
   }
+}
+
+interface PlanView {
+  feasible: boolean;
+  applicable: boolean;
+  targetNodeCount: number;
+  reasons: string[];
+  rules: { rule: string; passed: boolean; blocks: string; message: string }[];
+  replicas: { nodes: { name: string; gpus: { index: number; layers: [number, number] | null; bytes: number }[] }[] }[];
+  memory: { weightsBytes: number; kvCacheBytes: number; computeBytes: number; overheadBytes: number; totalBytes: number };
+  yaml: string;
+}
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+
+/** A plan as a person reads it: the verdict, the memory of one replica, every rule, where each replica goes, the YAML. */
+function printPlan(plan: PlanView): void {
+  const out: string[] = [];
+  const verdict = !plan.feasible ? 'does not fit' : plan.applicable ? 'fits' : 'fits, but cannot be applied yet';
+  out.push(`Plan: ${verdict} (${plan.replicas.length} replica(s) on ${plan.targetNodeCount} node(s))`);
+  const m = plan.memory;
+  out.push(`Memory per replica: ${gib(m.totalBytes)} = weights ${gib(m.weightsBytes)} + KV cache ${gib(m.kvCacheBytes)} + compute ${gib(m.computeBytes)} + overhead ${gib(m.overheadBytes)}`);
+  out.push('Rules:');
+  for (const r of plan.rules) out.push(`  ${r.passed ? 'ok  ' : r.blocks === 'apply' ? 'HOLD' : 'FAIL'} ${r.rule.padEnd(20)} ${r.message}`);
+  for (const reason of plan.reasons) out.push(`Note: ${reason}`);
+  plan.replicas.forEach((replica, i) => {
+    out.push(`Replica ${i + 1}:`);
+    for (const node of replica.nodes) {
+      for (const g of node.gpus) out.push(`  ${node.name} GPU ${g.index}: ${g.layers ? `layers ${g.layers[0]}-${g.layers[1]}` : 'fixed part only'}, ${gib(g.bytes)}`);
+    }
+  });
+  out.push('---', plan.yaml.trimEnd());
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function deploy(creds: Credentials, name: string, f: Record<string, string | boolean | undefined>, raw: boolean): Promise<number> {
+  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  const runtime = {
+    ...(str('context') ? { contextSize: int(str('context'), 'context') } : {}),
+    ...(str('parallel') ? { parallel: int(str('parallel'), 'parallel') } : {}),
+    ...(str('kv-cache') ? { kvCacheType: str('kv-cache') } : {}),
+    ...(f['flash-attention'] ? { flashAttention: true } : {}),
+  };
+  const resource = {
+    ...(str('count') ? { count: int(str('count'), 'count') } : {}),
+    ...(str('instance-type') ? { instanceType: str('instance-type') } : {}),
+    ...(str('preferred') ? { preferredNodes: (str('preferred') as string).split(',') } : {}),
+  };
+  const body = {
+    name,
+    model: need(str('model'), '--model'),
+    ...(str('team') ? { teamId: str('team') } : {}),
+    ...(str('replicas') ? { replicas: int(str('replicas'), 'replicas') } : {}),
+    ...(str('placement') ? { placement: str('placement') } : {}),
+    ...(Object.keys(runtime).length ? { runtime } : {}),
+    ...(Object.keys(resource).length ? { resource } : {}),
+  };
+  const dryRun = f['dry-run'] === true;
+  const r = await call(creds, 'POST', `/api/v1/deployments${dryRun ? '?dryRun=true' : ''}`, body);
+  const plan = (r.status < 400 ? (dryRun ? r.json : (r.json as { plan?: unknown }).plan) : (r.json as { plan?: unknown } | null)?.plan) as PlanView | undefined;
+  if (raw) print(r.json, null, true);
+  else if (plan) printPlan(plan);
+  if (r.status >= 400) fail(r);
+  if (!raw && !dryRun) process.stdout.write(`Deployment ${(r.json as { id: string }).id} stored (${(r.json as { phase: string }).phase}).\n`);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

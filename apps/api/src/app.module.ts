@@ -18,6 +18,7 @@ import { ChatCompletionsController } from './openai/chat-completions.controller'
 import { ModelsController } from './openai/models.controller';
 import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
+import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelCatalogModule } from './models/models.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UsersModule } from './users/users.module';
@@ -50,6 +51,7 @@ export class AppModule {
         KeypairsModule,
         TokensModule,
         ModelCatalogModule,
+        DeploymentsModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService],

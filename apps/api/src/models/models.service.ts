@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, ApiErrorCode, quote } from '@gridline/common';
 import { ModelRepository } from '@gridline/db';
-import { ModelSourceError, ModelSourceProblem, inspectModelSource, modelFacts } from '@gridline/models';
+import { ModelShapeError, ModelSourceError, ModelSourceProblem, inspectModelSource, modelFacts, modelShape } from '@gridline/models';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
@@ -39,9 +39,17 @@ export class ModelsService {
       if (e instanceof ModelSourceError) throw new ApiError(SOURCE_ERRORS[e.problem], e.message, { param: 'source' });
       throw e;
     }
+    let shape;
+    try {
+      shape = modelShape(inspected.header);
+    } catch (e) {
+      if (e instanceof ModelShapeError) throw new ApiError('invalid_model_file', e.message, { param: 'source' });
+      throw e;
+    }
     let model;
     try {
-      model = await this.models.register({ name: dto.name, source: dto.source, teamId, sizeBytes: inspected.sizeBytes, headerOnly: inspected.headerOnly, facts: modelFacts(inspected.header) });
+      // The shape (per-layer bytes, heads, context) is what deployments are planned with.
+      model = await this.models.register({ name: dto.name, source: dto.source, teamId, sizeBytes: inspected.sizeBytes, headerOnly: inspected.headerOnly, facts: { ...modelFacts(inspected.header), shape } });
     } catch (e) {
       if (isUniqueViolation(e)) throw new ApiError('model_exists', `a model named ${quote(dto.name)} exists`, { param: 'name' });
       throw e;

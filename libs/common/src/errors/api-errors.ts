@@ -53,6 +53,10 @@ const RESOURCES = {
   invalid_model_source: { status: 400, title: 'Invalid model source' },
   model_source_unreachable: { status: 422, title: 'Model source unreachable' },
   invalid_model_file: { status: 422, title: 'Invalid model file' },
+  model_shape_unknown: { status: 422, title: 'Model shape unknown' },
+  deployment_exists: { status: 409, title: 'Deployment exists' },
+  deployment_infeasible: { status: 422, title: 'Deployment infeasible' },
+  deployment_not_applicable: { status: 422, title: 'Deployment not applicable yet' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const AVAILABILITY = {

@@ -16,6 +16,8 @@ export interface ModelFileFacts {
    * the vocabulary's longest token. Absent until an agent that announces it registers.
    */
   serving?: ServedContext;
+  /** The GGUF shape deployments are planned with (libs/models ModelShape), for models registered through the catalog. */
+  shape?: object;
 }
 
 @Entity('models')

@@ -49,7 +49,9 @@ export class ModelRepository {
              to_jsonb(GREATEST((models.facts #>> '{serving,contextTokens}')::bigint, (EXCLUDED.facts #>> '{serving,contextTokens}')::bigint))
            )
            ELSE EXCLUDED.facts
-         END`,
+         END
+         -- The shape a catalog registration read stays: deployments are planned with it.
+         || CASE WHEN models.facts ? 'shape' THEN jsonb_build_object('shape', models.facts -> 'shape') ELSE '{}'::jsonb END`,
       [model.name, model.sha256, model.sizeBytes, JSON.stringify(model.facts)],
     );
   }

@@ -1,0 +1,252 @@
+import { Injectable } from '@nestjs/common';
+import { stringify } from 'yaml';
+import { ApiError, quote } from '@gridline/common';
+import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
+import { MemoryRequirements, ModelShape, RuntimeSettings, estimateRequirements } from '@gridline/models';
+import { DeploymentPlan, INSTANCE_TYPES, PlanNode, PlanRuleResult, TeamQuota, Toleration, planDeployment } from '@gridline/scheduling';
+import { AuditService } from '../audit/audit.service';
+import { Principal, scopeFor } from '../auth/principal';
+import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
+import { isUniqueViolation, notFound } from '../common/resource-errors';
+import { RequestOrigin } from '../common/request-origin';
+import { CreateDeploymentDto } from './dto/deployment.dto';
+import { DeploymentDto, DeploymentPageDto, DeploymentPlanDto } from './dto/plan.dto';
+
+/** Runtime settings a deployment gets when it names none. */
+const DEFAULT_CONTEXT = 4096;
+
+interface Planned {
+  dto: CreateDeploymentDto;
+  teamId: string;
+  model: ModelRecord;
+  runtime: Required<Pick<RuntimeSettings, 'contextSize' | 'parallel'>> & RuntimeSettings;
+  plan: DeploymentPlanDto;
+}
+
+/** A stored plan's GPU shares: what each node's GPUs are promised to, and what each team holds. */
+interface Promised {
+  bytes: Map<string, number>;
+  teamGpus: Map<string, Set<string>>;
+  teamBytes: Map<string, number>;
+}
+
+function memoryOf(r: MemoryRequirements): DeploymentPlanDto['memory'] {
+  return {
+    weightsBytes: r.weightsBytes,
+    kvCacheBytes: r.kvCacheBytes,
+    computeBytes: r.computeBytes,
+    overheadBytes: r.overheadBytes,
+    totalBytes: r.totalBytes,
+    hostBytes: r.hostBytes,
+    notes: r.notes,
+  };
+}
+
+function toDeploymentDto(d: DeploymentRecord, modelName: string): DeploymentDto {
+  return {
+    id: d.id,
+    name: d.name,
+    teamId: d.teamId,
+    model: modelName,
+    replicas: d.replicas,
+    runtime: d.runtime,
+    placement: d.placement,
+    resource: d.resource,
+    tolerations: d.tolerations,
+    phase: d.phase,
+    conditions: d.conditions,
+    plan: d.plan as unknown as DeploymentPlanDto,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Deployments: desired state validated against the fleet before it is stored. A plan mirrors
+ * the replica's memory (estimated from the model's GGUF shape at the requested runtime
+ * settings) against the nodes' free GPU memory net of what other deployments were promised,
+ * rule by rule with the numbers; a dry run returns it, applying stores it for the scheduler.
+ */
+@Injectable()
+export class DeploymentsService {
+  constructor(
+    private readonly deployments: DeploymentRepository,
+    private readonly models: ModelRepository,
+    private readonly nodes: NodeRepository,
+    private readonly teams: TeamRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** `?dryRun=true`: the plan, or the same 422 applying would give. */
+  async dryRun(p: Principal, dto: CreateDeploymentDto): Promise<DeploymentPlanDto> {
+    const planned = await this.plan(p, dto);
+    this.assertFeasible(planned.plan);
+    return planned.plan;
+  }
+
+  async create(p: Principal, dto: CreateDeploymentDto, origin: RequestOrigin): Promise<DeploymentDto> {
+    const planned = await this.plan(p, dto);
+    this.assertFeasible(planned.plan);
+    if (!planned.plan.applicable) {
+      throw new ApiError('deployment_not_applicable', `the plan cannot be applied yet: ${planned.plan.rules.filter((r) => !r.passed).map((r) => r.message).join('; ')}`, { extra: { plan: planned.plan } });
+    }
+    const now = new Date().toISOString();
+    let created: DeploymentRecord;
+    try {
+      created = await this.deployments.create({
+        name: dto.name,
+        teamId: planned.teamId,
+        modelId: planned.model.id,
+        replicas: dto.replicas ?? 1,
+        runtime: planned.runtime as unknown as Record<string, unknown>,
+        placement: dto.placement ?? 'binpack',
+        resource: { ...dto.resource },
+        tolerations: (dto.tolerations ?? []).map((t) => ({ ...t })),
+        phase: 'Placed',
+        conditions: [
+          { type: 'Placed', status: true, reason: 'PlanAccepted', message: `${planned.plan.replicas.length} replica(s) planned on ${planned.plan.targetNodeCount} node(s); waiting for the scheduler to load them`, at: now },
+        ],
+        plan: planned.plan as unknown as Record<string, unknown>,
+        createdBy: p.userId,
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new ApiError('deployment_exists', `the team has a deployment named ${quote(dto.name)}`, { param: 'name' });
+      throw e;
+    }
+    await this.audit.record(p, origin, { action: 'deployment.create', targetType: 'deployment', targetId: created.id, teamId: created.teamId, details: { name: created.name, model: planned.model.name, replicas: created.replicas } });
+    return toDeploymentDto(created, planned.model.name);
+  }
+
+  async list(p: Principal, q: PageQueryDto): Promise<DeploymentPageDto> {
+    const page = await this.deployments.list(scopeFor(p), q);
+    const names = new Map((await this.models.list()).map((m) => [m.id, m.name]));
+    return toPageDto(page, (d) => toDeploymentDto(d, names.get(d.modelId) ?? d.modelId));
+  }
+
+  async get(p: Principal, id: string): Promise<DeploymentDto> {
+    const d = await this.deployments.get(scopeFor(p), id);
+    if (!d) throw notFound('deployment', id, 'id');
+    const model = (await this.models.list()).find((m) => m.id === d.modelId);
+    return toDeploymentDto(d, model?.name ?? d.modelId);
+  }
+
+  async remove(p: Principal, id: string, origin: RequestOrigin): Promise<void> {
+    const d = await this.deployments.get(scopeFor(p), id);
+    if (!d || !(await this.deployments.delete(scopeFor(p), id))) throw notFound('deployment', id, 'id');
+    await this.audit.record(p, origin, { action: 'deployment.delete', targetType: 'deployment', targetId: id, teamId: d.teamId, details: { name: d.name } });
+  }
+
+  private assertFeasible(plan: DeploymentPlanDto): void {
+    if (plan.feasible) return;
+    const failed = plan.rules.filter((r) => !r.passed && r.blocks === 'plan').map((r) => r.message);
+    throw new ApiError('deployment_infeasible', failed.join('; '), { extra: { plan } });
+  }
+
+  private async plan(p: Principal, dto: CreateDeploymentDto): Promise<Planned> {
+    if (dto.teamId && p.role !== 'superadmin' && dto.teamId !== p.teamId) throw new ApiError('forbidden', 'deployments are made for your own team', { param: 'teamId' });
+    const teamId = p.role === 'superadmin' ? (dto.teamId ?? p.teamId) : p.teamId;
+    const team = await this.teams.get(scopeFor(p), teamId);
+    if (!team) throw notFound('team', teamId, 'teamId');
+    const model = await this.models.findVisible(TeamScope.team(teamId), dto.model);
+    if (!model) throw new ApiError('model_not_found', `the team has no model ${quote(dto.model)}`, { param: 'model' });
+    const shape = (model.facts as { shape?: ModelShape }).shape;
+    if (!shape) throw new ApiError('model_shape_unknown', `the catalog has no GGUF shape for ${quote(dto.model)}: register its file (POST /api/v1/models)`, { param: 'model' });
+    for (const [key, value] of Object.entries(dto.resource?.labelSelector?.matchLabels ?? {})) {
+      if (typeof value !== 'string') throw new ApiError('validation_failed', `matchLabels.${key.slice(0, 64)} must be a string`, { param: 'resource.labelSelector.matchLabels' });
+    }
+    const runtime = { ...dto.runtime, contextSize: dto.runtime?.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT), parallel: dto.runtime?.parallel ?? 1 };
+    let requirements: MemoryRequirements;
+    try {
+      requirements = estimateRequirements(shape, runtime);
+    } catch (e) {
+      if (e instanceof RangeError) throw new ApiError('validation_failed', e.message, { param: 'runtime' });
+      throw e;
+    }
+    const promised = await this.promised();
+    const result = planDeployment({
+      requirement: { totalBytes: requirements.totalBytes, fixedBytes: requirements.fixedBytes, layers: requirements.layers.map((l) => ({ index: l.index, bytes: l.bytes })) },
+      replicas: dto.replicas ?? 1,
+      resource: { ...dto.resource },
+      tolerations: (dto.tolerations ?? []) as Toleration[],
+      placement: dto.placement,
+      nodes: (await this.nodes.list()).map((n) => planNode(n, promised)),
+      quota: quotaOf(team, teamId, promised),
+      instanceTypes: INSTANCE_TYPES,
+    });
+    const rules: PlanRuleResult[] = [...result.rules];
+    if (model.headerOnly) rules.push({ rule: 'deployable' as PlanRuleResult['rule'], passed: false, blocks: 'apply', message: `${model.name} is a header-only file (no weights): it plans, and never deploys` });
+    const plan: DeploymentPlan = { ...result, rules, applicable: result.applicable && !model.headerOnly };
+    return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryOf(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
+  }
+
+  /** GPU bytes promised to stored deployments, per node GPU and per team. */
+  private async promised(): Promise<Promised> {
+    const out: Promised = { bytes: new Map(), teamGpus: new Map(), teamBytes: new Map() };
+    for (const d of await this.deployments.allPlans()) {
+      for (const replica of (d.plan as unknown as DeploymentPlan).replicas ?? []) {
+        for (const node of replica.nodes) {
+          for (const gpu of node.gpus) {
+            const key = `${node.nodeId}/${gpu.index}`;
+            out.bytes.set(key, (out.bytes.get(key) ?? 0) + gpu.bytes);
+            out.teamGpus.set(d.teamId, (out.teamGpus.get(d.teamId) ?? new Set()).add(key));
+            out.teamBytes.set(d.teamId, (out.teamBytes.get(d.teamId) ?? 0) + gpu.bytes);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private yaml(dto: CreateDeploymentDto, teamId: string, runtime: RuntimeSettings, plan: DeploymentPlan): string {
+    return stringify({
+      apiVersion: 'gridline.dev/v1',
+      kind: 'Deployment',
+      metadata: { name: dto.name, team: teamId },
+      spec: {
+        model: dto.model,
+        replicas: dto.replicas ?? 1,
+        runtime,
+        placement: dto.placement ?? 'binpack',
+        ...(dto.resource ? { resource: dto.resource } : {}),
+        ...(dto.tolerations?.length ? { tolerations: dto.tolerations } : {}),
+      },
+      plan: {
+        feasible: plan.feasible,
+        applicable: plan.applicable,
+        targetNodeCount: plan.targetNodeCount,
+        replicas: plan.replicas.map((r) => r.nodes.map((n) => ({ node: n.name, gpus: n.gpus.map((g) => ({ gpu: g.index, layers: g.layers ? `${g.layers[0]}-${g.layers[1]}` : 'fixed', gib: Number((g.bytes / 1024 ** 3).toFixed(2)) })) }))),
+      },
+    });
+  }
+}
+
+/** A node as the planner sees it: until nodes carry approval, labels and taints (#10), every registered node is approved and untainted. */
+function planNode(n: NodeRecord, promised: Promised): PlanNode {
+  return {
+    id: n.id,
+    name: n.name,
+    approved: true,
+    status: n.status,
+    cordoned: false,
+    draining: false,
+    labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}) },
+    taints: [],
+    gpus: n.gpus.map((g) => ({
+      index: g.index,
+      totalBytes: g.totalMemoryBytes,
+      // What other deployments were promised, or what the GPU already uses, whichever is more.
+      allocatedBytes: Math.max(promised.bytes.get(`${n.id}/${g.index}`) ?? 0, g.totalMemoryBytes - g.freeMemoryBytes),
+    })),
+    capabilities: { spanningReplicas: false },
+  };
+}
+
+function quotaOf(team: { quotaGpus: number | null; quotaGpuMemoryBytes: number | null }, teamId: string, promised: Promised): TeamQuota | null {
+  if (team.quotaGpus === null && team.quotaGpuMemoryBytes === null) return null;
+  return {
+    gpus: team.quotaGpus ?? Number.MAX_SAFE_INTEGER,
+    gpuMemoryBytes: team.quotaGpuMemoryBytes ?? Number.MAX_SAFE_INTEGER,
+    usedGpus: promised.teamGpus.get(teamId)?.size ?? 0,
+    usedGpuMemoryBytes: promised.teamBytes.get(teamId) ?? 0,
+  };
+}

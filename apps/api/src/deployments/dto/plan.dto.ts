@@ -1,0 +1,76 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PageOf } from '../../common/dto/page.dto';
+
+export class PlanRuleDto {
+  @ApiProperty({ example: 'capacity' }) rule!: string;
+  @ApiProperty() passed!: boolean;
+  @ApiProperty({ enum: ['plan', 'apply'], description: '`plan`: its failure makes the request infeasible; `apply`: the plan stands but cannot be applied yet' }) blocks!: string;
+  @ApiProperty({ example: 'insufficient GPU memory: needs 142.0 GiB, 2 nodes × 2 GPUs × 48 GiB = 192 GiB, 60.5 GiB already allocated' }) message!: string;
+}
+
+export class PlannedGpuDto {
+  @ApiProperty() index!: number;
+  @ApiProperty({ type: [Number], nullable: true, description: 'First and last layer on this GPU; null: only the fixed part' }) layers!: number[] | null;
+  @ApiProperty() bytes!: number;
+}
+
+export class PlannedNodeDto {
+  @ApiProperty({ format: 'uuid' }) nodeId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ type: [PlannedGpuDto] }) gpus!: PlannedGpuDto[];
+}
+
+export class PlannedReplicaDto {
+  @ApiProperty({ type: [PlannedNodeDto] }) nodes!: PlannedNodeDto[];
+}
+
+/** GPU memory of one replica, by kind. */
+export class MemoryBreakdownDto {
+  @ApiProperty() weightsBytes!: number;
+  @ApiProperty() kvCacheBytes!: number;
+  @ApiProperty() computeBytes!: number;
+  @ApiProperty() overheadBytes!: number;
+  @ApiProperty() totalBytes!: number;
+  @ApiProperty({ description: 'Host memory: input embeddings, layers left on the CPU, logits' }) hostBytes!: number;
+  @ApiProperty({ type: [String], description: 'What the estimate assumed or could not model' }) notes!: string[];
+}
+
+/** A deployment plan: what goes where, every rule with its verdict, and the configuration as YAML. */
+export class DeploymentPlanDto {
+  @ApiProperty({ description: 'Every rule that decides feasibility passed' }) feasible!: boolean;
+  @ApiProperty({ description: 'Feasible, and nothing keeps it from being applied' }) applicable!: boolean;
+  @ApiProperty() targetNodeCount!: number;
+  @ApiProperty({ type: [String] }) reasons!: string[];
+  @ApiProperty({ type: [PlanRuleDto] }) rules!: PlanRuleDto[];
+  @ApiProperty({ type: [PlannedReplicaDto] }) replicas!: PlannedReplicaDto[];
+  @ApiProperty({ type: MemoryBreakdownDto }) memory!: MemoryBreakdownDto;
+  @ApiProperty({ description: 'The deployment as it would be stored, for a person to review' }) yaml!: string;
+}
+
+export class DeploymentConditionDto {
+  @ApiProperty({ enum: ['Pending', 'Placed', 'Loading', 'Ready', 'Degraded', 'Failed'] }) type!: string;
+  @ApiProperty() status!: boolean;
+  @ApiProperty() reason!: string;
+  @ApiProperty() message!: string;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+}
+
+export class DeploymentDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ format: 'uuid' }) teamId!: string;
+  @ApiProperty() model!: string;
+  @ApiProperty() replicas!: number;
+  @ApiProperty({ type: 'object', additionalProperties: true }) runtime!: Record<string, unknown>;
+  @ApiProperty({ enum: ['binpack', 'spread'] }) placement!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) resource!: Record<string, unknown>;
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } }) tolerations!: Record<string, unknown>[];
+  @ApiProperty({ enum: ['Pending', 'Placed', 'Loading', 'Ready', 'Degraded', 'Failed'] }) phase!: string;
+  @ApiProperty({ type: [DeploymentConditionDto] }) conditions!: DeploymentConditionDto[];
+  @ApiPropertyOptional({ type: DeploymentPlanDto }) plan!: DeploymentPlanDto;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export const DeploymentPageDto = PageOf(DeploymentDto, 'DeploymentPageDto');
+export type DeploymentPageDto = InstanceType<typeof DeploymentPageDto>;

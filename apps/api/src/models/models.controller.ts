@@ -6,6 +6,7 @@ import { ApiErrors, BODY_ERRORS, QUERY_ERRORS } from '../common/api-errors.decor
 import { PageQueryDto } from '../common/dto/page.dto';
 import { Origin, RequestOrigin } from '../common/request-origin';
 import { ModelDto, ModelPageDto, RegisterModelDto } from './dto/model.dto';
+import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
@@ -38,6 +39,14 @@ export class ModelCatalogController {
     return this.models.get(p, name);
   }
 
+  @Get(':name/requirements')
+  @Authenticated({ scope: 'management' })
+  @ApiOkResponse({ type: RequirementsDto })
+  @ApiErrors(QUERY_ERRORS, 'not_found', 'model_shape_unknown')
+  requirements(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query() q: RequirementsQueryDto): Promise<RequirementsDto> {
+    return this.models.requirements(p, name, q);
+  }
+
   @Delete(':name')
   @HttpCode(204)
   @Authenticated({ scope: 'management', roles: ['team_admin'] })
@@ -45,5 +54,27 @@ export class ModelCatalogController {
   @ApiErrors('invalid_text', 'not_found')
   remove(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Origin() origin: RequestOrigin): Promise<void> {
     return this.models.remove(p, name, origin);
+  }
+}
+
+@ApiTags('models')
+@Controller('api/v1/model-presets')
+export class ModelPresetsController {
+  constructor(private readonly models: ModelsService) {}
+
+  /** Well-known model shapes (Llama, Qwen, Mistral, Mixtral, DeepSeek-R1 distills), for plans before a file exists. */
+  @Get()
+  @Authenticated({ scope: 'management' })
+  @ApiOkResponse({ type: ModelPresetListDto })
+  list(): ModelPresetListDto {
+    return this.models.presets();
+  }
+
+  @Get(':preset/requirements')
+  @Authenticated({ scope: 'management' })
+  @ApiOkResponse({ type: RequirementsDto })
+  @ApiErrors(QUERY_ERRORS, 'not_found')
+  requirements(@Param('preset') preset: string, @Query() q: PresetRequirementsQueryDto): RequirementsDto {
+    return this.models.presetRequirements(preset, q);
   }
 }

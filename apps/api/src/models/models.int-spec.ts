@@ -3,7 +3,7 @@ import { Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
+import { LLAMA_PRESETS, MODEL_PRESETS, buildLlamaHeader, buildPresetHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
 import { ApiTestApp, startApiTestApp } from '../testing/api-test-app';
 import { rowCounts } from '../testing/row-counts';
 import { TeamFixture, createTeamFixture } from '../testing/tenancy-fixture';
@@ -114,6 +114,31 @@ describe('model catalog: registration from a GGUF header (in-process api, real P
     }
     expect(await rowCounts(t.pg)).toEqual(before);
   });
+
+  it('computes the requirements of a registered file as of its preset, and meets the published figure', async () => {
+    const GiB = 1024 ** 3;
+    const header = encodeGguf(buildPresetHeader(MODEL_PRESETS['llama-3.1-70b'], 'Q4_K_M'), { headerOnly: true });
+    expect((await register({ name: 'llama-3.1-70b-q4km', source: file('llama-3.1-70b-q4km.gguf', header) })).status).toBe(201);
+    const fromFile = await t.root('/api/v1/models/llama-3.1-70b-q4km/requirements?contextSize=2048');
+    const fromPreset = await t.root('/api/v1/model-presets/llama-3.1-70b/requirements?quantization=Q4_K_M&contextSize=2048');
+    expect([fromFile.status, fromPreset.status]).toEqual([200, 200]);
+    const { model: _a, ...file70b } = fromFile.body as Record<string, unknown>;
+    const { model: _b, ...preset70b } = fromPreset.body as Record<string, unknown>;
+    expect(file70b).toEqual(preset70b);
+    const r = fromFile.body as { weightsBytes: number; kvCacheBytes: number; computeBytes: number; overheadBytes: number; totalBytes: number; layers: number };
+    expect(r.weightsBytes + r.kvCacheBytes + r.computeBytes + r.overheadBytes).toBe(r.totalBytes);
+    expect(r.layers).toBe(80);
+    // gguf-parser publishes 40.49 GiB for this file at a 2,048 context: within 5 % or 256 MiB.
+    expect(Math.abs(r.totalBytes / GiB - 40.49)).toBeLessThan(Math.max(0.05 * 40.49, 0.25));
+
+    const split = (await t.root('/api/v1/models/llama-3.1-70b-q4km/requirements?contextSize=2048&gpus=24,24')).body as { split: { fits: boolean; gpus: { layers: number[] }[] } };
+    expect(split.split.fits).toBe(true);
+    expect(split.split.gpus.map((g) => g.layers)).toEqual([[0, expect.any(Number)], [expect.any(Number), 79]]);
+    const short = (await t.root('/api/v1/models/llama-3.1-70b-q4km/requirements?contextSize=2048&gpus=16,16')).body as { split: { fits: boolean; message: string } };
+    expect(short.split).toMatchObject({ fits: false, message: expect.stringMatching(/GiB/) });
+    expect((await t.root('/api/v1/model-presets')).body).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ name: 'qwen2.5-72b', layers: 80 })]) });
+    expect((await t.root('/api/v1/model-presets/nope/requirements?quantization=Q4_K_M')).status).toBe(404);
+  }, 60_000);
 
   it('refuses a taken name with 409, and keeps a team model to its team', async () => {
     expect(problem(await register({ name: 'tiny-real', source: file('tiny-again.gguf', tiny) }))).toEqual({ status: 409, code: 'model_exists', param: 'name' });

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
-import { ModelCatalogController } from './models.controller';
+import { ModelCatalogController, ModelPresetsController } from './models.controller';
 import { ModelsService } from './models.service';
 
 /** The model catalog under /api/v1/models. */
 @Module({
   imports: [AuditModule],
-  controllers: [ModelCatalogController],
+  controllers: [ModelCatalogController, ModelPresetsController],
   providers: [ModelsService],
 })
 export class ModelCatalogModule {}

@@ -1,7 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, ApiErrorCode, quote } from '@gridline/common';
 import { ModelRepository } from '@gridline/db';
-import { ModelShapeError, ModelSourceError, ModelSourceProblem, inspectModelSource, modelFacts, modelShape } from '@gridline/models';
+import {
+  GiB,
+  MODEL_PRESETS,
+  ModelPresetName,
+  ModelShape,
+  ModelShapeError,
+  ModelSourceError,
+  ModelSourceProblem,
+  PRESET_QUANTIZATIONS,
+  PresetQuantization,
+  buildPresetHeader,
+  decodeGgufHeader,
+  encodeGguf,
+  estimateRequirements,
+  inspectModelSource,
+  isModelPresetName,
+  modelFacts,
+  modelShape,
+  splitAcrossGpus,
+} from '@gridline/models';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
@@ -9,6 +28,37 @@ import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { ModelDto, ModelPageDto, RegisterModelDto, toModelDto } from './dto/model.dto';
+import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
+
+/** The context a requirement is computed for when none is given. */
+const DEFAULT_CONTEXT = 4096;
+
+/** Requirements of a shape at the settings of a query, split over its GPUs when it names some. */
+export function requirementsOf(model: string, shape: ModelShape, q: RequirementsQueryDto): RequirementsDto {
+  const { gpus, ...settings } = q;
+  let r;
+  try {
+    r = estimateRequirements(shape, { ...settings, contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT) });
+  } catch (e) {
+    if (e instanceof RangeError) throw new ApiError('validation_failed', e.message);
+    throw e;
+  }
+  const split = gpus ? splitAcrossGpus(r, gpus.split(',').map((g) => Math.floor(Number(g) * GiB))) : undefined;
+  return {
+    model,
+    settings: { ...r.settings },
+    weightsBytes: r.weightsBytes,
+    kvCacheBytes: r.kvCacheBytes,
+    computeBytes: r.computeBytes,
+    overheadBytes: r.overheadBytes,
+    totalBytes: r.totalBytes,
+    hostBytes: r.hostBytes,
+    layers: r.layers.length,
+    largestLayerBytes: Math.max(0, ...r.layers.map((l) => l.bytes)),
+    notes: r.notes,
+    ...(split ? { split: { ...split, gpus: split.gpus.map((g) => ({ ...g })) } } : {}),
+  };
+}
 
 const SOURCE_ERRORS: Record<ModelSourceProblem, ApiErrorCode> = {
   invalid_source: 'invalid_model_source',
@@ -68,10 +118,53 @@ export class ModelsService {
     return toModelDto(model);
   }
 
+  /** What the model needs at given runtime settings, computed from its GGUF shape. */
+  async requirements(p: Principal, name: string, q: RequirementsQueryDto): Promise<RequirementsDto> {
+    const model = await this.models.findVisible(scopeFor(p), name);
+    if (!model) throw notFound('model', name, 'name');
+    const shape = (model.facts as { shape?: ModelShape }).shape;
+    if (!shape) throw new ApiError('model_shape_unknown', `the catalog has no GGUF shape for ${quote(name)}: register its file`, { param: 'name' });
+    return requirementsOf(model.name, shape, q);
+  }
+
+  presets(): ModelPresetListDto {
+    return {
+      items: Object.entries(MODEL_PRESETS).map(([name, p]) => ({
+        name,
+        title: p.name,
+        architecture: p.architecture,
+        layers: p.layers,
+        embedding: p.embedding,
+        contextLength: p.contextLength,
+        quantizations: [...PRESET_QUANTIZATIONS],
+      })),
+    };
+  }
+
+  /** What a well-known model needs before any file of it exists (its published shape, laid out as llama.cpp would). */
+  presetRequirements(preset: string, q: PresetRequirementsQueryDto): RequirementsDto {
+    if (!isModelPresetName(preset)) throw new ApiError('not_found', `no preset named ${quote(preset)}`, { param: 'preset' });
+    const { quantization, ...rest } = q;
+    return requirementsOf(`${preset}:${quantization}`, presetShape(preset, quantization), rest);
+  }
+
   /** Removes a model from the catalog; team admins remove their team's, superadmins any. */
   async remove(p: Principal, name: string, origin: RequestOrigin): Promise<void> {
     const model = await this.models.findVisible(scopeFor(p), name);
     if (!model || !(await this.models.deleteVisible(scopeFor(p), name))) throw notFound('model', name, 'name');
     await this.audit.record(p, origin, { action: 'model.delete', targetType: 'model', targetId: model.id, teamId: model.teamId });
   }
+}
+
+/** Preset shapes, built once each (a 150k-token vocabulary takes a moment to lay out); at most presets × quantizations. */
+const presetShapes = new Map<string, ModelShape>();
+
+function presetShape(preset: ModelPresetName, quantization: PresetQuantization): ModelShape {
+  const key = `${preset}:${quantization}`;
+  let shape = presetShapes.get(key);
+  if (!shape) {
+    shape = modelShape(decodeGgufHeader(encodeGguf(buildPresetHeader(MODEL_PRESETS[preset], quantization), { headerOnly: true })));
+    presetShapes.set(key, shape);
+  }
+  return shape;
 }

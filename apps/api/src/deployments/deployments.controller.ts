@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiExtraModels, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
@@ -7,7 +7,7 @@ import { ApiErrors, BODY_ERRORS, ID_ERRORS, QUERY_ERRORS } from '../common/api-e
 import { PageQueryDto } from '../common/dto/page.dto';
 import { ParseUuidPipe } from '../common/parse-uuid.pipe';
 import { Origin, RequestOrigin } from '../common/request-origin';
-import { CreateDeploymentDto, DryRunQueryDto } from './dto/deployment.dto';
+import { CreateDeploymentDto, DryRunQueryDto, UpdateDeploymentDto } from './dto/deployment.dto';
 import { DeploymentDto, DeploymentPageDto, DeploymentPlanDto } from './dto/plan.dto';
 import { DeploymentsService } from './deployments.service';
 
@@ -51,6 +51,14 @@ export class DeploymentsController {
   @ApiErrors(ID_ERRORS)
   get(@CurrentPrincipal() p: Principal, @Param('id', ParseUuidPipe) id: string): Promise<DeploymentDto> {
     return this.deployments.get(p, id);
+  }
+
+  @Patch(':id')
+  @Authenticated({ scope: 'management', roles: ['team_admin'] })
+  @ApiOkResponse({ type: DeploymentDto })
+  @ApiErrors(ID_ERRORS, BODY_ERRORS, 'deployment_infeasible', 'deployment_not_applicable', 'model_shape_unknown')
+  update(@CurrentPrincipal() p: Principal, @Param('id', ParseUuidPipe) id: string, @Body() dto: UpdateDeploymentDto, @Origin() origin: RequestOrigin): Promise<DeploymentDto> {
+    return this.deployments.update(p, id, dto, origin);
   }
 
   @Delete(':id')

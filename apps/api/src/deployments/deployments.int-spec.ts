@@ -93,6 +93,15 @@ describe('deployments: plans with every rule and its numbers (in-process api, re
     expect(d.plan.reasons.join(' ')).toMatch(/1 of the 3 nodes/);
     expect((await t.root(`/api/v1/deployments/${d.id}`)).body).toMatchObject({ name: 'tiny-chat', model: 'tiny', replicas: 1 });
     expect((await t.root('/api/v1/deployments', { method: 'POST', body: { name: 'tiny-chat', model: 'tiny' } })).body).toMatchObject({ status: 409, code: 'deployment_exists' });
+
+    // Updates are planned again; a refused one changes nothing.
+    const nowhere = await t.root(`/api/v1/deployments/${d.id}`, { method: 'PATCH', body: { resource: { labelSelector: { matchLabels: { 'gridline.dev/gpu': 'none' } } } } });
+    expect(nowhere.body).toMatchObject({ status: 422, code: 'deployment_infeasible' });
+    expect((await t.root(`/api/v1/deployments/${d.id}`)).body).toMatchObject({ resource: { count: 3 }, replicas: 1 });
+    const two = await t.root(`/api/v1/deployments/${d.id}`, { method: 'PATCH', body: { replicas: 2 } });
+    expect(two.status).toBe(200);
+    expect(two.body).toMatchObject({ replicas: 2, phase: 'Placed', conditions: [{ reason: 'PlanAccepted' }, { reason: 'PlanUpdated' }] });
+    expect((two.body as { plan: Plan }).plan.replicas).toHaveLength(2);
   });
 
   it('refuses an unknown instance type and an unknown model, naming them', async () => {

@@ -9,7 +9,7 @@ import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
-import { CreateDeploymentDto } from './dto/deployment.dto';
+import { CreateDeploymentDto, UpdateDeploymentDto } from './dto/deployment.dto';
 import { DeploymentDto, DeploymentPageDto, DeploymentPlanDto } from './dto/plan.dto';
 
 /** Runtime settings a deployment gets when it names none. */
@@ -142,7 +142,41 @@ export class DeploymentsService {
     throw new ApiError('deployment_infeasible', failed.join('; '), { extra: { plan } });
   }
 
-  private async plan(p: Principal, dto: CreateDeploymentDto): Promise<Planned> {
+  /** Changes a deployment: the whole request is planned again (without its own current share of the GPUs) before anything is stored. */
+  async update(p: Principal, id: string, changes: UpdateDeploymentDto, origin: RequestOrigin): Promise<DeploymentDto> {
+    const current = await this.deployments.get(scopeFor(p), id);
+    if (!current) throw notFound('deployment', id, 'id');
+    const model = (await this.models.list()).find((m) => m.id === current.modelId);
+    const dto: CreateDeploymentDto = {
+      name: current.name,
+      model: model?.name ?? current.modelId,
+      teamId: current.teamId,
+      replicas: changes.replicas ?? current.replicas,
+      runtime: { ...(current.runtime as CreateDeploymentDto['runtime']), ...changes.runtime },
+      placement: changes.placement ?? (current.placement as CreateDeploymentDto['placement']),
+      resource: changes.resource ?? (current.resource as CreateDeploymentDto['resource']),
+      tolerations: changes.tolerations ?? (current.tolerations as CreateDeploymentDto['tolerations']),
+    };
+    const planned = await this.plan(p, dto, current.id);
+    this.assertFeasible(planned.plan);
+    if (!planned.plan.applicable) throw new ApiError('deployment_not_applicable', `the plan cannot be applied yet: ${planned.plan.rules.filter((r) => !r.passed).map((r) => r.message).join('; ')}`, { extra: { plan: planned.plan } });
+    const condition = { type: 'Placed' as const, status: true, reason: 'PlanUpdated', message: `re-planned: ${planned.plan.replicas.length} replica(s) on ${planned.plan.targetNodeCount} node(s)`, at: new Date().toISOString() };
+    const updated = await this.deployments.update(scopeFor(p), id, {
+      replicas: dto.replicas,
+      runtime: planned.runtime as unknown as Record<string, unknown>,
+      placement: dto.placement,
+      resource: { ...dto.resource },
+      tolerations: (dto.tolerations ?? []).map((t) => ({ ...t })),
+      phase: 'Placed',
+      conditions: [...current.conditions, condition].slice(-20),
+      plan: planned.plan as unknown as Record<string, unknown>,
+    });
+    if (!updated) throw notFound('deployment', id, 'id');
+    await this.audit.record(p, origin, { action: 'deployment.update', targetType: 'deployment', targetId: id, teamId: updated.teamId, details: { ...changes } });
+    return toDeploymentDto(updated, planned.model.name);
+  }
+
+  private async plan(p: Principal, dto: CreateDeploymentDto, replacing?: string): Promise<Planned> {
     if (dto.teamId && p.role !== 'superadmin' && dto.teamId !== p.teamId) throw new ApiError('forbidden', 'deployments are made for your own team', { param: 'teamId' });
     const teamId = p.role === 'superadmin' ? (dto.teamId ?? p.teamId) : p.teamId;
     const team = await this.teams.get(scopeFor(p), teamId);
@@ -162,7 +196,7 @@ export class DeploymentsService {
       if (e instanceof RangeError) throw new ApiError('validation_failed', e.message, { param: 'runtime' });
       throw e;
     }
-    const promised = await this.promised();
+    const promised = await this.promised(replacing);
     const result = planDeployment({
       requirement: { totalBytes: requirements.totalBytes, fixedBytes: requirements.fixedBytes, layers: requirements.layers.map((l) => ({ index: l.index, bytes: l.bytes })) },
       replicas: dto.replicas ?? 1,
@@ -179,10 +213,11 @@ export class DeploymentsService {
     return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryOf(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
   }
 
-  /** GPU bytes promised to stored deployments, per node GPU and per team. */
-  private async promised(): Promise<Promised> {
+  /** GPU bytes promised to stored deployments (but the one being replaced), per node GPU and per team. */
+  private async promised(replacing?: string): Promise<Promised> {
     const out: Promised = { bytes: new Map(), teamGpus: new Map(), teamBytes: new Map() };
     for (const d of await this.deployments.allPlans()) {
+      if (d.id === replacing) continue;
       for (const replica of (d.plan as unknown as DeploymentPlan).replicas ?? []) {
         for (const node of replica.nodes) {
           for (const gpu of node.gpus) {

@@ -192,3 +192,38 @@ export class CreateDeploymentDto {
   @Type(() => TolerationDto)
   tolerations?: TolerationDto[];
 }
+
+/** What can change on a deployment (its name, model and team stay); the result is planned again. */
+export class UpdateDeploymentDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 64 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  replicas?: number;
+
+  @ApiPropertyOptional({ type: RuntimeDto, description: 'Merged over the current settings' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RuntimeDto)
+  runtime?: RuntimeDto;
+
+  @ApiPropertyOptional({ enum: PLACEMENTS })
+  @IsOptional()
+  @IsIn(PLACEMENTS)
+  placement?: (typeof PLACEMENTS)[number];
+
+  @ApiPropertyOptional({ type: ResourceDto, description: 'Replaces the current block' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => ResourceDto)
+  resource?: ResourceDto;
+
+  @ApiPropertyOptional({ type: [TolerationDto], description: 'Replaces the current list' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @ValidateNested({ each: true })
+  @Type(() => TolerationDto)
+  tolerations?: TolerationDto[];
+}

@@ -60,6 +60,11 @@ export class ApiConfig extends DatabaseConfig {
   @IsString()
   GRIDLINE_MODEL_ROOTS = '';
 
+  /** The largest model file `PUT /api/v1/models/{name}/file` accepts (default 256 GiB). */
+  @IsInt()
+  @Min(1)
+  GRIDLINE_MODEL_UPLOAD_MAX_BYTES = 256 * 1024 ** 3;
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])

@@ -9,6 +9,9 @@ const MiB = 1024 * 1024;
 export const INFERENCE_LIMITS: JsonLimits = { maxBytes: 4 * MiB, maxDepth: 32, maxKeys: 1024, maxItems: 10_000, maxString: 4 * MiB };
 export const ADMIN_LIMITS: JsonLimits = { maxBytes: 64 * 1024, maxDepth: 16, maxKeys: 256, maxItems: 1000, maxString: 8 * 1024 };
 
+/** Routes whose body is a file, streamed by their handler (which bounds it): not JSON, never buffered here. */
+const FILE_UPLOADS: { method: string; path: RegExp }[] = [{ method: 'PUT', path: /^\/api\/v1\/models\/[^/]+\/file$/ }];
+
 function limitsFor(path: string): JsonLimits {
   return path.startsWith('/v1/') || path === '/api/v1/jobs' ? INFERENCE_LIMITS : ADMIN_LIMITS;
 }
@@ -82,6 +85,12 @@ export function inputGuard(req: Request, res: Response, next: NextFunction): voi
   if (/%00/i.test(req.originalUrl.split('?')[0] ?? '')) return refuse(new ApiError('invalid_text', 'the path must not contain NUL'));
   if (!hasBody(req) || req.method === 'GET' || req.method === 'HEAD') return next();
 
+  if (FILE_UPLOADS.some((r) => r.method === req.method && r.path.test(req.path))) {
+    if ((req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() !== 'application/octet-stream') {
+      return refuse(new ApiError('unsupported_media_type', 'model files are uploaded as Content-Type: application/octet-stream'));
+    }
+    return next();
+  }
   const typeError = checkContentType(req.headers['content-type']);
   if (typeError) return refuse(typeError);
   const limits = limitsFor(req.path);

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
 import { ApiErrors, BODY_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
@@ -37,6 +38,34 @@ export class ModelCatalogController {
   @ApiErrors('invalid_text', 'not_found')
   get(@CurrentPrincipal() p: Principal, @Param('name') name: string): Promise<ModelDto> {
     return this.models.get(p, name);
+  }
+
+  /** Uploads a GGUF into the control plane's model store (streamed, hashed, size-limited) and registers it. */
+  @Put(':name/file')
+  @Authenticated({ scope: 'management', roles: ['team_admin'] })
+  @ApiConsumes('application/octet-stream')
+  @ApiBody({ schema: { type: 'string', format: 'binary' } })
+  @ApiCreatedResponse({ type: ModelDto })
+  @ApiErrors('validation_failed', 'unsupported_media_type', 'payload_too_large', 'forbidden', 'model_exists', 'invalid_model_file')
+  upload(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Req() req: Request, @Origin() origin: RequestOrigin, @Res({ passthrough: true }) res: Response): Promise<ModelDto> {
+    res.status(201);
+    const length = req.headers['content-length'];
+    return this.models.upload(p, name, req, length === undefined ? null : Number(length), origin);
+  }
+
+  /** The model's file, with byte ranges (resumable downloads) and its sha256 in `x-gridline-sha256`. */
+  @Get(':name/file')
+  @Authenticated({ scope: 'management' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The GGUF file (206 with a Range header)' })
+  @ApiErrors('invalid_text', 'not_found', 'model_not_deployable')
+  async download(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Res() res: Response): Promise<void> {
+    const { path, sha256 } = await this.models.file(p, name);
+    if (sha256) {
+      res.setHeader('x-gridline-sha256', sha256);
+      res.setHeader('repr-digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
+    }
+    await new Promise<void>((resolve, reject) => res.sendFile(path, { acceptRanges: true, dotfiles: 'allow', headers: { 'content-type': 'application/octet-stream' } }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
   }
 
   @Get(':name/requirements')

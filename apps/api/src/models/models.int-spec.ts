@@ -1,10 +1,12 @@
-import { createReadStream, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { Server, createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LLAMA_PRESETS, MODEL_PRESETS, buildLlamaHeader, buildPresetHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
-import { ApiTestApp, startApiTestApp } from '../testing/api-test-app';
+import { signRequest } from '@gridline/auth';
+import { ApiTestApp, ROOT_ACCESS, ROOT_SECRET, startApiTestApp } from '../testing/api-test-app';
 import { rowCounts } from '../testing/row-counts';
 import { TeamFixture, createTeamFixture } from '../testing/tenancy-fixture';
 
@@ -52,7 +54,7 @@ describe('model catalog: registration from a GGUF header (in-process api, real P
   };
 
   beforeAll(async () => {
-    t = await startApiTestApp({ GRIDLINE_MODEL_ROOTS: dir });
+    t = await startApiTestApp({ GRIDLINE_MODEL_ROOTS: dir, GRIDLINE_MODEL_UPLOAD_MAX_BYTES: String(tiny.length + 4096) });
     team = await createTeamFixture(t, 'models-team');
   });
 
@@ -139,6 +141,42 @@ describe('model catalog: registration from a GGUF header (in-process api, real P
     expect((await t.root('/api/v1/model-presets')).body).toMatchObject({ items: expect.arrayContaining([expect.objectContaining({ name: 'qwen2.5-72b', layers: 80 })]) });
     expect((await t.root('/api/v1/model-presets/nope/requirements?quantization=Q4_K_M')).status).toBe(404);
   }, 60_000);
+
+  it('takes an upload into the store (hashed as it streams, size-limited) and serves it back with byte ranges and its sha256', async () => {
+    const signed = (method: string, path: string, extra: Record<string, string> = {}, contentType = 'application/octet-stream') => ({
+      ...signRequest({ accessKey: ROOT_ACCESS, secretKey: ROOT_SECRET, method, pathAndQuery: path, host: t.host, contentType }),
+      ...extra,
+    });
+    const put = (name: string, body: Buffer, contentType = 'application/octet-stream') =>
+      fetch(`${t.base}/api/v1/models/${name}/file`, { method: 'PUT', headers: signed('PUT', `/api/v1/models/${name}/file`, {}, contentType), body });
+    const sha = createHash('sha256').update(tiny).digest('hex');
+
+    const up = await put('uploaded-tiny', tiny);
+    expect(up.status).toBe(201);
+    expect(await up.json()).toMatchObject({ name: 'uploaded-tiny', sha256: sha, sizeBytes: tiny.length, headerOnly: false });
+
+    const part = await fetch(`${t.base}/api/v1/models/uploaded-tiny/file`, { headers: signed('GET', '/api/v1/models/uploaded-tiny/file', { range: 'bytes=100-199' }) });
+    expect([part.status, part.headers.get('content-range'), part.headers.get('x-gridline-sha256')]).toEqual([206, `bytes 100-199/${tiny.length}`, sha]);
+    expect(Buffer.from(await part.arrayBuffer()).equals(tiny.subarray(100, 200))).toBe(true);
+    const whole = await fetch(`${t.base}/api/v1/models/uploaded-tiny/file`, { headers: signed('GET', '/api/v1/models/uploaded-tiny/file') });
+    expect(createHash('sha256').update(Buffer.from(await whole.arrayBuffer())).digest('hex')).toBe(sha);
+
+    // Refused uploads leave no file behind and no row.
+    const before = await rowCounts(t.pg);
+    const files = readdirSync(dir).length;
+    const refusals = [
+      [await put('cut-upload', tiny.subarray(0, tiny.length - 500)), 422],
+      [await put('huge-upload', Buffer.concat([tiny, Buffer.alloc(8192)])), 413],
+      [await put('json-upload', tiny, 'application/json'), 415],
+      [await put('uploaded-tiny', tiny), 409],
+    ] as const;
+    expect(refusals.map(([r]) => r.status)).toEqual(refusals.map(([, s]) => s));
+    expect(await rowCounts(t.pg)).toEqual(before);
+    expect(readdirSync(dir).length).toBe(files);
+    expect(readdirSync(join(dir, '.uploads'))).toEqual([]);
+    const headerOnly = await fetch(`${t.base}/api/v1/models/llama-3-70b-shape/file`, { headers: signed('GET', '/api/v1/models/llama-3-70b-shape/file') });
+    expect(headerOnly.status).toBe(409);
+  });
 
   it('refuses a taken name with 409, and keeps a team model to its team', async () => {
     expect(problem(await register({ name: 'tiny-real', source: file('tiny-again.gguf', tiny) }))).toEqual({ status: 409, code: 'model_exists', param: 'name' });

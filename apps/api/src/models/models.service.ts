@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiError, ApiErrorCode, quote } from '@gridline/common';
 import { ModelRepository } from '@gridline/db';
 import {
@@ -27,7 +30,8 @@ import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
-import { ModelDto, ModelPageDto, RegisterModelDto, toModelDto } from './dto/model.dto';
+import { MODEL_NAME, ModelDto, ModelPageDto, RegisterModelDto, toModelDto } from './dto/model.dto';
+import { ModelStore } from './model-store';
 import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
 
 /** The context a requirement is computed for when none is given. */
@@ -76,15 +80,53 @@ export class ModelsService {
     private readonly models: ModelRepository,
     private readonly audit: AuditService,
     private readonly config: ApiConfig,
+    private readonly store: ModelStore,
   ) {}
 
   async register(p: Principal, dto: RegisterModelDto, origin: RequestOrigin): Promise<ModelDto> {
-    if (dto.teamId && p.role !== 'superadmin' && dto.teamId !== p.teamId) throw new ApiError('forbidden', 'team admins register models for their own team only', { param: 'teamId' });
-    const teamId = p.role === 'superadmin' ? (dto.teamId ?? null) : p.teamId;
-    if (await this.models.findByName(dto.name)) throw new ApiError('model_exists', `a model named ${quote(dto.name)} exists`, { param: 'name' });
+    const teamId = await this.admit(p, dto.name, dto.teamId);
+    return this.catalog(p, origin, { name: dto.name, source: dto.source, teamId, sha256: null });
+  }
+
+  /**
+   * `PUT /api/v1/models/{name}/file`: the file itself, streamed into the model store (hashed
+   * and counted as it arrives, cut off at the size limit), then registered like any source.
+   * Refused uploads leave no file and no row.
+   */
+  async upload(p: Principal, name: string, body: Readable, declaredBytes: number | null, origin: RequestOrigin): Promise<ModelDto> {
+    if (!MODEL_NAME.test(name)) throw new ApiError('validation_failed', 'model names are 1 to 128 letters, digits, dots, underscores, colons or dashes', { param: 'name' });
+    const teamId = await this.admit(p, name, undefined);
+    const upload = await this.store.receive(body, declaredBytes);
+    try {
+      return await this.catalog(p, origin, { name, source: pathToFileURL(upload.partPath).toString(), teamId, sha256: upload.sha256 }, () =>
+        this.store.keep(upload, `${name}-${upload.sha256.slice(0, 16)}`),
+      );
+    } finally {
+      await this.store.discard(upload);
+    }
+  }
+
+  /** The model's file for agents: byte ranges, and its sha256 when known. */
+  async file(p: Principal, name: string): Promise<{ path: string; sha256: string | null }> {
+    const model = await this.models.findVisible(scopeFor(p), name);
+    if (!model) throw notFound('model', name, 'name');
+    if (model.headerOnly) throw new ApiError('model_not_deployable', `${quote(name)} is a header-only file: it has no weights to serve`, { param: 'name' });
+    if (!model.source?.startsWith('file:')) throw new ApiError('model_not_deployable', `${quote(name)} is not stored on the control plane (its source is ${model.source ? 'remote' : 'an agent'})`, { param: 'name' });
+    return { path: fileURLToPath(model.source), sha256: model.sha256 };
+  }
+
+  /** Who may add `name`, for which team; refuses a taken name before any costly reading. */
+  private async admit(p: Principal, name: string, requestedTeam: string | undefined): Promise<string | null> {
+    if (requestedTeam && p.role !== 'superadmin' && requestedTeam !== p.teamId) throw new ApiError('forbidden', 'team admins register models for their own team only', { param: 'teamId' });
+    if (await this.models.findByName(name)) throw new ApiError('model_exists', `a model named ${quote(name)} exists`, { param: 'name' });
+    return p.role === 'superadmin' ? (requestedTeam ?? null) : p.teamId;
+  }
+
+  /** Reads the source's header, checks it, and writes the row; `settle` runs before the row (the upload's final name). */
+  private async catalog(p: Principal, origin: RequestOrigin, m: { name: string; source: string; teamId: string | null; sha256: string | null }, settle?: () => Promise<string>): Promise<ModelDto> {
     let inspected;
     try {
-      inspected = await inspectModelSource(dto.source, { fileRoots: this.config.modelRoots });
+      inspected = await inspectModelSource(m.source, { fileRoots: this.config.modelRoots });
     } catch (e) {
       if (e instanceof ModelSourceError) throw new ApiError(SOURCE_ERRORS[e.problem], e.message, { param: 'source' });
       throw e;
@@ -96,15 +138,17 @@ export class ModelsService {
       if (e instanceof ModelShapeError) throw new ApiError('invalid_model_file', e.message, { param: 'source' });
       throw e;
     }
+    const source = settle ? pathToFileURL(await settle()).toString() : m.source;
     let model;
     try {
       // The shape (per-layer bytes, heads, context) is what deployments are planned with.
-      model = await this.models.register({ name: dto.name, source: dto.source, teamId, sizeBytes: inspected.sizeBytes, headerOnly: inspected.headerOnly, facts: { ...modelFacts(inspected.header), shape } });
+      model = await this.models.register({ name: m.name, source, teamId: m.teamId, sha256: m.sha256, sizeBytes: inspected.sizeBytes, headerOnly: inspected.headerOnly, facts: { ...modelFacts(inspected.header), shape } });
     } catch (e) {
-      if (isUniqueViolation(e)) throw new ApiError('model_exists', `a model named ${quote(dto.name)} exists`, { param: 'name' });
+      if (settle) await rm(fileURLToPath(source), { force: true });
+      if (isUniqueViolation(e)) throw new ApiError('model_exists', `a model named ${quote(m.name)} exists`, { param: 'name' });
       throw e;
     }
-    await this.audit.record(p, origin, { action: 'model.register', targetType: 'model', targetId: model.id, teamId, details: { name: model.name, headerOnly: model.headerOnly } });
+    await this.audit.record(p, origin, { action: 'model.register', targetType: 'model', targetId: model.id, teamId: m.teamId, details: { name: model.name, headerOnly: model.headerOnly, uploaded: settle !== undefined } });
     return toModelDto(model);
   }
 

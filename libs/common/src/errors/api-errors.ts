@@ -54,6 +54,7 @@ const RESOURCES = {
   model_source_unreachable: { status: 422, title: 'Model source unreachable' },
   invalid_model_file: { status: 422, title: 'Invalid model file' },
   model_shape_unknown: { status: 422, title: 'Model shape unknown' },
+  model_not_deployable: { status: 409, title: 'Model not deployable' },
   deployment_exists: { status: 409, title: 'Deployment exists' },
   deployment_infeasible: { status: 422, title: 'Deployment infeasible' },
   deployment_not_applicable: { status: 422, title: 'Deployment not applicable yet' },

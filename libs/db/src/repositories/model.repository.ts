@@ -16,7 +16,7 @@ export interface ModelRecord {
 }
 
 /** A model registered through the catalog API (agents' announcements go through `upsert`). */
-export type NewModel = Pick<ModelRecord, 'name' | 'sizeBytes' | 'facts' | 'source' | 'teamId' | 'headerOnly'>;
+export type NewModel = Pick<ModelRecord, 'name' | 'sizeBytes' | 'facts' | 'source' | 'teamId' | 'headerOnly'> & { sha256?: string | null };
 
 function toRecord(e: ModelEntity): ModelRecord {
   return { id: e.id, name: e.name, sha256: e.sha256, sizeBytes: e.sizeBytes, facts: e.facts, source: e.source, teamId: e.teamId, headerOnly: e.headerOnly, createdAt: e.createdAt };
@@ -59,7 +59,7 @@ export class ModelRepository {
   /** Registers a model; a taken name is Postgres' unique violation (23505) for the caller to map. */
   async register(model: NewModel): Promise<ModelRecord> {
     const repo = this.db.getRepository(ModelEntity);
-    return toRecord(await repo.save(repo.create({ ...model, sha256: null })));
+    return toRecord(await repo.save(repo.create({ ...model, sha256: model.sha256 ?? null })));
   }
 
   /** The models a scope may see: global ones and its team's (all of them for the platform scope). */

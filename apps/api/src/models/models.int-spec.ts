@@ -148,7 +148,7 @@ describe('model catalog: registration from a GGUF header (in-process api, real P
       ...extra,
     });
     const put = (name: string, body: Buffer, contentType = 'application/octet-stream') =>
-      fetch(`${t.base}/api/v1/models/${name}/file`, { method: 'PUT', headers: signed('PUT', `/api/v1/models/${name}/file`, {}, contentType), body });
+      fetch(`${t.base}/api/v1/models/${name}/file`, { method: 'PUT', headers: signed('PUT', `/api/v1/models/${name}/file`, {}, contentType), body: new Uint8Array(body) });
     const sha = createHash('sha256').update(tiny).digest('hex');
 
     const up = await put('uploaded-tiny', tiny);

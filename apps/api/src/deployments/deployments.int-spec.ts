@@ -104,6 +104,19 @@ describe('deployments: plans with every rule and its numbers (in-process api, re
     expect((two.body as { plan: Plan }).plan.replicas).toHaveLength(2);
   });
 
+  it('plans with an admin\'s memory figure in place of the estimate, and back', async () => {
+    const set = async (bytes: number | null) => t.root('/api/v1/models/llama-3.1-70b-q8', { method: 'PATCH', body: { memoryOverrideBytes: bytes } });
+    expect((await set(300 * GiB)).body).toMatchObject({ memoryOverrideBytes: 300 * GiB });
+    const over = await dryRun({ name: 'big', model: 'llama-3.1-70b-q8' });
+    expect(over.status).toBe(422);
+    expect((over.body as { detail: string }).detail).toMatch(/needs 300\.0 GiB/);
+    const req = (await t.root('/api/v1/models/llama-3.1-70b-q8/requirements')).body as { totalBytes: number; notes: string[] };
+    expect(req.totalBytes).toBe(300 * GiB);
+    expect(req.notes.join(' ')).toMatch(/an admin set/);
+    expect((await set(null)).body).toMatchObject({ memoryOverrideBytes: null });
+    expect((await dryRun({ name: 'big', model: 'llama-3.1-70b-q8' })).status).toBe(200);
+  });
+
   it('refuses an unknown instance type and an unknown model, naming them', async () => {
     const unknownType = await dryRun({ name: 'x', model: 'tiny', resource: { instanceType: 'Standard_Nope_v9' } });
     expect(unknownType.status).toBe(422);

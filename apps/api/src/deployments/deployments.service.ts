@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { stringify } from 'yaml';
 import { ApiError, quote } from '@gridline/common';
 import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
-import { MemoryRequirements, ModelShape, RuntimeSettings, estimateRequirements } from '@gridline/models';
+import { MemoryRequirements, ModelShape, RuntimeSettings, estimateRequirements, withMemoryOverride } from '@gridline/models';
 import { DeploymentPlan, INSTANCE_TYPES, PlanNode, PlanRuleResult, TeamQuota, Toleration, planDeployment } from '@gridline/scheduling';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
@@ -191,7 +191,8 @@ export class DeploymentsService {
     const runtime = { ...dto.runtime, contextSize: dto.runtime?.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT), parallel: dto.runtime?.parallel ?? 1 };
     let requirements: MemoryRequirements;
     try {
-      requirements = estimateRequirements(shape, runtime);
+      const estimate = estimateRequirements(shape, runtime);
+      requirements = model.memoryOverrideBytes === null ? estimate : withMemoryOverride(estimate, model.memoryOverrideBytes);
     } catch (e) {
       if (e instanceof RangeError) throw new ApiError('validation_failed', e.message, { param: 'runtime' });
       throw e;

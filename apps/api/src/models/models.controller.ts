@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
@@ -6,7 +6,7 @@ import { Principal } from '../auth/principal';
 import { ApiErrors, BODY_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
 import { PageQueryDto } from '../common/dto/page.dto';
 import { Origin, RequestOrigin } from '../common/request-origin';
-import { ModelDto, ModelPageDto, RegisterModelDto } from './dto/model.dto';
+import { ModelDto, ModelPageDto, RegisterModelDto, UpdateModelDto } from './dto/model.dto';
 import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
 import { ModelsService } from './models.service';
 
@@ -74,6 +74,15 @@ export class ModelCatalogController {
   @ApiErrors(QUERY_ERRORS, 'not_found', 'model_shape_unknown')
   requirements(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Query() q: RequirementsQueryDto): Promise<RequirementsDto> {
     return this.models.requirements(p, name, q);
+  }
+
+  /** An admin's memory figure for the model, planned with in place of the estimate (null clears it). */
+  @Patch(':name')
+  @Authenticated({ scope: 'management', roles: ['team_admin'] })
+  @ApiOkResponse({ type: ModelDto })
+  @ApiErrors(BODY_ERRORS, 'not_found')
+  update(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Body() dto: UpdateModelDto, @Origin() origin: RequestOrigin): Promise<ModelDto> {
+    return this.models.update(p, name, dto, origin);
   }
 
   @Delete(':name')

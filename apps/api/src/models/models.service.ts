@@ -23,6 +23,7 @@ import {
   modelFacts,
   modelShape,
   splitAcrossGpus,
+  withMemoryOverride,
 } from '@gridline/models';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
@@ -30,7 +31,7 @@ import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
-import { MODEL_NAME, ModelDto, ModelPageDto, RegisterModelDto, toModelDto } from './dto/model.dto';
+import { MODEL_NAME, ModelDto, ModelPageDto, RegisterModelDto, UpdateModelDto, toModelDto } from './dto/model.dto';
 import { ModelStore } from './model-store';
 import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
 
@@ -38,11 +39,12 @@ import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, Requir
 const DEFAULT_CONTEXT = 4096;
 
 /** Requirements of a shape at the settings of a query, split over its GPUs when it names some. */
-export function requirementsOf(model: string, shape: ModelShape, q: RequirementsQueryDto): RequirementsDto {
+export function requirementsOf(model: string, shape: ModelShape, q: RequirementsQueryDto, overrideBytes: number | null = null): RequirementsDto {
   const { gpus, ...settings } = q;
   let r;
   try {
-    r = estimateRequirements(shape, { ...settings, contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT) });
+    const estimate = estimateRequirements(shape, { ...settings, contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT) });
+    r = overrideBytes === null ? estimate : withMemoryOverride(estimate, overrideBytes);
   } catch (e) {
     if (e instanceof RangeError) throw new ApiError('validation_failed', e.message);
     throw e;
@@ -168,7 +170,7 @@ export class ModelsService {
     if (!model) throw notFound('model', name, 'name');
     const shape = (model.facts as { shape?: ModelShape }).shape;
     if (!shape) throw new ApiError('model_shape_unknown', `the catalog has no GGUF shape for ${quote(name)}: register its file`, { param: 'name' });
-    return requirementsOf(model.name, shape, q);
+    return requirementsOf(model.name, shape, q, model.memoryOverrideBytes);
   }
 
   presets(): ModelPresetListDto {
@@ -190,6 +192,14 @@ export class ModelsService {
     if (!isModelPresetName(preset)) throw new ApiError('not_found', `no preset named ${quote(preset)}`, { param: 'preset' });
     const { quantization, ...rest } = q;
     return requirementsOf(`${preset}:${quantization}`, presetShape(preset, quantization), rest);
+  }
+
+  /** Sets (or clears) the GPU memory a replica of the model is planned with, in place of the estimate. */
+  async update(p: Principal, name: string, dto: UpdateModelDto, origin: RequestOrigin): Promise<ModelDto> {
+    const model = await this.models.setMemoryOverride(scopeFor(p), name, dto.memoryOverrideBytes);
+    if (!model) throw notFound('model', name, 'name');
+    await this.audit.record(p, origin, { action: 'model.update', targetType: 'model', targetId: model.id, teamId: model.teamId, details: { memoryOverrideBytes: dto.memoryOverrideBytes } });
+    return toModelDto(model);
   }
 
   /** Removes a model from the catalog; team admins remove their team's, superadmins any. */

@@ -51,6 +51,10 @@ export class ModelEntity {
   @JoinColumn({ name: 'team_id' })
   team?: TeamEntity;
 
+  /** GPU bytes per replica an admin set in place of the estimate (null: the estimate stands). */
+  @Column({ name: 'memory_override_bytes', type: 'bigint', nullable: true, transformer: bigintNumber })
+  memoryOverrideBytes!: number | null;
+
   /** The file holds its header only (no weights): it validates and plans, and never deploys. */
   @Column({ name: 'header_only', type: 'boolean', default: false })
   headerOnly!: boolean;

@@ -12,6 +12,7 @@ export interface ModelRecord {
   source: string | null;
   teamId: string | null;
   headerOnly: boolean;
+  memoryOverrideBytes: number | null;
   createdAt: Date;
 }
 
@@ -19,7 +20,7 @@ export interface ModelRecord {
 export type NewModel = Pick<ModelRecord, 'name' | 'sizeBytes' | 'facts' | 'source' | 'teamId' | 'headerOnly'> & { sha256?: string | null };
 
 function toRecord(e: ModelEntity): ModelRecord {
-  return { id: e.id, name: e.name, sha256: e.sha256, sizeBytes: e.sizeBytes, facts: e.facts, source: e.source, teamId: e.teamId, headerOnly: e.headerOnly, createdAt: e.createdAt };
+  return { id: e.id, name: e.name, sha256: e.sha256, sizeBytes: e.sizeBytes, facts: e.facts, source: e.source, teamId: e.teamId, headerOnly: e.headerOnly, memoryOverrideBytes: e.memoryOverrideBytes, createdAt: e.createdAt };
 }
 
 /** The model catalog. */
@@ -71,6 +72,14 @@ export class ModelRepository {
   async findVisible(scope: TeamScope, name: string): Promise<ModelRecord | null> {
     const row = await this.visible(scope).andWhere('m.name = :name', { name }).getOne();
     return row ? toRecord(row) : null;
+  }
+
+  /** Sets or clears the admin's memory figure of a model the scope may change (its team's; all for the platform scope). */
+  async setMemoryOverride(scope: TeamScope, name: string, bytes: number | null): Promise<ModelRecord | null> {
+    const found = await this.findVisible(scope, name);
+    if (!found || (scopedTeam(scope) !== null && found.teamId === null)) return null;
+    await this.db.getRepository(ModelEntity).update({ id: found.id }, { memoryOverrideBytes: bytes });
+    return { ...found, memoryOverrideBytes: bytes };
   }
 
   async deleteVisible(scope: TeamScope, name: string): Promise<boolean> {

@@ -1,2 +1,3 @@
 export * from './memory-requirements';
 export * from './gpu-split';
+export * from './memory-override';

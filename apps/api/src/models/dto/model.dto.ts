@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import type { ModelRecord } from '@gridline/db';
 import { PageOf } from '../../common/dto/page.dto';
 
@@ -26,6 +26,16 @@ export class RegisterModelDto {
   teamId?: string;
 }
 
+/** What an admin may change on a model: its memory figure in place of the estimate. */
+export class UpdateModelDto {
+  @ApiProperty({ type: Number, nullable: true, description: 'GPU bytes per replica to plan with instead of the estimate, at any settings; null: back to the estimate' })
+  @ValidateIf((_o, v) => v !== null)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  memoryOverrideBytes!: number | null;
+}
+
 /** A model of the catalog, with the facts read from its GGUF header. */
 export class ModelDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
@@ -40,6 +50,7 @@ export class ModelDto {
   @ApiProperty({ type: Number, nullable: true }) layers!: number | null;
   @ApiProperty({ type: Number, nullable: true }) embedding!: number | null;
   @ApiProperty({ description: 'Bytes of weights (the sum of the tensors)' }) parameterBytes!: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'GPU bytes per replica an admin set in place of the estimate' }) memoryOverrideBytes!: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 
@@ -60,6 +71,7 @@ export function toModelDto(m: ModelRecord): ModelDto {
     layers: m.facts.layers,
     embedding: m.facts.embedding,
     parameterBytes: m.facts.parameterBytes,
+    memoryOverrideBytes: m.memoryOverrideBytes,
     createdAt: m.createdAt.toISOString(),
   };
 }

@@ -199,7 +199,13 @@ export class DeploymentsService {
     }
     const promised = await this.promised(replacing);
     const result = planDeployment({
-      requirement: { totalBytes: requirements.totalBytes, fixedBytes: requirements.fixedBytes, layers: requirements.layers.map((l) => ({ index: l.index, bytes: l.bytes })) },
+      requirement: {
+        totalBytes: requirements.totalBytes,
+        fixedBytes: requirements.fixedBytes,
+        // llama.cpp gives every GPU of a split its own reserve and compute buffer.
+        perGpuBytes: requirements.perGpu.baseBytes,
+        layers: requirements.layers.map((l) => ({ index: l.index, bytes: l.bytes })),
+      },
       replicas: dto.replicas ?? 1,
       resource: { ...dto.resource },
       tolerations: (dto.tolerations ?? []) as Toleration[],

@@ -9,6 +9,7 @@ const estimate = {
   totalBytes: 1000,
   layers: [0, 1, 2].map((index) => ({ index, weightsBytes: 200, kvCacheBytes: 60, bytes: 260 })),
   fixedBytes: 220,
+  perGpu: { baseBytes: 100, outputExtraBytes: 120 },
   notes: [],
 } as unknown as MemoryRequirements;
 

@@ -29,6 +29,7 @@ export function withMemoryOverride(req: MemoryRequirements, totalBytes: number):
     totalBytes,
     layers,
     fixedBytes,
+    perGpu: { baseBytes: scale(req.perGpu.baseBytes), outputExtraBytes: scale(req.perGpu.outputExtraBytes) },
     notes: [...req.notes, `an admin set ${totalBytes} bytes per replica; the estimate was ${req.totalBytes}`],
   };
 }

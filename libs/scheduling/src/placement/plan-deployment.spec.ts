@@ -202,6 +202,17 @@ describe('planDeployment: rules', () => {
     expect(q.replicas[0].nodes[0].gpus).toEqual([{ index: 0, layers: [0, 0], bytes: 10 * GiB }, { index: 1, layers: [1, 1], bytes: 10 * GiB }]);
   });
 
+  it('placement: every further GPU of a split pays its own share (perGpuBytes), exactly at the bound or not at all', () => {
+    const r = (perGpuBytes: number) => ({ totalBytes: 12 * GiB, fixedBytes: 2 * GiB, perGpuBytes, layers: [0, 1].map((index) => ({ index, bytes: 5 * GiB })) });
+    const pair = [node('pair', 2, 8)];
+    const fits = plan({ requirement: r(3 * GiB), nodes: pair });
+    expect(fits.feasible).toBe(true);
+    expect(fits.replicas[0].nodes[0].gpus.map((g) => g.bytes)).toEqual([7 * GiB, 8 * GiB]);
+    const over = plan({ requirement: r(3 * GiB + 1), nodes: pair });
+    expect(over.feasible).toBe(false);
+    expect(ruleOf(over, 'placement').passed).toBe(false);
+  });
+
   it('placement: the fixed part goes on the first GPU of the replica', () => {
     const r = { totalBytes: 12 * GiB, fixedBytes: 4 * GiB, layers: [0, 1].map((index) => ({ index, bytes: 4 * GiB })) };
     const p = plan({ requirement: r, nodes: [node('a', 2, 8)] });

@@ -7,6 +7,12 @@ export interface ReplicaRequirement {
   /** Bytes that are not per layer (compute buffers, output, overhead); they go on the replica's first GPU. */
   fixedBytes: number;
   layers: readonly { index: number; bytes: number }[];
+  /**
+   * What each further GPU holding layers of the replica pays on its own (its reserve and the
+   * compute buffer of its layers; llama.cpp allocates both on every GPU it splits over). The
+   * first GPU's share is in `fixedBytes`. Default 0.
+   */
+  perGpuBytes?: number;
 }
 
 export interface DeploymentResource {
@@ -158,7 +164,7 @@ interface Slice {
  * memory (as llama.cpp's tensor split does), else filling each GPU in turn (which finds a split
  * whenever one exists in this order). Null when none exists.
  */
-function splitLayers(layerBytes: readonly number[], fixedBytes: number, free: readonly number[]): Slice[] | null {
+function splitLayers(layerBytes: readonly number[], fixedBytes: number, free: readonly number[], perGpuBytes = 0): Slice[] | null {
   const capacity = free.reduce((a, b) => a + b, 0);
   const total = layerBytes.reduce((a, b) => a + b, fixedBytes);
   if (free.length === 0 || total > capacity) return null;
@@ -179,14 +185,20 @@ function splitLayers(layerBytes: readonly number[], fixedBytes: number, free: re
     put(proportional[g], i, bytes);
     done += bytes;
   });
+  proportional.forEach((s, k) => {
+    if (k > 0 && s.first >= 0) s.bytes += perGpuBytes;
+  });
   if (proportional.every((s, k) => s.bytes <= free[k])) return proportional;
 
   const filled = fresh();
   filled[0].bytes = fixedBytes;
   if (fixedBytes > free[0]) return null;
   g = 0;
+  // A GPU taken into the split pays its own share first.
+  const opening = (k: number) => (k > 0 && filled[k].first < 0 ? perGpuBytes : 0);
   for (let i = 0; i < layerBytes.length; i++) {
-    while (filled[g].bytes + layerBytes[i] > free[g]) if (++g === free.length) return null;
+    while (filled[g].bytes + opening(g) + layerBytes[i] > free[g]) if (++g === free.length) return null;
+    filled[g].bytes += opening(g);
     put(filled[g], i, layerBytes[i]);
   }
   return filled;
@@ -241,7 +253,7 @@ function place(req: ReplicaRequirement, replicas: number, nodes: readonly PlanNo
     const single = allowed
       .map((n) => ({ n, slots: slotsOf([n]) }))
       .flatMap((c) => {
-        const split = splitLayers(layerBytes, req.fixedBytes, c.slots.map((s) => s.free));
+        const split = splitLayers(layerBytes, req.fixedBytes, c.slots.map((s) => s.free), req.perGpuBytes);
         return split ? [{ ...c, split }] : [];
       })
       .sort((a, b) =>
@@ -258,7 +270,7 @@ function place(req: ReplicaRequirement, replicas: number, nodes: readonly PlanNo
           const prefix = order.slice(0, k);
           if (count.size + prefix.filter((n) => !count.has(n.id)).length > maxNodes) break;
           const slots = slotsOf(prefix);
-          const split = splitLayers(layerBytes, req.fixedBytes, slots.map((s) => s.free));
+          const split = splitLayers(layerBytes, req.fixedBytes, slots.map((s) => s.free), req.perGpuBytes);
           if (split) return { slots, split };
         }
         return null;
@@ -311,7 +323,7 @@ function checkRequirement(input: PlanDeploymentInput): PlanRuleResult {
   const problems: string[] = [];
   if (!Number.isInteger(replicas) || replicas < 1) problems.push(`replicas must be a whole number ≥ 1, got ${replicas}`);
   if (resource.count !== undefined && (!Number.isInteger(resource.count) || resource.count < 1)) problems.push(`count must be a whole number ≥ 1, got ${resource.count}`);
-  if (req.fixedBytes < 0 || req.layers.some((l) => l.bytes < 0)) problems.push('bytes must not be negative');
+  if (req.fixedBytes < 0 || (req.perGpuBytes ?? 0) < 0 || req.layers.some((l) => l.bytes < 0)) problems.push('bytes must not be negative');
   if (new Set(req.layers.map((l) => l.index)).size !== req.layers.length) problems.push('layer indices repeat');
   if (layerSum + req.fixedBytes !== req.totalBytes) problems.push(`layers ${layerSum} B + fixed ${req.fixedBytes} B ≠ total ${req.totalBytes} B`);
   return problems.length > 0
@@ -402,7 +414,7 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
   // Placement by whole layers
   const describe = (p: PlannedReplica, i: number): string =>
     `replica ${i + 1} ${p.nodes.length > 1 ? 'spans' : 'on'} ${p.nodes.map((n) => `${n.name} (${n.gpus.map((g) => `GPU ${g.index}: ${g.layers ? `layers ${g.layers[0]}–${g.layers[1]}, ` : ''}${size(g.bytes)}`).join('; ')})`).join(' + ')}`;
-  if (complete(final)) rule('placement', true, `${plural(replicas, 'replica')} placed by whole layers (fixed ${need(req.fixedBytes)} on each replica's first GPU): ${final.replicas.map(describe).join('; ')}`);
+  if (complete(final)) rule('placement', true, `${plural(replicas, 'replica')} placed by whole layers (fixed ${need(req.fixedBytes)} on each replica's first GPU${req.perGpuBytes ? `, ${need(req.perGpuBytes)} on each further one` : ''}): ${final.replicas.map(describe).join('; ')}`);
   else {
     const largestLayer = Math.max(0, ...req.layers.map((l) => l.bytes));
     const freeGpus = candidates.flatMap((n) => n.gpus.map((g) => ({ n, g, free: Math.max(0, g.totalBytes - g.allocatedBytes) })));

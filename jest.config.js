@@ -29,7 +29,7 @@ const base = {
 module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
-    { ...base, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts'], globalSetup: '<rootDir>/libs/testing/src/global-setup.ts', setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeout.ts'] },
-    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'], globalSetup: '<rootDir>/libs/testing/src/global-setup.ts', setupFilesAfterEnv: ['<rootDir>/libs/testing/src/jest-timeout.ts'] },
+    { ...base, displayName: 'int', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.int-spec.ts'], globalSetup: '<rootDir>/libs/testing/src/global-setup.ts', setupFilesAfterEnv: ['<rootDir>/libs/testing/src/timeouts.jest-setup.ts'] },
+    { ...base, displayName: 'e2e', testMatch: ['<rootDir>/e2e/**/*.e2e-spec.ts'], globalSetup: '<rootDir>/libs/testing/src/global-setup.ts', setupFilesAfterEnv: ['<rootDir>/libs/testing/src/timeouts.jest-setup.ts'] },
   ],
 };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { stringify } from 'yaml';
 import { ApiError, quote } from '@gridline/common';
 import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
-import { MemoryRequirements, ModelShape, RuntimeSettings, estimateRequirements, withMemoryOverride } from '@gridline/models';
+import { MemoryRequirements, ModelShape, RuntimeSettings, plannedRequirements } from '@gridline/models';
 import { DeploymentPlan, INSTANCE_TYPES, PlanNode, PlanRuleResult, TeamQuota, Toleration, planDeployment } from '@gridline/scheduling';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
@@ -10,10 +10,8 @@ import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { CreateDeploymentDto, UpdateDeploymentDto } from './dto/deployment.dto';
+import { memoryBreakdown } from '../models/dto/requirements.dto';
 import { DeploymentDto, DeploymentPageDto, DeploymentPlanDto } from './dto/plan.dto';
-
-/** Runtime settings a deployment gets when it names none. */
-const DEFAULT_CONTEXT = 4096;
 
 interface Planned {
   dto: CreateDeploymentDto;
@@ -28,18 +26,6 @@ interface Promised {
   bytes: Map<string, number>;
   teamGpus: Map<string, Set<string>>;
   teamBytes: Map<string, number>;
-}
-
-function memoryOf(r: MemoryRequirements): DeploymentPlanDto['memory'] {
-  return {
-    weightsBytes: r.weightsBytes,
-    kvCacheBytes: r.kvCacheBytes,
-    computeBytes: r.computeBytes,
-    overheadBytes: r.overheadBytes,
-    totalBytes: r.totalBytes,
-    hostBytes: r.hostBytes,
-    notes: r.notes,
-  };
 }
 
 function toDeploymentDto(d: DeploymentRecord, modelName: string): DeploymentDto {
@@ -119,14 +105,14 @@ export class DeploymentsService {
 
   async list(p: Principal, q: PageQueryDto): Promise<DeploymentPageDto> {
     const page = await this.deployments.list(scopeFor(p), q);
-    const names = new Map((await this.models.list()).map((m) => [m.id, m.name]));
+    const names = await this.models.namesByIds(page.items.map((d) => d.modelId));
     return toPageDto(page, (d) => toDeploymentDto(d, names.get(d.modelId) ?? d.modelId));
   }
 
   async get(p: Principal, id: string): Promise<DeploymentDto> {
     const d = await this.deployments.get(scopeFor(p), id);
     if (!d) throw notFound('deployment', id, 'id');
-    const model = (await this.models.list()).find((m) => m.id === d.modelId);
+    const model = await this.models.findById(d.modelId);
     return toDeploymentDto(d, model?.name ?? d.modelId);
   }
 
@@ -146,7 +132,7 @@ export class DeploymentsService {
   async update(p: Principal, id: string, changes: UpdateDeploymentDto, origin: RequestOrigin): Promise<DeploymentDto> {
     const current = await this.deployments.get(scopeFor(p), id);
     if (!current) throw notFound('deployment', id, 'id');
-    const model = (await this.models.list()).find((m) => m.id === current.modelId);
+    const model = await this.models.findById(current.modelId);
     const dto: CreateDeploymentDto = {
       name: current.name,
       model: model?.name ?? current.modelId,
@@ -188,15 +174,15 @@ export class DeploymentsService {
     for (const [key, value] of Object.entries(dto.resource?.labelSelector?.matchLabels ?? {})) {
       if (typeof value !== 'string') throw new ApiError('validation_failed', `matchLabels.${key.slice(0, 64)} must be a string`, { param: 'resource.labelSelector.matchLabels' });
     }
-    const runtime = { ...dto.runtime, contextSize: dto.runtime?.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT), parallel: dto.runtime?.parallel ?? 1 };
     let requirements: MemoryRequirements;
     try {
-      const estimate = estimateRequirements(shape, runtime);
-      requirements = model.memoryOverrideBytes === null ? estimate : withMemoryOverride(estimate, model.memoryOverrideBytes);
+      requirements = plannedRequirements(shape, { ...dto.runtime, parallel: dto.runtime?.parallel ?? 1 }, model.memoryOverrideBytes);
     } catch (e) {
       if (e instanceof RangeError) throw new ApiError('validation_failed', e.message, { param: 'runtime' });
       throw e;
     }
+    // What is stored and shown: the request's settings, with the context and sequences the estimate used.
+    const runtime = { ...dto.runtime, contextSize: requirements.settings.contextSize, parallel: requirements.settings.parallel };
     const promised = await this.promised(replacing);
     const result = planDeployment({
       requirement: {
@@ -217,7 +203,7 @@ export class DeploymentsService {
     const rules: PlanRuleResult[] = [...result.rules];
     if (model.headerOnly) rules.push({ rule: 'deployable' as PlanRuleResult['rule'], passed: false, blocks: 'apply', message: `${model.name} is a header-only file (no weights): it plans, and never deploys` });
     const plan: DeploymentPlan = { ...result, rules, applicable: result.applicable && !model.headerOnly };
-    return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryOf(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
+    return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryBreakdown(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
   }
 
   /** GPU bytes promised to stored deployments (but the one being replaced), per node GPU and per team. */

@@ -17,13 +17,12 @@ import {
   buildPresetHeader,
   decodeGgufHeader,
   encodeGguf,
-  estimateRequirements,
   inspectModelSource,
   isModelPresetName,
   modelFacts,
   modelShape,
+  plannedRequirements,
   splitAcrossGpus,
-  withMemoryOverride,
 } from '@gridline/models';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
@@ -33,18 +32,14 @@ import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { MODEL_NAME, ModelDto, ModelPageDto, RegisterModelDto, UpdateModelDto, toModelDto } from './dto/model.dto';
 import { ModelStore } from './model-store';
-import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
-
-/** The context a requirement is computed for when none is given. */
-const DEFAULT_CONTEXT = 4096;
+import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto, memoryBreakdown } from './dto/requirements.dto';
 
 /** Requirements of a shape at the settings of a query, split over its GPUs when it names some. */
 export function requirementsOf(model: string, shape: ModelShape, q: RequirementsQueryDto, overrideBytes: number | null = null): RequirementsDto {
   const { gpus, ...settings } = q;
   let r;
   try {
-    const estimate = estimateRequirements(shape, { ...settings, contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT, shape.trainedContext || DEFAULT_CONTEXT) });
-    r = overrideBytes === null ? estimate : withMemoryOverride(estimate, overrideBytes);
+    r = plannedRequirements(shape, settings, overrideBytes);
   } catch (e) {
     if (e instanceof RangeError) throw new ApiError('validation_failed', e.message);
     throw e;
@@ -53,15 +48,9 @@ export function requirementsOf(model: string, shape: ModelShape, q: Requirements
   return {
     model,
     settings: { ...r.settings },
-    weightsBytes: r.weightsBytes,
-    kvCacheBytes: r.kvCacheBytes,
-    computeBytes: r.computeBytes,
-    overheadBytes: r.overheadBytes,
-    totalBytes: r.totalBytes,
-    hostBytes: r.hostBytes,
+    ...memoryBreakdown(r),
     layers: r.layers.length,
     largestLayerBytes: Math.max(0, ...r.layers.map((l) => l.bytes)),
-    notes: r.notes,
     ...(split ? { split: { ...split, gpus: split.gpus.map((g) => ({ ...g })) } } : {}),
   };
 }
@@ -196,16 +185,18 @@ export class ModelsService {
 
   /** Sets (or clears) the GPU memory a replica of the model is planned with, in place of the estimate. */
   async update(p: Principal, name: string, dto: UpdateModelDto, origin: RequestOrigin): Promise<ModelDto> {
-    const model = await this.models.setMemoryOverride(scopeFor(p), name, dto.memoryOverrideBytes);
-    if (!model) throw notFound('model', name, 'name');
+    const found = await this.models.findChangeable(scopeFor(p), name);
+    if (!found) throw notFound('model', name, 'name');
+    await this.models.setMemoryOverride(found.id, dto.memoryOverrideBytes);
+    const model = { ...found, memoryOverrideBytes: dto.memoryOverrideBytes };
     await this.audit.record(p, origin, { action: 'model.update', targetType: 'model', targetId: model.id, teamId: model.teamId, details: { memoryOverrideBytes: dto.memoryOverrideBytes } });
     return toModelDto(model);
   }
 
   /** Removes a model from the catalog; team admins remove their team's, superadmins any. */
   async remove(p: Principal, name: string, origin: RequestOrigin): Promise<void> {
-    const model = await this.models.findVisible(scopeFor(p), name);
-    if (!model || !(await this.models.deleteVisible(scopeFor(p), name))) throw notFound('model', name, 'name');
+    const model = await this.models.findChangeable(scopeFor(p), name);
+    if (!model || !(await this.models.delete(model.id))) throw notFound('model', name, 'name');
     await this.audit.record(p, origin, { action: 'model.delete', targetType: 'model', targetId: model.id, teamId: model.teamId });
   }
 }

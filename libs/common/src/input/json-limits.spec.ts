@@ -1,4 +1,10 @@
-import { JsonLimits, JsonScanner, checkJsonText, hasForbiddenText } from './json-limits';
+import { JsonLimits, JsonScanner, JsonViolation, hasForbiddenText } from './json-limits';
+
+/** A whole text scanned in one chunk. */
+function checkJsonText(s: string, limits: JsonLimits): JsonViolation | null {
+  const scanner = new JsonScanner(limits);
+  return scanner.write(s) ?? scanner.end();
+}
 
 const LIMITS: JsonLimits = { maxBytes: 1 << 22, maxDepth: 8, maxKeys: 16, maxItems: 32, maxString: 100 };
 

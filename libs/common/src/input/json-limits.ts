@@ -173,12 +173,6 @@ export class JsonScanner {
   }
 }
 
-/** Scans a whole JSON text at once (see JsonScanner). */
-export function checkJsonText(s: string, limits: JsonLimits): JsonViolation | null {
-  const scanner = new JsonScanner(limits);
-  return scanner.write(s) ?? scanner.end();
-}
-
 /** NUL and lone surrogates, which no stored or forwarded text may hold (query strings, headers). */
 export function hasForbiddenText(s: string): boolean {
   // eslint-disable-next-line no-control-regex

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Brackets, DataSource } from 'typeorm';
+import { Brackets, DataSource, In } from 'typeorm';
 import { ModelEntity, ModelFileFacts } from '../entities';
 import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
 
@@ -74,18 +74,31 @@ export class ModelRepository {
     return row ? toRecord(row) : null;
   }
 
-  /** Sets or clears the admin's memory figure of a model the scope may change (its team's; all for the platform scope). */
-  async setMemoryOverride(scope: TeamScope, name: string, bytes: number | null): Promise<ModelRecord | null> {
+  /** A model the scope may change: its team's (any, for the platform scope); global ones belong to the platform scope. */
+  async findChangeable(scope: TeamScope, name: string): Promise<ModelRecord | null> {
     const found = await this.findVisible(scope, name);
-    if (!found || (scopedTeam(scope) !== null && found.teamId === null)) return null;
-    await this.db.getRepository(ModelEntity).update({ id: found.id }, { memoryOverrideBytes: bytes });
-    return { ...found, memoryOverrideBytes: bytes };
+    return found && (scopedTeam(scope) === null || found.teamId !== null) ? found : null;
   }
 
-  async deleteVisible(scope: TeamScope, name: string): Promise<boolean> {
-    const found = await this.findVisible(scope, name);
-    if (!found || (scopedTeam(scope) !== null && found.teamId === null)) return false;
-    return ((await this.db.getRepository(ModelEntity).delete({ id: found.id })).affected ?? 0) > 0;
+  async findById(id: string): Promise<ModelRecord | null> {
+    const row = await this.db.getRepository(ModelEntity).findOne({ where: { id } });
+    return row ? toRecord(row) : null;
+  }
+
+  /** Names by id, for rows that refer to models. */
+  async namesByIds(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.getRepository(ModelEntity).find({ select: { id: true, name: true }, where: { id: In([...new Set(ids)]) } });
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
+  /** Sets or clears the admin's memory figure (null: the estimate stands). */
+  async setMemoryOverride(id: string, bytes: number | null): Promise<void> {
+    await this.db.getRepository(ModelEntity).update({ id }, { memoryOverrideBytes: bytes });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.db.getRepository(ModelEntity).delete({ id })).affected ?? 0) > 0;
   }
 
   private visible(scope: TeamScope) {

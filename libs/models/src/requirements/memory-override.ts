@@ -1,4 +1,5 @@
-import { MemoryRequirements } from './memory-requirements';
+import type { ModelShape } from '../catalog/model-shape';
+import { MemoryRequirements, RuntimeSettings, estimateRequirements } from './memory-requirements';
 
 /**
  * The estimate, scaled to the total an admin set for the model: every part (kinds, layers,
@@ -32,4 +33,16 @@ export function withMemoryOverride(req: MemoryRequirements, totalBytes: number):
     perGpu: { baseBytes: scale(req.perGpu.baseBytes), outputExtraBytes: scale(req.perGpu.outputExtraBytes) },
     notes: [...req.notes, `an admin set ${totalBytes} bytes per replica; the estimate was ${req.totalBytes}`],
   };
+}
+
+/** The context a requirement is computed for when none is asked: 4,096 tokens, or less when the model was trained for less. */
+export const DEFAULT_CONTEXT_SIZE = 4096;
+
+/**
+ * What a replica is planned with: the estimate at the given settings (a default context when
+ * none is given), or the admin's figure in its place.
+ */
+export function plannedRequirements(shape: ModelShape, settings: Omit<RuntimeSettings, 'contextSize'> & { contextSize?: number }, overrideBytes: number | null): MemoryRequirements {
+  const estimate = estimateRequirements(shape, { ...settings, contextSize: settings.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, shape.trainedContext || DEFAULT_CONTEXT_SIZE) });
+  return overrideBytes === null ? estimate : withMemoryOverride(estimate, overrideBytes);
 }

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,10 +16,10 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { KV_CACHE_TYPES } from '@gridline/models';
 import { toBool } from '../../common/validators';
 
 export const DEPLOYMENT_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const KV_CACHE_TYPES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1'] as const;
 const PLACEMENTS = ['binpack', 'spread'] as const;
 const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
@@ -193,37 +193,8 @@ export class CreateDeploymentDto {
   tolerations?: TolerationDto[];
 }
 
-/** What can change on a deployment (its name, model and team stay); the result is planned again. */
-export class UpdateDeploymentDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 64 })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(64)
-  replicas?: number;
-
-  @ApiPropertyOptional({ type: RuntimeDto, description: 'Merged over the current settings' })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => RuntimeDto)
-  runtime?: RuntimeDto;
-
-  @ApiPropertyOptional({ enum: PLACEMENTS })
-  @IsOptional()
-  @IsIn(PLACEMENTS)
-  placement?: (typeof PLACEMENTS)[number];
-
-  @ApiPropertyOptional({ type: ResourceDto, description: 'Replaces the current block' })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => ResourceDto)
-  resource?: ResourceDto;
-
-  @ApiPropertyOptional({ type: [TolerationDto], description: 'Replaces the current list' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(32)
-  @ValidateNested({ each: true })
-  @Type(() => TolerationDto)
-  tolerations?: TolerationDto[];
-}
+/**
+ * What can change on a deployment (its name, model and team stay); the result is planned again.
+ * `runtime` is merged over the current settings; `resource` and `tolerations` replace theirs.
+ */
+export class UpdateDeploymentDto extends PartialType(PickType(CreateDeploymentDto, ['replicas', 'runtime', 'placement', 'resource', 'tolerations'] as const)) {}

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PageOf } from '../../common/dto/page.dto';
+import { MemoryBreakdownDto } from '../../models/dto/requirements.dto';
 
 export class PlanRuleDto {
   @ApiProperty({ example: 'capacity' }) rule!: string;
@@ -22,17 +23,6 @@ export class PlannedNodeDto {
 
 export class PlannedReplicaDto {
   @ApiProperty({ type: [PlannedNodeDto] }) nodes!: PlannedNodeDto[];
-}
-
-/** GPU memory of one replica, by kind. */
-export class MemoryBreakdownDto {
-  @ApiProperty() weightsBytes!: number;
-  @ApiProperty() kvCacheBytes!: number;
-  @ApiProperty() computeBytes!: number;
-  @ApiProperty() overheadBytes!: number;
-  @ApiProperty() totalBytes!: number;
-  @ApiProperty({ description: 'Host memory: input embeddings, layers left on the CPU, logits' }) hostBytes!: number;
-  @ApiProperty({ type: [String], description: 'What the estimate assumed or could not model' }) notes!: string[];
 }
 
 /** A deployment plan: what goes where, every rule with its verdict, and the configuration as YAML. */

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { KV_CACHE_TYPES, PRESET_QUANTIZATIONS } from '@gridline/models';
+import { KV_CACHE_TYPES, MemoryRequirements, PRESET_QUANTIZATIONS } from '@gridline/models';
 import { toBool } from '../../common/validators';
 
 /** Runtime settings as query parameters, and optionally the GPUs to split over. */
@@ -84,19 +84,28 @@ export class GpuSplitDto {
   @ApiPropertyOptional() message?: string;
 }
 
-/** GPU memory a model needs at given settings, by kind; figures in bytes. */
-export class RequirementsDto {
-  @ApiProperty() model!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The settings used, defaults filled in' }) settings!: Record<string, unknown>;
+/** GPU memory of one replica, by kind; figures in bytes. */
+export class MemoryBreakdownDto {
   @ApiProperty() weightsBytes!: number;
   @ApiProperty() kvCacheBytes!: number;
   @ApiProperty() computeBytes!: number;
   @ApiProperty() overheadBytes!: number;
   @ApiProperty() totalBytes!: number;
-  @ApiProperty({ description: 'Host memory: input embeddings, layers left on the CPU' }) hostBytes!: number;
+  @ApiProperty({ description: 'Host memory: input embeddings, layers left on the CPU, logits' }) hostBytes!: number;
+  @ApiProperty({ type: [String], description: 'What the estimate assumed or could not model' }) notes!: string[];
+}
+
+export function memoryBreakdown(r: MemoryRequirements): MemoryBreakdownDto {
+  const { weightsBytes, kvCacheBytes, computeBytes, overheadBytes, totalBytes, hostBytes, notes } = r;
+  return { weightsBytes, kvCacheBytes, computeBytes, overheadBytes, totalBytes, hostBytes, notes };
+}
+
+/** GPU memory a model needs at given settings, by kind, and how its layers split over given GPUs. */
+export class RequirementsDto extends MemoryBreakdownDto {
+  @ApiProperty() model!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The settings used, defaults filled in' }) settings!: Record<string, unknown>;
   @ApiProperty({ description: 'Repeating layers on GPUs' }) layers!: number;
   @ApiProperty({ description: 'Bytes of one layer (weights and KV cache), the largest' }) largestLayerBytes!: number;
-  @ApiProperty({ type: [String] }) notes!: string[];
   @ApiPropertyOptional({ type: GpuSplitDto, description: 'With `gpus`: whole layers per GPU' }) split?: GpuSplitDto;
 }
 

@@ -1,5 +1,6 @@
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { hostname } from 'node:os';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 import { RedisConfig } from '@gridline/common';
 
 export class AgentConfig extends RedisConfig {
@@ -7,7 +8,38 @@ export class AgentConfig extends RedisConfig {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: 'must be 1-63 letters, digits, . _ -' })
   GRIDLINE_NODE_NAME = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'node';
 
-  /** GGUF file this agent serves. */
+  /** The control plane (the api's URL): where the agent joins and heartbeats. */
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, { message: 'must be an http:// or https:// URL' })
+  GRIDLINE_SERVER = 'http://127.0.0.1:8080';
+
+  /** Join token an admin created; used once, to get the node's own credential (kept in the data directory). */
+  @IsOptional()
+  @IsString()
+  GRIDLINE_JOIN_TOKEN?: string = undefined;
+
+  /** The node credential, the model store and their state live here. */
+  @IsString()
+  GRIDLINE_DATA_DIR = join(homedir(), '.gridline-agent');
+
+  /** Labels the node joins with: `key=value,key2=value2`. */
+  @IsString()
+  GRIDLINE_NODE_LABELS = '';
+
+  /** Taints the node joins with: `key=value:Effect,key2:Effect` (NoSchedule, PreferNoSchedule, NoExecute). */
+  @IsString()
+  GRIDLINE_NODE_TAINTS = '';
+
+  /** Pretend GPUs, e.g. `2xH100-80GB` or `1xL4-24GB,2xA100-40GB`: reported (marked simulated) while models run on the CPU. */
+  @IsOptional()
+  @IsString()
+  GRIDLINE_SIMULATE_GPUS?: string = undefined;
+
+  /** Size cap of the model store; least recently used files that no replica holds are evicted past it. */
+  @IsInt()
+  @Min(0)
+  GRIDLINE_MODEL_STORE_MAX_BYTES = 200 * 1024 ** 3;
+
+  /** GGUF file this agent serves from start, besides what the control plane asks it to load. */
   @IsOptional()
   @IsString()
   GRIDLINE_MODEL_PATH?: string = undefined;

@@ -3,8 +3,15 @@ export interface NodeGpu {
   index: number;
   name: string;
   vendor: string;
+  /** The driver's stable id (nvidia-smi's GPU UUID) where known. */
+  uuid?: string | null;
   totalMemoryBytes: number;
   freeMemoryBytes: number;
+  /** Where the driver reports them (nvidia-smi). */
+  utilizationPercent?: number | null;
+  temperatureC?: number | null;
+  /** A GPU the agent was told to pretend it has (GRIDLINE_SIMULATE_GPUS): its memory is accounted, models run on the CPU. */
+  simulated?: boolean;
 }
 
 export interface LoadedModel {

@@ -3,4 +3,5 @@ export * from './rpc/prefixed-redis-transport';
 export * from './routing/pick-replica';
 export * from './placement/instance-types';
 export * from './placement/node-match';
+export * from './placement/node-labels';
 export * from './placement/plan-deployment';

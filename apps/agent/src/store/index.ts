@@ -1,0 +1,3 @@
+export * from './store-item';
+export * from './model-store.errors';
+export * from './model-store';

@@ -254,7 +254,7 @@ describe('ModelStore', () => {
       const e = await refusal(s.ensure(C));
       expect(e.code).toBe('insufficient_disk');
       expect(e.message).toBe(
-        'm2: needs 15000 bytes of free disk (10000 to download + 5000 margin); 4000 are free and 10000 more could be evicted (the rest is pinned by loaded replicas)',
+        'm2: needs 15000 bytes of free disk (10000 to download + 5000 margin); 4000 are free and 10000 more could be evicted (10000 are pinned by loaded replicas)',
       );
       expect(blobNames()).toEqual([`sha256-${A.sha256}`, `sha256-${B.sha256}`].sort());
       unpin();
@@ -274,6 +274,27 @@ describe('ModelStore', () => {
       free = 0;
       expect((await refusal(s.ensure(A))).message).toContain('needs 15000 bytes of free disk (10000 to download + 5000 margin); 0 are free and 10000 more could be evicted');
       unpin();
+    });
+
+    it('counts the bytes another download in flight has yet to write as taken', async () => {
+      let release!: () => void;
+      let asked!: () => void;
+      const stalled = new Promise<void>((r) => (release = r));
+      const requested = new Promise<void>((r) => (asked = r));
+      const http = files(contents);
+      const fetch: StoreFetch = async (url, init) => {
+        if (url !== A.url) return http.fetch(url, init);
+        asked();
+        await stalled;
+        return http.fetch(url, init);
+      };
+      const { s } = store({ fetch, diskFree: async () => 15_000, diskMarginBytes: 0 });
+      const first = s.ensure(A);
+      await requested; // A has its room and waits on the server
+      const e = await refusal(s.ensure(B));
+      expect(e.message).toBe('m1: needs 10000 bytes of free disk (10000 to download + 0 margin); 5000 are free after 10000 promised to other downloads and 0 more could be evicted');
+      release();
+      expect(readFileSync(await first).equals(a)).toBe(true);
     });
 
     it('refuses a file that cannot fit the cap beside the pinned ones', async () => {

@@ -41,6 +41,8 @@ interface SharedDownload {
   listeners: Set<(p: PullProgress) => void>;
   callers: number;
   item: StoreItem;
+  /** Its disk and cap were granted: what it has yet to write is taken. */
+  hasRoom: boolean;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -148,6 +150,7 @@ export class ModelStore {
       listeners: new Set(),
       callers: 0,
       item,
+      hasRoom: false,
       promise: Promise.resolve(''),
       settled: Promise.resolve(),
     };
@@ -206,7 +209,10 @@ export class ModelStore {
     // A file of the wrong size under a verified name was damaged after the fact: fetch it again.
     if (existing > 0) await rm(path, { force: true });
     const partialPath = `${path}.partial`;
-    await this.exclusive(() => this.makeRoom(item, partialPath));
+    await this.exclusive(async () => {
+      await this.makeRoom(item, partialPath);
+      shared.hasRoom = true;
+    });
     await downloadBlob({
       item,
       partialPath,
@@ -236,11 +242,11 @@ export class ModelStore {
     const partial = Math.min(await sizeOf(partialPath), item.sizeBytes);
     const needDisk = item.sizeBytes - partial + this.diskMarginBytes;
     const free = await this.freeDiskBytes();
-    // Other downloads in flight will still write what they have not yet.
+    // Other downloads granted room will still write what they have not yet.
     let reserved = 0;
     let incoming = item.sizeBytes;
     for (const [sha, other] of this.downloads) {
-      if (sha === item.sha256) continue;
+      if (!other.hasRoom) continue;
       reserved += other.item.sizeBytes - Math.min(await sizeOf(`${this.pathOf(sha)}.partial`), other.item.sizeBytes);
       incoming += other.item.sizeBytes;
     }
@@ -255,10 +261,11 @@ export class ModelStore {
       stored -= blob.sizeBytes;
     }
     if (available < needDisk) {
+      const pinned = sum(blobs.filter((b) => this.pins.has(b.sha256)));
       throw new ModelStoreError(
         'insufficient_disk',
         `${item.name}: needs ${needDisk} bytes of free disk (${item.sizeBytes - partial} to download + ${this.diskMarginBytes} margin); ` +
-          `${Math.max(0, free - reserved)} are free${reserved > 0 ? ` after ${reserved} promised to other downloads` : ''} and ${sum(chosen)} more could be evicted (the rest is pinned by loaded replicas)`,
+          `${Math.max(0, free - reserved)} are free${reserved > 0 ? ` after ${reserved} promised to other downloads` : ''} and ${sum(chosen)} more could be evicted${pinned > 0 ? ` (${pinned} are pinned by loaded replicas)` : ''}`,
       );
     }
     if (stored + incoming > this.opts.maxBytes) {

@@ -10,6 +10,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signingFetch } from '@gridline/auth';
+import { parseLabels, parseTaints } from '@gridline/scheduling';
+import { NodeView, followReplica, nodesTable } from './nodes';
 
 const USAGE = `Usage: gridline COMMAND [options]
 
@@ -33,6 +35,12 @@ const USAGE = `Usage: gridline COMMAND [options]
   deploy NAME --model M [--replicas N] [--context N] [--parallel N] [--kv-cache f16|q8_0|...] [--flash-attention]
          [--count N] [--instance-type T] [--preferred n1,n2] [--placement binpack|spread] [--team ID] [--dry-run]
   deployments list | get ID | delete ID
+  nodes                                        the fleet: status, GPUs (simulated ones marked), replicas, jobs
+  nodes get ID | approve ID | cordon ID | uncordon ID | drain ID | revoke ID | delete ID
+  nodes label ID k=v,... | taint ID key=value:NoSchedule,...      (each replaces what the node had)
+  nodes join-token [--max-uses N|--unlimited] [--auto-approve] [--ttl SECONDS] [--labels k=v,...]
+  nodes load ID MODEL [--context N] [--parallel N] [--gpu-layers N|auto|max] [--wait]   (a progress bar while it pulls)
+  nodes unload ID REPLICA_ID | loads [--model NAME]
   instance-types
   request METHOD PATH [JSON_BODY]
 
@@ -258,6 +266,12 @@ async function main(argv: string[]): Promise<number> {
       preferred: { type: 'string' },
       placement: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      'max-uses': { type: 'string' },
+      unlimited: { type: 'boolean', default: false },
+      'auto-approve': { type: 'boolean', default: false },
+      ttl: { type: 'string' },
+      labels: { type: 'string' },
+      'gpu-layers': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -292,7 +306,7 @@ async function main(argv: string[]): Promise<number> {
     ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
   });
   const [a, b] = rest;
-  const single = ['whoami', 'audit', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command);
+  const single = ['whoami', 'audit', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub);
   switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
     case 'whoami':
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
@@ -415,6 +429,58 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'deployments delete':
       await ok(creds, 'DELETE', `/api/v1/deployments/${need(a, 'ID')}`);
+      return 0;
+    case 'nodes':
+      if (raw) print(await ok(creds, 'GET', '/api/v1/nodes'), null, true);
+      else process.stdout.write(nodesTable(((await ok(creds, 'GET', '/api/v1/nodes')) as { items: NodeView[] }).items));
+      return 0;
+    case 'nodes get':
+      print(await ok(creds, 'GET', `/api/v1/nodes/${need(a, 'ID')}`), null, true);
+      return 0;
+    case 'nodes approve':
+    case 'nodes cordon':
+    case 'nodes uncordon':
+    case 'nodes drain':
+    case 'nodes revoke': {
+      const n = (await ok(creds, 'POST', `/api/v1/nodes/${need(a, 'ID')}/${sub}`)) as NodeView;
+      process.stdout.write(`${n.name}: ${n.status}${n.reason ? ` (${n.reason})` : ''}\n`);
+      return 0;
+    }
+    case 'nodes delete':
+      await ok(creds, 'DELETE', `/api/v1/nodes/${need(a, 'ID')}`);
+      return 0;
+    case 'nodes label':
+      print(await ok(creds, 'PATCH', `/api/v1/nodes/${need(a, 'ID')}`, { labels: parseLabels(b ?? '') }), null, true);
+      return 0;
+    case 'nodes taint':
+      print(await ok(creds, 'PATCH', `/api/v1/nodes/${need(a, 'ID')}`, { taints: parseTaints(b ?? '') }), null, true);
+      return 0;
+    case 'nodes join-token': {
+      const body = {
+        maxUses: f.unlimited ? null : (int(f['max-uses'], 'max-uses') ?? 1),
+        autoApprove: f['auto-approve'] === true,
+        ...(f.ttl ? { ttlSeconds: int(f.ttl, 'ttl') } : {}),
+        ...(f.labels ? { labels: parseLabels(f.labels) } : {}),
+      };
+      const t = (await ok(creds, 'POST', '/api/v1/join-tokens', body)) as { token: string; installCommand: string; expiresAt: string; maxUses: number | null };
+      if (raw) print(t, null, true);
+      else process.stdout.write(`join token (shown once; ${t.maxUses === null ? 'any number of joins' : `${t.maxUses} join(s)`} until ${t.expiresAt}):\n  ${t.token}\non the GPU host:\n  ${t.installCommand}\n`);
+      return 0;
+    }
+    case 'nodes load': {
+      const body = { model: need(b, 'MODEL'), ...(f.context ? { contextSize: int(f.context, 'context') } : {}), ...(f.parallel ? { parallel: int(f.parallel, 'parallel') } : {}), ...(f['gpu-layers'] ? { gpuLayers: f['gpu-layers'] } : {}) };
+      const r = (await ok(creds, 'POST', `/api/v1/nodes/${need(a, 'ID')}/replicas`, body)) as { id: string };
+      process.stdout.write(`replica ${r.id}\n`);
+      if (!f.wait) return 0;
+      const end = await followReplica(async () => (await ok(creds, 'GET', `/api/v1/nodes/${a}`)) as NodeView, r.id, process.stdout);
+      if (end.state === 'Failed') throw new CliError(`the load failed: ${end.reason}`);
+      return 0;
+    }
+    case 'nodes unload':
+      await ok(creds, 'DELETE', `/api/v1/nodes/${need(a, 'ID')}/replicas/${need(b, 'REPLICA_ID')}`);
+      return 0;
+    case 'nodes loads':
+      print(await ok(creds, 'GET', `/api/v1/nodes/loads${qs({ model: f.model })}`), null, true);
       return 0;
     case 'instance-types':
       print(await ok(creds, 'GET', '/api/v1/instance-types'), ['name', 'provider', 'gpuModel', 'gpuCount', 'gpuMemoryBytes'], raw);

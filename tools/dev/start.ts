@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { generateKeypair, signingFetch } from '@gridline/auth';
 import { buildTinyLlama, encodeGguf } from '@gridline/models';
+import { createJoinToken } from '@gridline/testing';
 
 const t0 = Date.now();
 const env = { ...process.env };
@@ -132,13 +133,29 @@ async function main(): Promise<void> {
   });
   await api.waitFor(/listening on/);
   run('scheduler', 'apps/scheduler/src/main.js', common);
-  const agent = run('agent', 'apps/agent/src/main.js', {
+  // Agents join as on a real fleet: with a join token (approving on its own here, for the demo),
+  // then with the node credential each keeps in its data directory.
+  const joinToken = await createJoinToken(url, keys, { maxUses: null, autoApprove: true, ttlSeconds: 600, description: 'npm start' });
+  const agentEnv = (name: string) => ({
     ...common,
-    GRIDLINE_MODEL_PATH: model.path,
-    ...(model.name ? { GRIDLINE_MODEL_NAME: model.name } : {}),
+    GRIDLINE_SERVER: url,
+    GRIDLINE_JOIN_TOKEN: joinToken,
+    GRIDLINE_NODE_NAME: name,
+    GRIDLINE_DATA_DIR: join(dataDir, 'agents', name),
     GRIDLINE_THREADS: env.GRIDLINE_THREADS ?? '1',
     GRIDLINE_CONTEXT_SIZE: env.GRIDLINE_CONTEXT_SIZE ?? '2048',
   });
+  const agent = run('agent', 'apps/agent/src/main.js', {
+    ...agentEnv(env.GRIDLINE_NODE_NAME ?? 'local'),
+    GRIDLINE_MODEL_PATH: model.path,
+    ...(model.name ? { GRIDLINE_MODEL_NAME: model.name } : {}),
+  });
+  // A small fleet beside it: agents with simulated GPUs (their models would run on this CPU).
+  const fleet = (env.GRIDLINE_DEMO_FLEET ?? 'sim-h100=2xH100-80GB,sim-l4=1xL4-24GB').split(',').filter(Boolean);
+  for (const item of fleet) {
+    const [name, gpus] = item.split('=');
+    run(name, 'apps/agent/src/main.js', { ...agentEnv(name), GRIDLINE_SIMULATE_GPUS: gpus, GRIDLINE_NODE_LABELS: 'gridline.dev/simulated=true' });
+  }
   await agent.waitFor(/registered as/);
 
   // A first signed request, so "running" means "answers".
@@ -160,6 +177,7 @@ async function main(): Promise<void> {
   say(`  Model        ${modelName}  (${model.path})`);
   if (res.ok) say(`  First answer ${JSON.stringify(body.choices[0].message.content)} after ${firstAnswerSeconds} s`);
   else say(`  First request failed: ${res.status} ${JSON.stringify(body)}`);
+  say(`  Nodes        the local agent and ${fleet.length} with simulated GPUs: npm run gridline -- nodes`);
   say(`  Try          npm run gridline -- chat "Hello"`);
   say('  Stop         Ctrl-C');
   say('=====================================================================================');

@@ -2,17 +2,15 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { Queues, MessagingModule } from '@gridline/messaging';
 import { RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
-import { PrefixedClientRedis } from '@gridline/scheduling';
 import { AgentConfig } from './agent.config';
 import { JobRunner } from './jobs/job-runner.service';
-import { ModelHost } from './node/model-host';
 import { NodeIdentity } from './node/node-identity';
 import { NodeLifecycle } from './node/node-lifecycle.service';
+import { ReplicaManager } from './replicas/replica-manager';
 
 @Module({})
 export class AgentModule {
   static forRoot(config: AgentConfig): DynamicModule {
-    const keys = new RedisKeys(config.GRIDLINE_REDIS_PREFIX);
     return {
       module: AgentModule,
       imports: [
@@ -25,13 +23,7 @@ export class AgentModule {
           consumes: [{ queue: Queues.node, concurrency: config.GRIDLINE_PARALLEL }],
         }),
       ],
-      providers: [
-        { provide: PrefixedClientRedis, useFactory: () => new PrefixedClientRedis(keys.rpcPrefix, config.REDIS_URL) },
-        ModelHost,
-        NodeIdentity,
-        JobRunner,
-        NodeLifecycle,
-      ],
+      providers: [{ provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) }, ReplicaManager, NodeIdentity, JobRunner, NodeLifecycle],
     };
   }
 }

@@ -4,6 +4,7 @@ import { Logger } from 'nestjs-pino';
 import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { AgentConfig } from './agent.config';
 import { AgentModule } from './agent.module';
+import { AgentStartError, NodeLifecycle } from './node/node-lifecycle.service';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(AgentConfig, 'gridline-agent');
@@ -12,8 +13,10 @@ async function main(): Promise<void> {
     app.useLogger(app.get(Logger));
     app.enableShutdownHooks();
     await app.init();
+    await app.get(NodeLifecycle).start();
   } catch (e) {
-    process.stderr.write(`gridline-agent: ${describeStartupError(e, { redis: config.REDIS_URL })}\n`);
+    const message = e instanceof AgentStartError ? e.message : describeStartupError(e, { redis: config.REDIS_URL });
+    process.stderr.write(`gridline-agent: ${message}\n`);
     process.exit(1);
   }
 }

@@ -1,8 +1,8 @@
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { DatabaseConfig } from '@gridline/common';
+import { NodeTimingConfig } from '@gridline/common';
 
 /** Every variable the api reads. Property initialisers are the local defaults. */
-export class ApiConfig extends DatabaseConfig {
+export class ApiConfig extends NodeTimingConfig {
   @IsInt()
   @Min(0)
   @Max(65535)

@@ -20,6 +20,7 @@ import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
 import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelCatalogModule } from './models/models.module';
+import { NodesModule } from './nodes/nodes.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UsersModule } from './users/users.module';
 
@@ -52,6 +53,7 @@ export class AppModule {
         TokensModule,
         ModelCatalogModule,
         DeploymentsModule,
+        NodesModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService],

@@ -1,18 +1,7 @@
 import { IsBoolean, IsInt, Max, Min } from 'class-validator';
-import { DatabaseConfig } from '@gridline/common';
+import { NodeTimingConfig } from '@gridline/common';
 
-export class SchedulerConfig extends DatabaseConfig {
-  /** Heartbeat interval agents are told to keep. */
-  @IsInt()
-  @Min(1)
-  @Max(300)
-  GRIDLINE_HEARTBEAT_SECONDS = 5;
-
-  /** A node that has not heartbeated for this long is NotReady and gets no new jobs. */
-  @IsInt()
-  @Min(2)
-  GRIDLINE_NODE_TIMEOUT_SECONDS = 15;
-
+export class SchedulerConfig extends NodeTimingConfig {
   /** How long an admitted job may wait for a free replica before it fails with no_replica. */
   @IsInt()
   @Min(1)

@@ -5,9 +5,9 @@ import { RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redi
 import { DatabaseModule } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
-import { AgentsController } from './agents/agents.controller';
 import { Dispatcher } from './dispatch/dispatcher.service';
 import { WaitingJobs } from './dispatch/waiting-jobs';
+import { NodeBeatsController } from './nodes/node-beats.controller';
 import { NodeWatch } from './nodes/node-watch.service';
 import { ProgressService } from './progress/progress.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
@@ -33,7 +33,7 @@ export class SchedulerModule implements OnApplicationShutdown {
           consumes: [{ queue: Queues.inference, concurrency: config.GRIDLINE_DISPATCH_CONCURRENCY }],
         }),
       ],
-      controllers: [AgentsController],
+      controllers: [NodeBeatsController],
       providers: [
         {
           provide: Redis,

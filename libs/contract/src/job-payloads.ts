@@ -21,6 +21,8 @@ export interface InferenceJobPayload {
 /** scheduler → agent (`node.<id>` queue): run this attempt on this node. */
 export interface GenerateJobPayload extends InferenceJobPayload {
   nodeId: string;
+  /** The replica on the node the job was routed to (a node may serve several models, or one model twice). */
+  replicaId?: string;
 }
 
 export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {

@@ -24,4 +24,6 @@ export interface LoadedModel {
 export interface RunningJob {
   jobId: string;
   attempt: number;
+  /** The replica running it. */
+  replicaId?: string;
 }

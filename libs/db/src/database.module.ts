@@ -6,6 +6,8 @@ import { IdentityRepository } from './repositories/identity.repository';
 import { JobRepository } from './repositories/job.repository';
 import { ModelRepository } from './repositories/model.repository';
 import { NodeRepository } from './repositories/node.repository';
+import { JoinTokenRepository } from './repositories/join-token.repository';
+import { ReplicaRepository } from './repositories/replica.repository';
 import { AuditRepository } from './repositories/audit.repository';
 import { DeploymentRepository } from './repositories/deployment.repository';
 import { KeypairRepository } from './repositories/keypair.repository';
@@ -26,6 +28,8 @@ const REPOSITORIES = [
   JobRepository,
   ModelRepository,
   NodeRepository,
+  JoinTokenRepository,
+  ReplicaRepository,
   TeamRepository,
   UserRepository,
   KeypairRepository,

@@ -5,6 +5,8 @@ export * from './repositories/identity.repository';
 export * from './repositories/job.repository';
 export * from './repositories/model.repository';
 export * from './repositories/node.repository';
+export * from './repositories/join-token.repository';
+export * from './repositories/replica.repository';
 export * from './repositories/team-scope';
 export * from './repositories/team.repository';
 export * from './repositories/user.repository';

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTinyLlama, encodeGguf } from '@gridline/models';
+import { signingFetch } from '@gridline/auth';
 import { DIST, ManagedProcess, freePort } from './processes';
 import { TEST_REDIS_URL, TestDatabase, freshDatabaseName, redisPrefix } from './test-env';
 
@@ -59,6 +60,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const port = await freePort();
   const masterKey = randomBytes(32).toString('hex');
   const common = {
+    // Heartbeats every second: a restarted scheduler hears every node, and tests see state changes, quickly.
+    GRIDLINE_HEARTBEAT_SECONDS: '1',
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     GRIDLINE_REDIS_PREFIX: prefix,
@@ -69,6 +72,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const apiEnv = (p: number) => ({ ...common, PORT: String(p), HOST: '127.0.0.1', GRIDLINE_DATA_DIR: dir, GRIDLINE_MASTER_KEY: masterKey, ...options.apiEnv });
   const agentEnv = {
     ...common,
+    GRIDLINE_SERVER: `http://127.0.0.1:${port}`,
+    GRIDLINE_DATA_DIR: join(dir, 'agent'),
     GRIDLINE_NODE_NAME: `node-${prefix}`,
     GRIDLINE_MODEL_PATH: modelPath,
     GRIDLINE_MODEL_NAME: modelName,
@@ -81,12 +86,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), apiEnv(port));
   const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
   const processes: ManagedProcess[] = [api, scheduler];
-  const spawnAgent = () => {
-    const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), agentEnv);
+  let agent: ManagedProcess | null = null;
+  const spawnAgent = (joinToken?: string) => {
+    const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), { ...agentEnv, ...(joinToken ? { GRIDLINE_JOIN_TOKEN: joinToken } : {}) });
     processes.push(agent);
     return agent;
   };
-  const agent = spawnAgent();
   const stop = async () => {
     for (const p of processes) if (p.child.signalCode === null && p.child.exitCode === null) p.child.kill('SIGCONT');
     await Promise.all(processes.map((p) => p.stop()));
@@ -95,6 +100,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   try {
     const banner = await api.waitFor(/access key: (AKIA[A-Z2-7]{16})\s+secret key: (\S+)/);
     await api.waitFor(/listening on/);
+    // The agent joins as an SRE's would: with a join token an admin created (approving on its own here).
+    const joinToken = await createJoinToken(`http://127.0.0.1:${port}`, { accessKey: banner[1], secretKey: banner[2] });
+    agent = spawnAgent(joinToken);
     await agent.waitFor(/registered as/);
     const stack: RunningStack = {
       url: `http://127.0.0.1:${port}`,
@@ -109,6 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       agent,
       startupMs: Date.now() - started,
       restartAgent: async () => {
+        // Later starts use the node credential the first one stored.
         const next = spawnAgent();
         await next.waitFor(/registered as/);
         stack.agent = next;
@@ -128,4 +137,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     await stop();
     throw e;
   }
+}
+
+/** A multi-use, self-approving join token, created through the admin API with a superadmin keypair. */
+export async function createJoinToken(url: string, keys: { accessKey: string; secretKey: string }, body: Record<string, unknown> = { maxUses: null, autoApprove: true, description: 'test stack' }): Promise<string> {
+  const res = await signingFetch(keys)(`${url}/api/v1/join-tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const created = (await res.json()) as { token?: string };
+  if (res.status !== 201 || !created.token) throw new Error(`creating a join token failed: ${res.status} ${JSON.stringify(created)}`);
+  return created.token;
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GenerateJobPayload, JobErrorCode, JobEvent, RunningJob } from '@gridline/contract';
 import { JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messaging';
 import { RunnerError } from '@gridline/runtime';
-import { ModelHost } from '../node/model-host';
+import { ReplicaManager } from '../replicas/replica-manager';
 import { NodeIdentity } from '../node/node-identity';
 import { DeltaWriter } from './delta-writer';
 
@@ -32,7 +32,7 @@ export class JobRunner implements OnApplicationBootstrap {
   private readonly running = new Map<string, RunningJob>();
 
   constructor(
-    private readonly host: ModelHost,
+    private readonly replicas: ReplicaManager,
     private readonly identity: NodeIdentity,
     private readonly streams: JobStreams,
     private readonly cancellations: JobCancellations,
@@ -42,7 +42,7 @@ export class JobRunner implements OnApplicationBootstrap {
     await this.cancellations.listen((jobId) => {
       if (!this.running.has(jobId)) return;
       this.logger.log({ jobId }, 'cancel received: stopping the generation');
-      this.host.runner.cancel(jobId);
+      this.replicas.cancel(jobId);
     });
   }
 
@@ -56,9 +56,9 @@ export class JobRunner implements OnApplicationBootstrap {
     const nodeId = this.identity.id;
     const { jobId, attempt } = job;
     const end = (events: JobEvent[]) => endWithRetries(() => this.streams.end(jobId, attempt, job.nodeId, events));
-    const model = this.host.model;
-    if (nodeId !== job.nodeId || !model || model.name !== job.model) {
-      await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model}` }]);
+    const replica = nodeId === job.nodeId ? this.replicas.forJob(job.replicaId, job.model) : null;
+    if (!replica) {
+      await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model} now` }]);
       return;
     }
     if (!(await this.streams.append(jobId, attempt, nodeId, [{ type: 'started', attempt, nodeId }]))) {
@@ -66,16 +66,16 @@ export class JobRunner implements OnApplicationBootstrap {
       await end([]);
       return;
     }
-    this.running.set(jobId, { jobId, attempt });
+    this.running.set(jobId, { jobId, attempt, replicaId: replica.id });
     const deltas = new DeltaWriter(
       (events) => this.streams.append(jobId, attempt, nodeId, events),
       (why) => {
         if (why === 'failed') this.logger.error({ jobId }, 'writing the job\'s events failed: stopping the generation');
-        this.host.runner.cancel(jobId);
+        this.replicas.cancel(jobId);
       },
     );
     try {
-      const result = await this.host.runner.generate(jobId, job.request, (text) => deltas.push(text));
+      const result = await this.replicas.generate(replica, jobId, job.request, (text) => deltas.push(text));
       const rest = await deltas.finish();
       if (deltas.stoppedBy === 'failed') {
         // Some text never reached the stream: its reader must not take the rest for a whole answer.

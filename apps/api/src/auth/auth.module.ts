@@ -31,6 +31,6 @@ import { WhoamiController } from './whoami.controller';
     CredentialOwner,
     { provide: APP_GUARD, useClass: GridlineAuthGuard },
   ],
-  exports: [SecretBox, CredentialOwner],
+  exports: [SecretBox, CredentialOwner, ReplayGuard],
 })
 export class AuthModule {}

@@ -22,7 +22,7 @@ export class GridlineAuthGuard extends AuthGuard('gridline') {
       throw new AuthError('insufficient_scope', 'this token has the inference scope; the route needs a management token or a keypair');
     }
     if (rule.roles && principal.role !== 'superadmin' && !rule.roles.includes(principal.role)) {
-      throw new AuthError('forbidden', `this route needs the ${rule.roles.join(' or ')} role`);
+      throw new AuthError('forbidden', `this route needs the ${['superadmin', ...rule.roles].join(' or ')} role`);
     }
     return true;
   }

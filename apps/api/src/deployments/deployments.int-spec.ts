@@ -28,7 +28,10 @@ describe('deployments: plans with every rule and its numbers (in-process api, re
   const dir = mkdtempSync(join(tmpdir(), 'gl-deploy-'));
   const gpu = (index: number, gib: number, name = 'NVIDIA A100 80GB PCIe') => ({ index, name, vendor: 'nvidia', totalMemoryBytes: gib * GiB, freeMemoryBytes: gib * GiB });
   const addNode = async (name: string, gpus: ReturnType<typeof gpu>[]) =>
-    t.app.get(NodeRepository).register({ name, agentVersion: 'test', backend: 'cuda', gpus, totalMemoryBytes: 256 * GiB, freeMemoryBytes: 256 * GiB, loadedModels: [] }, new Date());
+    t.app.get(NodeRepository).join(
+      { name, labels: {}, taints: [], accessKey: `AKIA${name.toUpperCase().replace(/[^A-Z2-7]/g, 'A').padEnd(16, 'A').slice(0, 16)}`, secretSealed: 'unused', approved: true, joinTokenId: null, agentVersion: 'test', backend: 'cuda', gpus, totalMemoryBytes: 256 * GiB, freeMemoryBytes: 256 * GiB, inventory: {} },
+      new Date(),
+    );
   const register = async (name: string, bytes: Buffer) => {
     writeFileSync(join(dir, `${name}.gguf`), bytes);
     const res = await t.root('/api/v1/models', { method: 'POST', body: { name, source: `file://${join(dir, `${name}.gguf`)}` } });

@@ -248,17 +248,17 @@ export class DeploymentsService {
   }
 }
 
-/** A node as the planner sees it: until nodes carry approval, labels and taints (#10), every registered node is approved and untainted. */
+/** A node as the planner sees it: approval, admins' flags, labels (with the backend and GPU name as well-known labels) and taints. */
 function planNode(n: NodeRecord, promised: Promised): PlanNode {
   return {
     id: n.id,
     name: n.name,
-    approved: true,
+    approved: n.approved && !n.revokedAt,
     status: n.status,
-    cordoned: false,
-    draining: false,
-    labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}) },
-    taints: [],
+    cordoned: n.cordoned,
+    draining: n.draining || !!n.inventory.shuttingDown,
+    labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
+    taints: n.taints,
     gpus: n.gpus.map((g) => ({
       index: g.index,
       totalBytes: g.totalMemoryBytes,

@@ -8,6 +8,7 @@ import { PageQueryDto } from '../common/dto/page.dto';
 import { Origin, RequestOrigin } from '../common/request-origin';
 import { ModelDto, ModelPageDto, RegisterModelDto, UpdateModelDto } from './dto/model.dto';
 import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto } from './dto/requirements.dto';
+import { sendModelFile } from './model-file';
 import { ModelsService } from './models.service';
 
 @ApiTags('models')
@@ -61,11 +62,7 @@ export class ModelCatalogController {
   @ApiErrors('invalid_text', 'not_found', 'model_not_deployable')
   async download(@CurrentPrincipal() p: Principal, @Param('name') name: string, @Res() res: Response): Promise<void> {
     const { path, sha256 } = await this.models.file(p, name);
-    if (sha256) {
-      res.setHeader('x-gridline-sha256', sha256);
-      res.setHeader('repr-digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
-    }
-    await new Promise<void>((resolve, reject) => res.sendFile(path, { acceptRanges: true, dotfiles: 'allow', headers: { 'content-type': 'application/octet-stream' } }, (e) => (e && !res.headersSent ? reject(e) : resolve())));
+    await sendModelFile(res, path, sha256);
   }
 
   @Get(':name/requirements')

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InferenceJobPayload } from '@gridline/contract';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, OnQueue, QueueJobContext, Queues } from '@gridline/messaging';
+import { NodeWatch } from '../nodes/node-watch.service';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 import { WaitingJobs } from './waiting-jobs';
@@ -22,6 +23,7 @@ export class Dispatcher {
     private readonly queues: JobQueues,
     private readonly replicas: ReplicaRegistry,
     private readonly waiting: WaitingJobs,
+    private readonly watch: NodeWatch,
   ) {}
 
   @OnQueue(Queues.inference)
@@ -34,8 +36,11 @@ export class Dispatcher {
     }
     // A second delivery of an attempt already routed (a stalled routing run again) does nothing.
     if (this.replicas.holder(job.jobId, job.attempt)) return;
-    const nodeId = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000);
-    if (!nodeId) {
+    // A scheduler that just started has not heard every node's heartbeat yet: routing now could
+    // send jobs to sequences that are busy. The job looks again once the view is complete.
+    if (!this.watch.warm(now)) return ctx.retryLater(this.watch.warmInMs(now));
+    const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000);
+    if (!placed) {
       const served = this.replicas.hasModel(job.model);
       // A client waiting on its connection waits a bounded time; an asynchronous job waits for
       // capacity until its deadline, unless no node serves the model at all.
@@ -49,14 +54,15 @@ export class Dispatcher {
       return ctx.retryLater(recheckMs(ctx.deliveries));
     }
     this.waiting.unpark(job.model, ctx.id);
+    const { nodeId, replicaId } = placed;
     try {
-      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, `${nodeId}/${job.model}`);
+      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId);
       if (!dispatched) {
         // Cancelled, expired or re-queued meanwhile: nothing to run.
         this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
         return;
       }
-      await this.queues.enqueue(Queues.node, { ...job, nodeId }, { param: nodeId });
+      await this.queues.enqueue(Queues.node, { ...job, nodeId, replicaId }, { param: nodeId });
     } catch (e) {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       throw e;

@@ -1,14 +1,23 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { errorSummary } from '@gridline/common';
 import { JobRepository, NodeRepository } from '@gridline/db';
+import type { ReplicaReport } from '@gridline/scheduling';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
-import { errorSummary } from '@gridline/common';
 
-/** Rebuilds the live view at start (nodes, and the jobs they hold) and marks silent nodes NotReady. */
+/**
+ * Rebuilds the live view at start (nodes and their replicas from their last heartbeats, the
+ * jobs they hold) and marks silent nodes NotReady, then Lost. Until a full heartbeat interval
+ * has passed, the view may miss what nodes run now: `warm()` says when it is complete.
+ */
 @Injectable()
 export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Nodes');
   private timer: NodeJS.Timeout | null = null;
+  private warmAt = 0;
+  private startedAt = 0;
+  /** Nodes that were live when this scheduler started: once each has heartbeated, the view is complete. */
+  private expected: string[] = [];
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -18,16 +27,43 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    const now = Date.now();
+    this.startedAt = now;
+    // One heartbeat interval and a half: every live node has reported what it runs by then.
+    this.warmAt = now + this.config.GRIDLINE_HEARTBEAT_SECONDS * 1500;
     const timeoutMs = this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000;
     for (const node of await this.nodes.list()) {
-      if (node.status === 'Ready' && Date.now() - node.lastHeartbeatAt.getTime() <= timeoutMs) {
-        this.replicas.seen(node.id, node.loadedModels, node.lastHeartbeatAt.getTime());
-      }
+      const at = node.lastHeartbeatAt.getTime();
+      if (node.status !== 'Ready' || now - at > timeoutMs) continue;
+      this.expected.push(node.id);
+      const reports = node.replicaReports as ReplicaReport[];
+      this.replicas.beat(
+        {
+          nodeId: node.id,
+          at,
+          schedulable: node.approved && !node.cordoned && !node.draining && !node.revokedAt && !node.inventory.shuttingDown,
+          replicas: reports.map((r) => ({ id: r.id, model: r.model, parallel: r.parallel, ready: r.state === 'Ready' })),
+          runningJobs: node.runningJobs,
+        },
+        this.config.GRIDLINE_HEARTBEAT_SECONDS * 2000,
+      );
     }
     for (const job of await this.jobs.listOpen(['dispatched', 'running'])) {
-      if (job.nodeId) this.replicas.hold(job.nodeId, job.id, job.attempt, job.model, (job.dispatchedAt ?? job.createdAt).getTime());
+      if (job.nodeId) this.replicas.hold(job.nodeId, job.id, job.attempt, job.model, job.replicaId, (job.dispatchedAt ?? job.createdAt).getTime());
     }
     this.timer = setInterval(() => void this.markStale(), Math.max(1000, (this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000) / 2));
+  }
+
+  /** Whether the live view has heard from every live node since this scheduler started. */
+  warm(now = Date.now()): boolean {
+    if (now >= this.warmAt) return true;
+    this.expected = this.expected.filter((id) => !this.replicas.heardSince(id, this.startedAt));
+    return this.expected.length === 0;
+  }
+
+  /** Milliseconds until `warm()`. */
+  warmInMs(now = Date.now()): number {
+    return Math.max(0, this.warmAt - now);
   }
 
   onApplicationShutdown(): void {
@@ -36,8 +72,10 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
 
   private async markStale(): Promise<void> {
     try {
-      const stale = await this.nodes.markStale(new Date(Date.now() - this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000));
-      for (const id of stale) this.logger.warn(`node ${id} missed its heartbeats: NotReady`);
+      const now = Date.now();
+      const { notReady, lost } = await this.nodes.markStale(new Date(now - this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000), new Date(now - this.config.GRIDLINE_NODE_LOST_SECONDS * 1000));
+      for (const id of notReady) this.logger.warn(`node ${id} missed its heartbeats: NotReady`);
+      for (const id of lost) this.logger.warn(`node ${id} has been silent for ${this.config.GRIDLINE_NODE_LOST_SECONDS} s: Lost`);
     } catch (e) {
       this.logger.warn(`heartbeat watch failed: ${errorSummary(e)}`);
     }

@@ -1,21 +1,25 @@
 import { ReplicaRegistry, runningKey } from './replica-registry';
 
-const model = (parallel: number) => [{ name: 'm', sha256: null, parallel }];
+import type { RunningJob } from '@gridline/contract';
+
+/** A heartbeat of node `nodeId` serving model m on one replica with `parallel` sequences. */
+const beat = (r: ReplicaRegistry, nodeId: string, parallel: number, at: number, running: RunningJob[] = [], graceMs = 2000) =>
+  r.beat({ nodeId, at, schedulable: true, replicas: [{ id: `${nodeId}-r`, model: 'm', parallel, ready: true }], runningJobs: running }, graceMs);
 
 describe('ReplicaRegistry', () => {
   it('claims free sequences only, and frees them on release', () => {
     const r = new ReplicaRegistry();
-    r.seen('a', model(1), 1000);
-    expect(r.claim('m', 'j1', 1, 1000, 5000)).toBe('a');
+    beat(r, 'a', 1, 1000);
+    expect(r.claim('m', 'j1', 1, 1000, 5000)?.nodeId).toBe('a');
     expect(r.holder('j1', 1)).toBe('a');
     expect(r.claim('m', 'j2', 1, 1000, 5000)).toBeNull();
     expect(r.release('a', 'j1', 1)).toBe('m');
-    expect(r.claim('m', 'j2', 1, 1000, 5000)).toBe('a');
+    expect(r.claim('m', 'j2', 1, 1000, 5000)?.nodeId).toBe('a');
   });
 
   it('releases only the attempt that ended', () => {
     const r = new ReplicaRegistry();
-    r.seen('a', model(2), 1000);
+    beat(r, 'a', 2, 1000);
     r.claim('m', 'j', 2, 1000, 5000);
     // A stale end of the lost first attempt frees nothing.
     expect(r.release('a', 'j', 1)).toBeNull();
@@ -26,7 +30,7 @@ describe('ReplicaRegistry', () => {
 
   it('never routes to a node whose heartbeats stopped', () => {
     const r = new ReplicaRegistry();
-    r.seen('a', model(4), 1000);
+    beat(r, 'a', 4, 1000);
     expect(r.isAlive('a', 5999, 5000)).toBe(true);
     expect(r.isAlive('a', 6001, 5000)).toBe(false);
     expect(r.claim('m', 'j', 1, 6001, 5000)).toBeNull();
@@ -34,27 +38,27 @@ describe('ReplicaRegistry', () => {
 
   it('reconciles with heartbeats: a claim the node does not run lapses after the grace, a job it runs counts', () => {
     const r = new ReplicaRegistry();
-    r.seen('a', model(1), 0);
-    expect(r.claim('m', 'lost', 1, 1000, 60_000)).toBe('a');
+    beat(r, 'a', 1, 0);
+    expect(r.claim('m', 'lost', 1, 1000, 60_000)?.nodeId).toBe('a');
     // Within the grace the claim stands (the node may not have picked the job up yet).
-    r.report('a', [], 1500, 2000);
+    beat(r, 'a', 1, 1500, [], 2000);
     expect(r.claim('m', 'x', 1, 1500, 60_000)).toBeNull();
     // Past it, the missed end is forgiven and the sequence is free again.
-    r.report('a', [], 4000, 2000);
-    expect(r.claim('m', 'x', 1, 4000, 60_000)).toBe('a');
+    beat(r, 'a', 1, 4000, [], 2000);
+    expect(r.claim('m', 'x', 1, 4000, 60_000)?.nodeId).toBe('a');
     r.release('a', 'x', 1, 4000);
     // A job the node reports (dispatched by an earlier scheduler) is counted.
-    r.report('a', [{ jobId: 'other', attempt: 2 }], 5000, 2000);
+    beat(r, 'a', 1, 5000, [{ jobId: 'other', attempt: 2 }], 2000);
     expect(r.claim('m', 'y', 1, 5000, 60_000)).toBeNull();
     expect(r.lastReport('a')?.jobs.has(runningKey('other', 2))).toBe(true);
   });
 
   it('does not count again a job whose end it saw, when a heartbeat sent before that end arrives after it', () => {
     const r = new ReplicaRegistry();
-    r.seen('a', model(1), 0);
+    beat(r, 'a', 1, 0);
     r.claim('m', 'j', 1, 1000, 60_000);
     r.release('a', 'j', 1, 1100);
-    r.report('a', [{ jobId: 'j', attempt: 1 }], 1200, 2000);
-    expect(r.claim('m', 'next', 1, 1300, 60_000)).toBe('a');
+    beat(r, 'a', 1, 1200, [{ jobId: 'j', attempt: 1 }], 2000);
+    expect(r.claim('m', 'next', 1, 1300, 60_000)?.nodeId).toBe('a');
   });
 });

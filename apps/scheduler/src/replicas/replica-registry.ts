@@ -1,19 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import type { LoadedModel, RunningJob } from '@gridline/contract';
-import { ReplicaView, pickReplica } from '@gridline/scheduling';
+import type { RunningJob } from '@gridline/contract';
+import { BeatReplica, NodeBeat, ReplicaView, pickReplica } from '@gridline/scheduling';
 
 interface Claim {
   model: string;
+  replicaId: string;
   since: number;
 }
 
 interface NodeState {
-  models: LoadedModel[];
+  schedulable: boolean;
+  replicas: BeatReplica[];
   lastSeen: number;
   /** Attempts dispatched to the node that have not ended, by `jobId/attempt`. */
   inFlight: Map<string, Claim>;
   /** The node's last heartbeat list of running attempts, and when it came. */
   reported: { at: number; jobs: Set<string> } | null;
+}
+
+export interface Placement {
+  nodeId: string;
+  replicaId: string;
 }
 
 export const runningKey = (jobId: string, attempt: number) => `${jobId}/${attempt}`;
@@ -22,40 +29,52 @@ export const runningKey = (jobId: string, attempt: number) => `${jobId}/${attemp
 const RELEASED_MEMORY_MS = 60_000;
 
 /**
- * The scheduler's live view of loaded replicas and the attempts on them, fed by registrations,
- * heartbeats, dispatches and ends. Postgres keeps the durable rows; this answers routing
- * without a query. Claims are per attempt, and only the attempt's own end releases one.
+ * The scheduler's live view of loaded replicas and the attempts on them, fed by node beats
+ * (verified heartbeats and admins' changes, passed on by the api), dispatches and ends.
+ * Postgres keeps the durable rows; this answers routing without a query. Claims are per
+ * attempt and per replica, and only the attempt's own end releases one.
  */
 @Injectable()
 export class ReplicaRegistry {
   private readonly nodes = new Map<string, NodeState>();
   private readonly released = new Map<string, number>();
 
-  seen(nodeId: string, models: LoadedModel[], at: number): void {
-    const state = this.nodes.get(nodeId);
-    if (state) {
-      state.models = models;
-      state.lastSeen = Math.max(state.lastSeen, at);
-    } else {
-      this.nodes.set(nodeId, { models, lastSeen: at, inFlight: new Map(), reported: null });
+  /** Takes in a node beat; one with running jobs is a heartbeat (the node is alive at `at`). */
+  beat(beat: NodeBeat, graceMs: number): void {
+    let state = this.nodes.get(beat.nodeId);
+    if (!state) {
+      state = { schedulable: false, replicas: [], lastSeen: 0, inFlight: new Map(), reported: null };
+      this.nodes.set(beat.nodeId, state);
+    }
+    state.schedulable = beat.schedulable;
+    state.replicas = beat.replicas;
+    if (beat.runningJobs) {
+      state.lastSeen = Math.max(state.lastSeen, beat.at);
+      this.report(state, beat.runningJobs, beat.at, graceMs);
     }
   }
 
+  /** Forgets a node (deleted). */
+  forget(nodeId: string): void {
+    this.nodes.delete(nodeId);
+  }
+
   /**
-   * Takes in a heartbeat's running attempts. An attempt the scheduler counts against the node,
-   * claimed more than `graceMs` before, that the node does not run is no longer counted (its end
-   * was missed); one the node runs that the scheduler did not count is (an earlier scheduler
-   * dispatched it), unless its end was already seen.
+   * An attempt the scheduler counts against the node, claimed more than `graceMs` before, that
+   * the node does not run is no longer counted (its end was missed); one the node runs that the
+   * scheduler did not count is (an earlier scheduler dispatched it), unless its end was seen.
    */
-  report(nodeId: string, running: RunningJob[], at: number, graceMs: number): void {
-    const state = this.nodes.get(nodeId);
-    if (!state) return;
+  private report(state: NodeState, running: RunningJob[], at: number, graceMs: number): void {
     this.prune(at);
     const keys = new Set(running.map((j) => runningKey(j.jobId, j.attempt)));
     state.reported = { at, jobs: keys };
     for (const [key, claim] of state.inFlight) if (!keys.has(key) && claim.since < at - graceMs) state.inFlight.delete(key);
-    const model = state.models[0]?.name ?? '';
-    for (const key of keys) if (!state.inFlight.has(key) && !this.released.has(key)) state.inFlight.set(key, { model, since: at });
+    for (const j of running) {
+      const key = runningKey(j.jobId, j.attempt);
+      if (state.inFlight.has(key) || this.released.has(key)) continue;
+      const replica = state.replicas.find((r) => r.id === j.replicaId) ?? state.replicas[0];
+      state.inFlight.set(key, { model: replica?.model ?? '', replicaId: replica?.id ?? '', since: at });
+    }
   }
 
   isAlive(nodeId: string, now: number, timeoutMs: number): boolean {
@@ -63,13 +82,18 @@ export class ReplicaRegistry {
     return !!state && now - state.lastSeen <= timeoutMs;
   }
 
+  /** Whether a heartbeat of the node came at or after `since`. */
+  heardSince(nodeId: string, since: number): boolean {
+    return (this.nodes.get(nodeId)?.lastSeen ?? 0) >= since;
+  }
+
   lastReport(nodeId: string): { at: number; jobs: ReadonlySet<string> } | null {
     return this.nodes.get(nodeId)?.reported ?? null;
   }
 
   /** Counts an attempt the node holds (rebuilt from the jobs table at start). */
-  hold(nodeId: string, jobId: string, attempt: number, model: string, since: number): void {
-    this.nodes.get(nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, since });
+  hold(nodeId: string, jobId: string, attempt: number, model: string, replicaId: string | null, since: number): void {
+    this.nodes.get(nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, replicaId: replicaId ?? '', since });
   }
 
   /** The node an attempt is claimed on, if any (a duplicate delivery must not claim twice). */
@@ -79,17 +103,22 @@ export class ReplicaRegistry {
     return null;
   }
 
-  /** Picks a node for one attempt and counts it against the node; null when none is free. */
-  claim(model: string, jobId: string, attempt: number, now: number, timeoutMs: number): string | null {
+  /** Picks a replica for one attempt and counts it against it; null when none is free. */
+  claim(model: string, jobId: string, attempt: number, now: number, timeoutMs: number): Placement | null {
     const views: ReplicaView[] = [];
     for (const [nodeId, state] of this.nodes) {
-      const ready = now - state.lastSeen <= timeoutMs;
-      for (const m of state.models) views.push({ nodeId, model: m.name, ready, slots: m.parallel, inFlight: state.inFlight.size });
+      const nodeReady = state.schedulable && now - state.lastSeen <= timeoutMs;
+      for (const r of state.replicas) {
+        if (r.model !== model) continue;
+        let inFlight = 0;
+        for (const c of state.inFlight.values()) if (c.replicaId === r.id || (c.replicaId === '' && c.model === model)) inFlight++;
+        views.push({ nodeId, replicaId: r.id, model: r.model, ready: nodeReady && r.ready, slots: r.parallel, inFlight });
+      }
     }
     const chosen = pickReplica(views, model);
     if (!chosen) return null;
-    this.nodes.get(chosen.nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, since: now });
-    return chosen.nodeId;
+    this.nodes.get(chosen.nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, replicaId: chosen.replicaId, since: now });
+    return { nodeId: chosen.nodeId, replicaId: chosen.replicaId };
   }
 
   /** Frees an attempt's sequence; returns the model it ran (to wake a job waiting for it), or null if it held none. */
@@ -104,8 +133,9 @@ export class ReplicaRegistry {
     return claim.model;
   }
 
+  /** Whether any node that may take jobs serves the model (ready or still loading). */
   hasModel(model: string): boolean {
-    for (const state of this.nodes.values()) if (state.models.some((m) => m.name === model)) return true;
+    for (const state of this.nodes.values()) if (state.schedulable && state.replicas.some((r) => r.model === model)) return true;
     return false;
   }
 

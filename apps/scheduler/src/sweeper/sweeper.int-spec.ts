@@ -35,14 +35,15 @@ describe('sweeper', () => {
 
   afterAll(() => h?.close());
 
-  const models = [{ name: 'm', sha256: null, parallel: 4 }];
+  const beat = (nodeId: string, at: number, runningJobs: { jobId: string; attempt: number }[] = []) =>
+    registry.beat({ nodeId, at, schedulable: true, replicas: [{ id: `${nodeId}-r`, model: 'm', parallel: 4, ready: true }], runningJobs }, 2000);
   const accept = (ageMs = 0, timeoutMs = 60_000): Promise<JobRecord> => h.accept({ ageMs, timeoutMs });
   const get = async (id: string) => (await jobs.get(id)) as JobRecord;
   const lastEvent = async (id: string) => (await streams.read(id)).at(-1)?.event;
 
   beforeEach(() => {
-    registry.seen(DEAD, models, Date.now() - 10_000);
-    registry.seen(ALIVE, models, Date.now());
+    beat(DEAD, Date.now() - 10_000);
+    beat(ALIVE, Date.now());
   });
 
   it('expires a job past its deadline, telling its readers', async () => {
@@ -97,8 +98,7 @@ describe('sweeper', () => {
       { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2 },
     ]);
     // A heartbeat, taken well after the job started, that does not list it.
-    registry.seen(ALIVE, models, Date.now() + 5000);
-    registry.report(ALIVE, [], Date.now() + 5000, 2000);
+    beat(ALIVE, Date.now() + 5000, []);
     await sweeper.sweep(Date.now() + 5000);
     expect(await get(job.id)).toMatchObject({ status: 'succeeded', result: { text: 'ok' } });
   });
@@ -107,8 +107,7 @@ describe('sweeper', () => {
     const job = await accept();
     await lifecycle.dispatch(job.id, 1, ALIVE, 'r');
     await lifecycle.start(job.id, 1);
-    registry.seen(ALIVE, models, Date.now() + 5000);
-    registry.report(ALIVE, [{ jobId: job.id, attempt: 1 }], Date.now() + 5000, 2000);
+    beat(ALIVE, Date.now() + 5000, [{ jobId: job.id, attempt: 1 }]);
     await sweeper.sweep(Date.now() + 5000);
     expect((await get(job.id)).status).toBe('running');
     await lifecycle.end(job.id, { transition: 'cancel', code: 'cancelled' });

@@ -41,6 +41,15 @@ const AUTH = {
   invalid_token: { status: 401, title: 'Invalid or expired token' },
   insufficient_scope: { status: 403, title: 'Insufficient token scope' },
   forbidden: { status: 403, title: 'Forbidden' },
+  /** Join tokens: each refusal says why, to whoever holds the token. */
+  join_token_invalid: { status: 401, title: 'Invalid join token' },
+  join_token_expired: { status: 401, title: 'Join token expired' },
+  join_token_revoked: { status: 401, title: 'Join token revoked' },
+  join_token_used: { status: 401, title: 'Join token used up' },
+  /** A node whose credential an admin revoked: it cannot sign, nor join again under its name. */
+  node_revoked: { status: 403, title: 'Node revoked' },
+  /** A node credential used for another node. */
+  node_mismatch: { status: 403, title: 'Not this node' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const RESOURCES = {
@@ -58,6 +67,8 @@ const RESOURCES = {
   deployment_exists: { status: 409, title: 'Deployment exists' },
   deployment_infeasible: { status: 422, title: 'Deployment infeasible' },
   deployment_not_applicable: { status: 422, title: 'Deployment not applicable yet' },
+  node_not_removable: { status: 409, title: 'Node not removable' },
+  node_not_schedulable: { status: 409, title: 'Node not schedulable' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const AVAILABILITY = {

@@ -5,16 +5,20 @@ import { JobEntity } from './job.entity';
 import { KeypairEntity } from './keypair.entity';
 import { MembershipEntity } from './membership.entity';
 import { ModelEntity } from './model.entity';
+import { JoinTokenEntity } from './join-token.entity';
+import { ModelLoadEntity } from './model-load.entity';
 import { NodeEntity } from './node.entity';
+import { ReplicaEntity } from './replica.entity';
 import { TeamEntity } from './team.entity';
 import { UserEntity } from './user.entity';
 
-export { ApiTokenEntity, AuditEntryEntity, DeploymentEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity };
+export { ApiTokenEntity, AuditEntryEntity, DeploymentEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity };
 export type { TeamRole } from './membership.entity';
 export type { TokenScope } from './api-token.entity';
 export type { JobKind, JobMode } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
 export type { DeploymentCondition, DeploymentPhase } from './deployment.entity';
-export type { NodeStatus } from './node.entity';
+export type { NodeStatus, NodeInventoryFacts } from './node.entity';
+export type { ReplicaSettings } from './replica.entity';
 
-export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity];
+export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity];

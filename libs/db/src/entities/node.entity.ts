@@ -2,7 +2,27 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateCol
 import type { LoadedModel, NodeGpu } from '@gridline/contract';
 import { bigintNumber } from './transformers';
 
-export type NodeStatus = 'Ready' | 'NotReady' | 'Lost';
+/**
+ * What the control plane last concluded about the node's agent: `Pending` until an admin (or
+ * its join token) approves it, then `Ready` while it heartbeats, `NotReady` after missed
+ * heartbeats, `Lost` after a longer silence. Cordoned and draining are flags beside it; the
+ * status shown to users combines them (see the nodes API).
+ */
+export type NodeStatus = 'Pending' | 'Ready' | 'NotReady' | 'Lost';
+
+/** Facts a heartbeat carries beside the GPUs (see the agent protocol's NodeInventory). */
+export interface NodeInventoryFacts {
+  cpuCores?: number;
+  diskFreeBytes?: number | null;
+  llamaCppVersion?: string | null;
+  capabilities?: string[];
+  platform?: string;
+  arch?: string;
+  queueDepth?: number;
+  tokensPerSecond?: number | null;
+  /** The agent said it is shutting down: it takes no new jobs. */
+  shuttingDown?: boolean;
+}
 
 @Entity('nodes')
 export class NodeEntity {
@@ -12,8 +32,42 @@ export class NodeEntity {
   @Column({ type: 'text', unique: true })
   name!: string;
 
-  @Column({ type: 'text', default: 'NotReady' })
+  @Column({ type: 'text', default: 'Pending' })
   status!: NodeStatus;
+
+  /** Why the status is what it is (missed heartbeats, revoked, …); null when there is nothing to say. */
+  @Column({ name: 'status_reason', type: 'text', nullable: true })
+  statusReason!: string | null;
+
+  @Column({ type: 'boolean', default: false })
+  approved!: boolean;
+
+  @Column({ type: 'boolean', default: false })
+  cordoned!: boolean;
+
+  @Column({ type: 'boolean', default: false })
+  draining!: boolean;
+
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  labels!: Record<string, string>;
+
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  taints!: { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+
+  /** The node credential's access key (HMAC, shared/HMAC.md); null for a node that never joined with a token. */
+  @Column({ name: 'access_key', type: 'text', unique: true, nullable: true })
+  accessKey!: string | null;
+
+  /** The node credential's secret, sealed under the master key (libs/auth SecretBox). */
+  @Column({ name: 'secret_sealed', type: 'text', nullable: true })
+  secretSealed!: string | null;
+
+  /** A revoked node is refused: its credential no longer signs, and it cannot join again under its name. */
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'join_token_id', type: 'uuid', nullable: true })
+  joinTokenId!: string | null;
 
   @Column({ name: 'agent_version', type: 'text' })
   agentVersion!: string;
@@ -31,8 +85,19 @@ export class NodeEntity {
   @Column({ name: 'free_memory_bytes', type: 'bigint', transformer: bigintNumber })
   freeMemoryBytes!: number;
 
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  inventory!: NodeInventoryFacts;
+
+  /** The models the node serves (Ready replicas), as routing needs them. */
   @Column({ name: 'loaded_models', type: 'jsonb', default: () => "'[]'" })
   loadedModels!: LoadedModel[];
+
+  /** Every replica the agent reported in its last heartbeat, with its state, memory and load. */
+  @Column({ name: 'replica_reports', type: 'jsonb', default: () => "'[]'" })
+  replicaReports!: unknown[];
+
+  @Column({ name: 'running_jobs', type: 'jsonb', default: () => "'[]'" })
+  runningJobs!: { jobId: string; attempt: number }[];
 
   @Column({ name: 'last_heartbeat_at', type: 'timestamptz' })
   lastHeartbeatAt!: Date;

@@ -1,22 +1,64 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, LessThan, Not } from 'typeorm';
+import { DataSource, In, IsNull, LessThan } from 'typeorm';
 import type { LoadedModel, NodeGpu } from '@gridline/contract';
-import { NodeEntity, NodeStatus } from '../entities';
+import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus } from '../entities';
 
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** What a heartbeat (or a join) writes. */
 export interface NodeReport {
-  name: string;
   agentVersion: string;
   backend: string;
   gpus: NodeGpu[];
   totalMemoryBytes: number;
   freeMemoryBytes: number;
+  inventory: NodeInventoryFacts;
   loadedModels: LoadedModel[];
+  replicaReports: unknown[];
+  runningJobs: { jobId: string; attempt: number }[];
 }
 
 export interface NodeRecord extends NodeReport {
   id: string;
+  name: string;
   status: NodeStatus;
+  statusReason: string | null;
+  approved: boolean;
+  cordoned: boolean;
+  draining: boolean;
+  labels: Record<string, string>;
+  taints: NodeTaint[];
+  accessKey: string | null;
+  revokedAt: Date | null;
   lastHeartbeatAt: Date;
+  registeredAt: Date;
+}
+
+/** The node credential, for verifying a signature. */
+export interface NodeCredential {
+  nodeId: string;
+  nodeName: string;
+  accessKey: string;
+  secretSealed: string;
+}
+
+export interface ModelLoadRecord {
+  id: string;
+  nodeId: string;
+  replicaId: string | null;
+  modelName: string;
+  outcome: 'loaded' | 'failed';
+  reason: string | null;
+  estimateBytes: number | null;
+  gpuBytes: number | null;
+  cpuBytes: number | null;
+  gpuLayers: number | null;
+  loadMs: number | null;
+  createdAt: Date;
 }
 
 function toRecord(e: NodeEntity): NodeRecord {
@@ -24,45 +66,164 @@ function toRecord(e: NodeEntity): NodeRecord {
     id: e.id,
     name: e.name,
     status: e.status,
+    statusReason: e.statusReason,
+    approved: e.approved,
+    cordoned: e.cordoned,
+    draining: e.draining,
+    labels: e.labels,
+    taints: e.taints,
+    accessKey: e.accessKey,
+    revokedAt: e.revokedAt,
     agentVersion: e.agentVersion,
     backend: e.backend,
     gpus: e.gpus,
     totalMemoryBytes: e.totalMemoryBytes,
     freeMemoryBytes: e.freeMemoryBytes,
+    inventory: e.inventory,
     loadedModels: e.loadedModels,
+    replicaReports: e.replicaReports,
+    runningJobs: e.runningJobs,
     lastHeartbeatAt: e.lastHeartbeatAt,
+    registeredAt: e.registeredAt,
   };
 }
 
-/** GPU hosts as their agents last reported them. */
+export type NodeJoin = Pick<NodeRecord, 'name' | 'labels' | 'taints'> & Omit<NodeReport, 'loadedModels' | 'replicaReports' | 'runningJobs'> & {
+  accessKey: string;
+  secretSealed: string;
+  approved: boolean;
+  joinTokenId: string | null;
+};
+
+/** GPU hosts: their identity, what an admin decided about them, and what their agents last reported. */
 @Injectable()
 export class NodeRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Registration is idempotent by node name: a re-registering agent keeps its node id. */
-  async register(report: NodeReport, at: Date): Promise<NodeRecord> {
-    const repo = this.db.getRepository(NodeEntity);
-    await repo.upsert({ ...report, status: 'Ready', lastHeartbeatAt: at }, { conflictPaths: ['name'] });
-    return toRecord(await repo.findOneOrFail({ where: { name: report.name } }));
+  /**
+   * Records a join. Idempotent by name: a node that joins again keeps its id and the labels an
+   * admin set, and gets the new credential (the old one stops signing); it waits for approval
+   * again unless the token approves by itself, since whoever holds a token could otherwise take
+   * over an approved node's name. A revoked name is refused (null), atomically with the check.
+   */
+  async join(values: NodeJoin, at: Date): Promise<NodeRecord | null> {
+    const rows: { id: string }[] = await this.db.query(
+      `INSERT INTO nodes (name, status, approved, labels, taints, access_key, secret_sealed, join_token_id, agent_version, backend, gpus,
+                          total_memory_bytes, free_memory_bytes, inventory, last_heartbeat_at)
+       VALUES ($1, CASE WHEN $2 THEN 'Ready' ELSE 'Pending' END, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (name) DO UPDATE SET
+         access_key = EXCLUDED.access_key, secret_sealed = EXCLUDED.secret_sealed, join_token_id = EXCLUDED.join_token_id,
+         approved = EXCLUDED.approved,
+         status = CASE WHEN EXCLUDED.approved THEN 'Ready' ELSE 'Pending' END, status_reason = NULL,
+         labels = EXCLUDED.labels || nodes.labels,
+         agent_version = EXCLUDED.agent_version, backend = EXCLUDED.backend, gpus = EXCLUDED.gpus,
+         total_memory_bytes = EXCLUDED.total_memory_bytes, free_memory_bytes = EXCLUDED.free_memory_bytes,
+         inventory = EXCLUDED.inventory, last_heartbeat_at = EXCLUDED.last_heartbeat_at, updated_at = now()
+       WHERE nodes.revoked_at IS NULL
+       RETURNING id`,
+      [
+        values.name,
+        values.approved,
+        JSON.stringify(values.labels),
+        JSON.stringify(values.taints),
+        values.accessKey,
+        values.secretSealed,
+        values.joinTokenId,
+        values.agentVersion,
+        values.backend,
+        JSON.stringify(values.gpus),
+        values.totalMemoryBytes,
+        values.freeMemoryBytes,
+        JSON.stringify(values.inventory),
+        at,
+      ],
+    );
+    return rows[0] ? this.get(rows[0].id) : null;
   }
 
-  /** Records a heartbeat; false when the node id is unknown (the agent must register again). */
-  async heartbeat(id: string, report: Pick<NodeReport, 'gpus' | 'freeMemoryBytes' | 'loadedModels'>, at: Date): Promise<boolean> {
+  /** The credential behind an access key, unless the node was revoked. */
+  async findCredential(accessKey: string): Promise<NodeCredential | null> {
+    const row = await this.db.getRepository(NodeEntity).findOne({ where: { accessKey, revokedAt: IsNull() }, select: { id: true, name: true, accessKey: true, secretSealed: true } });
+    return row?.accessKey && row.secretSealed ? { nodeId: row.id, nodeName: row.name, accessKey: row.accessKey, secretSealed: row.secretSealed } : null;
+  }
+
+  /**
+   * Records a heartbeat: the report, and `Ready` for an approved node (a Pending one stays
+   * Pending). Returns the node after the write; null when it is unknown or revoked.
+   */
+  async heartbeat(id: string, report: NodeReport, at: Date): Promise<NodeRecord | null> {
     const result = await this.db
-      .getRepository(NodeEntity)
-      .update({ id }, { gpus: report.gpus, freeMemoryBytes: report.freeMemoryBytes, loadedModels: report.loadedModels, status: 'Ready', lastHeartbeatAt: at });
-    return (result.affected ?? 0) > 0;
+      .createQueryBuilder()
+      .update(NodeEntity)
+      .set({
+        agentVersion: report.agentVersion,
+        backend: report.backend,
+        gpus: report.gpus,
+        totalMemoryBytes: report.totalMemoryBytes,
+        freeMemoryBytes: report.freeMemoryBytes,
+        inventory: report.inventory,
+        loadedModels: report.loadedModels,
+        replicaReports: report.replicaReports,
+        runningJobs: report.runningJobs,
+        lastHeartbeatAt: at,
+        status: () => `CASE WHEN approved THEN 'Ready' ELSE 'Pending' END`,
+        statusReason: null,
+      })
+      .where('id = :id AND revoked_at IS NULL', { id })
+      .execute();
+    return (result.affected ?? 0) > 0 ? this.get(id) : null;
   }
 
-  /** Marks Ready nodes whose last heartbeat is older than `before` as NotReady; returns their ids. */
-  async markStale(before: Date): Promise<string[]> {
+  /**
+   * Ready nodes silent since `notReadyBefore` become NotReady; NotReady (or Ready) nodes silent
+   * since `lostBefore` become Lost. Returns what changed.
+   */
+  async markStale(notReadyBefore: Date, lostBefore: Date): Promise<{ notReady: string[]; lost: string[] }> {
     const repo = this.db.getRepository(NodeEntity);
-    const stale = await repo.find({ select: { id: true }, where: { status: Not('NotReady'), lastHeartbeatAt: LessThan(before) } });
-    if (stale.length > 0) await repo.update(stale.map((n) => n.id), { status: 'NotReady' });
-    return stale.map((n) => n.id);
+    const lost = await repo.find({ select: { id: true }, where: { status: In(['Ready', 'NotReady']), lastHeartbeatAt: LessThan(lostBefore) } });
+    if (lost.length > 0) await repo.update(lost.map((n) => n.id), { status: 'Lost', statusReason: 'no heartbeat for a long time' });
+    const notReady = await repo.find({ select: { id: true }, where: { status: 'Ready', lastHeartbeatAt: LessThan(notReadyBefore) } });
+    if (notReady.length > 0) await repo.update(notReady.map((n) => n.id), { status: 'NotReady', statusReason: 'missed heartbeats' });
+    return { notReady: notReady.map((n) => n.id), lost: lost.map((n) => n.id) };
   }
 
   async list(): Promise<NodeRecord[]> {
     return (await this.db.getRepository(NodeEntity).find({ order: { name: 'ASC' } })).map(toRecord);
+  }
+
+  async get(id: string): Promise<NodeRecord | null> {
+    const row = await this.db.getRepository(NodeEntity).findOne({ where: { id } });
+    return row ? toRecord(row) : null;
+  }
+
+  async findByName(name: string): Promise<NodeRecord | null> {
+    const row = await this.db.getRepository(NodeEntity).findOne({ where: { name } });
+    return row ? toRecord(row) : null;
+  }
+
+  /** An admin's change: approval, cordon, drain, labels, taints, revocation. */
+  async update(id: string, changes: Partial<Pick<NodeRecord, 'approved' | 'cordoned' | 'draining' | 'labels' | 'taints' | 'revokedAt'>> & { status?: NodeStatus; statusReason?: string | null }): Promise<NodeRecord | null> {
+    const result = await this.db.getRepository(NodeEntity).update({ id }, changes);
+    return (result.affected ?? 0) > 0 ? this.get(id) : null;
+  }
+
+  /** Approves a Pending node: it becomes Ready at once when its last heartbeat is recent. */
+  async approve(id: string): Promise<NodeRecord | null> {
+    await this.db.query(`UPDATE nodes SET approved = true, status = CASE WHEN status = 'Pending' THEN 'Ready' ELSE status END, updated_at = now() WHERE id = $1`, [id]);
+    return this.get(id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return ((await this.db.getRepository(NodeEntity).delete({ id })).affected ?? 0) > 0;
+  }
+
+  /** Records loads reported by the node; one reported twice is kept once. */
+  async recordLoads(nodeId: string, loads: Omit<ModelLoadRecord, 'nodeId' | 'createdAt'>[]): Promise<void> {
+    if (loads.length === 0) return;
+    await this.db.createQueryBuilder().insert().into(ModelLoadEntity).values(loads.map((l) => ({ ...l, nodeId }))).orIgnore().execute();
+  }
+
+  async listLoads(filter: { nodeId?: string; modelName?: string }, limit = 50): Promise<ModelLoadRecord[]> {
+    return this.db.getRepository(ModelLoadEntity).find({ where: { ...(filter.nodeId ? { nodeId: filter.nodeId } : {}), ...(filter.modelName ? { modelName: filter.modelName } : {}) }, order: { createdAt: 'DESC' }, take: limit });
   }
 }

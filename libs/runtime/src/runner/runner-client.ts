@@ -37,7 +37,9 @@ export class RunnerClient extends EventEmitter {
   /** Starts the child and initialises llama.cpp with the requested backend. */
   start(gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu'): Promise<RunnerGpuInfo> {
     if (this.ready) return this.ready;
-    const child = fork(this.entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    // Its own process group: a terminal's Ctrl-C (or a signal to the agent's group) reaches the agent, which
+    // stops its runners in order; a runner whose agent is gone exits by itself (its channel closes).
+    const child = fork(this.entry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json', detached: true });
     this.child = child;
     this.ready = new Promise<RunnerGpuInfo>((resolve, reject) => {
       const onEarlyExit = (code: number | null, signal: string | null) => reject(new RunnerError('runner_exited', `the runner exited before it was ready (${signal ?? code})`));

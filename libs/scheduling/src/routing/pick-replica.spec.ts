@@ -1,6 +1,6 @@
 import { ReplicaView, pickReplica } from './pick-replica';
 
-const r = (nodeId: string, inFlight: number, extra: Partial<ReplicaView> = {}): ReplicaView => ({ nodeId, model: 'm', ready: true, slots: 4, inFlight, ...extra });
+const r = (nodeId: string, inFlight: number, extra: Partial<ReplicaView> = {}): ReplicaView => ({ nodeId, replicaId: `${nodeId}-r`, model: 'm', ready: true, slots: 4, inFlight, ...extra });
 
 describe('pickReplica', () => {
   it('prefers an idle replica, then the least in-flight', () => {

@@ -1,6 +1,7 @@
 /** One loaded copy of a model on a node, as the router sees it. */
 export interface ReplicaView {
   nodeId: string;
+  replicaId: string;
   model: string;
   ready: boolean;
   /** Parallel sequences the replica was loaded with. */
@@ -10,14 +11,14 @@ export interface ReplicaView {
 
 /**
  * Chooses the replica for one job: ready replicas of the model with a free slot; idle ones
- * first, then the least in-flight; ties broken by node id so the choice is deterministic.
+ * first, then the least in-flight; ties broken by node and replica id so the choice is deterministic.
  * Returns null when every replica is busy or none exists (the job waits in its queue).
  */
 export function pickReplica(replicas: readonly ReplicaView[], model: string): ReplicaView | null {
   let best: ReplicaView | null = null;
   for (const r of replicas) {
     if (r.model !== model || !r.ready || r.inFlight >= r.slots) continue;
-    if (!best || r.inFlight < best.inFlight || (r.inFlight === best.inFlight && r.nodeId < best.nodeId)) best = r;
+    if (!best || r.inFlight < best.inFlight || (r.inFlight === best.inFlight && (r.nodeId < best.nodeId || (r.nodeId === best.nodeId && r.replicaId < best.replicaId)))) best = r;
   }
   return best;
 }

@@ -78,6 +78,12 @@ export class PrefixedServerRedis extends ServerRedis {
     return `${this.channelPrefix}${pattern}`;
   }
 
+  /** Nest subscribes event handlers to their bare pattern: prefix those channels too. */
+  override bindEvents(subClient: Parameters<ServerRedis['bindEvents']>[0], pubClient: Parameters<ServerRedis['bindEvents']>[1]): void {
+    subClient.on('message', this.getMessageHandler(pubClient).bind(this));
+    for (const pattern of this.messageHandlers.keys()) void subClient.subscribe(this.getRequestPattern(pattern));
+  }
+
   override getHandlerByPattern(pattern: string) {
     const bare = pattern.startsWith(this.channelPrefix) ? pattern.slice(this.channelPrefix.length) : pattern;
     return super.getHandlerByPattern(bare);

@@ -184,11 +184,11 @@ const sequenceWaiters: { resolve: (slot: Slot) => void }[] = [];
  * prefix with it (on a tie, the one holding the fewest tokens, so more of the others' caches
  * survive). Null when the job was cancelled while it waited.
  */
-function acquireSlot(tokens: readonly Token[], signal: AbortSignal): Promise<Slot | null> {
+function acquireSlot(tokens: Token[], signal: AbortSignal): Promise<Slot | null> {
   // While jobs wait, every sequence is busy: a newcomer queues behind them.
   const free = sequenceWaiters.length === 0 ? slots.filter((s) => !s.busy) : [];
   if (free.length > 0) {
-    const shared = (s: Slot) => s.sequence.compareContextTokens(tokens as Token[]).firstDifferentIndex;
+    const shared = (s: Slot) => s.sequence.compareContextTokens(tokens).firstDifferentIndex;
     const best = free.reduce((a, b) => {
       const d = shared(b) - shared(a);
       return d > 0 || (d === 0 && b.sequence.nextTokenIndex < a.sequence.nextTokenIndex) ? b : a;
@@ -318,8 +318,9 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
     await sequence.adaptStateToTokens(prompt.tokens.slice(0, -1), false);
     const cachedPromptTokens = sequence.nextTokenIndex;
     if (abort.signal.aborted) {
+      // Cancelled while the sequence was being prepared: nothing was evaluated.
       failed = false;
-      result = { ...NOTHING_DONE, promptTokens, cachedPromptTokens };
+      result = NOTHING_DONE;
     } else {
       result = { ...(await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText: (text) => send({ type: 'chunk', id: req.id, text }) })), promptTokens, cachedPromptTokens };
       failed = false;

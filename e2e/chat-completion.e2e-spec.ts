@@ -47,6 +47,7 @@ describe('chat completion through the whole stack', () => {
       prompt_tokens: expect.any(Number),
       completion_tokens: 20,
       total_tokens: (completion.usage?.prompt_tokens ?? 0) + 20,
+      prompt_tokens_details: { cached_tokens: expect.any(Number) },
     });
 
     // The agent's own record of the job (its log line) and the job row agree with the response.
@@ -102,7 +103,9 @@ describe('chat completion through the whole stack', () => {
     expect(chunks).toBeGreaterThan(2);
     expect(text).toBe(whole.choices[0].message.content);
     expect(finish).toBe('length');
-    expect(usage).toEqual(whole.usage);
+    // The same request once more: its sequence held all of the prompt, and evaluated only its last token again.
+    const promptTokens = whole.usage?.prompt_tokens ?? 0;
+    expect(usage).toEqual({ ...whole.usage, prompt_tokens_details: { cached_tokens: promptTokens - 1 } });
   });
 
   it('passes sampling parameters through to llama.cpp: top_k 1 at temperature 1 is the greedy answer, without it the seed decides', async () => {

@@ -123,7 +123,7 @@ describe('the context window', () => {
     const prompt = chatTokens(1900);
     const done = await openai.chat.completions.create({ model, messages: xs(1900), temperature: 0 });
     expect(done.choices[0].finish_reason).toBe('length');
-    expect(done.usage).toEqual({ prompt_tokens: prompt, completion_tokens: CONTEXT - prompt, total_tokens: CONTEXT });
+    expect(done.usage).toEqual({ prompt_tokens: prompt, completion_tokens: CONTEXT - prompt, total_tokens: CONTEXT, prompt_tokens_details: { cached_tokens: expect.any(Number) } });
     // A prompt that leaves no room for one token is refused, with its exact count.
     const full = await failure(openai.chat.completions.create({ model, messages: xs(2100) }));
     expect(full).toMatchObject({

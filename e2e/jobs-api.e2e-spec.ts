@@ -9,7 +9,7 @@ interface Job {
   kind: string;
   mode: string;
   attempt: number;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+  usage: { prompt_tokens: number; cached_prompt_tokens: number | null; completion_tokens: number; total_tokens: number } | null;
   result: { text: string; finish_reason: string } | null;
   error: { code: string; message: string } | null;
   timings: Record<string, string | null>;
@@ -43,7 +43,7 @@ describe('jobs API', () => {
     });
     expect(done.result?.text.length).toBeGreaterThan(0);
     expect(done.result?.finish_reason).toBe('length');
-    expect(done.usage).toEqual({ prompt_tokens: expect.any(Number), completion_tokens: 12, total_tokens: (done.usage?.prompt_tokens ?? 0) + 12 });
+    expect(done.usage).toEqual({ prompt_tokens: expect.any(Number), cached_prompt_tokens: expect.any(Number), completion_tokens: 12, total_tokens: (done.usage?.prompt_tokens ?? 0) + 12 });
     for (const t of ['queued_at', 'dispatched_at', 'started_at', 'first_token_at', 'finished_at']) expect(done.timings[t]).toEqual(expect.any(String));
     const order = ['queued_at', 'dispatched_at', 'started_at', 'first_token_at', 'finished_at'].map((t) => Date.parse(done.timings[t] as string));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
@@ -61,6 +61,26 @@ describe('jobs API', () => {
       return j.status === 'succeeded' ? j : undefined;
     });
     expect(done).toMatchObject({ kind: 'completion', usage: { completion_tokens: 6 } });
+  });
+
+  it('reports the prompt tokens a job reused from the one before it (a long shared system prompt)', async () => {
+    const system = 'You are a careful assistant for the people of the river town, and you answer in short plain words. '.repeat(12);
+    const withSystem = (question: string) => ({ ...chat(question), messages: [{ role: 'system', content: system }, { role: 'user', content: question }] });
+    const finished = async (id: string) =>
+      until(`job ${id} to succeed`, async () => {
+        const j = (await client.json<Job>('GET', `/api/v1/jobs/${id}`)).body;
+        return j.status === 'succeeded' ? j : undefined;
+      });
+    const first = await finished((await client.json<Job>('POST', '/api/v1/jobs', withSystem('Where does the river go?'))).body.id);
+    const second = await finished((await client.json<Job>('POST', '/api/v1/jobs', withSystem('Who lives in the town?'))).body.id);
+    // Nearly all of the first prompt is the system prompt: the second evaluates little more than its question.
+    expect(second.usage?.cached_prompt_tokens).toBeGreaterThan((first.usage?.prompt_tokens ?? 0) * 0.8);
+    expect(second.usage?.cached_prompt_tokens).toBeLessThan(second.usage?.prompt_tokens ?? 0);
+
+    // The OpenAI-shaped answer reports it as OpenAI does.
+    const sync = await client.json<{ usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens: number } } }>('POST', '/v1/chat/completions', withSystem('What is the number of people?'));
+    expect(sync.body.usage.prompt_tokens_details?.cached_tokens).toBeGreaterThan(sync.body.usage.prompt_tokens * 0.8);
+    expect(sync.body.usage.prompt_tokens_details?.cached_tokens).toBeLessThan(sync.body.usage.prompt_tokens);
   });
 
   it.each([

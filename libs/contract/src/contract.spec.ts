@@ -69,12 +69,13 @@ describe('job events', () => {
       { type: 'started', attempt: 1, nodeId: 'n' },
       { type: 'delta', index: 0, text: 'a' },
       { type: 'usage', promptTokens: 3, completionTokens: 1 },
+      { type: 'usage', promptTokens: 3, completionTokens: 1, cachedPromptTokens: 2 },
       { type: 'finished', finishReason: 'length', firstTokenMs: 1, totalMs: 2 },
       { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2, deltas: 4 },
       { type: 'error', code: 'node_lost', message: 'gone' },
     ];
     for (const e of events) expect(parseJobEvent(JSON.stringify(e))).toEqual(e);
-    for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null']) {
+    for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"usage","promptTokens":3,"completionTokens":1,"cachedPromptTokens":"2"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null']) {
       expect(parseJobEvent(bad)).toBeNull();
     }
   });
@@ -88,7 +89,14 @@ describe('job events', () => {
       { type: 'usage', promptTokens: 5, completionTokens: 2 },
       { type: 'finished', finishReason: 'stop', firstTokenMs: 3, totalMs: 9 },
     ]);
-    expect(out).toEqual({ output: { text: 'Hello', finishReason: 'stop', promptTokens: 5, completionTokens: 2, firstTokenMs: 3, totalMs: 9 } });
+    expect(out).toEqual({ output: { text: 'Hello', finishReason: 'stop', promptTokens: 5, cachedPromptTokens: null, completionTokens: 2, firstTokenMs: 3, totalMs: 9 } });
+    // A node that reports its cache use: the figure travels into the output.
+    const cached = foldJobEvents([
+      { type: 'started', attempt: 1, nodeId: 'n' },
+      { type: 'usage', promptTokens: 5, completionTokens: 0, cachedPromptTokens: 4 },
+      { type: 'finished', finishReason: 'length', firstTokenMs: 3, totalMs: 9 },
+    ]);
+    expect(cached).toMatchObject({ output: { promptTokens: 5, cachedPromptTokens: 4 } });
     expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }, { type: 'error', code: 'runner_crashed', message: 'boom' }])).toEqual({ error: { code: 'runner_crashed', message: 'boom' } });
     expect(foldJobEvents([{ type: 'delta', index: 0, text: 'x' }])).toBeNull();
     // A hole in the deltas (a trimmed stream) is never passed off as the answer.

@@ -7,11 +7,13 @@ export type FinishReason = 'stop' | 'length';
  * then `usage` and `finished`, or an `error` at any point. `finished` and `error` end it.
  * `finished.deltas` is how many deltas the attempt wrote, so a reader can tell a complete
  * text from one whose last deltas were lost (absent from writers that predate it).
+ * `usage.cachedPromptTokens` is how many of the prompt's tokens the node had cached from an
+ * earlier job and did not evaluate again (absent from writers that predate it).
  */
 export type JobEvent =
   | { type: 'started'; attempt: number; nodeId: string }
   | { type: 'delta'; index: number; text: string }
-  | { type: 'usage'; promptTokens: number; completionTokens: number }
+  | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
   | { type: 'error'; code: JobErrorCode; message: string };
 
@@ -34,7 +36,14 @@ export function parseJobEvent(raw: string): JobEvent | null {
     case 'delta':
       return num(e.index) && typeof e.text === 'string' ? { type: 'delta', index: e.index, text: e.text } : null;
     case 'usage':
-      return num(e.promptTokens) && num(e.completionTokens) ? { type: 'usage', promptTokens: e.promptTokens, completionTokens: e.completionTokens } : null;
+      if (!(num(e.promptTokens) && num(e.completionTokens))) return null;
+      if (e.cachedPromptTokens !== undefined && !num(e.cachedPromptTokens)) return null;
+      return {
+        type: 'usage',
+        promptTokens: e.promptTokens,
+        completionTokens: e.completionTokens,
+        ...(e.cachedPromptTokens !== undefined ? { cachedPromptTokens: e.cachedPromptTokens as number } : {}),
+      };
     case 'finished':
       if (!((e.finishReason === 'stop' || e.finishReason === 'length') && num(e.firstTokenMs) && num(e.totalMs))) return null;
       if (e.deltas !== undefined && !num(e.deltas)) return null;
@@ -51,6 +60,8 @@ export interface JobOutput {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /** Prompt tokens reused from the node's cache; null when the node did not report it. */
+  cachedPromptTokens: number | null;
   completionTokens: number;
   firstTokenMs: number;
   totalMs: number;
@@ -89,7 +100,7 @@ export class DeltaContinuity {
  */
 export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput } | { error: { code: JobErrorCode; message: string } } | null {
   const parts: string[] = [];
-  let usage: { promptTokens: number; completionTokens: number } | null = null;
+  let usage: Extract<JobEvent, { type: 'usage' }> | null = null;
   for (const e of events) {
     if (e.type === 'started') {
       parts.length = 0;
@@ -109,6 +120,7 @@ export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput 
           text: parts.join(''),
           finishReason: e.finishReason,
           promptTokens: usage?.promptTokens ?? 0,
+          cachedPromptTokens: usage?.cachedPromptTokens ?? null,
           completionTokens: usage?.completionTokens ?? 0,
           firstTokenMs: e.firstTokenMs,
           totalMs: e.totalMs,

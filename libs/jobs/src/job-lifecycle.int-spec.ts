@@ -40,12 +40,12 @@ describe('job lifecycle (Postgres and Redis)', () => {
     await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: 'there' }]);
     expect(
       await streams.end(job.id, 1, N1, [
-        { type: 'usage', promptTokens: 7, completionTokens: 2 },
+        { type: 'usage', promptTokens: 7, completionTokens: 2, cachedPromptTokens: 4 },
         { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 5 },
       ]),
     ).toBe(true);
     const done = await lifecycle.settle(job.id, 1);
-    expect(done).toMatchObject({ status: 'succeeded', promptTokens: 7, completionTokens: 2, result: { text: 'Hi there', finishReason: 'stop' } });
+    expect(done).toMatchObject({ status: 'succeeded', promptTokens: 7, cachedPromptTokens: 4, completionTokens: 2, result: { text: 'Hi there', finishReason: 'stop' } });
     expect(done?.firstTokenAt).toBeInstanceOf(Date);
     expect(done?.finishedAt).toBeInstanceOf(Date);
     // The row holds the outcome: the stream and control hash expire soon after (JOB_STREAM_SETTLED_TTL_SECONDS).
@@ -61,7 +61,7 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(await lifecycle.start(job.id, 1)).toBeNull();
     expect(await status(job.id)).toBe('queued');
     expect(await lifecycle.dispatch(job.id, 2, N1, 'r')).toBeNull();
-    expect(await lifecycle.end(job.id, { transition: 'succeed', output: { text: '', finishReason: 'stop', promptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 } })).toBeNull();
+    expect(await lifecycle.end(job.id, { transition: 'succeed', output: { text: '', finishReason: 'stop', promptTokens: 0, cachedPromptTokens: null, completionTokens: 0, firstTokenMs: 0, totalMs: 0 } })).toBeNull();
     expect(await status(job.id)).toBe('queued');
     expect(await lifecycle.end(job.id, { transition: 'cancel', code: 'cancelled' })).toMatchObject({ status: 'cancelled', errorCode: 'cancelled' });
     // A job that ended stays ended, whatever comes later.

@@ -144,7 +144,7 @@ export class JobLifecycle {
     }
     const changes: JobChanges =
       ending.transition === 'succeed'
-        ? { result: ending.output, promptTokens: ending.output.promptTokens, completionTokens: ending.output.completionTokens, finishedAt: at }
+        ? { result: ending.output, promptTokens: ending.output.promptTokens, cachedPromptTokens: ending.output.cachedPromptTokens, completionTokens: ending.output.completionTokens, finishedAt: at }
         : { errorCode: ending.code, errorMessage: ending.message ?? JOB_ERRORS[ending.code].message, finishedAt: at };
     const job = await this.apply(jobId, ending.transition, changes, attempt !== undefined ? { attempt } : {});
     if (job && ending.transition !== 'succeed' && job.dispatchedAt === null) {

@@ -89,7 +89,7 @@ export class JobRunner implements OnApplicationBootstrap {
       }
       await end([
         ...rest,
-        { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens },
+        { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedPromptTokens: result.cachedPromptTokens },
         { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs, deltas: deltas.deltas },
       ]);
       this.logger.log(

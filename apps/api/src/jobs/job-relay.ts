@@ -43,7 +43,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
   let textAttempt: number | null = null;
   let nextIndex = 0;
   let text = '';
-  let usage = { promptTokens: 0, completionTokens: 0 };
+  let usage: Pick<RelayedOutput, 'promptTokens' | 'cachedPromptTokens' | 'completionTokens'> = { promptTokens: 0, cachedPromptTokens: null, completionTokens: 0 };
   try {
     for (;;) {
       const next = await sub.next(deadline);
@@ -80,7 +80,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           sink({ type: 'text', text: event.text });
           break;
         case 'usage':
-          usage = event;
+          usage = { promptTokens: event.promptTokens, cachedPromptTokens: event.cachedPromptTokens ?? null, completionTokens: event.completionTokens };
           break;
         case 'finished':
           finished = true;

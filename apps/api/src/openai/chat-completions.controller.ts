@@ -7,15 +7,20 @@ import { Principal } from '../auth/principal';
 import { ApiErrors, BODY_ERRORS } from '../common/api-errors.decorator';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
 import { JobsService } from '../jobs/jobs.service';
-import { ChatCompletionResponseDto, CreateChatCompletionDto } from './dto/chat-completion.dto';
+import { ChatCompletionResponseDto, CreateChatCompletionDto, UsageDto } from './dto/chat-completion.dto';
 import { chatInput, toInferenceRequest } from './inference-body';
 
 function completionId(jobId: string): string {
   return `chatcmpl-${jobId.replace(/-/g, '')}`;
 }
 
-function usage(r: RelayedOutput) {
-  return { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens };
+function usage(r: RelayedOutput): UsageDto {
+  return {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+    ...(r.cachedPromptTokens !== null ? { prompt_tokens_details: { cached_tokens: r.cachedPromptTokens } } : {}),
+  };
 }
 
 /** How a job can end badly for a client that waits on it (a cancelled one has no client left to tell). */

@@ -67,6 +67,10 @@ export class JobEntity {
   @Column({ name: 'completion_tokens', type: 'integer', nullable: true })
   completionTokens!: number | null;
 
+  /** Of the prompt tokens, those the node reused from its cache (null: not reported). */
+  @Column({ name: 'cached_prompt_tokens', type: 'integer', nullable: true })
+  cachedPromptTokens!: number | null;
+
   @Column({ name: 'request_id', type: 'text', nullable: true })
   requestId!: string | null;
 

@@ -22,7 +22,7 @@ export type JobRecord = Omit<JobEntity, 'team'>;
 
 /** Column changes a transition may carry (never the status: the transition sets it). */
 export type JobChanges = Partial<
-  Pick<JobEntity, 'nodeId' | 'replicaId' | 'attempt' | 'result' | 'errorCode' | 'errorMessage' | 'promptTokens' | 'completionTokens' | 'dispatchedAt' | 'startedAt' | 'firstTokenAt' | 'finishedAt'>
+  Pick<JobEntity, 'nodeId' | 'replicaId' | 'attempt' | 'result' | 'errorCode' | 'errorMessage' | 'promptTokens' | 'cachedPromptTokens' | 'completionTokens' | 'dispatchedAt' | 'startedAt' | 'firstTokenAt' | 'finishedAt'>
 >;
 
 /** Extra conditions of a compare-and-set beyond the current status. */

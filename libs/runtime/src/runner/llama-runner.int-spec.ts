@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { LLAMA_PRESETS, buildLlamaHeader, buildTinyLlama, encodeGguf } from '@gridline/models';
 import { spawn } from 'node:child_process';
 import { RunnerClient } from './runner-client';
+import type { RunnerGenerationDone } from './runner-protocol';
 
 const DIST = join(__dirname, '..', '..', '..', '..', 'dist');
 /** The runner as `npm run build` emits it (Jest runs the TypeScript sources, the runner must be the built ESM file). */
@@ -232,5 +233,134 @@ describe('llama runner with a GGUF written by libs/models', () => {
   it('reports a failed load as an error without dying', async () => {
     await expect(runner.load({ modelPath: join(dir, 'missing.gguf'), gpuLayers: 0, contextSize: 256, parallel: 1, threads: 1 })).rejects.toMatchObject({ code: 'runner_error' });
     await expect(runner.inspect(tinyPath)).resolves.toMatchObject({ architecture: 'llama' });
+  });
+});
+
+/** Real llama.cpp in the built runner: its sequences, kept between jobs, and the prompt prefixes they reuse. */
+describe('llama runner sequences and prompt-prefix reuse (two parallel sequences)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gl-runner-seq-'));
+  const tinyPath = join(dir, 'tiny.gguf');
+  const runner = new RunnerClient(BUILT_RUNNER);
+  const seeded = { temperature: 0, topP: 1, seed: 7 };
+  /** A long system prompt, as many clients send the same one with every request. */
+  const SYSTEM = 'You are a careful assistant for the people of the river town, and you answer in short plain words. '.repeat(12);
+  const withSystem = (question: string): ChatMessage[] => [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: question },
+  ];
+  const plain = (prompt: string, maxTokens = 16): InferenceRequest => ({ input: { kind: 'completion', prompt }, sampling: seeded, maxTokens });
+
+  beforeAll(async () => {
+    writeFileSync(tinyPath, encodeGguf(buildTinyLlama({ seed: 42 })));
+    await runner.start('cpu');
+  });
+
+  afterAll(() => runner.stop());
+
+  it('reports the memory the load took: resident memory on this CPU-only machine, no GPU memory', async () => {
+    const info = await runner.load({ modelPath: tinyPath, gpuLayers: 0, contextSize: 2048, parallel: 2, threads: 1 });
+    expect(info.parallel).toBe(2);
+    expect(info.memory.cpuBytes).toBeGreaterThan(0);
+    expect(info.memory.gpuBytes).toBe(0);
+  });
+
+  /**
+   * Runs requests at the same time and records the order of their events: each one's first
+   * chunk and its end.
+   */
+  async function together(requests: InferenceRequest[], tag: string): Promise<{ results: RunnerGenerationDone[]; order: string[] }> {
+    const order: string[] = [];
+    const results = await Promise.all(
+      requests.map((r, i) =>
+        runner
+          .generate(`${tag}${i}`, r, () => {
+            if (!order.includes(`chunk${i}`)) order.push(`chunk${i}`);
+          })
+          .then((done) => {
+            order.push(`done${i}`);
+            return done;
+          }),
+      ),
+    );
+    return { results, order };
+  }
+
+  for (const [kind, requests] of [
+    ['chat', [chatRequest(withSystem('Where does the river go?'), { maxTokens: 32, sampling: seeded }), chatRequest([{ role: 'user', content: 'Tell me about the people.' }], { maxTokens: 32, sampling: seeded })]],
+    ['completion', [plain('The river runs through the town', 32), plain('People of the number', 32)]],
+  ] as const) {
+    it(`runs two ${kind} requests at once on two sequences, each answered as it is alone`, async () => {
+      const { results, order } = await together([...requests], `par-${kind}-`);
+      // Both were generating at once: each streamed its first text before either ended.
+      const firstDone = Math.min(order.indexOf('done0'), order.indexOf('done1'));
+      expect(order.indexOf('chunk0')).toBeLessThan(firstDone);
+      expect(order.indexOf('chunk1')).toBeLessThan(firstDone);
+      for (const [i, r] of requests.entries()) {
+        const alone = await runner.generate(`alone-${kind}-${i}`, r);
+        expect(alone.text).toBe(results[i].text);
+        expect(alone.completionTokens).toBe(32);
+        // Run again alone, its sequence held the same prompt: all of it is reused but its last token.
+        expect(alone.cachedPromptTokens).toBe(alone.promptTokens - 1);
+      }
+    });
+  }
+
+  it('reuses a long shared system prompt on the sequence that holds it, and nothing for an unrelated prompt', async () => {
+    const unrelated = (q: string) => chatRequest([{ role: 'user', content: q }], { maxTokens: 8, sampling: seeded });
+    // One sequence holds the system prompt, the other an unrelated chat.
+    await together([chatRequest(withSystem('Where does the river go?'), { maxTokens: 8, sampling: seeded }), unrelated('Tell me about the people.')], 'fill-');
+    const noSystem = await runner.generate('probe', unrelated('What is the number of people?'));
+    const second = await runner.generate('second', chatRequest(withSystem('What is the number of people?'), { maxTokens: 8, sampling: seeded }));
+    // The system prompt's tokens are what the second request adds to the same question.
+    const systemTokens = second.promptTokens - noSystem.promptTokens;
+    expect(systemTokens).toBeGreaterThan(200);
+    expect(second.cachedPromptTokens).toBeGreaterThanOrEqual(systemTokens);
+    expect(second.cachedPromptTokens).toBeLessThan(second.promptTokens);
+
+    // A prompt with nothing in common shares at most the template's first marker.
+    const other = await runner.generate('other', plain('Numbers of the town'));
+    expect(other.cachedPromptTokens).toBeLessThanOrEqual(1);
+  });
+
+  it('answers the same with and without a reused prefix', async () => {
+    const req = chatRequest(withSystem('Who lives by the river?'), { maxTokens: 24, sampling: seeded });
+    // Both sequences taken by unrelated prompts first: nothing of the system prompt is cached.
+    await together([plain('Town number one'), plain('People people people')], 'clear-');
+    const cold = await runner.generate('cold', req);
+    expect(cold.cachedPromptTokens).toBeLessThanOrEqual(1);
+    const warm = await runner.generate('warm', chatRequest(withSystem('Who lives by the town?'), { maxTokens: 24, sampling: seeded }));
+    expect(warm.cachedPromptTokens).toBeGreaterThan(200);
+    const again = await runner.generate('again', req);
+    expect(again.cachedPromptTokens).toBeGreaterThan(200);
+    expect(again.text).toBe(cold.text);
+  });
+
+  it('leaves a cancelled sequence consistent: the same request answers as before, reusing its prompt', async () => {
+    const req = chatRequest(withSystem('Where does the road go?'), { maxTokens: 40, sampling: seeded });
+    const full = await runner.generate('full', req);
+    let chunks = 0;
+    const cancelled = await runner.generate('cut', req, () => {
+      if (++chunks === 5) runner.cancel('cut');
+    });
+    expect(cancelled.finishReason).toBe('cancelled');
+    expect(cancelled.completionTokens).toBeLessThan(40);
+    const after = await runner.generate('after', req);
+    expect(after.text).toBe(full.text);
+    expect(after.cachedPromptTokens).toBe(after.promptTokens - 1);
+  });
+
+  it('ends a job cancelled while it waits for a sequence at once; the one behind it still runs', async () => {
+    const long = chatRequest([{ role: 'user', content: 'Tell me everything.' }], { maxTokens: 400, sampling: seeded });
+    const order: string[] = [];
+    const track = (id: string, r: InferenceRequest) => runner.generate(id, r).then((d) => (order.push(id), d));
+    const busy = [track('b1', long), track('b2', long)];
+    const waiting = track('w1', plain('The river', 4));
+    const behind = track('w2', plain('The town', 4));
+    runner.cancel('w1');
+    expect(await waiting).toMatchObject({ finishReason: 'cancelled', completionTokens: 0, text: '' });
+    // It ended while both sequences were still busy with the long ones.
+    expect(order[0]).toBe('w1');
+    await Promise.all(busy);
+    expect(await behind).toMatchObject({ completionTokens: 4, finishReason: 'length' });
   });
 });

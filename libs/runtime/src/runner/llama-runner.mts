@@ -51,6 +51,16 @@ let model: LlamaModel | null = null;
 let context: LlamaContext | null = null;
 /** Resolved once per model: resolving it (template analysis) costs ~200 ms, far more than a short generation. */
 let chatWrapper: ChatWrapper | null = null;
+/**
+ * The context's sequences, created at load and kept for the context's life: each keeps the
+ * tokens of its last job in the KV cache, so a job whose prompt starts the same way (a shared
+ * system prompt, a conversation one turn longer) evaluates only what follows.
+ */
+interface Slot {
+  sequence: LlamaContextSequence;
+  busy: boolean;
+}
+let slots: Slot[] = [];
 const running = new Map<string, AbortController>();
 
 function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
@@ -88,11 +98,15 @@ async function handle(req: RunnerRequest): Promise<void> {
     }
     case 'load': {
       if (!llama) throw new Error('runner not initialised');
-      if (context) await context.dispose();
-      if (model) await model.dispose();
+      await unload();
+      const vramBefore = (await llama.getVramState()).used;
+      const rssBefore = process.memoryUsage().rss;
       model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: req.gpuLayers });
       context = await model.createContext({ contextSize: req.contextSize, sequences: req.parallel, threads: req.threads });
+      const ctx = context;
+      slots = Array.from({ length: req.parallel }, () => ({ sequence: ctx.getSequence(), busy: false }));
       chatWrapper = resolveChatWrapper(model);
+      const memory = { gpuBytes: Math.max(0, (await llama.getVramState()).used - vramBefore), cpuBytes: Math.max(0, process.memoryUsage().rss - rssBefore) };
       send({
         type: 'loaded',
         id: req.id,
@@ -103,6 +117,7 @@ async function handle(req: RunnerRequest): Promise<void> {
           parallel: req.parallel,
           trainContextSize: model.trainContextSize,
           maxTokenBytes: longestTokenBytes(model),
+          memory,
         },
       });
       return;
@@ -114,8 +129,7 @@ async function handle(req: RunnerRequest): Promise<void> {
       return;
     case 'shutdown':
       for (const c of running.values()) c.abort();
-      await context?.dispose();
-      await model?.dispose();
+      await unload();
       await llama?.dispose();
       process.exit(0);
   }
@@ -162,17 +176,64 @@ function beginningToken(m: LlamaModel): Token | null {
   }
 }
 
-/** Waiters for a free context sequence, served in arrival order. */
-const sequenceWaiters: (() => void)[] = [];
+/** Jobs waiting for a free sequence, served in arrival order. */
+const sequenceWaiters: { resolve: (slot: Slot) => void }[] = [];
 
-async function acquireSequence(ctx: LlamaContext): Promise<LlamaContextSequence> {
-  while (ctx.sequencesLeft === 0) await new Promise<void>((resolve) => sequenceWaiters.push(resolve));
-  return ctx.getSequence();
+/**
+ * A free sequence for a prompt: of several, the one whose cached tokens share the longest
+ * prefix with it (on a tie, the one holding the fewest tokens, so more of the others' caches
+ * survive). Null when the job was cancelled while it waited.
+ */
+function acquireSlot(tokens: Token[], signal: AbortSignal): Promise<Slot | null> {
+  // While jobs wait, every sequence is busy: a newcomer queues behind them.
+  const free = sequenceWaiters.length === 0 ? slots.filter((s) => !s.busy) : [];
+  if (free.length > 0) {
+    const shared = (s: Slot) => s.sequence.compareContextTokens(tokens).firstDifferentIndex;
+    const best = free.reduce((a, b) => {
+      const d = shared(b) - shared(a);
+      return d > 0 || (d === 0 && b.sequence.nextTokenIndex < a.sequence.nextTokenIndex) ? b : a;
+    });
+    best.busy = true;
+    return Promise.resolve(best);
+  }
+  return new Promise((resolve) => {
+    const waiter = {
+      resolve: (slot: Slot) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(slot);
+      },
+    };
+    const onAbort = () => {
+      sequenceWaiters.splice(sequenceWaiters.indexOf(waiter), 1);
+      resolve(null);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    sequenceWaiters.push(waiter);
+  });
 }
 
-function releaseSequence(sequence: LlamaContextSequence): void {
-  sequence.dispose();
-  sequenceWaiters.shift()?.();
+/** Hands a sequence to the first waiter (it stays busy), or frees it. */
+function releaseSlot(slot: Slot): void {
+  const waiter = sequenceWaiters.shift();
+  if (waiter) waiter.resolve(slot);
+  else slot.busy = false;
+}
+
+/**
+ * After a failed generation the sequence's KV cache may hold cells its token list does not
+ * know of: it is replaced by an empty one (disposing it clears its cells in llama.cpp).
+ */
+async function resetSlot(slot: Slot, ctx: LlamaContext): Promise<void> {
+  await slot.sequence.dispose();
+  if (context === ctx && !ctx.disposed) slot.sequence = ctx.getSequence();
+}
+
+async function unload(): Promise<void> {
+  slots = [];
+  await context?.dispose();
+  await model?.dispose();
+  context = null;
+  model = null;
 }
 
 /**
@@ -194,20 +255,26 @@ function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
   return stop === 'maxTokens' ? 'length' : stop === 'abort' ? 'cancelled' : 'stop';
 }
 
-/** The prompt as the model will evaluate it, and its exact length in tokens. */
-type Prompt = { kind: 'chat'; history: ChatHistoryItem[]; tokens: number } | { kind: 'completion'; input: Token[]; tokens: number };
+/**
+ * The prompt as the model will evaluate it: `tokens` are exactly the tokens LlamaChat or
+ * LlamaCompletion put into the sequence before the first generated one.
+ */
+type Prompt = { kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[] } | { kind: 'completion'; input: Token[]; tokens: Token[] };
 
 function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper): Prompt {
   if (request.input.kind === 'chat') {
     const history = toHistory(request.input.messages);
     // Rendered and tokenized as LlamaChat does before it evaluates (its context window).
-    return { kind: 'chat', history, tokens: wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length };
+    return { kind: 'chat', history, tokens: wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer) };
   }
   // Tokenized here as LlamaCompletion would (it takes tokens as they are, then prepends its token).
   const first = beginningToken(model);
   const input = model.tokenize(request.input.prompt, false, first !== null ? 'trimLeadingSpace' : undefined);
-  return { kind: 'completion', input, tokens: input.length + (first !== null ? 1 : 0) };
+  return { kind: 'completion', input, tokens: first !== null ? [first, ...input] : input };
 }
+
+/** A job that ends without generating anything. */
+const NOTHING_DONE: RunnerGenerationDone = { text: '', finishReason: 'cancelled', promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 };
 
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
   if (!context || !chatWrapper) throw new Error('no model is loaded');
@@ -219,10 +286,11 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   // start of the prompt) instead of failing. LlamaChat also keeps one token free after the
   // prompt (it compresses a history that fills all but one), hence its shorter prompt limit.
   const prompt = preparePrompt(request, ctx.model, wrapper);
+  const promptTokens = prompt.tokens.length;
   const overflow = contextOverflow({
     kind: prompt.kind,
     contextTokens: ctx.contextSize,
-    promptTokens: prompt.tokens,
+    promptTokens,
     maxTokens: request.maxTokens,
     promptLimit: prompt.kind === 'chat' ? ctx.contextSize - 2 : ctx.contextSize - 1,
   });
@@ -232,63 +300,90 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   }
   const abort = new AbortController();
   running.set(req.id, abort);
-  const sequence = await acquireSequence(ctx);
-  const started = performance.now();
-  if (abort.signal.aborted) {
+  const slot = await acquireSlot(prompt.tokens, abort.signal);
+  if (!slot) {
     // Cancelled while it waited for a sequence: nothing was generated.
     running.delete(req.id);
-    releaseSequence(sequence);
-    send({ type: 'done', id: req.id, result: { text: '', finishReason: 'cancelled', promptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 } });
+    send({ type: 'done', id: req.id, result: NOTHING_DONE });
     return;
   }
+  const { sequence } = slot;
+  const started = performance.now();
+  let result: RunnerGenerationDone;
+  let failed = true;
+  try {
+    // What LlamaChat and LlamaCompletion do first: drop what the sequence holds past the
+    // prompt's longest cached prefix (they evaluate the last prompt token in any case, to get
+    // its logits). Done here, the reuse is measured exactly: what stays is not evaluated again.
+    await sequence.adaptStateToTokens(prompt.tokens.slice(0, -1), false);
+    const cachedPromptTokens = sequence.nextTokenIndex;
+    if (abort.signal.aborted) {
+      // Cancelled while the sequence was being prepared: nothing was evaluated.
+      failed = false;
+      result = NOTHING_DONE;
+    } else {
+      result = { ...(await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText: (text) => send({ type: 'chunk', id: req.id, text }) })), promptTokens, cachedPromptTokens };
+      failed = false;
+    }
+  } finally {
+    running.delete(req.id);
+    if (failed) await resetSlot(slot, ctx).catch(() => undefined);
+    releaseSlot(slot);
+  }
+  // Sent only once the sequence is free again, so the next job never finds the context full.
+  send({ type: 'done', id: req.id, result });
+}
+
+/** Runs one generation on a sequence that holds the prompt's cached prefix (and nothing past it). */
+async function run(
+  prompt: Prompt,
+  sequence: LlamaContextSequence,
+  wrapper: ChatWrapper,
+  request: InferenceRequest,
+  { signal, started, onText }: { signal: AbortSignal; started: number; onText: (text: string) => void },
+): Promise<Omit<RunnerGenerationDone, 'promptTokens' | 'cachedPromptTokens'>> {
   let firstTokenMs = -1;
   let completionTokens = 0;
   const options = {
-    maxTokens: completionBudget(ctx.contextSize, prompt.tokens, request.maxTokens),
+    maxTokens: completionBudget(sequence.contextSize, prompt.tokens.length, request.maxTokens),
     ...samplingOptions(request),
     customStopTriggers: request.stop,
-    signal: abort.signal,
+    signal,
+    // An abort ends the generation between two evaluations: the sequence keeps exactly the
+    // tokens it evaluated, a consistent state for the next job's reuse.
     stopOnAbortSignal: true,
     onToken: (tokens: readonly unknown[]) => {
       if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
       completionTokens += tokens.length;
     },
-    onTextChunk: (text: string) => send({ type: 'chunk', id: req.id, text }),
+    onTextChunk: onText,
   };
-  let result: RunnerGenerationDone;
-  try {
-    let text: string;
-    let stop: StopReason;
-    if (prompt.kind === 'chat') {
-      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
-      try {
-        const res = await chat.generateResponse(prompt.history, options);
-        // The check above makes a shift impossible; should one happen anyway, fail loudly.
-        if (res.lastEvaluation.contextShiftMetadata != null) throw new Error('the chat history was shifted out of the context window');
-        text = res.response;
-        stop = res.metadata.stopReason;
-      } finally {
-        chat.dispose();
-      }
-    } else {
-      const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-      try {
-        // A context shift of one token keeps the whole prompt (the check leaves that room), and
-        // with shifts disabled the generation ends at the end of the context at the latest.
-        const res = await completion.generateCompletionWithMeta(prompt.input, { ...options, contextShiftSize: 1, disableContextShift: true });
-        text = res.response;
-        stop = res.metadata.stopReason;
-      } finally {
-        completion.dispose();
-      }
+  let text: string;
+  let stop: StopReason;
+  if (prompt.kind === 'chat') {
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
+    try {
+      const res = await chat.generateResponse(prompt.history, options);
+      // The check above makes a shift impossible; should one happen anyway, fail loudly.
+      if (res.lastEvaluation.contextShiftMetadata != null) throw new Error('the chat history was shifted out of the context window');
+      text = res.response;
+      stop = res.metadata.stopReason;
+    } finally {
+      chat.dispose();
     }
-    result = { text, finishReason: finishReason(stop), promptTokens: prompt.tokens, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
-  } finally {
-    running.delete(req.id);
-    releaseSequence(sequence);
+  } else {
+    const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+    try {
+      // A context shift of one token keeps the whole prompt (the check leaves that room), and
+      // with shifts disabled the generation ends at the end of the context at the latest.
+      const res = await completion.generateCompletionWithMeta(prompt.input, { ...options, contextShiftSize: 1, disableContextShift: true });
+      text = res.response;
+      stop = res.metadata.stopReason;
+    } finally {
+      completion.dispose();
+    }
   }
-  // Sent only once the sequence is free again, so the next job never finds the context full.
-  send({ type: 'done', id: req.id, result });
+  return { text, finishReason: finishReason(stop), completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
 }
 
 process.on('message', (msg: RunnerRequest) => {

@@ -30,6 +30,21 @@ export interface RunnerLoadedInfo {
   trainContextSize: number;
   /** UTF-8 bytes of input the longest token covers; null when the tokenizer rewrites its input (see ServedContext). */
   maxTokenBytes: number | null;
+  /** What the load took, measured (model and context together). */
+  memory: RunnerLoadMemory;
+}
+
+/**
+ * Memory a load took, as measured around it in the runner (after minus before, never below 0).
+ * `gpuBytes`: the growth of the device memory in use (llama.cpp's VRAM state: weights
+ * offloaded, KV cache and compute buffers on the GPU); the device's whole use, so another
+ * process allocating at the same time counts too; 0 without a GPU. `cpuBytes`: the growth of
+ * the runner process's resident set (RSS): host buffers, KV cache on the CPU, and the pages of
+ * the memory-mapped weights read so far (pages not yet touched are not in it).
+ */
+export interface RunnerLoadMemory {
+  gpuBytes: number;
+  cpuBytes: number;
 }
 
 export interface RunnerInspectInfo {
@@ -44,6 +59,11 @@ export interface RunnerGenerationDone {
   text: string;
   finishReason: 'stop' | 'length' | 'cancelled';
   promptTokens: number;
+  /**
+   * Of `promptTokens`, how many the sequence already held from an earlier job (the longest
+   * shared prefix) and were not evaluated again.
+   */
+  cachedPromptTokens: number;
   completionTokens: number;
   firstTokenMs: number;
   totalMs: number;

@@ -46,6 +46,8 @@ export class JobQueryDto extends PickType(PageQueryDto, ['limit']) {
 
 export class JobUsageDto {
   @ApiProperty() prompt_tokens!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Of the prompt tokens, those the node had cached from an earlier job and did not evaluate again (null: not reported)' })
+  cached_prompt_tokens!: number | null;
   @ApiProperty() completion_tokens!: number;
   @ApiProperty() total_tokens!: number;
 }
@@ -114,7 +116,7 @@ export function toJobDto(j: JobRecord): JobDto {
     },
     usage:
       j.promptTokens !== null && j.completionTokens !== null
-        ? { prompt_tokens: j.promptTokens, completion_tokens: j.completionTokens, total_tokens: j.promptTokens + j.completionTokens }
+        ? { prompt_tokens: j.promptTokens, cached_prompt_tokens: j.cachedPromptTokens, completion_tokens: j.completionTokens, total_tokens: j.promptTokens + j.completionTokens }
         : null,
     result: j.result ? { text: j.result.text, finish_reason: j.result.finishReason } : null,
     error: j.errorCode ? { code: j.errorCode, message: j.errorMessage ?? '' } : null,

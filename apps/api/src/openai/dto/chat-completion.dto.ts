@@ -162,6 +162,11 @@ export class ChatCompletionChoiceDto {
   finish_reason!: 'stop' | 'length';
 }
 
+export class PromptTokensDetailsDto {
+  @ApiProperty({ description: 'Prompt tokens the node had cached from an earlier request and did not evaluate again' })
+  cached_tokens!: number;
+}
+
 export class UsageDto {
   @ApiProperty()
   prompt_tokens!: number;
@@ -169,6 +174,8 @@ export class UsageDto {
   completion_tokens!: number;
   @ApiProperty()
   total_tokens!: number;
+  @ApiPropertyOptional({ type: PromptTokensDetailsDto, description: 'Absent when the node did not report its cache use' })
+  prompt_tokens_details?: PromptTokensDetailsDto;
 }
 
 export class ChatCompletionResponseDto {

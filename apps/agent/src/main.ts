@@ -1,9 +1,11 @@
+#!/usr/bin/env node
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { AgentConfig } from './agent.config';
 import { AgentModule } from './agent.module';
+import { runInstall } from './install/install';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(AgentConfig, 'gridline-agent');
@@ -18,4 +20,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// `gridline-agent install ...` writes the systemd service and exits before anything else starts.
+if (process.argv[2] === 'install') process.exitCode = runInstall(process.argv.slice(3));
+else void main();

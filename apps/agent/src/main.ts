@@ -1,9 +1,11 @@
+#!/usr/bin/env node
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { describeStartupError, loadConfigOrExit } from '@gridline/common';
 import { AgentConfig } from './agent.config';
 import { AgentModule } from './agent.module';
+import { runInstall } from './install/install';
 import { AgentStartError, NodeLifecycle } from './node/node-lifecycle.service';
 
 async function main(): Promise<void> {
@@ -21,4 +23,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// `gridline-agent install ...` writes the systemd service and exits before anything else starts.
+if (process.argv[2] === 'install') process.exitCode = runInstall(process.argv.slice(3));
+else void main();

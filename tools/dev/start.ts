@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { generateKeypair, signingFetch } from '@gridline/auth';
 import { buildTinyLlama, encodeGguf } from '@gridline/models';
-import { createJoinToken } from '@gridline/testing';
 
 const t0 = Date.now();
 const env = { ...process.env };
@@ -135,7 +134,13 @@ async function main(): Promise<void> {
   run('scheduler', 'apps/scheduler/src/main.js', common);
   // Agents join as on a real fleet: with a join token (approving on its own here, for the demo),
   // then with the node credential each keeps in its data directory.
-  const joinToken = await createJoinToken(url, keys, { maxUses: null, autoApprove: true, ttlSeconds: 600, description: 'npm start' });
+  const tokenRes = await signingFetch(keys)(`${url}/api/v1/join-tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ maxUses: null, autoApprove: true, ttlSeconds: 600, description: 'npm start' }),
+  });
+  const { token: joinToken } = (await tokenRes.json()) as { token: string };
+  if (!tokenRes.ok) throw new Error(`could not create a join token for the local agents (${tokenRes.status})`);
   const agentEnv = (name: string) => ({
     ...common,
     GRIDLINE_SERVER: url,

@@ -10,3 +10,4 @@ export * from './errors/startup-error';
 export * from './logging/safe-error';
 export * from './input/json-limits';
 export * from './cache/bounded-cache';
+export * from './files/sha256-file';

@@ -54,6 +54,11 @@ export class ManagedProcess {
     }
   }
 
+  /** Resolves with the exit code once the process has exited (at once if it already has). */
+  waitExit(): Promise<number | null> {
+    return this.exited;
+  }
+
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);

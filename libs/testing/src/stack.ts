@@ -39,6 +39,8 @@ export interface RunningStack {
   startupMs: number;
   /** Starts a new agent process for the same node (after the first was killed) and waits for its registration. */
   restartAgent(): Promise<ManagedProcess>;
+  /** Another agent process on the stack (its own name and data directory in `env`), joining with `joinToken` when given. */
+  spawnAgent(env: Record<string, string>, joinToken?: string): ManagedProcess;
   /** Another api replica on the same database and Redis namespace, with extra environment. */
   startApi(env?: Record<string, string>): Promise<ExtraApi>;
   stop(): Promise<void>;
@@ -87,8 +89,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
   const processes: ManagedProcess[] = [api, scheduler];
   let agent: ManagedProcess | null = null;
-  const spawnAgent = (joinToken?: string) => {
-    const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), { ...agentEnv, ...(joinToken ? { GRIDLINE_JOIN_TOKEN: joinToken } : {}) });
+  const spawnAgent = (joinToken?: string, env: Record<string, string> = {}) => {
+    const agent = new ManagedProcess('agent', join(DIST, 'apps/agent/src/main.js'), { ...agentEnv, ...(joinToken ? { GRIDLINE_JOIN_TOKEN: joinToken } : {}), ...env });
     processes.push(agent);
     return agent;
   };
@@ -123,6 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         stack.agent = next;
         return next;
       },
+      spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', ...env }),
       startApi: async (env = {}) => {
         const p = await freePort();
         const proc = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), { ...apiEnv(p), ...env });

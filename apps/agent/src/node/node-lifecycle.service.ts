@@ -185,8 +185,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
       .catch((e: unknown) => {
         if (e instanceof ControlPlaneError && e.credentialRefused) {
           this.logger.error(this.refused(e).message);
-          process.exitCode = 1;
-          process.kill(process.pid, 'SIGTERM');
+          void this.leave();
           return;
         }
         if (!this.outage) this.logger.warn(`heartbeat failed (${(e as Error).message}); retrying`);
@@ -199,6 +198,15 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
           this.beatSoon();
         } else this.schedule();
       });
+  }
+
+  /** Refused by the control plane: stop everything and exit 1, so that a supervisor shows the failure. */
+  private async leave(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.race([this.consumers.close(), new Promise((r) => setTimeout(r, 5000))]).catch(() => undefined);
+    await this.replicas.shutdown().catch(() => undefined);
+    process.exit(1);
   }
 
   private async heartbeatOnce(): Promise<void> {

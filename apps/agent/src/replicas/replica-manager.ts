@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { sha256File } from '@gridline/common';
 import type { InferenceRequest, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
-import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo } from '@gridline/runtime';
+import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
@@ -18,12 +18,6 @@ export interface ModelFiles {
 
 /** Pauses before a crashed runner is started again: from 2 s, doubling to a minute. */
 const restartDelayMs = (restarts: number) => Math.min(60_000, 2000 * 2 ** Math.max(0, restarts - 1));
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 
@@ -133,6 +127,7 @@ export class ReplicaManager {
 
   async shutdown(): Promise<void> {
     this.stopping = true;
+    for (const r of this.replicas.values()) r.state = 'Unloading';
     await Promise.all([...this.replicas.values()].map((r) => this.stopRunner(r)));
   }
 
@@ -203,13 +198,15 @@ export class ReplicaManager {
       if (!current()) return;
       r.loaded = loaded;
       r.parallel = loaded.parallel;
-      const measured = (loaded as RunnerLoadedInfo & { memory?: { gpuBytes: number; cpuBytes: number } }).memory;
-      r.memory = { gpuBytes: this.simulated ? [...r.allocated.values()].reduce((a, b) => a + b, 0) : (measured?.gpuBytes ?? 0), cpuBytes: measured?.cpuBytes ?? 0 };
+      // What the catalog needs to check requests against before a job exists: the served context and the longest token.
+      if (r.announcement) r.announcement = { ...r.announcement, parallel: loaded.parallel, contextTokens: loaded.contextSize, maxTokenBytes: loaded.maxTokenBytes };
+      // Simulated GPUs hold what was planned; real ones what the runner measured around the load.
+      r.memory = { gpuBytes: this.simulated ? [...r.allocated.values()].reduce((a, b) => a + b, 0) : loaded.memory.gpuBytes, cpuBytes: loaded.memory.cpuBytes };
       if (!this.simulated && loaded.gpuLayers > 0 && this.gpu) this.gpu.deviceNames.forEach((_, i) => r.allocated.set(i, Math.round((r.memory?.gpuBytes ?? 0) / Math.max(1, this.gpu?.deviceNames.length ?? 1))));
       r.state = 'Ready';
       r.reason = null;
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - started });
-      this.logger.log(`loaded ${r.model} (replica ${r.id}) in ${Date.now() - started} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
+      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${runner.pid}) in ${Date.now() - started} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
     } catch (e) {
       if (!current()) return;
       const reason = (e as Error).message || String(e);
@@ -263,6 +260,7 @@ export class ReplicaManager {
       contextTokens: this.config.GRIDLINE_CONTEXT_SIZE,
       maxTokenBytes: null,
     };
+
   }
 
   private fail(r: Replica, reason: string): void {
@@ -281,7 +279,7 @@ export class ReplicaManager {
     if (!wasServing) return; // the pending load call rejects and reports it
     r.restarts++;
     const delay = restartDelayMs(r.restarts);
-    this.fail(r, `the runner exited while serving (${err.message.replace(/^the runner exited /, '')}); restart ${r.restarts} in ${Math.round(delay / 1000)} s`);
+    this.fail(r, `the runner exited while serving ${err.message.replace(/^the runner exited /, '')}; restart ${r.restarts} in ${Math.round(delay / 1000)} s`);
     this.logger.error(`replica ${r.id} of ${r.model}: ${r.reason}`);
     this.onChange();
     r.restartTimer = setTimeout(() => {

@@ -54,6 +54,7 @@ export function reportOf(r: Replica, now: number): ReplicaReport {
     gpuLayers: r.loaded?.gpuLayers ?? null,
     totalLayers: r.loaded?.totalLayers ?? null,
     gpuIndexes: [...r.allocated.keys()].sort((a, b) => a - b),
+    pid: r.runner?.pid ?? null,
     memory: r.memory ? { estimateBytes: r.estimateBytes, ...r.memory } : null,
     pull: r.state === 'Pulling' ? r.pull : null,
     ...(r.announcement && r.state === 'Ready' ? { announcement: r.announcement } : {}),

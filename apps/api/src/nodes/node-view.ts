@@ -55,6 +55,7 @@ function view(r: ReplicaReport | undefined, base: { id: string; model: string; o
     gpuLayers: r?.gpuLayers ?? null,
     totalLayers: r?.totalLayers ?? null,
     gpuIndexes: r?.gpuIndexes ?? [],
+    pid: r?.pid ?? null,
     memory: r?.memory ? { estimateBytes: r.memory.estimateBytes ?? base.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes } : null,
     pull: r?.pull ?? null,
   };

@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AccessRule, Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
-import { ApiErrors, BODY_ERRORS, ID_ERRORS } from '../common/api-errors.decorator';
+import { ApiErrors, BODY_ERRORS, ID_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
 import { ParseUuidPipe } from '../common/parse-uuid.pipe';
 import { Origin, RequestOrigin } from '../common/request-origin';
-import { CreateJoinTokenDto, CreateReplicaDto, CreatedJoinTokenDto, JoinTokenDto, JoinTokenListDto, ModelLoadListDto, NodeDto, NodeListDto, ReplicaDto, UpdateNodeDto } from './dto/node.dto';
+import { CreateJoinTokenDto, CreateReplicaDto, CreatedJoinTokenDto, JoinTokenDto, JoinTokenListDto, LoadsQueryDto, ModelLoadListDto, NodeDto, NodeListDto, ReplicaDto, UpdateNodeDto } from './dto/node.dto';
 import { NodesService } from './nodes.service';
 
 /** Nodes are the platform's: superadmins only. */
@@ -61,11 +61,10 @@ export class NodesController {
   @Get('loads')
   @Authenticated(ADMIN)
   @ApiOperation({ summary: 'Recent model loads: the memory planned next to the memory each load took' })
-  @ApiQuery({ name: 'nodeId', required: false })
-  @ApiQuery({ name: 'model', required: false })
   @ApiOkResponse({ type: ModelLoadListDto })
-  async loads(@Query('nodeId') nodeId?: string, @Query('model') model?: string): Promise<ModelLoadListDto> {
-    return { items: await this.nodes.loads({ nodeId: nodeId && /^[0-9a-f-]{36}$/i.test(nodeId) ? nodeId : undefined, model }) };
+  @ApiErrors(QUERY_ERRORS)
+  async loads(@Query() q: LoadsQueryDto): Promise<ModelLoadListDto> {
+    return { items: await this.nodes.loads(q) };
   }
 
   @Get(':id')

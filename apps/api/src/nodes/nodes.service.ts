@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { SecretBox, generateKeypair } from '@gridline/auth';
-import { ApiError, RedisKeys, errorSummary, quote } from '@gridline/common';
+import { ApiError, RedisKeys, errorSummary, quote, sha256File } from '@gridline/common';
 import { JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
 import { ModelShape, plannedRequirements } from '@gridline/models';
 import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, nudgeChannel, parseLabels } from '@gridline/scheduling';
@@ -249,9 +250,11 @@ export class NodesService {
     if (status !== 'Ready') throw new ApiError('node_not_schedulable', `node ${quote(n.name)} is ${status}: replicas go to Ready nodes only`, { param: 'id' });
     const model = await this.models.findByName(dto.model);
     if (!model) throw notFound('model', dto.model, 'model');
-    if (model.headerOnly || !model.source?.startsWith('file:') || !model.sha256) {
+    if (model.headerOnly || !model.source?.startsWith('file:')) {
       throw new ApiError('model_not_deployable', `${quote(dto.model)} has no file the control plane serves (${model.headerOnly ? 'header only' : 'not uploaded or registered from a file'})`, { param: 'model' });
     }
+    // Nodes verify what they pull: a file registered in place gets its digest the first time a node needs it.
+    if (!model.sha256) await this.models.setSha256(model.id, await sha256File(fileURLToPath(model.source)));
     const gpuLayers = dto.gpuLayers === undefined ? 'auto' : /^\d+$/.test(dto.gpuLayers) ? Number(dto.gpuLayers) : (dto.gpuLayers as 'auto' | 'max');
     const settings = { contextSize: dto.contextSize ?? 4096, parallel: dto.parallel ?? 4, gpuLayers, threads: dto.threads ?? 0 };
     const shape = (model.facts as { shape?: ModelShape }).shape;

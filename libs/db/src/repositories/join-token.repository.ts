@@ -62,7 +62,8 @@ export class JoinTokenRepository {
    * Returns the token, or why it was refused.
    */
   async use(tokenHash: string, at: Date): Promise<{ token: JoinTokenRecord } | { refused: JoinTokenRefusal }> {
-    const used: { id: string }[] = await this.db.query(
+    // TypeORM answers an UPDATE with [rows, affected count].
+    const [used]: [{ id: string }[], number] = await this.db.query(
       `UPDATE join_tokens SET uses = uses + 1
        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2 AND (max_uses IS NULL OR uses < max_uses)
        RETURNING id`,

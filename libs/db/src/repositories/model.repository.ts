@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Brackets, DataSource, In } from 'typeorm';
+import { Brackets, DataSource, In, IsNull } from 'typeorm';
 import { ModelEntity, ModelFileFacts } from '../entities';
 import { Page, PageRequest, TeamScope, scopedTeam } from './team-scope';
 
@@ -93,6 +93,11 @@ export class ModelRepository {
   }
 
   /** Sets or clears the admin's memory figure (null: the estimate stands). */
+  /** Records the digest of a file registered without one (computed once, when a node first needs it). */
+  async setSha256(id: string, sha256: string): Promise<void> {
+    await this.db.getRepository(ModelEntity).update({ id, sha256: IsNull() }, { sha256 });
+  }
+
   async setMemoryOverride(id: string, bytes: number | null): Promise<void> {
     await this.db.getRepository(ModelEntity).update({ id }, { memoryOverrideBytes: bytes });
   }

@@ -104,6 +104,8 @@ export interface ReplicaReport {
   totalLayers: number | null;
   /** GPU indexes the replica's memory is on. */
   gpuIndexes: number[];
+  /** The runner process serving it (for operators: its logs, its memory). */
+  pid: number | null;
   /** What the load took, next to what was planned. */
   memory: { estimateBytes: number | null; gpuBytes: number; cpuBytes: number } | null;
   pull: PullReport | null;

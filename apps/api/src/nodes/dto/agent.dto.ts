@@ -78,6 +78,7 @@ export class ReplicaReportDto implements ReplicaReport {
   @ApiProperty({ nullable: true, type: Number }) @IsOptional() @IsInt() gpuLayers!: number | null;
   @ApiProperty({ nullable: true, type: Number }) @IsOptional() @IsInt() totalLayers!: number | null;
   @ApiProperty({ type: [Number] }) @IsArray() @ArrayMaxSize(64) @IsInt({ each: true }) gpuIndexes!: number[];
+  @ApiProperty({ nullable: true, type: Number }) @IsOptional() @IsInt() pid!: number | null;
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) @IsOptional() @IsObject() memory!: ReplicaReport['memory'];
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) @IsOptional() @IsObject() pull!: ReplicaReport['pull'];
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() announcement?: ReplicaReport['announcement'];

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { GpuDto, TaintDto } from './agent.dto';
 
 export const NODE_STATUSES = ['Pending', 'Ready', 'NotReady', 'Lost', 'Draining', 'Cordoned'] as const;
@@ -103,6 +103,7 @@ export class ReplicaDto {
   @ApiProperty({ nullable: true, type: Number }) gpuLayers!: number | null;
   @ApiProperty({ nullable: true, type: Number }) totalLayers!: number | null;
   @ApiProperty({ type: [Number] }) gpuIndexes!: number[];
+  @ApiProperty({ nullable: true, type: Number, description: 'The runner process serving it' }) pid!: number | null;
   @ApiProperty({ type: ReplicaMemoryDto, nullable: true }) memory!: ReplicaMemoryDto | null;
   @ApiProperty({ type: PullDto, nullable: true }) pull!: PullDto | null;
 }
@@ -164,6 +165,11 @@ export class ModelLoadDto {
   @ApiProperty({ nullable: true, type: Number }) gpuLayers!: number | null;
   @ApiProperty({ nullable: true, type: Number }) loadMs!: number | null;
   @ApiProperty({ format: 'date-time' }) at!: string;
+}
+
+export class LoadsQueryDto {
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() nodeId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) model?: string;
 }
 
 export class ModelLoadListDto {

@@ -117,4 +117,34 @@ describe('jobs under faults', () => {
     expect(await row(id)).toMatchObject({ status: 'failed', error_code: 'node_lost', attempt: 1 });
     expect(await streamDeltas(id)).toHaveLength(deltas.length);
   }, 60_000);
+
+  it('a scheduler restarted while the one sequence is busy hears the node first: it routes nothing into that sequence and keeps the node Ready', async () => {
+    const nodes = async () => (await client.json<{ items: { status: string; replicas: { pid: number | null }[] }[] }>('GET', '/api/v1/nodes')).body.items;
+    const pid = (await nodes())[0].replicas[0].pid as number;
+    // The first job holds the one sequence: its runner is stopped mid-generation (the agent heartbeats on, listing the job).
+    let paused!: () => void;
+    const isPaused = new Promise<void>((r) => (paused = r));
+    const first = client.stream(body(1500), (_e, i) => {
+      if (i === 2) {
+        process.kill(pid, 'SIGSTOP');
+        paused();
+      }
+      return false;
+    });
+    try {
+      await isPaused;
+      await stack.restartScheduler();
+      const second = client.json('POST', '/v1/chat/completions', body(4));
+      // Past the new scheduler's warm-up and a few heartbeats: it knows the sequence is busy.
+      await new Promise((r) => setTimeout(r, 4000));
+      const [waiting] = await client.sql<{ status: string }>(`SELECT status FROM jobs ORDER BY created_at DESC LIMIT 1`);
+      expect(waiting.status).toBe('queued');
+      expect((await nodes()).map((n) => [n.status, (n as { reason?: string }).reason])).toEqual([['Ready', null]]);
+      process.kill(pid, 'SIGCONT');
+      expect((await first).done).toBe(true);
+      expect((await second).status).toBe(200);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  }, 60_000);
 });

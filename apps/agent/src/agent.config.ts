@@ -71,4 +71,9 @@ export class AgentConfig extends RedisConfig {
   @Min(1)
   @Max(64)
   GRIDLINE_PARALLEL = 4;
+
+  /** A runner that has not loaded its model after this long is stopped and its replica failed (a hung driver, a stuck file system). */
+  @IsInt()
+  @Min(10)
+  GRIDLINE_LOAD_TIMEOUT_SECONDS = 900;
 }

@@ -39,6 +39,8 @@ export interface RunningStack {
   startupMs: number;
   /** Starts a new agent process for the same node (after the first was killed) and waits for its registration. */
   restartAgent(): Promise<ManagedProcess>;
+  /** Kills the scheduler (SIGKILL) and starts a new one; resolves once it listens. */
+  restartScheduler(): Promise<ManagedProcess>;
   /** Another agent process on the stack (its own name and data directory in `env`), joining with `joinToken` when given. */
   spawnAgent(env: Record<string, string>, joinToken?: string): ManagedProcess;
   /** Another api replica on the same database and Redis namespace, with extra environment. */
@@ -123,6 +125,15 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         const next = spawnAgent();
         await next.waitFor(/registered as/);
         stack.agent = next;
+        return next;
+      },
+      restartScheduler: async () => {
+        stack.scheduler.child.kill('SIGKILL');
+        await stack.scheduler.waitExit();
+        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
+        processes.push(next);
+        await next.waitFor(/scheduler ready/);
+        stack.scheduler = next;
         return next;
       },
       spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', ...env }),

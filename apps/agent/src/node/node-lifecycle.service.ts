@@ -237,7 +237,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     return {
       agentVersion: AGENT_VERSION,
       backend: this.simulated ? 'cpu' : this.gpu.backend,
-      llamaCppVersion: null,
+      llamaCppVersion: this.gpu.llamaCpp ?? null,
       gpus,
       cpuCores: host.cpuCores,
       totalMemoryBytes: host.totalMemoryBytes,

@@ -192,9 +192,11 @@ export class ReplicaManager {
       const runner = new RunnerClient();
       r.runner = runner;
       runner.on('exit', (err: Error) => this.runnerExited(r, runner, err));
-      await runner.start(this.runnerGpu);
       const gpuLayers = this.runnerGpu === 'cpu' || this.gpu?.backend === 'cpu' ? 0 : settings.gpuLayers;
-      const loaded = await runner.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads });
+      const loaded = await this.withinLoadTimeout(async () => {
+        await runner.start(this.runnerGpu);
+        return runner.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads });
+      });
       if (!current()) return;
       r.loaded = loaded;
       r.parallel = loaded.parallel;
@@ -215,6 +217,17 @@ export class ReplicaManager {
       this.logger.error(`loading ${r.model} (replica ${r.id}) failed: ${reason}`);
     }
     this.onChange();
+  }
+
+  private async withinLoadTimeout<T>(load: () => Promise<T>): Promise<T> {
+    const seconds = this.config.GRIDLINE_LOAD_TIMEOUT_SECONDS;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the load did not finish within ${seconds} s (GRIDLINE_LOAD_TIMEOUT_SECONDS)`)), seconds * 1000)));
+    try {
+      return await Promise.race([load(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private configGpuLayers(): number | 'auto' | 'max' {

@@ -78,7 +78,8 @@ async function init(gpu: Extract<RunnerRequest, { type: 'init' }>['gpu']): Promi
   const backend = llama.gpu === false ? 'cpu' : llama.gpu;
   const vram = await llama.getVramState();
   const deviceNames = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
-  send({ type: 'ready', gpu: { backend, deviceNames, vramTotalBytes: vram.total, vramFreeBytes: vram.free } });
+  const release = llama.llamaCppRelease;
+  send({ type: 'ready', gpu: { backend, deviceNames, vramTotalBytes: vram.total, vramFreeBytes: vram.free, llamaCpp: `${release.release} (${llama.buildType})` } });
 }
 
 async function handle(req: RunnerRequest): Promise<void> {

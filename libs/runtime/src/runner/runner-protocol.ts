@@ -19,6 +19,8 @@ export interface RunnerGpuInfo {
   deviceNames: string[];
   vramTotalBytes: number;
   vramFreeBytes: number;
+  /** The llama.cpp release the binaries were built from, and how (`prebuilt` or `localBuild`). */
+  llamaCpp?: string;
 }
 
 export interface RunnerLoadedInfo {

@@ -60,6 +60,7 @@ export class JoinReplyDto {
 export class RunningJobDto implements RunningJob {
   @ApiProperty({ format: 'uuid' }) @IsUUID() jobId!: string;
   @ApiProperty() @IsInt() @Min(1) attempt!: number;
+  @ApiPropertyOptional({ description: 'The replica running it' }) @IsOptional() @IsString() @MaxLength(64) replicaId?: string;
 }
 
 const REPLICA_STATES = ['Pulling', 'Loading', 'Ready', 'Failed', 'Unloading'] as const;

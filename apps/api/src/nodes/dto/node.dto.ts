@@ -126,6 +126,7 @@ export class NodeInventoryDto {
 export class RunningJobViewDto {
   @ApiProperty({ format: 'uuid' }) jobId!: string;
   @ApiProperty() attempt!: number;
+  @ApiPropertyOptional() replicaId?: string;
 }
 
 export class NodeDto {

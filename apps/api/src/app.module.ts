@@ -39,7 +39,8 @@ export class AppModule {
             serializers: {
               req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0], headers: req.headers }),
             },
-            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+            // Probes and heartbeats (every node, every few seconds) would drown the log; a failing heartbeat is logged by the agent and the error filter.
+            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/api/v1/agent/heartbeat' },
           },
         }),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, applicationName: 'gridline-api', migrate: config.GRIDLINE_MIGRATE }),

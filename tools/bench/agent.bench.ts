@@ -36,7 +36,7 @@ async function timed(n: number, call: () => Promise<Response>): Promise<number[]
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gl-bench-agent-'));
-  const stack = await startStack({ modelName: 'bench-local', apiEnv: { GRIDLINE_MODEL_ROOTS: dir }, env: { LOG_LEVEL: 'warn' } });
+  const stack = await startStack({ modelName: 'bench-local', apiEnv: { GRIDLINE_MODEL_ROOTS: dir } });
   const client = new StackClient(stack, stack.url);
   try {
     const node = JSON.parse(readFileSync(join(dirname(stack.modelPath), 'agent', 'node-credential.json'), 'utf8')) as { nodeId: string; accessKey: string; secretKey: string };
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     out.write(`\nGridline agent benchmark (${BEATS} sequential requests each; ${current.replicas.length} replica on the node)\n`);
     out.write(`  heartbeat round trip (signed, desired state back)  ${stats(beats)}\n`);
     out.write(`  baseline: GET /healthz on the same api              ${stats(healthz)}\n`);
-    out.write(`  model of ${(bytes.length / 1024 ** 2).toFixed(0)} MiB loaded on command: POST → Ready ${((ready - posted) / 1000).toFixed(2)} s, of which the load ${(load.loadMs / 1000).toFixed(2)} s (pull and checks the rest)\n`);
+    out.write(`  model of ${(bytes.length / 1024 ** 2).toFixed(0)} MiB loaded on command: POST → Ready ${((ready - posted) / 1000).toFixed(2)} s, of which the runner's load ${(load.loadMs / 1000).toFixed(2)} s (the pull, checks and heartbeats the rest)\n`);
     out.write(`  pull rate seen in heartbeats                        ${pullSeen ? `${(pullSeen / 1024 ** 2).toFixed(1)} MiB/s` : 'too fast to be reported'}\n`);
     out.write(`  memory planned ${(load.estimateBytes / 1024 ** 2).toFixed(0)} MiB, measured in host memory ${(load.cpuBytes / 1024 ** 2).toFixed(0)} MiB\n`);
   } finally {

@@ -174,11 +174,14 @@ export class ReplicaManager {
     const generation = ++r.generation;
     const loadId = randomUUID();
     const started = Date.now();
+    let loadStarted = started;
     const settings = r.spec?.settings ?? { contextSize: this.config.GRIDLINE_CONTEXT_SIZE, parallel: this.config.GRIDLINE_PARALLEL, gpuLayers: this.configGpuLayers(), threads: this.config.GRIDLINE_THREADS };
     const current = () => this.replicas.get(r.id) === r && r.generation === generation && !this.stopping;
     try {
       const path = await file();
       if (!current()) return;
+      // The load's own time, the pull apart.
+      loadStarted = Date.now();
       r.state = 'Loading';
       const header = await readGgufHeader(path).catch((e: Error) => {
         throw new Error(`not a readable GGUF file: ${e.message}`);
@@ -207,13 +210,13 @@ export class ReplicaManager {
       if (!this.simulated && loaded.gpuLayers > 0 && this.gpu) this.gpu.deviceNames.forEach((_, i) => r.allocated.set(i, Math.round((r.memory?.gpuBytes ?? 0) / Math.max(1, this.gpu?.deviceNames.length ?? 1))));
       r.state = 'Ready';
       r.reason = null;
-      this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - started });
-      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${runner.pid}) in ${Date.now() - started} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
+      this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - loadStarted });
+      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${runner.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
     } catch (e) {
       if (!current()) return;
       const reason = (e as Error).message || String(e);
       this.fail(r, reason);
-      this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'failed', reason, estimateBytes: r.estimateBytes, gpuBytes: null, cpuBytes: null, gpuLayers: null, loadMs: Date.now() - started });
+      this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'failed', reason, estimateBytes: r.estimateBytes, gpuBytes: null, cpuBytes: null, gpuLayers: null, loadMs: Date.now() - loadStarted });
       this.logger.error(`loading ${r.model} (replica ${r.id}) failed: ${reason}`);
     }
     this.onChange();

@@ -136,4 +136,28 @@ describe('many models on one agent, and failures that stay with their replica', 
     expect((await nodeView()).replicas.map((x) => x.model).sort()).toEqual(['tiny-broken', 'tiny-third']);
     expect((await chat('tiny-third')).status).toBe(200);
   });
+
+  it('shuts down gracefully: reports Draining, lets the running job finish, then exits', async () => {
+    let draining: Promise<{ status: string; reason: string | null }> | null = null;
+    let before = 0;
+    const result = await client.stream({ model: 'tiny-third', messages: [{ role: 'user', content: 'Write a long story.' }], max_tokens: 400, temperature: 0, stream: true }, (_, i) => {
+      if (i === 2) {
+        before = stack.agent.output.length;
+        stack.agent.child.kill('SIGTERM');
+        draining = until('Draining', async () => {
+          const n = await nodeView();
+          return n.status === 'Draining' ? { status: n.status, reason: (n as NodeView & { reason: string | null }).reason } : undefined;
+        }, 10_000);
+      }
+      return false;
+    });
+    // The job in flight ran to its end: no error, usage and [DONE].
+    expect(result.events.filter((e) => 'error' in e)).toEqual([]);
+    expect(result.done).toBe(true);
+    expect(await (draining as unknown as Promise<unknown>)).toEqual({ status: 'Draining', reason: 'the agent is shutting down' });
+    // It ends as a process asked to stop does: by the signal, once its work is done (Nest re-raises it after the shutdown hooks).
+    await stack.agent.waitExit();
+    expect({ code: stack.agent.child.exitCode, signal: stack.agent.child.signalCode }).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(stack.agent.output.slice(before)).not.toMatch(/"level":50/);
+  });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SecretBox, generateKeypair } from '@gridline/auth';
@@ -70,6 +71,8 @@ function checkedLabels(labels: Record<string, unknown>, param: string): Record<s
 export class NodesService {
   private readonly logger = new Logger('Nodes');
   private readonly timing: NodeTiming;
+  /** Local models this api has recorded in the catalog, so a heartbeat costs no catalog write. */
+  private readonly cataloged = new LRUCache<string, true>({ max: 10_000 });
 
   constructor(
     private readonly config: ApiConfig,
@@ -155,9 +158,6 @@ export class NodesService {
 
   async heartbeat(caller: NodePrincipal, dto: HeartbeatDto): Promise<HeartbeatReply> {
     if (dto.nodeId !== caller.nodeId) throw new ApiError('node_mismatch', `this credential belongs to node ${quote(caller.nodeName)}, not to ${quote(dto.nodeId)}`, { param: 'nodeId' });
-    const before = await this.nodes.get(caller.nodeId);
-    if (!before) throw new ApiError('node_revoked', 'the node no longer exists');
-    await this.catalogLocalModels(before, dto.replicas);
     const inv = dto.inventory;
     const ready = dto.replicas.filter((r) => r.state === 'Ready');
     const node = await this.nodes.heartbeat(
@@ -176,12 +176,17 @@ export class NodesService {
       new Date(),
     );
     if (!node) throw new ApiError('node_revoked', 'the node credential was revoked');
+    await this.catalogLocalModels(node.id, dto.replicas);
     await this.nodes.recordLoads(
       node.id,
       dto.loads.map((l) => ({ id: l.loadId, replicaId: l.replicaId, modelName: l.model, outcome: l.outcome, reason: l.reason, estimateBytes: l.estimateBytes, gpuBytes: l.gpuBytes, cpuBytes: l.cpuBytes, gpuLayers: l.gpuLayers, loadMs: l.loadMs })),
     );
-    await this.replicas.forgetUnloaded(node.id, dto.replicas.map((r) => r.id));
-    const wanted = await this.replicas.listByNode(node.id);
+    const reported = new Set(dto.replicas.map((r) => r.id));
+    const listed = await this.replicas.listByNode(node.id);
+    // Replicas asked to go that the node no longer reports are gone: their rows go too.
+    const gone = listed.filter((w) => w.desired === 'Unloaded' && !reported.has(w.id)).map((w) => w.id);
+    await this.replicas.forgetUnloaded(gone);
+    const wanted = listed.filter((w) => !gone.includes(w.id));
     await this.publish(node, wanted, true);
     const { status, reason } = presentStatus(node, Date.now(), this.timing);
     return {
@@ -315,19 +320,21 @@ export class NodesService {
     };
   }
 
-  /** A local model the catalog has not seen in this state yet (first Ready report) is recorded, as registration did. */
-  private async catalogLocalModels(before: NodeRecord, replicas: ReplicaReport[]): Promise<void> {
-    const wasReady = new Set((before.replicaReports as ReplicaReport[]).filter((r) => r.state === 'Ready').map((r) => `${r.id}/${r.sha256}`));
+  /** A node's own model is recorded in the catalog when this api first sees it Ready (each api once: the upsert is idempotent). */
+  private async catalogLocalModels(nodeId: string, replicas: ReplicaReport[]): Promise<void> {
     for (const r of replicas) {
-      if (r.origin !== 'local' || r.state !== 'Ready' || !r.announcement || wasReady.has(`${r.id}/${r.sha256}`)) continue;
+      const key = `${nodeId}/${r.id}/${r.sha256}/${r.announcement?.contextTokens}`;
+      if (r.origin !== 'local' || r.state !== 'Ready' || !r.announcement || this.cataloged.has(key)) continue;
       await this.models.upsert(catalogEntry(r.announcement));
+      this.cataloged.set(key, true);
     }
   }
 
   private async specs(wanted: ReplicaRecord[]): Promise<ReplicaSpec[]> {
+    const models = new Map((await this.models.findByIds(wanted.map((w) => w.modelId).filter((id): id is string => id !== null))).map((m) => [m.id, m]));
     const out: ReplicaSpec[] = [];
     for (const w of wanted) {
-      const model = w.modelId ? await this.models.findById(w.modelId) : null;
+      const model = w.modelId ? models.get(w.modelId) : undefined;
       if (!model?.sha256) continue;
       out.push({ id: w.id, model: w.modelName, modelId: model.id, sha256: model.sha256, sizeBytes: model.sizeBytes, settings: w.settings, estimateBytes: w.estimateBytes });
     }

@@ -86,6 +86,11 @@ export class ModelRepository {
   }
 
   /** Names by id, for rows that refer to models. */
+  async findByIds(ids: string[]): Promise<ModelRecord[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.getRepository(ModelEntity).find({ where: { id: In([...new Set(ids)]) } })).map(toRecord);
+  }
+
   async namesByIds(ids: string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
     const rows = await this.db.getRepository(ModelEntity).find({ select: { id: true, name: true }, where: { id: In([...new Set(ids)]) } });

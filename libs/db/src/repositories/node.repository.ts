@@ -61,6 +61,35 @@ export interface ModelLoadRecord {
   createdAt: Date;
 }
 
+/** A raw `nodes` row (RETURNING *) as the entity's fields. */
+function fromRow(r: Record<string, unknown>): Partial<NodeEntity> {
+  const num = (v: unknown) => Number(v);
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    status: r.status as NodeStatus,
+    statusReason: r.status_reason as string | null,
+    approved: r.approved as boolean,
+    cordoned: r.cordoned as boolean,
+    draining: r.draining as boolean,
+    labels: r.labels as Record<string, string>,
+    taints: r.taints as NodeEntity['taints'],
+    accessKey: r.access_key as string | null,
+    revokedAt: r.revoked_at as Date | null,
+    agentVersion: r.agent_version as string,
+    backend: r.backend as string,
+    gpus: r.gpus as NodeGpu[],
+    totalMemoryBytes: num(r.total_memory_bytes),
+    freeMemoryBytes: num(r.free_memory_bytes),
+    inventory: r.inventory as NodeInventoryFacts,
+    loadedModels: r.loaded_models as LoadedModel[],
+    replicaReports: r.replica_reports as unknown[],
+    runningJobs: r.running_jobs as NodeEntity['runningJobs'],
+    lastHeartbeatAt: r.last_heartbeat_at as Date,
+    registeredAt: r.registered_at as Date,
+  };
+}
+
 function toRecord(e: NodeEntity): NodeRecord {
   return {
     id: e.id,
@@ -152,6 +181,7 @@ export class NodeRepository {
    * Pending). Returns the node after the write; null when it is unknown or revoked.
    */
   async heartbeat(id: string, report: NodeReport, at: Date): Promise<NodeRecord | null> {
+    // One statement (every node, every few seconds): the update returns the row it wrote.
     const result = await this.db
       .createQueryBuilder()
       .update(NodeEntity)
@@ -170,8 +200,10 @@ export class NodeRepository {
         statusReason: null,
       })
       .where('id = :id AND revoked_at IS NULL', { id })
+      .returning('*')
       .execute();
-    return (result.affected ?? 0) > 0 ? this.get(id) : null;
+    const row = (result.raw as Record<string, unknown>[])[0];
+    return row ? toRecord(this.db.getRepository(NodeEntity).create(fromRow(row))) : null;
   }
 
   /**

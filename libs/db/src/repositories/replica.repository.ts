@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In, Not } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { ReplicaEntity, ReplicaSettings } from '../entities';
 
 export interface ReplicaRecord {
@@ -56,10 +56,8 @@ export class ReplicaRepository {
     return this.get(id);
   }
 
-  /** Forgets replicas asked to go that the node no longer reports. */
-  async forgetUnloaded(nodeId: string, reported: string[]): Promise<void> {
-    // Replicas of the agent's own (not uuids) have no row.
-    const stillReported = reported.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
-    await this.db.getRepository(ReplicaEntity).delete({ nodeId, desired: 'Unloaded', ...(stillReported.length ? { id: Not(In(stillReported)) } : {}) });
+  /** Forgets replicas that were asked to go (only those: a replica wanted again meanwhile stays). */
+  async forgetUnloaded(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.db.getRepository(ReplicaEntity).delete({ id: In(ids), desired: 'Unloaded' });
   }
 }

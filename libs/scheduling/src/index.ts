@@ -5,3 +5,4 @@ export * from './placement/instance-types';
 export * from './placement/node-match';
 export * from './placement/node-labels';
 export * from './placement/plan-deployment';
+export * from './fairness/fair-queue';

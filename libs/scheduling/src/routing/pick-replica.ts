@@ -7,6 +7,8 @@ export interface ReplicaView {
   /** Parallel sequences the replica was loaded with. */
   slots: number;
   inFlight: number;
+  /** Jobs already sent to the replica and not yet admitted to a sequence (absent: 0). */
+  queueDepth?: number;
 }
 
 /**
@@ -18,7 +20,12 @@ export function pickReplica(replicas: readonly ReplicaView[], model: string): Re
   let best: ReplicaView | null = null;
   for (const r of replicas) {
     if (r.model !== model || !r.ready || r.inFlight >= r.slots) continue;
-    if (!best || r.inFlight < best.inFlight || (r.inFlight === best.inFlight && (r.nodeId < best.nodeId || (r.nodeId === best.nodeId && r.replicaId < best.replicaId)))) best = r;
+    if (!best || idlerOrFirst(r, best)) best = r;
   }
   return best;
+}
+
+/** The load-only order, shared with `routeJob`'s ties: fewer in flight, then node id, then replica id. */
+export function idlerOrFirst(r: ReplicaView, than: ReplicaView): boolean {
+  return r.inFlight < than.inFlight || (r.inFlight === than.inFlight && (r.nodeId < than.nodeId || (r.nodeId === than.nodeId && r.replicaId < than.replicaId)));
 }

@@ -73,6 +73,7 @@ describe('PrefixIndex', () => {
     expect(index.matchedBlocks('r49', prompt(1999))).toBe(4);
     expect(index.matchedBlocks('r34', prompt(1984))).toBe(4);
     expect(index.matchedBlocks('r33', prompt(1983))).toBe(0);
+    expect([...index.replicasWithPrefix(prompt(1983))]).toEqual([]);
   });
 
   it('evicts a prompt from its tail, so what remains of it is still its prefix', () => {
@@ -87,7 +88,9 @@ describe('PrefixIndex', () => {
     const index = new PrefixIndex({ perReplica: 10, total: 100 });
     index.record('a', prompt(1));
     index.record('b', prompt(1));
+    expect([...index.replicasWithPrefix(prompt(1))]).toEqual(['a', 'b']);
     index.forget('a');
+    expect([...index.replicasWithPrefix(prompt(1))]).toEqual(['b']);
     expect(index.matchedBlocks('a', prompt(1))).toBe(0);
     expect(index.matchedBlocks('b', prompt(1))).toBe(4);
     expect(index.size).toBe(4);

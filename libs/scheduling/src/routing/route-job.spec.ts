@@ -61,6 +61,31 @@ describe('routeJob', () => {
 
   it('refuses weights without a load term', () => {
     expect(() => routeJob([r('a', 0)], { model: 'm' }, undefined, { affinity: 1, load: 0, queue: 0 })).toThrow(RangeError);
+    expect(() => routeJob([r('a', 0)], { model: 'm' }, undefined, { affinity: -1, load: 1, queue: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('routeJob over a RoutingView', () => {
+  it('chooses what the scan of the whole fleet chooses', () => {
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const prompts = Array.from({ length: 6 }, (_, i) => promptBlockHashes(`system ${i} `.repeat(60) + `user ${i}`.padEnd(512, '.')));
+    const fleet = Array.from({ length: 300 }, (_, i) => r(`n${Math.floor(random() * 40)}`, 0, { replicaId: `r${i}`, model: `m${i % 3}`, slots: 4, ready: random() < 0.9 }));
+    const view = new RoutingView();
+    const index = new PrefixIndex({ perReplica: 64, total: 2000 });
+    for (let i = 0; i < 2000; i++) {
+      for (let k = 0; k < 5; k++) {
+        const moved = fleet[Math.floor(random() * fleet.length)];
+        moved.inFlight = Math.floor(random() * 5);
+        moved.queueDepth = random() < 0.1 ? 1 : 0;
+      }
+      for (const v of fleet) view.upsert(v);
+      const job = { model: `m${i % 3}`, blocks: prompts[Math.floor(random() * prompts.length)] };
+      const viaView = routeJob(view, job, index);
+      expect(viaView).toEqual(routeJob(fleet, job, index));
+      if (viaView) index.record(viaView.replica.replicaId, job.blocks);
+    }
+    expect(index.replicasWithPrefix(prompts[0]).size).toBeGreaterThan(1);
   });
 });
 
@@ -71,7 +96,8 @@ describe('RoutingView', () => {
     view.upsert(r('b', 0));
     view.upsert(r('c', 0, { model: 'x' }));
     view.upsert(r('a', 4));
-    expect(routeJob(view.replicasOf('m'), { model: 'm' })?.replica.nodeId).toBe('b');
+    expect(routeJob(view, { model: 'm' })?.replica.nodeId).toBe('b');
+    expect(view.get('a-r')?.inFlight).toBe(4);
     view.upsert(r('b', 0, { model: 'x' }));
     expect(view.replicasOf('m').map((v) => v.nodeId)).toEqual(['a']);
     expect(view.replicasOf('x').map((v) => v.nodeId).sort()).toEqual(['b', 'c']);

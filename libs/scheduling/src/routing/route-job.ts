@@ -1,5 +1,6 @@
 import { type ReplicaView, idlerOrFirst } from './pick-replica';
 import type { BlockHash, PrefixIndex } from './prefix-index';
+import { RoutingView } from './routing-view';
 
 /**
  * Weights of the routing score:
@@ -35,8 +36,8 @@ export interface RouteDecision {
   score: number;
 }
 
-/** Scores closer than this are a tie: the same inputs reached through different float paths. */
 const TIE = 1e-9;
+const NO_HOLDERS: ReadonlySet<string> = new Set();
 
 /**
  * Chooses the replica for one job among the ready replicas of its model with a free sequence,
@@ -44,27 +45,45 @@ const TIE = 1e-9;
  * then by node and replica id, so the choice is deterministic. Returns null when no sequence is
  * free: the job waits in its queue rather than overloading a node.
  *
- * Pass the replicas of the job's model only (a {@link RoutingView}) to keep the decision in
- * microseconds on a large fleet; other models are skipped either way.
+ * Over a {@link RoutingView} the decision scans the model's replicas for load alone, then scores
+ * the few replicas that hold the prompt's first block with their affinity (a replica scored
+ * twice keeps its better score), so it costs no index lookup per replica. A plain array works
+ * too (other models are skipped) at the cost of a scan of the whole array.
  */
-export function routeJob(replicas: readonly ReplicaView[], job: RouteRequest, index?: PrefixIndex, weights: Readonly<RoutingWeights> = DEFAULT_ROUTING_WEIGHTS): RouteDecision | null {
+export function routeJob(replicas: readonly ReplicaView[] | RoutingView, job: RouteRequest, index?: PrefixIndex, weights: Readonly<RoutingWeights> = DEFAULT_ROUTING_WEIGHTS): RouteDecision | null {
   if (!(weights.load > 0)) throw new RangeError('routing needs a positive load weight: affinity alone piles jobs onto one replica');
+  if (!(weights.affinity >= 0 && weights.queue >= 0)) throw new RangeError('routing weights cannot be negative');
   const blocks = job.blocks ?? [];
-  // Without blocks, an index or an affinity weight the score is the load term alone: skip the lookups.
-  const prefixes = blocks.length > 0 && weights.affinity !== 0 ? index : undefined;
-  let best: RouteDecision | null = null;
-  for (const r of replicas) {
-    if (r.model !== job.model || !r.ready || r.inFlight >= r.slots) continue;
-    const matched = prefixes ? prefixes.matchedBlocks(r.replicaId, blocks) : 0;
-    const affinity = matched > 0 ? (weights.affinity * matched) / blocks.length : 0;
-    const score = affinity - (weights.load * r.inFlight) / r.slots - weights.queue * (r.queueDepth ?? 0);
-    if (!best || isBetter(score, r, best)) best = { replica: r, matchedBlocks: matched, score };
+  // Without blocks, an index or an affinity weight the score is the load term alone: no lookups.
+  const prefixes = blocks.length > 0 && weights.affinity > 0 ? index : undefined;
+  const holders = prefixes?.replicasWithPrefix(blocks) ?? NO_HOLDERS;
+  let best: ReplicaView | null = null;
+  let bestScore = 0;
+  let bestMatched = 0;
+  /** Scores a replica of the job's model (the callers check the model: the view's lists need not). */
+  const offer = (r: ReplicaView, holder: boolean): void => {
+    if (!r.ready || r.inFlight >= r.slots) return;
+    const load = (weights.load * r.inFlight) / r.slots + weights.queue * (r.queueDepth ?? 0);
+    // The affinity term is at most `weights.affinity`: look the prefix up only where it could win.
+    const matchedBlocks = prefixes && holder && (!best || weights.affinity - load >= bestScore - TIE) ? prefixes.matchedBlocks(r.replicaId, blocks) : 0;
+    const score = (weights.affinity * matchedBlocks) / Math.max(blocks.length, 1) - load;
+    // Scores closer than TIE are equal: the same inputs reached through different float paths.
+    if (!best || score > bestScore + TIE || (score >= bestScore - TIE && idlerOrFirst(r, best))) {
+      best = r;
+      bestScore = score;
+      bestMatched = matchedBlocks;
+    }
+  };
+  if (replicas instanceof RoutingView) {
+    // Comparing model names costs as much as the rest of the score: the view's list is the model's.
+    for (const r of replicas.replicasOf(job.model)) offer(r, false);
+    for (const id of holders) {
+      const r = replicas.get(id);
+      if (r?.model === job.model) offer(r, true);
+    }
+  } else {
+    const anyHolder = holders.size > 0;
+    for (const r of replicas) if (r.model === job.model) offer(r, anyHolder && holders.has(r.replicaId));
   }
-  return best;
-}
-
-function isBetter(score: number, r: ReplicaView, best: RouteDecision): boolean {
-  if (score > best.score + TIE) return true;
-  if (score < best.score - TIE) return false;
-  return idlerOrFirst(r, best.replica);
+  return best ? { replica: best, matchedBlocks: bestMatched, score: bestScore } : null;
 }

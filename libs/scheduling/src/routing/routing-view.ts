@@ -17,6 +17,10 @@ export class RoutingView {
     return this.byModel.get(model) ?? [];
   }
 
+  get(replicaId: string): ReplicaView | undefined {
+    return this.byId.get(replicaId);
+  }
+
   /** Adds a replica or replaces its previous state (its load, readiness, even its model). */
   upsert(replica: ReplicaView): void {
     const old = this.byId.get(replica.replicaId);

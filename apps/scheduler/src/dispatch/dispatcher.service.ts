@@ -3,7 +3,7 @@ import { InferenceJobPayload } from '@gridline/contract';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, OnQueue, QueueJobContext, Queues } from '@gridline/messaging';
 import { NodeWatch } from '../nodes/node-watch.service';
-import { ReplicaRegistry } from '../replicas/replica-registry';
+import { ReplicaRegistry, promptBlocks } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 import { WaitingJobs } from './waiting-jobs';
 
@@ -39,7 +39,7 @@ export class Dispatcher {
     // A scheduler that just started has not heard every node's heartbeat yet: routing now could
     // send jobs to sequences that are busy. The job looks again once the view is complete.
     if (!this.watch.warm(now)) return ctx.retryLater(this.watch.warmInMs(now));
-    const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000);
+    const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000, promptBlocks(job.request.input));
     if (!placed) {
       const served = this.replicas.hasModel(job.model);
       // A client waiting on its connection waits a bounded time; an asynchronous job waits for

@@ -1,4 +1,4 @@
-import { ReplicaRegistry, runningKey } from './replica-registry';
+import { ReplicaRegistry, promptBlocks, runningKey } from './replica-registry';
 
 import type { RunningJob } from '@gridline/contract';
 
@@ -60,5 +60,25 @@ describe('ReplicaRegistry', () => {
     r.release('a', 'j', 1, 1100);
     beat(r, 'a', 1, 1200, [{ jobId: 'j', attempt: 1 }], 2000);
     expect(r.claim('m', 'next', 1, 1300, 60_000)?.nodeId).toBe('a');
+  });
+
+  it('sends a prompt back to the replica that served its prefix, when the load allows', () => {
+    const r = new ReplicaRegistry();
+    beat(r, 'a', 4, 1000);
+    beat(r, 'b', 4, 1000);
+    const system = 'You are a careful assistant. '.repeat(40);
+    const p = promptBlocks({ kind: 'chat', messages: [{ role: 'system', content: system }, { role: 'user', content: 'first' }] });
+    const q = promptBlocks({ kind: 'chat', messages: [{ role: 'system', content: 'Another long preamble. '.repeat(40) }, { role: 'user', content: 'x' }] });
+    expect(p.length).toBeGreaterThan(2);
+    expect(r.claim('m', 'j1', 1, 1000, 60_000, p)?.nodeId).toBe('a');
+    // b is idle, a busy: the load term sends an unrelated prompt to b.
+    expect(r.claim('m', 'j2', 1, 1000, 60_000, q)?.nodeId).toBe('b');
+    r.release('a', 'j1', 1, 1100);
+    r.release('b', 'j2', 1, 1100);
+    // Both idle again: without affinity the tie would go to a; the prefix b holds decides.
+    const again = promptBlocks({ kind: 'chat', messages: [{ role: 'system', content: 'Another long preamble. '.repeat(40) }, { role: 'user', content: 'y' }] });
+    expect(r.claim('m', 'j3', 1, 1200, 60_000, again)?.nodeId).toBe('b');
+    // A prefix nobody holds: plain load order.
+    expect(r.claim('m', 'j4', 1, 1200, 60_000, promptBlocks({ kind: 'completion', prompt: 'z'.repeat(2000) }))?.nodeId).toBe('a');
   });
 });

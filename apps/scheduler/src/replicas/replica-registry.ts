@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { RunningJob } from '@gridline/contract';
-import { BeatReplica, NodeBeat, ReplicaView, pickReplica } from '@gridline/scheduling';
+import type { InferenceInput, RunningJob } from '@gridline/contract';
+import { BeatReplica, BlockHash, NodeBeat, PrefixIndex, ReplicaView, promptBlockHashes, routeJob } from '@gridline/scheduling';
 
 interface Claim {
   model: string;
@@ -25,6 +25,15 @@ export interface Placement {
 
 export const runningKey = (jobId: string, attempt: number) => `${jobId}/${attempt}`;
 
+/**
+ * The prompt as prefix blocks: chat messages in order, each with its role, so that requests
+ * sharing a system prompt (or a conversation's earlier turns) share leading blocks.
+ */
+export function promptBlocks(input: InferenceInput): BlockHash[] {
+  const text = input.kind === 'chat' ? input.messages.map((m) => `<${m.role}>${m.content}`).join('') : input.prompt;
+  return promptBlockHashes(text);
+}
+
 /** How long a released attempt is remembered, so that a heartbeat sent before its end does not count it again. */
 const RELEASED_MEMORY_MS = 60_000;
 
@@ -38,6 +47,8 @@ const RELEASED_MEMORY_MS = 60_000;
 export class ReplicaRegistry {
   private readonly nodes = new Map<string, NodeState>();
   private readonly released = new Map<string, number>();
+  /** The prompt prefixes recently sent to each replica (approximate, bounded): routing prefers a replica that holds a job's prefix, the load term always counting. */
+  private readonly prefixes = new PrefixIndex();
 
   /** Takes in a node beat; one with running jobs is a heartbeat (the node is alive at `at`). */
   beat(beat: NodeBeat, graceMs: number): void {
@@ -47,6 +58,8 @@ export class ReplicaRegistry {
       this.nodes.set(beat.nodeId, state);
     }
     state.schedulable = beat.schedulable;
+    // A replica that is gone (or was loaded again: a new id) holds none of the prefixes it had.
+    for (const old of state.replicas) if (!beat.replicas.some((r) => r.id === old.id)) this.prefixes.forget(old.id);
     state.replicas = beat.replicas;
     if (beat.runningJobs) {
       state.lastSeen = Math.max(state.lastSeen, beat.at);
@@ -56,6 +69,7 @@ export class ReplicaRegistry {
 
   /** Forgets a node (deleted). */
   forget(nodeId: string): void {
+    for (const r of this.nodes.get(nodeId)?.replicas ?? []) this.prefixes.forget(r.id);
     this.nodes.delete(nodeId);
   }
 
@@ -103,8 +117,12 @@ export class ReplicaRegistry {
     return null;
   }
 
-  /** Picks a replica for one attempt and counts it against it; null when none is free. */
-  claim(model: string, jobId: string, attempt: number, now: number, timeoutMs: number): Placement | null {
+  /**
+   * Picks a replica for one attempt and counts it against it; null when none is free. With the
+   * prompt's prefix blocks, a replica that recently served the same prefix is preferred while its
+   * load allows (see routeJob), and it is recorded as holding that prefix.
+   */
+  claim(model: string, jobId: string, attempt: number, now: number, timeoutMs: number, blocks: readonly BlockHash[] = []): Placement | null {
     const views: ReplicaView[] = [];
     for (const [nodeId, state] of this.nodes) {
       const nodeReady = state.schedulable && now - state.lastSeen <= timeoutMs;
@@ -115,8 +133,10 @@ export class ReplicaRegistry {
         views.push({ nodeId, replicaId: r.id, model: r.model, ready: nodeReady && r.ready, slots: r.parallel, inFlight });
       }
     }
-    const chosen = pickReplica(views, model);
-    if (!chosen) return null;
+    const decision = routeJob(views, { model, blocks }, this.prefixes);
+    if (!decision) return null;
+    const chosen = decision.replica;
+    if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks);
     this.nodes.get(chosen.nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, replicaId: chosen.replicaId, since: now });
     return { nodeId: chosen.nodeId, replicaId: chosen.replicaId };
   }

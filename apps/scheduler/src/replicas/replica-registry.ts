@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { InferenceInput, RunningJob } from '@gridline/contract';
-import { BeatReplica, BlockHash, NodeBeat, PrefixIndex, ReplicaView, promptBlockHashes, routeJob } from '@gridline/scheduling';
+import { BeatReplica, BlockHash, NodeBeat, PrefixIndex, ReplicaView, RoutingView, promptBlockHashes, routeJob } from '@gridline/scheduling';
 
 interface Claim {
   model: string;
@@ -16,6 +16,8 @@ interface NodeState {
   inFlight: Map<string, Claim>;
   /** The node's last heartbeat list of running attempts, and when it came. */
   reported: { at: number; jobs: Set<string> } | null;
+  /** A decision found its heartbeats stale: out of routing until the next heartbeat. */
+  expired: boolean;
 }
 
 export interface Placement {
@@ -49,27 +51,53 @@ export class ReplicaRegistry {
   private readonly released = new Map<string, number>();
   /** The prompt prefixes recently sent to each replica (approximate, bounded): routing prefers a replica that holds a job's prefix, the load term always counting. */
   private readonly prefixes = new PrefixIndex();
+  /** Every replica as routing sees it, grouped by model and updated as nodes, claims and ends change it: a decision scans one model's replicas. */
+  private readonly view = new RoutingView();
+  /** The node of each counted attempt (`jobId/attempt`). */
+  private readonly claimed = new Map<string, string>();
 
   /** Takes in a node beat; one with running jobs is a heartbeat (the node is alive at `at`). */
   beat(beat: NodeBeat, graceMs: number): void {
     let state = this.nodes.get(beat.nodeId);
     if (!state) {
-      state = { schedulable: false, replicas: [], lastSeen: 0, inFlight: new Map(), reported: null };
+      state = { schedulable: false, replicas: [], lastSeen: 0, inFlight: new Map(), reported: null, expired: false };
       this.nodes.set(beat.nodeId, state);
     }
     state.schedulable = beat.schedulable;
     // A replica that is gone (or was loaded again: a new id) holds none of the prefixes it had.
     for (const old of state.replicas) if (!beat.replicas.some((r) => r.id === old.id)) this.prefixes.forget(old.id);
+    for (const old of state.replicas) if (!beat.replicas.some((r) => r.id === old.id)) this.view.remove(old.id);
     state.replicas = beat.replicas;
     if (beat.runningJobs) {
       state.lastSeen = Math.max(state.lastSeen, beat.at);
-      this.report(state, beat.runningJobs, beat.at, graceMs);
+      this.report(beat.nodeId, state, beat.runningJobs, beat.at, graceMs);
+    }
+    this.refresh(beat.nodeId, state);
+  }
+
+  /**
+   * Re-derives a node's replicas in the routing view: ready when the node may take jobs and the
+   * replica is loaded (liveness is checked again when a decision picks it), and in flight what is
+   * counted against each. An attempt counted before its replica was known goes to its model's first.
+   */
+  private refresh(nodeId: string, state: NodeState): void {
+    const counts = new Map<string, number>();
+    for (const c of state.inFlight.values()) {
+      const id = c.replicaId || state.replicas.find((r) => r.model === c.model)?.id;
+      if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    for (const r of state.replicas) {
+      this.view.upsert({ nodeId, replicaId: r.id, model: r.model, ready: state.schedulable && r.ready && !state.expired, slots: r.parallel, inFlight: counts.get(r.id) ?? 0 });
     }
   }
 
   /** Forgets a node (deleted). */
   forget(nodeId: string): void {
-    for (const r of this.nodes.get(nodeId)?.replicas ?? []) this.prefixes.forget(r.id);
+    for (const r of this.nodes.get(nodeId)?.replicas ?? []) {
+      this.prefixes.forget(r.id);
+      this.view.remove(r.id);
+    }
+    for (const key of this.nodes.get(nodeId)?.inFlight.keys() ?? []) this.claimed.delete(key);
     this.nodes.delete(nodeId);
   }
 
@@ -78,16 +106,22 @@ export class ReplicaRegistry {
    * the node does not run is no longer counted (its end was missed); one the node runs that the
    * scheduler did not count is (an earlier scheduler dispatched it), unless its end was seen.
    */
-  private report(state: NodeState, running: RunningJob[], at: number, graceMs: number): void {
+  private report(nodeId: string, state: NodeState, running: RunningJob[], at: number, graceMs: number): void {
     this.prune(at);
+    state.expired = false;
     const keys = new Set(running.map((j) => runningKey(j.jobId, j.attempt)));
     state.reported = { at, jobs: keys };
-    for (const [key, claim] of state.inFlight) if (!keys.has(key) && claim.since < at - graceMs) state.inFlight.delete(key);
+    for (const [key, claim] of state.inFlight) {
+      if (keys.has(key) || claim.since >= at - graceMs) continue;
+      state.inFlight.delete(key);
+      this.claimed.delete(key);
+    }
     for (const j of running) {
       const key = runningKey(j.jobId, j.attempt);
       if (state.inFlight.has(key) || this.released.has(key)) continue;
       const replica = state.replicas.find((r) => r.id === j.replicaId) ?? state.replicas[0];
       state.inFlight.set(key, { model: replica?.model ?? '', replicaId: replica?.id ?? '', since: at });
+      this.claimed.set(key, nodeId);
     }
   }
 
@@ -107,14 +141,17 @@ export class ReplicaRegistry {
 
   /** Counts an attempt the node holds (rebuilt from the jobs table at start). */
   hold(nodeId: string, jobId: string, attempt: number, model: string, replicaId: string | null, since: number): void {
-    this.nodes.get(nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, replicaId: replicaId ?? '', since });
+    const state = this.nodes.get(nodeId);
+    if (!state) return;
+    const key = runningKey(jobId, attempt);
+    state.inFlight.set(key, { model, replicaId: replicaId ?? '', since });
+    this.claimed.set(key, nodeId);
+    this.refresh(nodeId, state);
   }
 
   /** The node an attempt is claimed on, if any (a duplicate delivery must not claim twice). */
   holder(jobId: string, attempt: number): string | null {
-    const key = runningKey(jobId, attempt);
-    for (const [nodeId, state] of this.nodes) if (state.inFlight.has(key)) return nodeId;
-    return null;
+    return this.claimed.get(runningKey(jobId, attempt)) ?? null;
   }
 
   /**
@@ -123,22 +160,28 @@ export class ReplicaRegistry {
    * load allows (see routeJob), and it is recorded as holding that prefix.
    */
   claim(model: string, jobId: string, attempt: number, now: number, timeoutMs: number, blocks: readonly BlockHash[] = []): Placement | null {
-    const views: ReplicaView[] = [];
-    for (const [nodeId, state] of this.nodes) {
-      const nodeReady = state.schedulable && now - state.lastSeen <= timeoutMs;
-      for (const r of state.replicas) {
-        if (r.model !== model) continue;
-        let inFlight = 0;
-        for (const c of state.inFlight.values()) if (c.replicaId === r.id || (c.replicaId === '' && c.model === model)) inFlight++;
-        views.push({ nodeId, replicaId: r.id, model: r.model, ready: nodeReady && r.ready, slots: r.parallel, inFlight });
+    for (;;) {
+      const decision = routeJob(this.view, { model, blocks }, this.prefixes);
+      if (!decision) return null;
+      const chosen: ReplicaView = decision.replica;
+      const state = this.nodes.get(chosen.nodeId);
+      if (!state) {
+        this.view.remove(chosen.replicaId);
+        continue;
       }
+      // A node whose heartbeats stopped is taken out of routing when a decision meets it; its next heartbeat brings it back.
+      if (now - state.lastSeen > timeoutMs) {
+        state.expired = true;
+        this.refresh(chosen.nodeId, state);
+        continue;
+      }
+      if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks);
+      const key = runningKey(jobId, attempt);
+      state.inFlight.set(key, { model, replicaId: chosen.replicaId, since: now });
+      this.claimed.set(key, chosen.nodeId);
+      this.refresh(chosen.nodeId, state);
+      return { nodeId: chosen.nodeId, replicaId: chosen.replicaId };
     }
-    const decision = routeJob(views, { model, blocks }, this.prefixes);
-    if (!decision) return null;
-    const chosen = decision.replica;
-    if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks);
-    this.nodes.get(chosen.nodeId)?.inFlight.set(runningKey(jobId, attempt), { model, replicaId: chosen.replicaId, since: now });
-    return { nodeId: chosen.nodeId, replicaId: chosen.replicaId };
   }
 
   /** Frees an attempt's sequence; returns the model it ran (to wake a job waiting for it), or null if it held none. */
@@ -148,8 +191,10 @@ export class ReplicaRegistry {
     this.released.set(key, at);
     const state = this.nodes.get(nodeId);
     const claim = state?.inFlight.get(key);
-    if (!claim) return null;
-    state?.inFlight.delete(key);
+    if (!state || !claim) return null;
+    state.inFlight.delete(key);
+    this.claimed.delete(key);
+    this.refresh(nodeId, state);
     return claim.model;
   }
 

@@ -14,12 +14,6 @@ export interface NodeGpu {
   simulated?: boolean;
 }
 
-export interface LoadedModel {
-  name: string;
-  sha256: string | null;
-  parallel: number;
-}
-
 /** A job an agent is running, as its heartbeat lists it. */
 export interface RunningJob {
   jobId: string;

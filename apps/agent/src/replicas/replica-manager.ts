@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
 import type { InferenceRequest, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
-import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo } from '@gridline/runtime';
+import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
@@ -79,10 +79,6 @@ export class ReplicaManager {
   forJob(replicaId: string | undefined, model: string): Replica | null {
     const r = replicaId ? this.replicas.get(replicaId) : [...this.replicas.values()].find((x) => x.model === model && x.state === 'Ready');
     return r && r.model === model && r.state === 'Ready' && r.runner ? r : null;
-  }
-
-  maxParallel(): number {
-    return [...this.replicas.values()].reduce((s, r) => s + r.parallel, 0);
   }
 
   /** Runs one job on the replica's runner, counting it for the replica's load figures. */
@@ -189,7 +185,6 @@ export class ReplicaManager {
       // llama.cpp aborts its process on some malformed headers: refuse them before a runner sees them.
       const problems = loadabilityProblems(header);
       if (problems.length > 0) throw new Error(`refusing to load ${r.model}: ${problems.join('; ')}`);
-      if (r.origin === 'local') await this.describeLocal(r, path, header);
       r.estimateBytes ??= this.estimate(header, settings);
       if (this.simulated) this.placeSimulated(r);
       const runner = new RunnerClient();
@@ -203,8 +198,7 @@ export class ReplicaManager {
       if (!current()) return;
       r.loaded = loaded;
       r.parallel = loaded.parallel;
-      // What the catalog needs to check requests against before a job exists: the served context and the longest token.
-      if (r.announcement) r.announcement = { ...r.announcement, parallel: loaded.parallel, contextTokens: loaded.contextSize, maxTokenBytes: loaded.maxTokenBytes };
+      if (r.origin === 'local') await this.describeLocal(r, path, header, loaded);
       // Simulated GPUs hold what was planned; real ones what the runner measured around the load.
       r.memory = { gpuBytes: this.simulated ? [...r.allocated.values()].reduce((a, b) => a + b, 0) : loaded.memory.gpuBytes, cpuBytes: loaded.memory.cpuBytes };
       if (!this.simulated && loaded.gpuLayers > 0 && this.gpu) this.gpu.deviceNames.forEach((_, i) => r.allocated.set(i, Math.round((r.memory?.gpuBytes ?? 0) / Math.max(1, this.gpu?.deviceNames.length ?? 1))));
@@ -259,7 +253,8 @@ export class ReplicaManager {
     r.allocated = placed;
   }
 
-  private async describeLocal(r: Replica, path: string, header: GgufHeader): Promise<void> {
+  /** What the catalog records of the agent's own model: its file, and how it is served (the context and longest token requests are checked against before a job exists). */
+  private async describeLocal(r: Replica, path: string, header: GgufHeader, loaded: RunnerLoadedInfo): Promise<void> {
     const [sha256, { size }] = await Promise.all([sha256File(path), stat(path)]);
     const facts = modelFacts(header);
     r.sha256 = sha256;
@@ -272,11 +267,10 @@ export class ReplicaManager {
       layers: facts.layers,
       embedding: facts.embedding,
       parameterBytes: facts.parameterBytes,
-      parallel: this.config.GRIDLINE_PARALLEL,
-      contextTokens: this.config.GRIDLINE_CONTEXT_SIZE,
-      maxTokenBytes: null,
+      parallel: loaded.parallel,
+      contextTokens: loaded.contextSize,
+      maxTokenBytes: loaded.maxTokenBytes,
     };
-
   }
 
   private fail(r: Replica, reason: string): void {

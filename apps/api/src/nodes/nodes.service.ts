@@ -159,7 +159,6 @@ export class NodesService {
   async heartbeat(caller: NodePrincipal, dto: HeartbeatDto): Promise<HeartbeatReply> {
     if (dto.nodeId !== caller.nodeId) throw new ApiError('node_mismatch', `this credential belongs to node ${quote(caller.nodeName)}, not to ${quote(dto.nodeId)}`, { param: 'nodeId' });
     const inv = dto.inventory;
-    const ready = dto.replicas.filter((r) => r.state === 'Ready');
     const node = await this.nodes.heartbeat(
       caller.nodeId,
       {
@@ -169,7 +168,6 @@ export class NodesService {
         totalMemoryBytes: inv.totalMemoryBytes,
         freeMemoryBytes: inv.freeMemoryBytes,
         inventory: this.inventoryFacts(inv, dto.replicas, dto.shuttingDown),
-        loadedModels: ready.map((r) => ({ name: r.model, sha256: r.sha256, parallel: r.parallel })),
         replicaReports: dto.replicas,
         runningJobs: dto.runningJobs,
       },
@@ -246,7 +244,8 @@ export class NodesService {
     }
     await this.nodes.delete(id);
     await this.audit.record(p, origin, { action: 'node.delete', targetType: 'node', targetId: id, teamId: null, details: { name: n.name } });
-    await this.publish({ ...n, revokedAt: n.revokedAt ?? new Date() }, []);
+    // Routing forgets its replicas at once (a deleted node is not schedulable and serves nothing).
+    await this.publish({ ...n, revokedAt: n.revokedAt ?? new Date(), replicaReports: [] }, []);
   }
 
   async addReplica(p: Principal, id: string, dto: CreateReplicaDto, origin: RequestOrigin): Promise<ReplicaDto> {

@@ -41,7 +41,8 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
         {
           nodeId: node.id,
           at,
-          schedulable: node.approved && !node.cordoned && !node.draining && !node.revokedAt && !node.inventory.shuttingDown,
+          // Counted, not routed to: whether the node takes work comes with its next heartbeat (the api decides it).
+          schedulable: false,
           replicas: reports.map((r) => ({ id: r.id, model: r.model, parallel: r.parallel, ready: r.state === 'Ready' })),
           runningJobs: node.runningJobs,
         },

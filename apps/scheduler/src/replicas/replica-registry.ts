@@ -91,16 +91,6 @@ export class ReplicaRegistry {
     }
   }
 
-  /** Forgets a node (deleted). */
-  forget(nodeId: string): void {
-    for (const r of this.nodes.get(nodeId)?.replicas ?? []) {
-      this.prefixes.forget(r.id);
-      this.view.remove(r.id);
-    }
-    for (const key of this.nodes.get(nodeId)?.inFlight.keys() ?? []) this.claimed.delete(key);
-    this.nodes.delete(nodeId);
-  }
-
   /**
    * An attempt the scheduler counts against the node, claimed more than `graceMs` before, that
    * the node does not run is no longer counted (its end was missed); one the node runs that the

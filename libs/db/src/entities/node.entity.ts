@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { LoadedModel, NodeGpu } from '@gridline/contract';
+import type { NodeGpu } from '@gridline/contract';
 import { bigintNumber } from './transformers';
 
 /**
@@ -34,10 +34,6 @@ export class NodeEntity {
 
   @Column({ type: 'text', default: 'Pending' })
   status!: NodeStatus;
-
-  /** Why the status is what it is (missed heartbeats, revoked, …); null when there is nothing to say. */
-  @Column({ name: 'status_reason', type: 'text', nullable: true })
-  statusReason!: string | null;
 
   @Column({ type: 'boolean', default: false })
   approved!: boolean;
@@ -87,10 +83,6 @@ export class NodeEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   inventory!: NodeInventoryFacts;
-
-  /** The models the node serves (Ready replicas), as routing needs them. */
-  @Column({ name: 'loaded_models', type: 'jsonb', default: () => "'[]'" })
-  loadedModels!: LoadedModel[];
 
   /** Every replica the agent reported in its last heartbeat, with its state, memory and load. */
   @Column({ name: 'replica_reports', type: 'jsonb', default: () => "'[]'" })

@@ -10,7 +10,8 @@ export class AgentNodes1796134529553 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "IDX_5fe33c148359f13520c68b88dd" ON "model_loads" ("model_name", "created_at") `);
         await queryRunner.query(`CREATE TABLE "replicas" ("id" uuid NOT NULL DEFAULT gen_random_uuid(), "node_id" uuid NOT NULL, "model_id" uuid, "model_name" text NOT NULL, "settings" jsonb NOT NULL, "estimate_bytes" bigint, "desired" text NOT NULL DEFAULT 'Loaded', "created_by" uuid, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_6587a2c44763909278f24ae9357" PRIMARY KEY ("id"))`);
         await queryRunner.query(`CREATE INDEX "IDX_b081e062ad64bd4dc8d0ea4536" ON "replicas" ("node_id") `);
-        await queryRunner.query(`ALTER TABLE "nodes" ADD "status_reason" text`);
+        // What nodes serve is in their replica reports now.
+        await queryRunner.query(`ALTER TABLE "nodes" DROP COLUMN "loaded_models"`);
         await queryRunner.query(`ALTER TABLE "nodes" ADD "approved" boolean NOT NULL DEFAULT false`);
         await queryRunner.query(`ALTER TABLE "nodes" ADD "cordoned" boolean NOT NULL DEFAULT false`);
         await queryRunner.query(`ALTER TABLE "nodes" ADD "draining" boolean NOT NULL DEFAULT false`);
@@ -46,7 +47,7 @@ export class AgentNodes1796134529553 implements MigrationInterface {
         await queryRunner.query(`ALTER TABLE "nodes" DROP COLUMN "draining"`);
         await queryRunner.query(`ALTER TABLE "nodes" DROP COLUMN "cordoned"`);
         await queryRunner.query(`ALTER TABLE "nodes" DROP COLUMN "approved"`);
-        await queryRunner.query(`ALTER TABLE "nodes" DROP COLUMN "status_reason"`);
+        await queryRunner.query(`ALTER TABLE "nodes" ADD "loaded_models" jsonb NOT NULL DEFAULT '[]'`);
         await queryRunner.query(`DROP INDEX "public"."IDX_b081e062ad64bd4dc8d0ea4536"`);
         await queryRunner.query(`DROP TABLE "replicas"`);
         await queryRunner.query(`DROP INDEX "public"."IDX_5fe33c148359f13520c68b88dd"`);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, IsNull, LessThan } from 'typeorm';
-import type { LoadedModel, NodeGpu } from '@gridline/contract';
+import type { NodeGpu } from '@gridline/contract';
 import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus } from '../entities';
 
 export interface NodeTaint {
@@ -17,7 +17,6 @@ export interface NodeReport {
   totalMemoryBytes: number;
   freeMemoryBytes: number;
   inventory: NodeInventoryFacts;
-  loadedModels: LoadedModel[];
   replicaReports: unknown[];
   runningJobs: { jobId: string; attempt: number }[];
 }
@@ -26,7 +25,6 @@ export interface NodeRecord extends NodeReport {
   id: string;
   name: string;
   status: NodeStatus;
-  statusReason: string | null;
   approved: boolean;
   cordoned: boolean;
   draining: boolean;
@@ -68,7 +66,6 @@ function fromRow(r: Record<string, unknown>): Partial<NodeEntity> {
     id: r.id as string,
     name: r.name as string,
     status: r.status as NodeStatus,
-    statusReason: r.status_reason as string | null,
     approved: r.approved as boolean,
     cordoned: r.cordoned as boolean,
     draining: r.draining as boolean,
@@ -82,7 +79,6 @@ function fromRow(r: Record<string, unknown>): Partial<NodeEntity> {
     totalMemoryBytes: num(r.total_memory_bytes),
     freeMemoryBytes: num(r.free_memory_bytes),
     inventory: r.inventory as NodeInventoryFacts,
-    loadedModels: r.loaded_models as LoadedModel[],
     replicaReports: r.replica_reports as unknown[],
     runningJobs: r.running_jobs as NodeEntity['runningJobs'],
     lastHeartbeatAt: r.last_heartbeat_at as Date,
@@ -95,7 +91,6 @@ function toRecord(e: NodeEntity): NodeRecord {
     id: e.id,
     name: e.name,
     status: e.status,
-    statusReason: e.statusReason,
     approved: e.approved,
     cordoned: e.cordoned,
     draining: e.draining,
@@ -109,7 +104,6 @@ function toRecord(e: NodeEntity): NodeRecord {
     totalMemoryBytes: e.totalMemoryBytes,
     freeMemoryBytes: e.freeMemoryBytes,
     inventory: e.inventory,
-    loadedModels: e.loadedModels,
     replicaReports: e.replicaReports,
     runningJobs: e.runningJobs,
     lastHeartbeatAt: e.lastHeartbeatAt,
@@ -117,7 +111,7 @@ function toRecord(e: NodeEntity): NodeRecord {
   };
 }
 
-export type NodeJoin = Pick<NodeRecord, 'name' | 'labels' | 'taints'> & Omit<NodeReport, 'loadedModels' | 'replicaReports' | 'runningJobs'> & {
+export type NodeJoin = Pick<NodeRecord, 'name' | 'labels' | 'taints'> & Omit<NodeReport, 'replicaReports' | 'runningJobs'> & {
   accessKey: string;
   secretSealed: string;
   approved: boolean;
@@ -143,7 +137,7 @@ export class NodeRepository {
        ON CONFLICT (name) DO UPDATE SET
          access_key = EXCLUDED.access_key, secret_sealed = EXCLUDED.secret_sealed, join_token_id = EXCLUDED.join_token_id,
          approved = EXCLUDED.approved,
-         status = CASE WHEN EXCLUDED.approved THEN 'Ready' ELSE 'Pending' END, status_reason = NULL,
+         status = CASE WHEN EXCLUDED.approved THEN 'Ready' ELSE 'Pending' END,
          labels = EXCLUDED.labels || nodes.labels,
          agent_version = EXCLUDED.agent_version, backend = EXCLUDED.backend, gpus = EXCLUDED.gpus,
          total_memory_bytes = EXCLUDED.total_memory_bytes, free_memory_bytes = EXCLUDED.free_memory_bytes,
@@ -192,12 +186,10 @@ export class NodeRepository {
         totalMemoryBytes: report.totalMemoryBytes,
         freeMemoryBytes: report.freeMemoryBytes,
         inventory: report.inventory,
-        loadedModels: report.loadedModels,
         replicaReports: report.replicaReports,
         runningJobs: report.runningJobs,
         lastHeartbeatAt: at,
         status: () => `CASE WHEN approved THEN 'Ready' ELSE 'Pending' END`,
-        statusReason: null,
       })
       .where('id = :id AND revoked_at IS NULL', { id })
       .returning('*')
@@ -213,9 +205,9 @@ export class NodeRepository {
   async markStale(notReadyBefore: Date, lostBefore: Date): Promise<{ notReady: string[]; lost: string[] }> {
     const repo = this.db.getRepository(NodeEntity);
     const lost = await repo.find({ select: { id: true }, where: { status: In(['Ready', 'NotReady']), lastHeartbeatAt: LessThan(lostBefore) } });
-    if (lost.length > 0) await repo.update(lost.map((n) => n.id), { status: 'Lost', statusReason: 'no heartbeat for a long time' });
+    if (lost.length > 0) await repo.update(lost.map((n) => n.id), { status: 'Lost' });
     const notReady = await repo.find({ select: { id: true }, where: { status: 'Ready', lastHeartbeatAt: LessThan(notReadyBefore) } });
-    if (notReady.length > 0) await repo.update(notReady.map((n) => n.id), { status: 'NotReady', statusReason: 'missed heartbeats' });
+    if (notReady.length > 0) await repo.update(notReady.map((n) => n.id), { status: 'NotReady' });
     return { notReady: notReady.map((n) => n.id), lost: lost.map((n) => n.id) };
   }
 
@@ -228,13 +220,8 @@ export class NodeRepository {
     return row ? toRecord(row) : null;
   }
 
-  async findByName(name: string): Promise<NodeRecord | null> {
-    const row = await this.db.getRepository(NodeEntity).findOne({ where: { name } });
-    return row ? toRecord(row) : null;
-  }
-
   /** An admin's change: approval, cordon, drain, labels, taints, revocation. */
-  async update(id: string, changes: Partial<Pick<NodeRecord, 'approved' | 'cordoned' | 'draining' | 'labels' | 'taints' | 'revokedAt'>> & { status?: NodeStatus; statusReason?: string | null }): Promise<NodeRecord | null> {
+  async update(id: string, changes: Partial<Pick<NodeRecord, 'approved' | 'cordoned' | 'draining' | 'labels' | 'taints' | 'revokedAt'>>): Promise<NodeRecord | null> {
     const result = await this.db.getRepository(NodeEntity).update({ id }, changes);
     return (result.affected ?? 0) > 0 ? this.get(id) : null;
   }

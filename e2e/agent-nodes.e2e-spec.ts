@@ -154,6 +154,10 @@ describe('agents join the fleet and act only as themselves', () => {
     const bad = await client.json('PATCH', `/api/v1/nodes/${n.id}`, { labels: { 'bad key!': 'x' } });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: 'validation_failed', param: 'labels' });
+    const badTaint = await client.json('PATCH', `/api/v1/nodes/${n.id}`, { taints: [{ key: 'ok', effect: 'NoSchedule' }, { key: 'bad key!', effect: 'NoSchedule' }] });
+    expect(badTaint.status).toBe(400);
+    expect(badTaint.body).toMatchObject({ code: 'validation_failed', param: 'taints[1]' });
+    expect((await node('gpu-c'))!.taints).toEqual([{ key: 'maintenance', effect: 'NoExecute' }]);
     expect((await node('gpu-c'))!.labels).toEqual({ 'gridline.dev/pool': 'a' });
   });
 

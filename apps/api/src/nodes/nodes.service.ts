@@ -7,7 +7,7 @@ import { SecretBox, generateKeypair } from '@gridline/auth';
 import { ApiError, RedisKeys, errorSummary, quote, sha256File } from '@gridline/common';
 import { JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
 import { ModelShape, plannedRequirements } from '@gridline/models';
-import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, nudgeChannel, parseLabels } from '@gridline/scheduling';
+import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, labelProblem, nudgeChannel, taintProblem } from '@gridline/scheduling';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
@@ -52,15 +52,20 @@ function toTokenDto(t: JoinTokenRecord, now = Date.now()): JoinTokenDto {
 
 /** Labels as given, checked like Kubernetes labels; the error names the field. */
 function checkedLabels(labels: Record<string, unknown>, param: string): Record<string, string> {
-  try {
-    const text = Object.entries(labels).map(([k, v]) => {
-      if (typeof v !== 'string') throw new Error(`label ${quote(k)} must have a string value`);
-      return `${k}=${v}`;
-    });
-    return parseLabels(text.join(','));
-  } catch (e) {
-    throw new ApiError('validation_failed', (e as Error).message, { param });
+  for (const [key, value] of Object.entries(labels)) {
+    const problem = typeof value === 'string' ? labelProblem(key, value) : 'the value must be a string';
+    if (problem) throw new ApiError('validation_failed', `label ${quote(key)}: ${problem}`, { param });
   }
+  return labels as Record<string, string>;
+}
+
+/** Taints as given, checked like Kubernetes taints (one per key and effect); the error names the taint. */
+function checkedTaints<T extends { key: string; value?: string; effect: string }>(taints: T[], param: string): T[] {
+  taints.forEach((t, i) => {
+    const problem = taintProblem(t) ?? (taints.findIndex((o) => o.key === t.key && o.effect === t.effect) < i ? `${t.key} with effect ${t.effect} is given twice` : null);
+    if (problem) throw new ApiError('validation_failed', `taint ${quote(t.key)}: ${problem}`, { param: `${param}[${i}]` });
+  });
+  return taints;
 }
 
 /**
@@ -123,6 +128,7 @@ export class NodesService {
 
   async join(dto: JoinDto): Promise<JoinReply> {
     const labels = checkedLabels(dto.labels, 'labels');
+    const taints = checkedTaints(dto.taints, 'taints');
     const at = new Date();
     const used = await this.tokens.use(hashToken(dto.token), at);
     if ('refused' in used) {
@@ -136,7 +142,7 @@ export class NodesService {
       {
         name: dto.nodeName,
         labels: { ...used.token.labels, ...labels },
-        taints: dto.taints,
+        taints,
         accessKey: credential.accessKey,
         secretSealed: this.secrets.seal(credential.secretKey, credential.accessKey),
         approved: used.token.autoApprove,
@@ -224,7 +230,7 @@ export class NodesService {
 
   async update(p: Principal, id: string, dto: UpdateNodeDto, origin: RequestOrigin): Promise<NodeDto> {
     await this.found(id);
-    const changes = { ...(dto.labels ? { labels: checkedLabels(dto.labels, 'labels') } : {}), ...(dto.taints ? { taints: dto.taints } : {}) };
+    const changes = { ...(dto.labels ? { labels: checkedLabels(dto.labels, 'labels') } : {}), ...(dto.taints ? { taints: checkedTaints(dto.taints, 'taints') } : {}) };
     return this.changed(p, origin, 'node.update', await this.nodes.update(id, changes), changes);
   }
 

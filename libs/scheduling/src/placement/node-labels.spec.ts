@@ -1,4 +1,4 @@
-import { NodeSpecError, formatLabels, formatTaints, parseLabels, parseTaints } from './node-labels';
+import { NodeSpecError, formatLabels, formatTaints, parseLabels, parseTaints, labelProblem, taintProblem } from './node-labels';
 
 const refusal = (fn: () => unknown): NodeSpecError => {
   try {
@@ -73,5 +73,16 @@ describe('parseTaints', () => {
   it('formatTaints is its inverse', () => {
     const text = 'gpu=a100:NoSchedule,maintenance:NoExecute';
     expect(formatTaints(parseTaints(text))).toBe(text);
+  });
+});
+
+describe('labelProblem and taintProblem (labels and taints given as data)', () => {
+  it('apply the same rules as the text forms', () => {
+    expect(labelProblem('gridline.dev/pool', 'a')).toBeNull();
+    expect(labelProblem('bad key!', 'a')).toMatch(/its name must be/);
+    expect(labelProblem('pool', 'no spaces')).toMatch(/the value must be/);
+    expect(taintProblem({ key: 'gpu', value: 'a100', effect: 'NoSchedule' })).toBeNull();
+    expect(taintProblem({ key: 'gpu', effect: 'Never' })).toMatch(/the effect must be one of/);
+    expect(taintProblem({ key: 'Bad.Prefix/gpu', effect: 'NoExecute' })).toMatch(/prefix/);
   });
 });

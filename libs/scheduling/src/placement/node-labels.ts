@@ -26,6 +26,15 @@ function keyProblem(key: string): string | null {
 const valueProblem = (value: string): string | null =>
   value === '' || NAME.test(value) ? null : 'the value must be at most 63 letters, digits, . _ - starting and ending with a letter or digit';
 
+/** Why a label is refused by Kubernetes' rules, or null: for labels that come as data (the admin API), not as text. */
+export const labelProblem = (key: string, value: string): string | null => keyProblem(key) ?? valueProblem(value);
+
+/** Why a taint is refused (its key, value or effect), or null. */
+export function taintProblem(t: { key: string; value?: string; effect: string }): string | null {
+  if (!TAINT_EFFECTS.includes(t.effect as TaintEffect)) return `the effect must be one of ${TAINT_EFFECTS.join(', ')}`;
+  return keyProblem(t.key) ?? valueProblem(t.value ?? '');
+}
+
 /** Non-empty comma-separated items, trimmed (a trailing comma or spaces around items are tolerated). */
 const items = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -37,7 +46,7 @@ export function parseLabels(text: string): Record<string, string> {
     const fail = (why: string) => new NodeSpecError('invalid_labels', `label "${item}": ${why}`);
     if (eq < 0) throw fail('expected key=value');
     const [key, value] = [item.slice(0, eq), item.slice(eq + 1)];
-    const problem = keyProblem(key) ?? valueProblem(value);
+    const problem = labelProblem(key, value);
     if (problem) throw fail(problem);
     if (Object.prototype.hasOwnProperty.call(labels, key)) throw fail(`${key} is given twice`);
     labels[key] = value;
@@ -53,11 +62,10 @@ export function parseTaints(text: string): Taint[] {
     const colon = item.lastIndexOf(':');
     if (colon < 0) throw fail(`expected key=value:Effect or key:Effect (Effect: ${TAINT_EFFECTS.join(', ')})`);
     const effect = item.slice(colon + 1) as TaintEffect;
-    if (!TAINT_EFFECTS.includes(effect)) throw fail(`the effect must be one of ${TAINT_EFFECTS.join(', ')}`);
     const head = item.slice(0, colon);
     const eq = head.indexOf('=');
     const [key, value] = eq < 0 ? [head, ''] : [head.slice(0, eq), head.slice(eq + 1)];
-    const problem = keyProblem(key) ?? valueProblem(value);
+    const problem = taintProblem({ key, value, effect });
     if (problem) throw fail(problem);
     if (taints.some((t) => t.key === key && t.effect === effect)) throw fail(`${key} with effect ${effect} is given twice`);
     taints.push(value ? { key, value, effect } : { key, effect });

@@ -173,6 +173,7 @@ export class ReplicaManager {
     let loadStarted = started;
     const settings = r.spec?.settings ?? { contextSize: this.config.GRIDLINE_CONTEXT_SIZE, parallel: this.config.GRIDLINE_PARALLEL, gpuLayers: this.configGpuLayers(), threads: this.config.GRIDLINE_THREADS };
     const current = () => this.replicas.get(r.id) === r && r.generation === generation && !this.stopping;
+    let runner: RunnerClient | null = null;
     try {
       const path = await file();
       if (!current()) return;
@@ -186,16 +187,18 @@ export class ReplicaManager {
       const problems = loadabilityProblems(header);
       if (problems.length > 0) throw new Error(`refusing to load ${r.model}: ${problems.join('; ')}`);
       r.estimateBytes ??= this.estimate(header, settings);
+      if (!current()) return;
       if (this.simulated) this.placeSimulated(r);
-      const runner = new RunnerClient();
-      r.runner = runner;
-      runner.on('exit', (err: Error) => this.runnerExited(r, runner, err));
+      const child = new RunnerClient();
+      runner = child;
+      r.runner = child;
+      child.on('exit', (err: Error) => this.runnerExited(r, child, err));
       const gpuLayers = this.runnerGpu === 'cpu' || this.gpu?.backend === 'cpu' ? 0 : settings.gpuLayers;
       const loaded = await this.withinLoadTimeout(async () => {
-        await runner.start(this.runnerGpu);
-        return runner.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads });
+        await child.start(this.runnerGpu);
+        return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads });
       });
-      if (!current()) return;
+      if (!current()) return this.stopIfOrphaned(r, runner);
       r.loaded = loaded;
       r.parallel = loaded.parallel;
       if (r.origin === 'local') await this.describeLocal(r, path, header, loaded);
@@ -205,15 +208,20 @@ export class ReplicaManager {
       r.state = 'Ready';
       r.reason = null;
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - loadStarted });
-      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${runner.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
+      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${child.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
     } catch (e) {
-      if (!current()) return;
+      if (!current()) return this.stopIfOrphaned(r, runner);
       const reason = (e as Error).message || String(e);
       this.fail(r, reason);
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'failed', reason, estimateBytes: r.estimateBytes, gpuBytes: null, cpuBytes: null, gpuLayers: null, loadMs: Date.now() - loadStarted });
       this.logger.error(`loading ${r.model} (replica ${r.id}) failed: ${reason}`);
     }
     this.onChange();
+  }
+
+  /** A load overtaken by an unload or a shutdown: its runner must not outlive it. */
+  private async stopIfOrphaned(r: Replica, runner: RunnerClient | null): Promise<void> {
+    if (runner && (r.runner !== runner || this.replicas.get(r.id) !== r || this.stopping)) await runner.stop().catch(() => undefined);
   }
 
   private async withinLoadTimeout<T>(load: () => Promise<T>): Promise<T> {

@@ -227,7 +227,8 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     });
     this.replicas.loadsRecorded(loads.map((l) => l.loadId));
     this.intervalMs = reply.heartbeatIntervalSeconds * 1000;
-    this.replicas.reconcile(reply.replicas);
+    // A node shutting down loads nothing new.
+    if (!this.stopping) this.replicas.reconcile(reply.replicas);
     return reply;
   }
 

@@ -18,6 +18,27 @@ export class SchedulerConfig extends NodeTimingConfig {
   @Max(300)
   GRIDLINE_SWEEP_SECONDS = 5;
 
+  /**
+   * The leadership lease: the leader renews it every third of this; a standby takes over at most
+   * this long (plus a third) after the leader stops renewing.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  GRIDLINE_LEADER_LEASE_SECONDS = 10;
+
+  /** How often the leader compares deployments with what runs (it also looks at once when jobs wait for a model loaded on demand). */
+  @IsInt()
+  @Min(1)
+  @Max(300)
+  GRIDLINE_RECONCILE_SECONDS = 2;
+
+  /** How long a replica whose load failed keeps its deployment off that node before it is tried there again (doubling per failure, up to 16×). */
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  GRIDLINE_LOAD_RETRY_SECONDS = 30;
+
   @IsBoolean()
   GRIDLINE_MIGRATE = true;
 }

@@ -9,7 +9,9 @@ import { Dispatcher } from './dispatch/dispatcher.service';
 import { WaitingJobs } from './dispatch/waiting-jobs';
 import { NodeBeatsController } from './nodes/node-beats.controller';
 import { NodeWatch } from './nodes/node-watch.service';
+import { Leadership } from './leadership/leadership.service';
 import { ProgressService } from './progress/progress.service';
+import { Reconciler } from './reconcile/reconciler.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
 import { SchedulerConfig } from './scheduler.config';
 import { SweeperService } from './sweeper/sweeper.service';
@@ -30,7 +32,8 @@ export class SchedulerModule implements OnApplicationShutdown {
           redisUrl: config.REDIS_URL,
           prefix: config.GRIDLINE_REDIS_PREFIX,
           connectionName: 'gridline-scheduler',
-          consumes: [{ queue: Queues.inference, concurrency: config.GRIDLINE_DISPATCH_CONCURRENCY }],
+          // Consumed by the leader only: it starts when this scheduler takes the lease.
+          consumes: [{ queue: Queues.inference, concurrency: config.GRIDLINE_DISPATCH_CONCURRENCY, startOnBoot: false }],
         }),
       ],
       controllers: [NodeBeatsController],
@@ -41,6 +44,8 @@ export class SchedulerModule implements OnApplicationShutdown {
         },
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
         ReplicaRegistry,
+        Leadership,
+        Reconciler,
         JobLifecycle,
         NodeWatch,
         WaitingJobs,

@@ -14,6 +14,7 @@ import { KeypairRepository } from './repositories/keypair.repository';
 import { TeamRepository } from './repositories/team.repository';
 import { TokenRepository } from './repositories/token.repository';
 import { UserRepository } from './repositories/user.repository';
+import { LeaseRepository } from './repositories/lease.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -36,6 +37,7 @@ const REPOSITORIES = [
   TokenRepository,
   AuditRepository,
   DeploymentRepository,
+  LeaseRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

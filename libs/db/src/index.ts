@@ -14,3 +14,4 @@ export * from './repositories/keypair.repository';
 export * from './repositories/token.repository';
 export * from './repositories/audit.repository';
 export * from './repositories/deployment.repository';
+export * from './repositories/lease.repository';

@@ -43,9 +43,12 @@ export class JobLifecycle {
     await this.queues.enqueue(Queues.inference, payloadOf(job));
   }
 
-  /** queued → dispatched, and the attempt may now write the job's stream. */
-  async dispatch(jobId: string, attempt: number, nodeId: string, replicaId: string, at = new Date()): Promise<JobRecord | null> {
-    const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt });
+  /**
+   * queued → dispatched, and the attempt may now write the job's stream. `fence`: the scheduler lease token the dispatch is
+   * made under; refused (null) once a newer scheduler leads.
+   */
+  async dispatch(jobId: string, attempt: number, nodeId: string, replicaId: string, at = new Date(), fence?: number): Promise<JobRecord | null> {
+    const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt, fence });
     if (job && !(await this.streams.open(jobId, attempt))) {
       // Closed in Redis meanwhile (cancelled, expired): the row catches up when its ender runs.
       this.logger.debug({ jobId }, 'dispatched a job whose stream is closed');

@@ -5,6 +5,8 @@ export interface ConsumedQueue {
   queue: QueueSpec<any>;
   /** Jobs handled at once; for parametric queues, the default of `QueueConsumers.start`. */
   concurrency: number;
+  /** False: consumed only once the app calls `QueueConsumers.start` (a scheduler that must lead first). Default true. */
+  startOnBoot?: boolean;
 }
 
 export interface MessagingOptions {

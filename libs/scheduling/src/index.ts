@@ -9,3 +9,5 @@ export * from './placement/node-match';
 export * from './placement/node-labels';
 export * from './placement/plan-deployment';
 export * from './fairness/fair-queue';
+export * from './placement/plan-node';
+export * from './reconcile/reconcile-deployment';

@@ -39,8 +39,10 @@ export interface RunningStack {
   startupMs: number;
   /** Starts a new agent process for the same node (after the first was killed) and waits for its registration. */
   restartAgent(): Promise<ManagedProcess>;
-  /** Kills the scheduler (SIGKILL) and starts a new one; resolves once it listens. */
+  /** Kills the scheduler (SIGKILL) and starts a new one; resolves once it leads. */
   restartScheduler(): Promise<ManagedProcess>;
+  /** Another scheduler process on the stack (a standby while the first leads); resolves once it listens. */
+  spawnScheduler(env?: Record<string, string>): Promise<ManagedProcess>;
   /** Another agent process on the stack (its own name and data directory in `env`), joining with `joinToken` when given. */
   spawnAgent(env: Record<string, string>, joinToken?: string): ManagedProcess;
   /** Another api replica on the same database and Redis namespace, with extra environment. */
@@ -88,7 +90,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     ...options.agentEnv,
   };
   const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), apiEnv(port));
-  const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
+  // A short lease: a scheduler started after one was killed leads within about two seconds.
+  const schedulerEnv = { GRIDLINE_LEADER_LEASE_SECONDS: '2', ...common, ...options.schedulerEnv };
+  const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), schedulerEnv);
   const processes: ManagedProcess[] = [api, scheduler];
   let agent: ManagedProcess | null = null;
   const spawnAgent = (joinToken?: string, env: Record<string, string> = {}) => {
@@ -130,10 +134,16 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       restartScheduler: async () => {
         stack.scheduler.child.kill('SIGKILL');
         await stack.scheduler.waitExit();
-        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...options.schedulerEnv });
+        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), schedulerEnv);
+        processes.push(next);
+        await next.waitFor(/leader \(lease token/);
+        stack.scheduler = next;
+        return next;
+      },
+      spawnScheduler: async (env = {}) => {
+        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...schedulerEnv, ...env });
         processes.push(next);
         await next.waitFor(/scheduler ready/);
-        stack.scheduler = next;
         return next;
       },
       spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', ...env }),

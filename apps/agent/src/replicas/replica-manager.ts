@@ -196,7 +196,8 @@ export class ReplicaManager {
       const gpuLayers = this.runnerGpu === 'cpu' || this.gpu?.backend === 'cpu' ? 0 : settings.gpuLayers;
       const loaded = await this.withinLoadTimeout(async () => {
         await child.start(this.runnerGpu);
-        return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads });
+        // A spec's threads 0 leaves the choice to the node (its GRIDLINE_THREADS; 0 there: llama.cpp's default).
+        return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads || this.config.GRIDLINE_THREADS });
       });
       if (!current()) return this.stopIfOrphaned(r, runner);
       r.loaded = loaded;

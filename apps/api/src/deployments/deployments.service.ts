@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { stringify } from 'yaml';
 import { ApiError, quote } from '@gridline/common';
-import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
+import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
 import { MemoryRequirements, ModelShape, RuntimeSettings, plannedRequirements } from '@gridline/models';
-import { DeploymentPlan, INSTANCE_TYPES, PlanNode, PlanRuleResult, TeamQuota, Toleration, planDeployment } from '@gridline/scheduling';
+import { DeploymentPlan, INSTANCE_TYPES, PlanRuleResult, TeamQuota, Toleration, planDeployment, planNodeOf, replicaRequirementOf } from '@gridline/scheduling';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
@@ -11,6 +11,7 @@ import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { CreateDeploymentDto, UpdateDeploymentDto } from './dto/deployment.dto';
 import { memoryBreakdown } from '../models/dto/requirements.dto';
+import { withChecksum } from '../models/model-checksum';
 import { DeploymentDto, DeploymentPageDto, DeploymentPlanDto } from './dto/plan.dto';
 
 interface Planned {
@@ -35,12 +36,18 @@ function toDeploymentDto(d: DeploymentRecord, modelName: string): DeploymentDto 
     teamId: d.teamId,
     model: modelName,
     replicas: d.replicas,
+    minReplicas: d.minReplicas,
+    idleSeconds: d.idleSeconds,
+    pinned: d.pinned,
     runtime: d.runtime,
     placement: d.placement,
     resource: d.resource,
     tolerations: d.tolerations,
     phase: d.phase,
     conditions: d.conditions,
+    readyReplicas: d.status?.readyReplicas ?? 0,
+    status: d.status,
+    events: d.events,
     plan: d.plan as unknown as DeploymentPlanDto,
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),
@@ -76,6 +83,8 @@ export class DeploymentsService {
     if (!planned.plan.applicable) {
       throw new ApiError('deployment_not_applicable', `the plan cannot be applied yet: ${planned.plan.rules.filter((r) => !r.passed).map((r) => r.message).join('; ')}`, { extra: { plan: planned.plan } });
     }
+    // The scheduler hands nodes the file's digest to verify what they pull.
+    await withChecksum(this.models, planned.model);
     const now = new Date().toISOString();
     let created: DeploymentRecord;
     try {
@@ -84,6 +93,9 @@ export class DeploymentsService {
         teamId: planned.teamId,
         modelId: planned.model.id,
         replicas: dto.replicas ?? 1,
+        minReplicas: dto.minReplicas ?? null,
+        idleSeconds: dto.idleSeconds ?? 300,
+        pinned: dto.pinned ?? false,
         runtime: planned.runtime as unknown as Record<string, unknown>,
         placement: dto.placement ?? 'binpack',
         resource: { ...dto.resource },
@@ -138,6 +150,9 @@ export class DeploymentsService {
       model: model?.name ?? current.modelId,
       teamId: current.teamId,
       replicas: changes.replicas ?? current.replicas,
+      minReplicas: changes.minReplicas !== undefined ? changes.minReplicas : (current.minReplicas ?? undefined),
+      idleSeconds: changes.idleSeconds ?? current.idleSeconds,
+      pinned: changes.pinned ?? current.pinned,
       runtime: { ...(current.runtime as CreateDeploymentDto['runtime']), ...changes.runtime },
       placement: changes.placement ?? (current.placement as CreateDeploymentDto['placement']),
       resource: changes.resource ?? (current.resource as CreateDeploymentDto['resource']),
@@ -149,6 +164,9 @@ export class DeploymentsService {
     const condition = { type: 'Placed' as const, status: true, reason: 'PlanUpdated', message: `re-planned: ${planned.plan.replicas.length} replica(s) on ${planned.plan.targetNodeCount} node(s)`, at: new Date().toISOString() };
     const updated = await this.deployments.update(scopeFor(p), id, {
       replicas: dto.replicas,
+      minReplicas: dto.minReplicas ?? null,
+      idleSeconds: dto.idleSeconds ?? 300,
+      pinned: dto.pinned ?? false,
       runtime: planned.runtime as unknown as Record<string, unknown>,
       placement: dto.placement,
       resource: { ...dto.resource },
@@ -164,6 +182,9 @@ export class DeploymentsService {
 
   private async plan(p: Principal, dto: CreateDeploymentDto, replacing?: string): Promise<Planned> {
     if (dto.teamId && p.role !== 'superadmin' && dto.teamId !== p.teamId) throw new ApiError('forbidden', 'deployments are made for your own team', { param: 'teamId' });
+    if (dto.minReplicas !== undefined && dto.minReplicas !== null && dto.minReplicas > (dto.replicas ?? 1)) {
+      throw new ApiError('validation_failed', `minReplicas (${dto.minReplicas}) cannot exceed replicas (${dto.replicas ?? 1})`, { param: 'minReplicas' });
+    }
     const teamId = p.role === 'superadmin' ? (dto.teamId ?? p.teamId) : p.teamId;
     const team = await this.teams.get(scopeFor(p), teamId);
     if (!team) throw notFound('team', teamId, 'teamId');
@@ -185,18 +206,12 @@ export class DeploymentsService {
     const runtime = { ...dto.runtime, contextSize: requirements.settings.contextSize, parallel: requirements.settings.parallel };
     const promised = await this.promised(replacing);
     const result = planDeployment({
-      requirement: {
-        totalBytes: requirements.totalBytes,
-        fixedBytes: requirements.fixedBytes,
-        // llama.cpp gives every GPU of a split its own reserve and compute buffer.
-        perGpuBytes: requirements.perGpu.baseBytes,
-        layers: requirements.layers.map((l) => ({ index: l.index, bytes: l.bytes })),
-      },
+      requirement: replicaRequirementOf(requirements),
       replicas: dto.replicas ?? 1,
       resource: { ...dto.resource },
       tolerations: (dto.tolerations ?? []) as Toleration[],
       placement: dto.placement,
-      nodes: (await this.nodes.list()).map((n) => planNode(n, promised)),
+      nodes: (await this.nodes.list()).map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.bytes.get(`${n.id}/${gpu}`) ?? 0)),
       quota: quotaOf(team, teamId, promised),
       instanceTypes: INSTANCE_TYPES,
     });
@@ -233,6 +248,8 @@ export class DeploymentsService {
       spec: {
         model: dto.model,
         replicas: dto.replicas ?? 1,
+        ...(dto.minReplicas !== undefined && dto.minReplicas !== null ? { minReplicas: dto.minReplicas, idleSeconds: dto.idleSeconds ?? 300 } : {}),
+        ...(dto.pinned ? { pinned: true } : {}),
         runtime,
         placement: dto.placement ?? 'binpack',
         ...(dto.resource ? { resource: dto.resource } : {}),
@@ -246,27 +263,6 @@ export class DeploymentsService {
       },
     });
   }
-}
-
-/** A node as the planner sees it: approval, admins' flags, labels (with the backend and GPU name as well-known labels) and taints. */
-function planNode(n: NodeRecord, promised: Promised): PlanNode {
-  return {
-    id: n.id,
-    name: n.name,
-    approved: n.approved && !n.revokedAt,
-    status: n.status,
-    cordoned: n.cordoned,
-    draining: n.draining || !!n.inventory.shuttingDown,
-    labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
-    taints: n.taints,
-    gpus: n.gpus.map((g) => ({
-      index: g.index,
-      totalBytes: g.totalMemoryBytes,
-      // What other deployments were promised, or what the GPU already uses, whichever is more.
-      allocatedBytes: Math.max(promised.bytes.get(`${n.id}/${g.index}`) ?? 0, g.totalMemoryBytes - g.freeMemoryBytes),
-    })),
-    capabilities: { spanningReplicas: false },
-  };
 }
 
 function quotaOf(team: { quotaGpus: number | null; quotaGpuMemoryBytes: number | null }, teamId: string, promised: Promised): TeamQuota | null {

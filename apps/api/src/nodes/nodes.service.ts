@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { SecretBox, generateKeypair } from '@gridline/auth';
-import { ApiError, RedisKeys, errorSummary, quote, sha256File } from '@gridline/common';
+import { ApiError, RedisKeys, errorSummary, quote } from '@gridline/common';
+import { withChecksum } from '../models/model-checksum';
 import { JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
 import { ModelShape, plannedRequirements } from '@gridline/models';
 import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, labelProblem, nudgeChannel, taintProblem } from '@gridline/scheduling';
@@ -263,8 +263,7 @@ export class NodesService {
     if (model.headerOnly || !model.source?.startsWith('file:')) {
       throw new ApiError('model_not_deployable', `${quote(dto.model)} has no file the control plane serves (${model.headerOnly ? 'header only' : 'not uploaded or registered from a file'})`, { param: 'model' });
     }
-    // Nodes verify what they pull: a file registered in place gets its digest the first time a node needs it.
-    if (!model.sha256) await this.models.setSha256(model.id, await sha256File(fileURLToPath(model.source)));
+    await withChecksum(this.models, model);
     const gpuLayers = dto.gpuLayers === undefined ? 'auto' : /^\d+$/.test(dto.gpuLayers) ? Number(dto.gpuLayers) : (dto.gpuLayers as 'auto' | 'max');
     const settings = { contextSize: dto.contextSize ?? 4096, parallel: dto.parallel ?? 4, gpuLayers, threads: dto.threads ?? 0 };
     const shape = (model.facts as { shape?: ModelShape }).shape;

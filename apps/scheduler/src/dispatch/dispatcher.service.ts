@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InferenceJobPayload } from '@gridline/contract';
+import { LeaseRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
-import { JobQueues, OnQueue, QueueJobContext, Queues } from '@gridline/messaging';
+import { JobQueues, OnQueue, QueueConsumers, QueueJobContext, Queues } from '@gridline/messaging';
+import { Leadership } from '../leadership/leadership.service';
 import { NodeWatch } from '../nodes/node-watch.service';
+import { Reconciler } from '../reconcile/reconciler.service';
 import { ReplicaRegistry, promptBlocks } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 import { WaitingJobs } from './waiting-jobs';
@@ -14,9 +17,15 @@ import { WaitingJobs } from './waiting-jobs';
  */
 const recheckMs = (deliveries: number) => Math.min(4000, 250 * 2 ** Math.max(0, deliveries - 1));
 
-/** Routes each admitted job to a replica with a free sequence: one hop to that node's queue. */
+/**
+ * Routes each admitted job to a replica with a free sequence: one hop to that node's queue. Only
+ * the leader consumes the `inference` queue, and each dispatch carries its lease token: a job
+ * is dispatched once, by the scheduler that leads when it is written.
+ */
 @Injectable()
 export class Dispatcher {
+  private readonly logger = new Logger('Dispatcher');
+
   constructor(
     private readonly config: SchedulerConfig,
     private readonly lifecycle: JobLifecycle,
@@ -24,7 +33,16 @@ export class Dispatcher {
     private readonly replicas: ReplicaRegistry,
     private readonly waiting: WaitingJobs,
     private readonly watch: NodeWatch,
-  ) {}
+    private readonly leadership: Leadership,
+    private readonly leases: LeaseRepository,
+    private readonly reconciler: Reconciler,
+    consumers: QueueConsumers,
+  ) {
+    leadership.register({
+      lead: async () => consumers.start(Queues.inference),
+      follow: () => consumers.stop(Queues.inference),
+    });
+  }
 
   @OnQueue(Queues.inference)
   async route(job: InferenceJobPayload, ctx: QueueJobContext): Promise<void> {
@@ -39,9 +57,13 @@ export class Dispatcher {
     // A scheduler that just started has not heard every node's heartbeat yet: routing now could
     // send jobs to sequences that are busy. The job looks again once the view is complete.
     if (!this.watch.warm(now)) return ctx.retryLater(this.watch.warmInMs(now));
+    const fence = this.leadership.fence;
+    // Deposed while the job was taken: it goes back for the new leader.
+    if (fence === null) return ctx.retryLater(0);
     const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000, promptBlocks(job.request.input));
     if (!placed) {
-      const served = this.replicas.hasModel(job.model);
+      // A model loaded on demand counts as served: the job waits while a replica loads.
+      const served = this.replicas.hasModel(job.model) || this.reconciler.loadsOnDemand(job.model);
       // A client waiting on its connection waits a bounded time; an asynchronous job waits for
       // capacity until its deadline, unless no node serves the model at all.
       if (now - job.acceptedAt > this.config.GRIDLINE_QUEUE_WAIT_SECONDS * 1000 && (job.mode === 'sync' || !served)) {
@@ -51,12 +73,19 @@ export class Dispatcher {
         return;
       }
       this.waiting.park(job.model, ctx.id);
+      this.reconciler.demand(job.model);
       return ctx.retryLater(recheckMs(ctx.deliveries));
     }
     this.waiting.unpark(job.model, ctx.id);
     const { nodeId, replicaId } = placed;
     try {
-      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId);
+      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId, new Date(), fence);
+      if (!dispatched && (await this.leases.current())?.token !== fence) {
+        // Another scheduler leads now: nothing was written; the job goes back for it to route.
+        this.replicas.release(nodeId, job.jobId, job.attempt);
+        this.logger.warn({ jobId: job.jobId }, `dispatch refused: lease token ${fence} is no longer current`);
+        return ctx.retryLater(0);
+      }
       if (!dispatched) {
         // Cancelled, expired or re-queued meanwhile: nothing to run.
         this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));

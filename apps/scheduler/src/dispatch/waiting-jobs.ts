@@ -25,6 +25,11 @@ export class WaitingJobs {
     this.parked.add(bullJobId);
   }
 
+  /** Jobs waiting for a sequence of `model`. */
+  waitingFor(model: string): number {
+    return this.byModel.get(model)?.length ?? 0;
+  }
+
   /** The job got a replica (or ended): it no longer waits. */
   unpark(model: string, bullJobId: string): void {
     if (!this.parked.delete(bullJobId)) return;

@@ -2,13 +2,15 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { errorSummary } from '@gridline/common';
 import { JobRepository, NodeRepository } from '@gridline/db';
 import type { ReplicaReport } from '@gridline/scheduling';
+import { Leadership } from '../leadership/leadership.service';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 
 /**
  * Rebuilds the live view at start (nodes and their replicas from their last heartbeats, the
- * jobs they hold) and marks silent nodes NotReady, then Lost. Until a full heartbeat interval
- * has passed, the view may miss what nodes run now: `warm()` says when it is complete.
+ * jobs they hold), again from the jobs table when this scheduler becomes the leader (the jobs the
+ * previous leader dispatched since the nodes' last heartbeats), and, while leading, marks silent
+ * nodes NotReady, then Lost. `warm()` says when the view has heard every live node.
  */
 @Injectable()
 export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,7 +26,10 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly nodes: NodeRepository,
     private readonly jobs: JobRepository,
     private readonly replicas: ReplicaRegistry,
-  ) {}
+    private readonly leadership: Leadership,
+  ) {
+    leadership.register({ lead: () => this.rebuild(), follow: async () => undefined });
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const now = Date.now();
@@ -49,10 +54,25 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
         this.config.GRIDLINE_HEARTBEAT_SECONDS * 2000,
       );
     }
+    this.timer = setInterval(() => void this.markStale(), Math.max(1000, (this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000) / 2));
+  }
+
+  /**
+   * Becoming the leader: counts every attempt the jobs table says is on a node (what the last
+   * leader dispatched after the nodes' latest heartbeats), and expects a heartbeat from every
+   * live node it has not heard within the last interval before routing.
+   */
+  private async rebuild(): Promise<void> {
+    const now = Date.now();
+    const intervalMs = this.config.GRIDLINE_HEARTBEAT_SECONDS * 1500;
     for (const job of await this.jobs.listOpen(['dispatched', 'running'])) {
       if (job.nodeId) this.replicas.hold(job.nodeId, job.id, job.attempt, job.model, job.replicaId, (job.dispatchedAt ?? job.createdAt).getTime());
     }
-    this.timer = setInterval(() => void this.markStale(), Math.max(1000, (this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000) / 2));
+    const timeoutMs = this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000;
+    const live = (await this.nodes.list()).filter((n) => n.status === 'Ready' && now - n.lastHeartbeatAt.getTime() <= timeoutMs).map((n) => n.id);
+    this.startedAt = now - intervalMs;
+    this.expected = live.filter((id) => !this.replicas.heardSince(id, this.startedAt));
+    this.warmAt = Math.max(this.warmAt, this.expected.length > 0 ? now + intervalMs : now);
   }
 
   /** Whether the live view has heard from every live node since this scheduler started. */
@@ -72,6 +92,7 @@ export class NodeWatch implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async markStale(): Promise<void> {
+    if (!this.leadership.leading) return;
     try {
       const now = Date.now();
       const { notReady, lost } = await this.nodes.markStale(new Date(now - this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000), new Date(now - this.config.GRIDLINE_NODE_LOST_SECONDS * 1000));

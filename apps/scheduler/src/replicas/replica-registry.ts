@@ -55,6 +55,8 @@ export class ReplicaRegistry {
   private readonly view = new RoutingView();
   /** The node of each counted attempt (`jobId/attempt`). */
   private readonly claimed = new Map<string, string>();
+  /** When each replica last took or ended a job: idle unloading and eviction pick the least recently used. */
+  private readonly lastUsed = new Map<string, number>();
 
   /** Takes in a node beat; one with running jobs is a heartbeat (the node is alive at `at`). */
   beat(beat: NodeBeat, graceMs: number): void {
@@ -166,6 +168,7 @@ export class ReplicaRegistry {
         continue;
       }
       if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks);
+      this.lastUsed.set(chosen.replicaId, now);
       const key = runningKey(jobId, attempt);
       state.inFlight.set(key, { model, replicaId: chosen.replicaId, since: now });
       this.claimed.set(key, chosen.nodeId);
@@ -184,8 +187,17 @@ export class ReplicaRegistry {
     if (!state || !claim) return null;
     state.inFlight.delete(key);
     this.claimed.delete(key);
+    if (claim.replicaId) this.lastUsed.set(claim.replicaId, Math.max(at, this.lastUsed.get(claim.replicaId) ?? 0));
     this.refresh(nodeId, state);
     return claim.model;
+  }
+
+  /**
+   * A replica's load as routing counts it: attempts in flight, and when it last took or ended one
+   * (`since` for a replica that never ran a job, so a new replica is not idle from the start).
+   */
+  usage(replicaId: string, since: number): { inFlight: number; lastUsedAt: number } {
+    return { inFlight: this.view.get(replicaId)?.inFlight ?? 0, lastUsedAt: Math.max(since, this.lastUsed.get(replicaId) ?? 0) };
   }
 
   /** Whether any node that may take jobs serves the model (ready or still loading). */

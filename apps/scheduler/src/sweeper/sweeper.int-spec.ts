@@ -5,6 +5,7 @@ import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { WaitingJobs } from '../dispatch/waiting-jobs';
+import { Leadership } from '../leadership/leadership.service';
 import { ReplicaRegistry } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 import { SweeperService } from './sweeper.service';
@@ -30,7 +31,8 @@ describe('sweeper', () => {
     keys = new RedisKeys(h.prefix);
     registry = new ReplicaRegistry();
     const config = Object.assign(new SchedulerConfig(), { GRIDLINE_HEARTBEAT_SECONDS: 1, GRIDLINE_NODE_TIMEOUT_SECONDS: 3, GRIDLINE_SWEEP_SECONDS: 1 });
-    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues), keys, redis);
+    // The sweep is called directly here; the leader-only timer is not under test.
+    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues), keys, redis, { leading: true } as Leadership);
   });
 
   afterAll(() => h?.close());

@@ -6,6 +6,7 @@ import { JobRecord, JobRepository } from '@gridline/db';
 import { JobLifecycle, payloadOf } from '@gridline/jobs';
 import { JobQueues, Queues } from '@gridline/messaging';
 import { WaitingJobs } from '../dispatch/waiting-jobs';
+import { Leadership } from '../leadership/leadership.service';
 import { ReplicaRegistry, runningKey } from '../replicas/replica-registry';
 import { SchedulerConfig } from '../scheduler.config';
 
@@ -44,6 +45,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     private readonly waiting: WaitingJobs,
     private readonly keys: RedisKeys,
     @Inject(Redis) private readonly redis: Redis,
+    private readonly leadership: Leadership,
   ) {}
 
   /**
@@ -55,7 +57,8 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
   onApplicationBootstrap(): void {
     this.judgeNodesFrom = Date.now() + (this.config.GRIDLINE_NODE_TIMEOUT_SECONDS + this.config.GRIDLINE_HEARTBEAT_SECONDS) * 1000;
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweep().finally(() => (this.running = null));
+      // The leader sweeps: a standby's view of running jobs is its own, not the one routing uses.
+      if (!this.running && this.leadership.leading) this.running = this.sweep().finally(() => (this.running = null));
     }, this.config.GRIDLINE_SWEEP_SECONDS * 1000);
   }
 

@@ -13,6 +13,25 @@ export interface DeploymentCondition {
   at: string;
 }
 
+/** A decision the scheduler made about a deployment, and why (placements, losses, evictions, scaling). */
+export interface DeploymentEvent {
+  at: string;
+  /** PascalCase, stable: Placed, Unschedulable, ReplicaLost, LoadFailed, Evicted, IdleUnloaded, ScaledDown, LoadOnDemand… */
+  reason: string;
+  message: string;
+  replicaId?: string;
+  nodeId?: string;
+}
+
+/** What the scheduler observed: the replicas it placed, each one's node and state, and how many serve. */
+export interface DeploymentStatus {
+  readyReplicas: number;
+  /** Replicas wanted now (on demand: what demand asks, at least minReplicas). */
+  desiredReplicas: number;
+  replicas: { id: string; nodeId: string; nodeName: string; state: string; reason: string | null }[];
+  observedAt: string;
+}
+
 /** Desired state: a model with its runtime settings and placement, for the scheduler to realise. */
 @Entity('deployments')
 @Unique('UQ_deployments_team_name', ['teamId', 'name'])
@@ -43,6 +62,18 @@ export class DeploymentEntity {
   @Column({ type: 'integer' })
   replicas!: number;
 
+  /** Replicas kept loaded when no job asks for the model; below `replicas`, the rest load on demand. Null: always `replicas`. */
+  @Column({ name: 'min_replicas', type: 'integer', nullable: true })
+  minReplicas!: number | null;
+
+  /** Seconds a replica loaded on demand stays idle before it is unloaded. */
+  @Column({ name: 'idle_seconds', type: 'integer', default: 300 })
+  idleSeconds!: number;
+
+  /** A pinned deployment's replicas are never evicted to make room for another model. */
+  @Column({ type: 'boolean', default: false })
+  pinned!: boolean;
+
   /** contextSize, parallel, kvCacheType, flashAttention, batchSize, ubatchSize, gpuLayers. */
   @Column({ type: 'jsonb' })
   runtime!: Record<string, unknown>;
@@ -63,6 +94,14 @@ export class DeploymentEntity {
 
   @Column({ type: 'jsonb', default: () => "'[]'" })
   conditions!: DeploymentCondition[];
+
+  /** The scheduler's latest observation (written by the leader only). */
+  @Column({ type: 'jsonb', nullable: true })
+  status!: DeploymentStatus | null;
+
+  /** The scheduler's recent decisions, newest last (bounded). */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  events!: DeploymentEvent[];
 
   /** The plan the deployment was accepted with: nodes, GPUs, layers and bytes. */
   @Column({ type: 'jsonb' })

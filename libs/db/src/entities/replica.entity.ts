@@ -12,6 +12,14 @@ export interface ReplicaSettings {
   threads: number;
 }
 
+/** The share of one GPU a replica was placed on: whole layers and their bytes. */
+export interface ReplicaGpuShare {
+  index: number;
+  bytes: number;
+  /** First and last layer, or null for the fixed part alone. */
+  layers: [number, number] | null;
+}
+
 /**
  * A model the control plane wants loaded on a node (desired state). The agent reconciles to
  * it from its heartbeat's answer and reports the actual state in its heartbeats.
@@ -32,6 +40,15 @@ export class ReplicaEntity {
   /** The catalog model; null for a model the agent serves from a local file of its own. */
   @Column({ name: 'model_id', type: 'uuid', nullable: true })
   modelId!: string | null;
+
+  /** The deployment the scheduler placed it for; null for one an admin put on the node by hand. */
+  @Index()
+  @Column({ name: 'deployment_id', type: 'uuid', nullable: true })
+  deploymentId!: string | null;
+
+  /** Where the placement put it: bytes per GPU of the node (counted as allocated until it goes). */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  gpus!: ReplicaGpuShare[];
 
   @Column({ name: 'model_name', type: 'text' })
   modelName!: string;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { DeploymentCondition, DeploymentEntity, DeploymentPhase } from '../entities';
+import { DataSource, EntityManager } from 'typeorm';
+import { DeploymentCondition, DeploymentEntity, DeploymentEvent, DeploymentPhase, DeploymentStatus } from '../entities';
 import { Page, PageRequest, TeamScope, teamWhere } from './team-scope';
 
 export interface DeploymentRecord {
@@ -9,20 +9,30 @@ export interface DeploymentRecord {
   teamId: string;
   modelId: string;
   replicas: number;
+  minReplicas: number | null;
+  idleSeconds: number;
+  pinned: boolean;
   runtime: Record<string, unknown>;
   placement: string;
   resource: Record<string, unknown>;
   tolerations: Record<string, unknown>[];
   phase: DeploymentPhase;
   conditions: DeploymentCondition[];
+  status: DeploymentStatus | null;
+  events: DeploymentEvent[];
   plan: Record<string, unknown>;
   createdBy: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewDeployment = Omit<DeploymentRecord, 'id' | 'createdAt' | 'updatedAt'>;
-export type DeploymentChanges = Partial<Pick<DeploymentRecord, 'replicas' | 'runtime' | 'placement' | 'resource' | 'tolerations' | 'phase' | 'conditions' | 'plan'>>;
+export type NewDeployment = Omit<DeploymentRecord, 'id' | 'createdAt' | 'updatedAt' | 'status' | 'events'>;
+export type DeploymentChanges = Partial<Pick<DeploymentRecord, 'replicas' | 'minReplicas' | 'idleSeconds' | 'pinned' | 'runtime' | 'placement' | 'resource' | 'tolerations' | 'phase' | 'conditions' | 'plan'>>;
+/** What the scheduler writes about a deployment it reconciles. */
+export type DeploymentObservation = Partial<Pick<DeploymentRecord, 'phase' | 'conditions' | 'status' | 'events' | 'plan'>>;
+
+/** How many decisions a deployment keeps. */
+export const DEPLOYMENT_EVENTS_KEPT = 50;
 
 function toRecord(e: DeploymentEntity): DeploymentRecord {
   return {
@@ -31,12 +41,17 @@ function toRecord(e: DeploymentEntity): DeploymentRecord {
     teamId: e.teamId,
     modelId: e.modelId,
     replicas: e.replicas,
+    minReplicas: e.minReplicas,
+    idleSeconds: e.idleSeconds,
+    pinned: e.pinned,
     runtime: e.runtime,
     placement: e.placement,
     resource: e.resource,
     tolerations: e.tolerations,
     phase: e.phase,
     conditions: e.conditions,
+    status: e.status,
+    events: e.events,
     plan: e.plan,
     createdBy: e.createdBy,
     createdAt: e.createdAt,
@@ -74,6 +89,16 @@ export class DeploymentRepository {
 
   async delete(scope: TeamScope, id: string): Promise<boolean> {
     return ((await this.db.getRepository(DeploymentEntity).delete(teamWhere(scope, { id }))).affected ?? 0) > 0;
+  }
+
+  /** Every deployment, across teams (the scheduler reconciles them all). */
+  async listAll(): Promise<DeploymentRecord[]> {
+    return (await this.db.getRepository(DeploymentEntity).find({ order: { createdAt: 'ASC' } })).map(toRecord);
+  }
+
+  /** The scheduler's observation; inside its fenced transaction. Nothing when the deployment is gone. */
+  async observe(id: string, changes: DeploymentObservation, manager: EntityManager): Promise<void> {
+    await manager.getRepository(DeploymentEntity).update({ id }, changes as never);
   }
 
   /** Every deployment's accepted plan, across teams: what the fleet's GPUs are promised to. */

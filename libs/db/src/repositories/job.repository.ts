@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
 import { JobStatus, JobTransition, OPEN_JOB_STATUSES, transitionSources, transitionTarget } from '@gridline/contract';
 import { JobEntity, JobKind, JobMode } from '../entities';
+import { fenceCondition } from './lease.repository';
 import { TeamScope, teamWhere } from './team-scope';
 
 export interface NewJob {
@@ -30,6 +31,8 @@ export interface JobGuard {
   attempt?: number;
   /** Only while no token was produced (a requeue never re-runs a job that streamed text). */
   noFirstToken?: boolean;
+  /** Only while this is still the scheduler lease's token (a deposed leader dispatches nothing). */
+  fence?: number;
 }
 
 export interface JobListFilter {
@@ -89,6 +92,7 @@ export class JobRepository {
       .andWhere('status IN (:...from)', { from: [...transitionSources(t)] });
     if (guard.attempt !== undefined) qb.andWhere('attempt = :attempt', { attempt: guard.attempt });
     if (guard.noFirstToken) qb.andWhere('first_token_at IS NULL');
+    if (guard.fence !== undefined) qb.andWhere(fenceCondition(), { fence: guard.fence });
     const result = await qb.returning('*').execute();
     const raw = (result.raw as Record<string, unknown>[])[0];
     return raw ? this.fromRow(raw) : null;

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
-import { ReplicaEntity, ReplicaSettings } from '../entities';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { ReplicaEntity, ReplicaGpuShare, ReplicaSettings } from '../entities';
 
 export interface ReplicaRecord {
   id: string;
   nodeId: string;
+  deploymentId: string | null;
+  gpus: ReplicaGpuShare[];
   modelId: string | null;
   modelName: string;
   settings: ReplicaSettings;
@@ -17,6 +19,8 @@ export interface ReplicaRecord {
 const toRecord = (e: ReplicaEntity): ReplicaRecord => ({
   id: e.id,
   nodeId: e.nodeId,
+  deploymentId: e.deploymentId,
+  gpus: e.gpus,
   modelId: e.modelId,
   modelName: e.modelName,
   settings: e.settings,
@@ -31,9 +35,25 @@ const toRecord = (e: ReplicaEntity): ReplicaRecord => ({
 export class ReplicaRepository {
   constructor(private readonly db: DataSource) {}
 
-  async create(values: Omit<ReplicaRecord, 'id' | 'desired' | 'createdAt'>): Promise<ReplicaRecord> {
-    const repo = this.db.getRepository(ReplicaEntity);
-    return toRecord(await repo.save(repo.create({ ...values, desired: 'Loaded' })));
+  /** An admin's replica (no deployment) or, inside a fenced transaction (`manager`), the scheduler's. */
+  async create(values: Omit<ReplicaRecord, 'id' | 'desired' | 'createdAt' | 'deploymentId' | 'gpus'> & Partial<Pick<ReplicaRecord, 'deploymentId' | 'gpus'>>, manager?: EntityManager): Promise<ReplicaRecord> {
+    const repo = (manager ?? this.db.manager).getRepository(ReplicaEntity);
+    return toRecord(await repo.save(repo.create({ deploymentId: null, gpus: [], ...values, desired: 'Loaded' })));
+  }
+
+  /** Every replica row (the scheduler's reconciliation reads the whole desired state). */
+  async listAll(): Promise<ReplicaRecord[]> {
+    return (await this.db.getRepository(ReplicaEntity).find({ order: { createdAt: 'ASC' } })).map(toRecord);
+  }
+
+  /** Forgets replicas outright (their node is gone: nothing will report them again). */
+  async deleteMany(ids: string[], manager?: EntityManager): Promise<void> {
+    if (ids.length > 0) await (manager ?? this.db.manager).getRepository(ReplicaEntity).delete({ id: In(ids) });
+  }
+
+  /** Asks for replicas to go (scale down, eviction, idle, deleted deployment). */
+  async markManyUnloaded(ids: string[], manager?: EntityManager): Promise<void> {
+    if (ids.length > 0) await (manager ?? this.db.manager).getRepository(ReplicaEntity).update({ id: In(ids) }, { desired: 'Unloaded' });
   }
 
   async listByNode(nodeId: string): Promise<ReplicaRecord[]> {

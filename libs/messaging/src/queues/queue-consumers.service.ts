@@ -78,7 +78,7 @@ export class QueueConsumers implements OnApplicationBootstrap {
     );
     if (problems.length > 0) throw new MessagingBootError(`messaging: ${problems.join('; ')}`);
     for (const h of found) this.bound.set(h.queue, h);
-    for (const c of this.options.consumes) if (!c.queue.parametric) this.start(c.queue);
+    for (const c of this.options.consumes) if (!c.queue.parametric && c.startOnBoot !== false) this.start(c.queue);
   }
 
   /** Starts consuming a queue (for a parametric queue, the instance named by `param`). */
@@ -94,6 +94,8 @@ export class QueueConsumers implements OnApplicationBootstrap {
       concurrency: concurrency ?? declared?.concurrency ?? 1,
       maxStalledCount: spec.maxStalledCount,
       lockDuration: spec.lockDurationMs,
+      // A job whose worker died is looked for as often as its lock could expire.
+      stalledInterval: spec.lockDurationMs,
     });
     // A Worker re-emits its connections' errors: those are logged once per outage, the rest each time.
     const watch = new RedisConnectionWatch(`worker-${name}`, this.options.redisUrl, this.logger, () => this.connections.isClosing);
@@ -104,6 +106,15 @@ export class QueueConsumers implements OnApplicationBootstrap {
       this.logger.warn({ queue: name, bullJobId: job?.id }, `job failed: ${err.message}`);
     });
     this.workers.set(name, worker);
+  }
+
+  /** Stops consuming a queue: takes no new job and waits for the running ones. */
+  async stop<P>(spec: QueueSpec<P>, param?: string): Promise<void> {
+    const name = queueName(spec, param);
+    const worker = this.workers.get(name);
+    if (!worker) return;
+    this.workers.delete(name);
+    await worker.close();
   }
 
   private async process(bound: Bound, job: Job, token?: string): Promise<void> {

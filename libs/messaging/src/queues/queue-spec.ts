@@ -41,7 +41,8 @@ export const Queues = {
     jobId: (p) => `${p.jobId}-a${p.attempt}`,
     attempts: 1,
     maxStalledCount: 1,
-    lockDurationMs: 30_000,
+    // Routing takes milliseconds: a job a killed leader was routing is back for the next within seconds.
+    lockDurationMs: 5_000,
     retention: RETENTION,
   }),
   /** scheduler → agent: one attempt of a job on that node. Never re-run by stall recovery. */

@@ -40,7 +40,11 @@ export class JobProgressFeed {
     connections.onClose('readers', () => this.stop());
   }
 
-  consume(group: string, consumer: string, handle: (note: ProgressNote) => Promise<void>): void {
+  /**
+   * Consumes as `consumer` of `group`. While `active()` says no (a standby scheduler), nothing is
+   * read: notes wait in the stream for whoever is active.
+   */
+  consume(group: string, consumer: string, handle: (note: ProgressNote) => Promise<void>, active: () => boolean = () => true): void {
     if (this.loop) throw new Error('the progress feed is already consumed by this process');
     const blocking = this.connections.dedicated('progress');
     const key = this.connections.keys.jobProgress;
@@ -50,6 +54,10 @@ export class JobProgressFeed {
       let cursor = '0';
       let lastPendingScan = 0;
       while (!this.stopping) {
+        if (!active()) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
         try {
           if (!ready) {
             await blocking.xgroup('CREATE', key, group, '0', 'MKSTREAM').catch((e: Error) => {

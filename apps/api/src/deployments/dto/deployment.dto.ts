@@ -167,6 +167,29 @@ export class CreateDeploymentDto {
   @Max(64)
   replicas?: number;
 
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 64,
+    description: 'Replicas kept loaded while no job asks for the model (default: `replicas`, all of them always). Below `replicas`, the rest load when jobs wait and unload after `idleSeconds`; 0 loads the model only on demand.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  minReplicas?: number;
+
+  @ApiPropertyOptional({ default: 300, minimum: 10, maximum: 86400, description: 'Seconds a replica above `minReplicas` may stay idle before it is unloaded' })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(86400)
+  idleSeconds?: number;
+
+  @ApiPropertyOptional({ default: false, description: 'Pinned replicas are never evicted to make room for another model' })
+  @IsOptional()
+  @IsBoolean()
+  pinned?: boolean;
+
   @ApiPropertyOptional({ type: RuntimeDto })
   @IsOptional()
   @ValidateNested()
@@ -197,4 +220,4 @@ export class CreateDeploymentDto {
  * What can change on a deployment (its name, model and team stay); the result is planned again.
  * `runtime` is merged over the current settings; `resource` and `tolerations` replace theirs.
  */
-export class UpdateDeploymentDto extends PartialType(PickType(CreateDeploymentDto, ['replicas', 'runtime', 'placement', 'resource', 'tolerations'] as const)) {}
+export class UpdateDeploymentDto extends PartialType(PickType(CreateDeploymentDto, ['replicas', 'minReplicas', 'idleSeconds', 'pinned', 'runtime', 'placement', 'resource', 'tolerations'] as const)) {}

@@ -45,18 +45,47 @@ export class DeploymentConditionDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
 }
 
+export class DeploymentEventDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ example: 'Placed', description: 'Placed, Unschedulable, ReplicaLost, LoadFailed, Evicted, IdleUnloaded, ScaledDown, ScaledUp, Unloaded' }) reason!: string;
+  @ApiProperty() message!: string;
+  @ApiPropertyOptional({ format: 'uuid' }) replicaId?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) nodeId?: string;
+}
+
+export class DeploymentReplicaStatusDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) nodeId!: string;
+  @ApiProperty() nodeName!: string;
+  @ApiProperty({ example: 'Ready', description: 'Placed (not reported yet), Pulling, Loading, Ready, Failed, Unloading, or Lost (its node is)' }) state!: string;
+  @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+}
+
+export class DeploymentStatusDto {
+  @ApiProperty() readyReplicas!: number;
+  @ApiProperty({ description: 'Replicas wanted now: `replicas`, or for on-demand deployments what the load asks (at least `minReplicas`)' }) desiredReplicas!: number;
+  @ApiProperty({ type: [DeploymentReplicaStatusDto] }) replicas!: DeploymentReplicaStatusDto[];
+  @ApiProperty({ format: 'date-time' }) observedAt!: string;
+}
+
 export class DeploymentDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ format: 'uuid' }) teamId!: string;
   @ApiProperty() model!: string;
   @ApiProperty() replicas!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'null: all `replicas` stay loaded' }) minReplicas!: number | null;
+  @ApiProperty() idleSeconds!: number;
+  @ApiProperty() pinned!: boolean;
   @ApiProperty({ type: 'object', additionalProperties: true }) runtime!: Record<string, unknown>;
   @ApiProperty({ enum: ['binpack', 'spread'] }) placement!: string;
   @ApiProperty({ type: 'object', additionalProperties: true }) resource!: Record<string, unknown>;
   @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true } }) tolerations!: Record<string, unknown>[];
   @ApiProperty({ enum: ['Pending', 'Placed', 'Loading', 'Ready', 'Degraded', 'Failed'] }) phase!: string;
   @ApiProperty({ type: [DeploymentConditionDto] }) conditions!: DeploymentConditionDto[];
+  @ApiProperty({ description: 'Replicas serving now' }) readyReplicas!: number;
+  @ApiProperty({ type: DeploymentStatusDto, nullable: true, description: "The scheduler's latest observation; null until it has looked" }) status!: DeploymentStatusDto | null;
+  @ApiProperty({ type: [DeploymentEventDto], description: "The scheduler's recent decisions and why, oldest first" }) events!: DeploymentEventDto[];
   @ApiPropertyOptional({ type: DeploymentPlanDto }) plan!: DeploymentPlanDto;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;

@@ -1,0 +1,327 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { RedisKeys, errorSummary } from '@gridline/common';
+import {
+  DEPLOYMENT_EVENTS_KEPT,
+  DeploymentCondition,
+  DeploymentEvent,
+  DeploymentRecord,
+  DeploymentRepository,
+  DeploymentStatus,
+  FencedError,
+  LeaseRepository,
+  ModelRecord,
+  ModelRepository,
+  NodeRecord,
+  NodeRepository,
+  ReplicaRecord,
+  ReplicaRepository,
+  ReplicaSettings,
+} from '@gridline/db';
+import { ModelShape, plannedRequirements } from '@gridline/models';
+import {
+  DeploymentPhaseView,
+  INSTANCE_TYPES,
+  ObservedReplica,
+  PlacementPolicy,
+  PlannedReplica,
+  ReplicaReport,
+  Toleration,
+  deploymentPhase,
+  nudgeChannel,
+  planDeployment,
+  planNodeOf,
+  reconcileDeployment,
+  replicaRequirementOf,
+} from '@gridline/scheduling';
+import { WaitingJobs } from '../dispatch/waiting-jobs';
+import { Leadership } from '../leadership/leadership.service';
+import { ReplicaRegistry } from '../replicas/replica-registry';
+import { SchedulerConfig } from '../scheduler.config';
+
+const GIB = 1024 ** 3;
+const gib = (bytes: number) => (bytes / GIB).toFixed(2);
+
+/** A new replica to write: where the plan put it, and the event that says why. */
+interface Placement {
+  nodeId: string;
+  planned: PlannedReplica;
+  event: DeploymentEvent;
+}
+
+/**
+ * Makes what runs match what deployments ask, while this scheduler leads. Every
+ * `GRIDLINE_RECONCILE_SECONDS` (and at once when jobs wait for a model loaded on demand) it
+ * reads deployments, replica rows and nodes, decides per deployment (`reconcileDeployment`),
+ * places missing replicas with the same planner the api validates with, over GPU memory net of
+ * every replica row (placed or loaded), and writes rows, status, conditions and events in one
+ * transaction fenced by its lease token. Agents learn their desired state from their next
+ * heartbeat's answer; the scheduler nudges them so that it comes at once.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationShutdown {
+  private readonly logger = new Logger('Reconciler');
+  private fence: number | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  /** Model names of deployments that load on demand (from the last pass). */
+  private onDemandModels = new Set<string>();
+  /** Per deployment: nodes where its load failed, kept off until the time given. */
+  private readonly backoff = new Map<string, Map<string, { until: number; failures: number }>>();
+  /** Per deployment: loads failed in a row without a replica becoming ready. */
+  private readonly failures = new Map<string, number>();
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly deployments: DeploymentRepository,
+    private readonly replicaRows: ReplicaRepository,
+    private readonly nodes: NodeRepository,
+    private readonly models: ModelRepository,
+    private readonly leases: LeaseRepository,
+    private readonly registry: ReplicaRegistry,
+    private readonly waiting: WaitingJobs,
+    private readonly keys: RedisKeys,
+    @Inject(Redis) private readonly redis: Redis,
+    leadership: Leadership,
+  ) {
+    leadership.register({
+      lead: async (fence) => {
+        this.fence = fence;
+        this.timer = setInterval(() => this.kick(), this.config.GRIDLINE_RECONCILE_SECONDS * 1000);
+        this.kick();
+      },
+      follow: async () => {
+        this.fence = null;
+        if (this.timer) clearInterval(this.timer);
+        this.timer = null;
+        await this.running?.catch(() => undefined);
+      },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.fence = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Whether a deployment loads `model` when jobs ask for it (a job for it waits instead of failing). */
+  loadsOnDemand(model: string): boolean {
+    return this.onDemandModels.has(model);
+  }
+
+  /** Jobs wait for `model`: look now (a model loaded on demand starts loading). */
+  demand(model: string): void {
+    if (this.onDemandModels.has(model)) this.kick();
+  }
+
+  /** Runs a pass now, or right after the one running. */
+  kick(): void {
+    if (this.fence === null) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((e) => {
+        if (e instanceof FencedError) this.logger.warn(e.message);
+        else this.logger.warn(`reconciling failed: ${errorSummary(e)}`);
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** One pass over every deployment; exposed for tests. */
+  async pass(now = Date.now()): Promise<void> {
+    const fence = this.fence;
+    if (fence === null) return;
+    const [deployments, rows, nodeList] = await Promise.all([this.deployments.listAll(), this.replicaRows.listAll(), this.nodes.list()]);
+    const models = new Map((await this.models.findByIds([...new Set(deployments.map((d) => d.modelId))])).map((m) => [m.id, m]));
+    const nodes = new Map(nodeList.map((n) => [n.id, n]));
+    this.onDemandModels = new Set(deployments.filter((d) => d.minReplicas !== null).map((d) => models.get(d.modelId)?.name ?? ''));
+    // Every row holds its GPU share until its node stops reporting it (an unloading replica still holds memory).
+    const promised = new Map<string, number>();
+    for (const r of rows) for (const g of r.gpus) promised.set(`${r.nodeId}/${g.index}`, (promised.get(`${r.nodeId}/${g.index}`) ?? 0) + g.bytes);
+    const nudged = new Set<string>();
+
+    const live = new Set(deployments.map((d) => d.id));
+    const orphans = rows.filter((r) => r.deploymentId !== null && r.desired === 'Loaded' && !live.has(r.deploymentId));
+    if (orphans.length > 0) {
+      await this.leases.fenced(fence, (m) => this.replicaRows.markManyUnloaded(orphans.map((r) => r.id), m));
+      for (const r of orphans) nudged.add(r.nodeId);
+    }
+    for (const [id] of this.backoff) if (!live.has(id)) this.backoff.delete(id);
+
+    for (const d of deployments) {
+      const model = models.get(d.modelId);
+      const shape = (model?.facts as { shape?: ModelShape } | undefined)?.shape;
+      if (!model || !shape || !model.sha256) continue;
+      try {
+        await this.reconcileOne(fence, d, model, shape, rows.filter((r) => r.deploymentId === d.id && r.desired === 'Loaded'), nodes, promised, nudged, now);
+      } catch (e) {
+        if (e instanceof FencedError) throw e;
+        this.logger.warn({ deploymentId: d.id }, `reconciling the deployment failed: ${errorSummary(e)}`);
+      }
+    }
+    for (const nodeId of nudged) await this.redis.publish(`${this.keys.rpcPrefix}${nudgeChannel(nodeId)}`, '1').catch(() => undefined);
+  }
+
+  private async reconcileOne(
+    fence: number,
+    d: DeploymentRecord,
+    model: ModelRecord,
+    shape: ModelShape,
+    mine: ReplicaRecord[],
+    nodes: Map<string, NodeRecord>,
+    promised: Map<string, number>,
+    nudged: Set<string>,
+    now: number,
+  ): Promise<void> {
+    const observed = mine.map((r) => this.observe(r, nodes.get(r.nodeId), now));
+    const decision = reconcileDeployment({ replicas: d.replicas, minReplicas: d.minReplicas, idleMs: d.idleSeconds * 1000 }, observed, this.waiting.waitingFor(model.name), now);
+    const events: DeploymentEvent[] = [];
+    const at = new Date(now).toISOString();
+    for (const x of [...decision.forget, ...decision.unload]) events.push({ at, reason: x.reason, message: x.message, replicaId: x.id, nodeId: x.nodeId });
+    for (const nodeId of decision.failedOn) this.noteFailure(d.id, nodeId, now);
+
+    const runtime = d.runtime as { contextSize: number; parallel: number; gpuLayers?: number };
+    const requirements = plannedRequirements(shape, { ...runtime, parallel: runtime.parallel ?? 1 }, model.memoryOverrideBytes);
+    const placements: Placement[] = [];
+    let unschedulable: string | null = null;
+    for (let i = 0; i < decision.place; i++) {
+      const placed = this.place(d, requirements, nodes, promised, now);
+      if ('unschedulable' in placed) {
+        unschedulable = placed.unschedulable;
+        break;
+      }
+      placements.push(placed);
+      events.push(placed.event);
+    }
+    const readyNow = decision.kept.some((r) => r.state === 'Ready');
+    if (readyNow) this.failures.set(d.id, 0);
+    const view = deploymentPhase({ desired: decision.desired, kept: decision.kept, unschedulable, consecutiveFailures: this.failures.get(d.id) ?? 0, onDemand: d.minReplicas !== null });
+    const lastEvent = d.events.at(-1);
+    if (unschedulable && !(lastEvent?.reason === 'Unschedulable' && lastEvent.message === unschedulable)) events.push({ at, reason: 'Unschedulable', message: unschedulable });
+
+    const settings: ReplicaSettings = { contextSize: requirements.settings.contextSize, parallel: requirements.settings.parallel, gpuLayers: runtime.gpuLayers ?? 'max', threads: 0 };
+    const status = observation(decision.desired, view, decision.kept, now);
+    const changed = events.length > 0 || placements.length > 0 || !sameStatus(d.status, status) || d.phase !== view.phase;
+    if (!changed) return;
+    await this.leases.fenced(fence, async (m) => {
+      await this.replicaRows.deleteMany(decision.forget.map((x) => x.id), m);
+      await this.replicaRows.markManyUnloaded(decision.unload.map((x) => x.id), m);
+      for (const p of placements) {
+        const node = p.planned.nodes[0];
+        const created = await this.replicaRows.create(
+          {
+            nodeId: p.nodeId,
+            deploymentId: d.id,
+            gpus: node.gpus.map((g) => ({ index: g.index, bytes: g.bytes, layers: g.layers ? [g.layers[0], g.layers[1]] : null })),
+            modelId: model.id,
+            modelName: model.name,
+            settings,
+            estimateBytes: requirements.totalBytes,
+            createdBy: null,
+          },
+          m,
+        );
+        p.event.replicaId = created.id;
+        status.replicas.push({ id: created.id, nodeId: p.nodeId, nodeName: node.name, state: 'Placed', reason: null });
+      }
+      await this.deployments.observe(d.id, { status, phase: view.phase, conditions: withCondition(d.conditions, view, at), events: [...d.events, ...events].slice(-DEPLOYMENT_EVENTS_KEPT) }, m);
+    });
+    for (const x of [...decision.forget, ...decision.unload]) nudged.add(x.nodeId);
+    for (const p of placements) nudged.add(p.nodeId);
+    for (const e of events) this.logger.log({ deploymentId: d.id, nodeId: e.nodeId, replicaId: e.replicaId }, `${d.name}: ${e.reason}: ${e.message}`);
+  }
+
+  /**
+   * Places one replica with the api's planner, over GPU memory net of every replica row, off the
+   * nodes where the deployment's load failed recently. The share is added to `promised` at once,
+   * so the next replica of this pass (of any deployment) sees it: placements never over-commit.
+   */
+  private place(d: DeploymentRecord, requirements: ReturnType<typeof plannedRequirements>, nodes: Map<string, NodeRecord>, promised: Map<string, number>, now: number): Placement | { unschedulable: string } {
+    const avoid = this.backoff.get(d.id);
+    const candidates = [...nodes.values()].filter((n) => (avoid?.get(n.id)?.until ?? 0) <= now);
+    const resource = d.resource as { count?: number; instanceType?: string; preferredNodes?: string[]; labelSelector?: never };
+    const plan = planDeployment({
+      requirement: replicaRequirementOf(requirements),
+      replicas: 1,
+      resource: { ...resource, count: undefined },
+      tolerations: d.tolerations as unknown as Toleration[],
+      placement: d.placement as PlacementPolicy,
+      nodes: candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.get(`${n.id}/${gpu}`) ?? 0)),
+      quota: null,
+      instanceTypes: INSTANCE_TYPES,
+    });
+    const planned = plan.replicas[0];
+    if (!plan.feasible || !planned) {
+      const failed = plan.rules.filter((r) => !r.passed && r.blocks === 'plan').map((r) => r.message);
+      const avoided = avoid && avoid.size > 0 ? `; ${avoid.size} node(s) kept off after failed loads` : '';
+      return { unschedulable: `no node can take another replica: ${failed.join('; ') || 'no candidate node'}${avoided}` };
+    }
+    if (planned.nodes.length > 1) return { unschedulable: 'the replica needs more than one node, and replicas spanning nodes are not runnable yet' };
+    const node = planned.nodes[0];
+    for (const g of node.gpus) promised.set(`${node.nodeId}/${g.index}`, (promised.get(`${node.nodeId}/${g.index}`) ?? 0) + g.bytes);
+    const where = node.gpus.map((g) => `GPU ${g.index}: ${g.layers ? `layers ${g.layers[0]}-${g.layers[1]}, ` : ''}${gib(g.bytes)} GiB`).join('; ');
+    const why = plan.rules.find((r) => r.rule === 'placement')?.message;
+    return {
+      nodeId: node.nodeId,
+      planned,
+      event: { at: new Date(now).toISOString(), reason: 'Placed', message: `placed on ${node.name} (${where}) by ${d.placement}${why ? `: ${why}` : ''}`, nodeId: node.nodeId },
+    };
+  }
+
+  private noteFailure(deploymentId: string, nodeId: string, now: number): void {
+    const byNode = this.backoff.get(deploymentId) ?? new Map<string, { until: number; failures: number }>();
+    const failures = (byNode.get(nodeId)?.failures ?? 0) + 1;
+    byNode.set(nodeId, { failures, until: now + this.config.GRIDLINE_LOAD_RETRY_SECONDS * 1000 * Math.min(16, 2 ** (failures - 1)) });
+    this.backoff.set(deploymentId, byNode);
+    this.failures.set(deploymentId, (this.failures.get(deploymentId) ?? 0) + 1);
+  }
+
+  private observe(r: ReplicaRecord, node: NodeRecord | undefined, now: number): ObservedReplica {
+    const report = (node?.replicaReports as ReplicaReport[] | undefined)?.find((x) => x.id === r.id) ?? null;
+    const usage = this.registry.usage(r.id, r.createdAt.getTime());
+    return {
+      id: r.id,
+      nodeId: r.nodeId,
+      nodeName: node?.name ?? r.nodeId,
+      nodeStatus: !node || node.revokedAt ? 'Gone' : node.status,
+      nodeLeaving: !!node && (node.draining || !!node.inventory.shuttingDown),
+      state: report?.state ?? null,
+      reason: report?.reason ?? null,
+      inFlight: Math.max(usage.inFlight, report?.busySequences ?? 0),
+      lastUsedAt: Math.min(now, usage.lastUsedAt),
+    };
+  }
+}
+
+/** What the deployment's status shows: its replicas, each with its node and state. */
+function observation(desired: number, view: DeploymentPhaseView, kept: readonly ObservedReplica[], now: number): DeploymentStatus {
+  return {
+    readyReplicas: view.readyReplicas,
+    desiredReplicas: desired,
+    replicas: kept.map((r) => ({ id: r.id, nodeId: r.nodeId, nodeName: r.nodeName, state: r.nodeStatus === 'Ready' ? (r.state ?? 'Placed') : `${r.state ?? 'Placed'} (node ${r.nodeStatus})`, reason: r.reason })),
+    observedAt: new Date(now).toISOString(),
+  };
+}
+
+/** Whether two observations differ in anything but their time. */
+function sameStatus(a: DeploymentStatus | null, b: DeploymentStatus): boolean {
+  if (!a) return false;
+  return JSON.stringify({ ...a, observedAt: '' }) === JSON.stringify({ ...b, observedAt: '' });
+}
+
+/** Appends the phase as a condition when it (or its reason) changed; the history is bounded. */
+function withCondition(conditions: DeploymentCondition[], view: DeploymentPhaseView, at: string): DeploymentCondition[] {
+  const last = conditions.at(-1);
+  if (last && last.type === view.phase && last.reason === view.reason) return conditions;
+  return [...conditions, { type: view.phase, status: true, reason: view.reason, message: view.message, at }].slice(-20);
+}

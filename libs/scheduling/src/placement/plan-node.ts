@@ -1,0 +1,46 @@
+import type { PlanNode, PlanNodeStatus, ReplicaRequirement } from './plan-deployment';
+import type { Taint } from './node-match';
+
+/** A node as the control plane stores it: what placement needs of it (the api's validation and the scheduler's placement read the same). */
+export interface FleetNode {
+  id: string;
+  name: string;
+  approved: boolean;
+  revokedAt: Date | null;
+  status: PlanNodeStatus;
+  cordoned: boolean;
+  draining: boolean;
+  /** The agent said it is shutting down: no new replica goes there. */
+  shuttingDown: boolean;
+  backend: string;
+  gpus: readonly { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number }[];
+  labels: Readonly<Record<string, string>>;
+  taints: readonly Taint[];
+}
+
+/**
+ * A node as the planner sees it: approval, admins' flags, labels (with the backend and GPU name
+ * as well-known labels) and taints. A GPU's allocated memory is what Gridline promised on it
+ * (`promisedBytes`) or what it already uses, whichever is more: a replica placed but not loaded
+ * yet counts, and so does memory used by something else.
+ */
+export function planNodeOf(n: FleetNode, promisedBytes: (gpuIndex: number) => number): PlanNode {
+  return {
+    id: n.id,
+    name: n.name,
+    approved: n.approved && !n.revokedAt,
+    status: n.status,
+    cordoned: n.cordoned,
+    draining: n.draining || n.shuttingDown,
+    labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
+    taints: n.taints,
+    gpus: n.gpus.map((g) => ({ index: g.index, totalBytes: g.totalMemoryBytes, allocatedBytes: Math.max(promisedBytes(g.index), g.totalMemoryBytes - g.freeMemoryBytes) })),
+    capabilities: { spanningReplicas: false },
+  };
+}
+
+/** The memory estimate (libs/models' MemoryRequirements) as placement takes it. */
+export function replicaRequirementOf(r: { totalBytes: number; fixedBytes: number; perGpu: { baseBytes: number }; layers: readonly { index: number; bytes: number }[] }): ReplicaRequirement {
+  // llama.cpp gives every GPU of a split its own reserve and compute buffer.
+  return { totalBytes: r.totalBytes, fixedBytes: r.fixedBytes, perGpuBytes: r.perGpu.baseBytes, layers: r.layers.map((l) => ({ index: l.index, bytes: l.bytes })) };
+}

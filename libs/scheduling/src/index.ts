@@ -8,6 +8,8 @@ export * from './placement/instance-types';
 export * from './placement/node-match';
 export * from './placement/node-labels';
 export * from './placement/plan-deployment';
+export * from './placement/gpu-ledger';
+export * from './placement/on-demand';
 export * from './fairness/fair-queue';
 export * from './placement/plan-node';
 export * from './reconcile/reconcile-deployment';

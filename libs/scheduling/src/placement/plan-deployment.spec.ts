@@ -1,5 +1,5 @@
 import { INSTANCE_TYPES } from './instance-types';
-import { DeploymentPlan, PlanDeploymentInput, PlanNode, PlanRuleId, ReplicaRequirement, nodesNeeded, planDeployment } from './plan-deployment';
+import { DeploymentPlan, PlanDeploymentInput, PlanNode, PlanRuleId, ReplicaRequirement, fitReplica, nodeIneligibility, nodesNeeded, planDeployment } from './plan-deployment';
 
 const GiB = 1024 ** 3;
 
@@ -333,5 +333,31 @@ describe('planDeployment: capacity text', () => {
     const mixed: PlanNode = { ...node('mix', 2, 80), gpus: [{ index: 0, totalBytes: 80 * GiB, allocatedBytes: 0 }, { index: 1, totalBytes: 40 * GiB, allocatedBytes: 10 * GiB }] };
     const p = plan({ requirement: req(300, 60, 0), nodes: [node('a', 1, 24), node('b', 1, 24), mixed] });
     expect(ruleOf(p, 'capacity').message).toBe('insufficient GPU memory: needs 300.0 GiB on ≥ 4 GPUs, 2 nodes × 1 GPU × 24 GiB + 1 node × GPUs of 80 GiB + 40 GiB = 168 GiB, 10 GiB already allocated');
+  });
+});
+
+describe('fitReplica and nodeIneligibility: the planner rules, for other placements', () => {
+  const gpu = (index: number, freeGiB: number) => ({ nodeId: 'id-a', nodeName: 'a', index, freeBytes: freeGiB * GiB });
+
+  it('fits a replica by whole layers over GPUs in the order given, skipping those with nothing free', () => {
+    const planned = fitReplica(req(10, 10, 0), [gpu(0, 0), gpu(1, 6), gpu(2, 6)]);
+    expect(planned).toEqual({
+      nodes: [{ nodeId: 'id-a', name: 'a', gpus: [{ index: 1, layers: [0, 4], bytes: 5 * GiB }, { index: 2, layers: [5, 9], bytes: 5 * GiB }] }],
+    });
+    expect(fitReplica(req(10, 10, 0), [gpu(0, 6), gpu(1, 3.5)])).toBeNull();
+  });
+
+  it('places what planDeployment places on one node', () => {
+    const a = node('a', 2, 48, { allocatedGiB: 10 });
+    const viaPlanner = plan({ requirement: llama70bQ8, nodes: [a] }).replicas[0];
+    expect(fitReplica(llama70bQ8, a.gpus.map((g) => gpu(g.index, (g.totalBytes - g.allocatedBytes) / GiB)))).toEqual(viaPlanner);
+  });
+
+  it('tells why a node is no candidate, or null', () => {
+    const tainted = node('t', 1, 24, { taints: [{ key: 'gpu', effect: 'NoSchedule' }] });
+    expect(nodeIneligibility(tainted, {}, [])).toBe('taint gpu:NoSchedule not tolerated');
+    expect(nodeIneligibility(tainted, {}, [{ key: 'gpu', operator: 'Exists' }])).toBeNull();
+    expect(nodeIneligibility(node('l', 1, 24), { labelSelector: { matchLabels: { zone: 'x' } } }, [])).toBe('label zone=x required, node has no zone');
+    expect(nodeIneligibility(node('d', 1, 24, { draining: true }), {}, [])).toBe('draining');
   });
 });

@@ -1,4 +1,5 @@
 import { InstanceType, findInstanceType } from './instance-types';
+import { describePlacedNode, list, need, plural, size } from './format';
 import { LabelSelector, Taint, Toleration, formatTaint, selectorMismatch, untoleratedTaint } from './node-match';
 
 /** What one replica needs in GPU memory: `fixedBytes` + Σ layers = `totalBytes` (the estimator in libs/models produces it). */
@@ -120,15 +121,6 @@ export interface DeploymentPlan {
   replicas: PlannedReplica[];
 }
 
-const GiB = 1024 ** 3;
-/** A need: always one decimal ("142.0 GiB"). */
-const need = (bytes: number): string => `${(bytes / GiB).toFixed(1)} GiB`;
-/** A size: one decimal, dropped when whole ("48 GiB", "60.5 GiB"). */
-const size = (bytes: number): string => `${(bytes / GiB).toFixed(1).replace(/\.0$/, '')} GiB`;
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-const list = (items: readonly string[], max = 8): string =>
-  items.length <= max ? items.join('; ') : `${items.slice(0, max).join('; ')}; and ${items.length - max} more`;
-
 /** Nodes needed to hold `needBytes` at `perNodeBytes` each: the ceiling, so an exact multiple needs exactly that many. */
 export function nodesNeeded(needBytes: number, perNodeBytes: number): number {
   if (needBytes <= 0) return 0;
@@ -136,18 +128,22 @@ export function nodesNeeded(needBytes: number, perNodeBytes: number): number {
   return Math.ceil(needBytes / perNodeBytes);
 }
 
-/** Why a node cannot take the deployment, or null when it is a candidate. */
-function ineligibility(node: PlanNode, input: PlanDeploymentInput): string | null {
+/**
+ * Why a node cannot take new replicas of this resource, or null when it is a candidate: approved,
+ * Ready, neither cordoned nor draining, with a GPU, of the asked instance type, matching the
+ * selector, every blocking taint tolerated.
+ */
+export function nodeIneligibility(node: PlanNode, resource: Pick<DeploymentResource, 'instanceType' | 'labelSelector'>, tolerations: readonly Toleration[]): string | null {
   if (!node.approved) return 'not approved';
   if (node.status !== 'Ready') return node.status;
   if (node.cordoned) return 'cordoned';
   if (node.draining) return 'draining';
   if (node.gpus.length === 0) return 'reports no GPU';
-  const type = input.resource.instanceType;
+  const type = resource.instanceType;
   if (type && node.instanceType !== type) return node.instanceType ? `is ${node.instanceType}, not ${type}` : `reports no instance type, ${type} asked`;
-  const label = selectorMismatch(input.resource.labelSelector, node.labels);
+  const label = selectorMismatch(resource.labelSelector, node.labels);
   if (label) return label;
-  const taint = untoleratedTaint(node.taints, input.tolerations);
+  const taint = untoleratedTaint(node.taints, tolerations);
   return taint ? `taint ${formatTaint(taint)} not tolerated` : null;
 }
 
@@ -204,17 +200,51 @@ function splitLayers(layerBytes: readonly number[], fixedBytes: number, free: re
   return filled;
 }
 
-/** A GPU with free memory, and a way to split a replica over such GPUs. */
-interface Slot {
-  node: PlanNode;
-  k: number;
-  gpu: PlanNodeGpu;
-  free: number;
+/** One GPU's free memory, as a replica is fitted over it. */
+export interface FreeGpu {
+  nodeId: string;
+  nodeName: string;
+  index: number;
+  freeBytes: number;
 }
 
-interface Choice {
-  slots: Slot[];
-  split: Slice[];
+/**
+ * Where one replica goes over these GPUs, tried in the order given, by whole layers (see
+ * `splitLayers`; GPUs without free memory are skipped), or null when no split fits. The one
+ * fit rule: the planner, load on demand and eviction all place a replica through it.
+ */
+export function fitReplica(req: ReplicaRequirement, gpus: readonly FreeGpu[]): PlannedReplica | null {
+  const layers = [...req.layers].sort((a, b) => a.index - b.index);
+  const usable = gpus.filter((g) => g.freeBytes > 0);
+  const split = splitLayers(layers.map((l) => l.bytes), req.fixedBytes, usable.map((g) => g.freeBytes), req.perGpuBytes);
+  if (!split) return null;
+  const replica: PlannedReplica = { nodes: [] };
+  split.forEach((slice, i) => {
+    if (slice.bytes === 0) return;
+    const gpu = usable[i];
+    let planned = replica.nodes.find((p) => p.nodeId === gpu.nodeId);
+    if (!planned) replica.nodes.push((planned = { nodeId: gpu.nodeId, name: gpu.nodeName, gpus: [] }));
+    planned.gpus.push({ index: gpu.index, layers: slice.first < 0 ? null : [layers[slice.first].index, layers[slice.last].index], bytes: slice.bytes });
+  });
+  return replica;
+}
+
+/** A node's GPUs with what is free on each (total less allocated, never below 0), in the node's order. */
+export function freeGpusOf(node: PlanNode): FreeGpu[] {
+  return node.gpus.map((g) => ({ nodeId: node.id, nodeName: node.name, index: g.index, freeBytes: Math.max(0, g.totalBytes - g.allocatedBytes) }));
+}
+
+/** Position of a node among the preferred ones (name or id), or after them all. */
+export function preferenceRank(preferred: readonly string[], node: PlanNode): number {
+  const i = preferred.findIndex((p) => p === node.name || p === node.id);
+  return i < 0 ? preferred.length : i;
+}
+
+const byName = (a: PlanNode, b: PlanNode): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Binpack order: preferred nodes first (in their order), then the fullest (least free), then by name. */
+export function binpackOrder(preferred: readonly string[], freeBytesOf: (n: PlanNode) => number): (a: PlanNode, b: PlanNode) => number {
+  return (a, b) => preferenceRank(preferred, a) - preferenceRank(preferred, b) || freeBytesOf(a) - freeBytesOf(b) || byName(a, b);
 }
 
 interface Placement {
@@ -222,6 +252,8 @@ interface Placement {
   /** Replica numbers (1-based) that span nodes. */
   spanning: number[];
 }
+
+const gpuKey = (nodeId: string, index: number): string => `${nodeId}/${index}`;
 
 /**
  * Places the replicas one by one over the candidates, never committing more than a GPU's free
@@ -231,66 +263,47 @@ interface Placement {
  * `maxNodes` distinct nodes.
  */
 function place(req: ReplicaRequirement, replicas: number, nodes: readonly PlanNode[], preferred: readonly string[], policy: PlacementPolicy, maxNodes: number): Placement {
-  const layers = [...req.layers].sort((a, b) => a.index - b.index);
-  const layerBytes = layers.map((l) => l.bytes);
-  const free = new Map(nodes.map((n) => [n.id, n.gpus.map((g) => Math.max(0, g.totalBytes - g.allocatedBytes))]));
+  const free = new Map(nodes.flatMap((n) => freeGpusOf(n).map((g) => [gpuKey(n.id, g.index), g.freeBytes] as const)));
   const count = new Map<string, number>();
-  const rank = (n: PlanNode): number => {
-    const i = preferred.findIndex((p) => p === n.name || p === n.id);
-    return i < 0 ? preferred.length : i;
-  };
-  const freeOf = (n: PlanNode): number => (free.get(n.id) ?? []).reduce((a, b) => a + b, 0);
-  const byName = (a: PlanNode, b: PlanNode): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  /** The GPUs of these nodes with free memory, in node then index order. */
-  const slotsOf = (ns: readonly PlanNode[]): Slot[] =>
-    ns.flatMap((n) => n.gpus.map((gpu, k) => ({ node: n, k, gpu, free: free.get(n.id)?.[k] ?? 0 })).filter((s) => s.free > 0));
+  const rank = (n: PlanNode): number => preferenceRank(preferred, n);
+  const freeOf = (n: PlanNode): number => n.gpus.reduce((a, g) => a + (free.get(gpuKey(n.id, g.index)) ?? 0), 0);
+  /** The GPUs of these nodes with what is still free on each, in node then GPU order. */
+  const gpusOf = (ns: readonly PlanNode[]): FreeGpu[] =>
+    ns.flatMap((n) => n.gpus.map((g) => ({ nodeId: n.id, nodeName: n.name, index: g.index, freeBytes: free.get(gpuKey(n.id, g.index)) ?? 0 })));
+  const binpack = binpackOrder(preferred, freeOf);
 
   const out: Placement = { replicas: [], spanning: [] };
   for (let r = 1; r <= replicas; r++) {
     const allowed = nodes.filter((n) => count.has(n.id) || count.size < maxNodes);
-    let chosen: Choice | null = null;
 
     const single = allowed
-      .map((n) => ({ n, slots: slotsOf([n]) }))
-      .flatMap((c) => {
-        const split = splitLayers(layerBytes, req.fixedBytes, c.slots.map((s) => s.free), req.perGpuBytes);
-        return split ? [{ ...c, split }] : [];
+      .flatMap((n) => {
+        const planned = fitReplica(req, gpusOf([n]));
+        return planned ? [{ n, planned }] : [];
       })
       .sort((a, b) =>
         policy === 'spread'
           ? (count.get(a.n.id) ?? 0) - (count.get(b.n.id) ?? 0) || rank(a.n) - rank(b.n) || freeOf(b.n) - freeOf(a.n) || byName(a.n, b.n)
-          : rank(a.n) - rank(b.n) || freeOf(a.n) - freeOf(b.n) || byName(a.n, b.n),
+          : binpack(a.n, b.n),
       );
-    if (single.length > 0) chosen = { slots: single[0].slots, split: single[0].split };
-    else {
-      // Nodes that can run a spanning replica first, alone; then every node.
-      const spanOver = (pool: readonly PlanNode[]): Choice | null => {
-        const order = pool.filter((n) => freeOf(n) > 0).sort((a, b) => rank(a) - rank(b) || freeOf(b) - freeOf(a) || byName(a, b));
-        for (let k = 2; k <= order.length; k++) {
-          const prefix = order.slice(0, k);
-          if (count.size + prefix.filter((n) => !count.has(n.id)).length > maxNodes) break;
-          const slots = slotsOf(prefix);
-          const split = splitLayers(layerBytes, req.fixedBytes, slots.map((s) => s.free), req.perGpuBytes);
-          if (split) return { slots, split };
-        }
-        return null;
-      };
-      chosen = spanOver(allowed.filter((n) => n.capabilities.spanningReplicas)) ?? spanOver(allowed);
-    }
-    if (!chosen) break;
-    const { slots } = chosen;
+    // Nodes that can run a spanning replica first, alone; then every node.
+    const spanOver = (pool: readonly PlanNode[]): PlannedReplica | null => {
+      const order = pool.filter((n) => freeOf(n) > 0).sort((a, b) => rank(a) - rank(b) || freeOf(b) - freeOf(a) || byName(a, b));
+      for (let k = 2; k <= order.length; k++) {
+        const prefix = order.slice(0, k);
+        if (count.size + prefix.filter((n) => !count.has(n.id)).length > maxNodes) break;
+        const planned = fitReplica(req, gpusOf(prefix));
+        if (planned) return planned;
+      }
+      return null;
+    };
+    const replica = single[0]?.planned ?? spanOver(allowed.filter((n) => n.capabilities.spanningReplicas)) ?? spanOver(allowed);
+    if (!replica) break;
 
-    const replica: PlannedReplica = { nodes: [] };
-    chosen.split.forEach((slice, i) => {
-      if (slice.bytes === 0) return;
-      const { node, k, gpu } = slots[i];
-      const nodeFree = free.get(node.id);
-      if (nodeFree) nodeFree[k] -= slice.bytes;
-      let planned = replica.nodes.find((p) => p.nodeId === node.id);
-      if (!planned) replica.nodes.push((planned = { nodeId: node.id, name: node.name, gpus: [] }));
-      planned.gpus.push({ index: gpu.index, layers: slice.first < 0 ? null : [layers[slice.first].index, layers[slice.last].index], bytes: slice.bytes });
-    });
-    for (const p of replica.nodes) count.set(p.nodeId, (count.get(p.nodeId) ?? 0) + 1);
+    for (const p of replica.nodes) {
+      for (const g of p.gpus) free.set(gpuKey(p.nodeId, g.index), (free.get(gpuKey(p.nodeId, g.index)) ?? 0) - g.bytes);
+      count.set(p.nodeId, (count.get(p.nodeId) ?? 0) + 1);
+    }
     if (replica.nodes.length > 1) out.spanning.push(r);
     out.replicas.push(replica);
   }
@@ -372,7 +385,7 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
   else rule('instance-type', true, `${typeName}: ${plural(type.gpuCount, 'GPU')} × ${size(type.gpuMemoryBytes)} (${type.gpuModel})`);
 
   // Candidates
-  const verdicts = input.nodes.map((node) => ({ node, why: ineligibility(node, input) }));
+  const verdicts = input.nodes.map((node) => ({ node, why: nodeIneligibility(node, input.resource, input.tolerations) }));
   const candidates = verdicts.filter((v) => v.why === null).map((v) => v.node);
   const rejected = verdicts.filter((v) => v.why !== null).map((v) => `${v.node.name}: ${v.why}`);
   if (candidates.length === 0) rule('candidates', false, `no candidate node among ${plural(input.nodes.length, 'node')}${rejected.length ? ` (${list(rejected)})` : ''}`);
@@ -413,7 +426,7 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
 
   // Placement by whole layers
   const describe = (p: PlannedReplica, i: number): string =>
-    `replica ${i + 1} ${p.nodes.length > 1 ? 'spans' : 'on'} ${p.nodes.map((n) => `${n.name} (${n.gpus.map((g) => `GPU ${g.index}: ${g.layers ? `layers ${g.layers[0]}–${g.layers[1]}, ` : ''}${size(g.bytes)}`).join('; ')})`).join(' + ')}`;
+    `replica ${i + 1} ${p.nodes.length > 1 ? 'spans' : 'on'} ${p.nodes.map(describePlacedNode).join(' + ')}`;
   if (complete(final)) rule('placement', true, `${plural(replicas, 'replica')} placed by whole layers (fixed ${need(req.fixedBytes)} on each replica's first GPU${req.perGpuBytes ? `, ${need(req.perGpuBytes)} on each further one` : ''}): ${final.replicas.map(describe).join('; ')}`);
   else {
     const largestLayer = Math.max(0, ...req.layers.map((l) => l.bytes));

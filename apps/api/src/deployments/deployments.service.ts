@@ -221,12 +221,14 @@ export class DeploymentsService {
     return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryBreakdown(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
   }
 
-  /** GPU bytes promised to stored deployments (but the one being replaced), per node GPU and per team. */
+  /** GPU bytes promised to stored deployments (but the one being replaced), per node GPU and per team; on-demand replicas above their floor are not. */
   private async promised(replacing?: string): Promise<Promised> {
     const out: Promised = { bytes: new Map(), teamGpus: new Map(), teamBytes: new Map() };
     for (const d of await this.deployments.allPlans()) {
       if (d.id === replacing) continue;
-      for (const replica of (d.plan as unknown as DeploymentPlan).replicas ?? []) {
+      // Replicas loaded on demand above `minReplicas` are promised nothing: idle, they make room for others.
+      const replicas = (d.plan as unknown as DeploymentPlan).replicas ?? [];
+      for (const replica of d.minReplicas === null ? replicas : replicas.slice(0, d.minReplicas)) {
         for (const node of replica.nodes) {
           for (const gpu of node.gpus) {
             const key = `${node.nodeId}/${gpu.index}`;

@@ -26,10 +26,12 @@ import {
   PlacementPolicy,
   PlannedReplica,
   ReplicaReport,
+  ResidentReplica,
   Toleration,
   deploymentPhase,
   nudgeChannel,
   planDeployment,
+  planLoadOnDemand,
   planNodeOf,
   reconcileDeployment,
   replicaRequirementOf,
@@ -71,6 +73,10 @@ export class Reconciler implements OnApplicationShutdown {
   private readonly backoff = new Map<string, Map<string, { until: number; failures: number }>>();
   /** Per deployment: loads failed in a row without a replica becoming ready. */
   private readonly failures = new Map<string, number>();
+  /** Per deployment: the replicas evicted to make room for it, until it is placed. */
+  private readonly evicting = new Map<string, string[]>();
+  /** This pass's evictions, for an event on each victim's deployment. */
+  private evicted: { replicaId: string; nodeId?: string; forModel: string; at: string }[] = [];
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -149,8 +155,14 @@ export class Reconciler implements OnApplicationShutdown {
     const promised = new Map<string, number>();
     for (const r of rows) for (const g of r.gpus) promised.set(`${r.nodeId}/${g.index}`, (promised.get(`${r.nodeId}/${g.index}`) ?? 0) + g.bytes);
     const nudged = new Set<string>();
+    const byId = new Map(deployments.map((d) => [d.id, d]));
+    const live = new Set(byId.keys());
+    const resident = rows.filter((r) => r.desired === 'Loaded').map((r) => this.resident(r, nodes.get(r.nodeId), byId.get(r.deploymentId ?? ''), now));
+    this.evicted = [];
+    // An eviction is done once its replicas' rows are gone (their nodes stopped reporting them).
+    const rowIds = new Set(rows.map((r) => r.id));
+    for (const [id, ids] of this.evicting) if (!live.has(id) || !ids.some((x) => rowIds.has(x))) this.evicting.delete(id);
 
-    const live = new Set(deployments.map((d) => d.id));
     const orphans = rows.filter((r) => r.deploymentId !== null && r.desired === 'Loaded' && !live.has(r.deploymentId));
     if (orphans.length > 0) {
       await this.leases.fenced(fence, (m) => this.replicaRows.markManyUnloaded(orphans.map((r) => r.id), m));
@@ -163,12 +175,13 @@ export class Reconciler implements OnApplicationShutdown {
       const shape = (model?.facts as { shape?: ModelShape } | undefined)?.shape;
       if (!model || !shape || !model.sha256) continue;
       try {
-        await this.reconcileOne(fence, d, model, shape, rows.filter((r) => r.deploymentId === d.id && r.desired === 'Loaded'), nodes, promised, nudged, now);
+        await this.reconcileOne(fence, d, model, shape, rows.filter((r) => r.deploymentId === d.id && r.desired === 'Loaded'), nodes, promised, resident, nudged, now);
       } catch (e) {
         if (e instanceof FencedError) throw e;
         this.logger.warn({ deploymentId: d.id }, `reconciling the deployment failed: ${errorSummary(e)}`);
       }
     }
+    await this.recordEvictions(fence, rows, byId);
     for (const nodeId of nudged) await this.redis.publish(`${this.keys.rpcPrefix}${nudgeChannel(nodeId)}`, '1').catch(() => undefined);
   }
 
@@ -180,6 +193,7 @@ export class Reconciler implements OnApplicationShutdown {
     mine: ReplicaRecord[],
     nodes: Map<string, NodeRecord>,
     promised: Map<string, number>,
+    resident: readonly ResidentReplica[],
     nudged: Set<string>,
     now: number,
   ): Promise<void> {
@@ -194,12 +208,22 @@ export class Reconciler implements OnApplicationShutdown {
     const requirements = plannedRequirements(shape, { ...runtime, parallel: runtime.parallel ?? 1 }, model.memoryOverrideBytes);
     const placements: Placement[] = [];
     let unschedulable: string | null = null;
+    const evict: string[] = [];
     for (let i = 0; i < decision.place; i++) {
-      const placed = this.place(d, requirements, nodes, promised, now);
+      const placed = this.place(d, model.name, requirements, nodes, promised, resident, now);
       if ('unschedulable' in placed) {
         unschedulable = placed.unschedulable;
+        if (placed.evict && !this.evicting.has(d.id)) {
+          evict.push(...placed.evict);
+          this.evicting.set(d.id, placed.evict);
+          unschedulable = `making room on ${nodes.get(placed.nodeId ?? '')?.name ?? placed.nodeId}: unloading ${placed.evict.length} idle replica(s)`;
+          events.push({ at, reason: 'Evicting', message: `${placed.message ?? ''}`.trim() || unschedulable, nodeId: placed.nodeId });
+        } else if (this.evicting.has(d.id)) {
+          unschedulable = `waiting for ${this.evicting.get(d.id)?.length} evicted replica(s) to unload`;
+        }
         break;
       }
+      this.evicting.delete(d.id);
       placements.push(placed);
       events.push(placed.event);
     }
@@ -215,7 +239,7 @@ export class Reconciler implements OnApplicationShutdown {
     if (!changed) return;
     await this.leases.fenced(fence, async (m) => {
       await this.replicaRows.deleteMany(decision.forget.map((x) => x.id), m);
-      await this.replicaRows.markManyUnloaded(decision.unload.map((x) => x.id), m);
+      await this.replicaRows.markManyUnloaded([...decision.unload.map((x) => x.id), ...evict], m);
       for (const p of placements) {
         const node = p.planned.nodes[0];
         const created = await this.replicaRows.create(
@@ -237,6 +261,11 @@ export class Reconciler implements OnApplicationShutdown {
       await this.deployments.observe(d.id, { status, phase: view.phase, conditions: withCondition(d.conditions, view, at), events: [...d.events, ...events].slice(-DEPLOYMENT_EVENTS_KEPT) }, m);
     });
     for (const x of [...decision.forget, ...decision.unload]) nudged.add(x.nodeId);
+    for (const id of evict) {
+      const victim = resident.find((r) => r.id === id);
+      if (victim) nudged.add(victim.nodeId);
+      this.evicted.push({ replicaId: id, nodeId: victim?.nodeId, forModel: model.name, at });
+    }
     for (const p of placements) nudged.add(p.nodeId);
     for (const e of events) this.logger.log({ deploymentId: d.id, nodeId: e.nodeId, replicaId: e.replicaId }, `${d.name}: ${e.reason}: ${e.message}`);
   }
@@ -245,18 +274,30 @@ export class Reconciler implements OnApplicationShutdown {
    * Places one replica with the api's planner, over GPU memory net of every replica row, off the
    * nodes where the deployment's load failed recently. The share is added to `promised` at once,
    * so the next replica of this pass (of any deployment) sees it: placements never over-commit.
+   * When no node has room, names the idle replicas of models loaded on demand (least recently
+   * used first, never one with jobs in flight, loading, or pinned) whose unloading makes room on
+   * one node: they are unloaded now, and the replica is placed once their memory is given back.
    */
-  private place(d: DeploymentRecord, requirements: ReturnType<typeof plannedRequirements>, nodes: Map<string, NodeRecord>, promised: Map<string, number>, now: number): Placement | { unschedulable: string } {
+  private place(
+    d: DeploymentRecord,
+    modelName: string,
+    requirements: ReturnType<typeof plannedRequirements>,
+    nodes: Map<string, NodeRecord>,
+    promised: Map<string, number>,
+    resident: readonly ResidentReplica[],
+    now: number,
+  ): Placement | { unschedulable: string; evict?: string[]; nodeId?: string; message?: string } {
     const avoid = this.backoff.get(d.id);
     const candidates = [...nodes.values()].filter((n) => (avoid?.get(n.id)?.until ?? 0) <= now);
     const resource = d.resource as { count?: number; instanceType?: string; preferredNodes?: string[]; labelSelector?: never };
+    const planNodes = candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.get(`${n.id}/${gpu}`) ?? 0));
     const plan = planDeployment({
       requirement: replicaRequirementOf(requirements),
       replicas: 1,
       resource: { ...resource, count: undefined },
       tolerations: d.tolerations as unknown as Toleration[],
       placement: d.placement as PlacementPolicy,
-      nodes: candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.get(`${n.id}/${gpu}`) ?? 0)),
+      nodes: planNodes,
       quota: null,
       instanceTypes: INSTANCE_TYPES,
     });
@@ -264,7 +305,11 @@ export class Reconciler implements OnApplicationShutdown {
     if (!plan.feasible || !planned) {
       const failed = plan.rules.filter((r) => !r.passed && r.blocks === 'plan').map((r) => r.message);
       const avoided = avoid && avoid.size > 0 ? `; ${avoid.size} node(s) kept off after failed loads` : '';
-      return { unschedulable: `no node can take another replica: ${failed.join('; ') || 'no candidate node'}${avoided}` };
+      const unschedulable = `no node can take another replica: ${failed.join('; ') || 'no candidate node'}${avoided}`;
+      // Memory is short: idle replicas of models loaded on demand may make room.
+      const room = planLoadOnDemand({ model: modelName, requirement: replicaRequirementOf(requirements), nodes: planNodes, resident, resource, tolerations: d.tolerations as unknown as Toleration[] });
+      if (room.nodeId === null || room.evict.length === 0) return { unschedulable };
+      return { unschedulable, evict: room.evict, nodeId: room.nodeId, message: room.reason };
     }
     if (planned.nodes.length > 1) return { unschedulable: 'the replica needs more than one node, and replicas spanning nodes are not runnable yet' };
     const node = planned.nodes[0];
@@ -276,6 +321,37 @@ export class Reconciler implements OnApplicationShutdown {
       planned,
       event: { at: new Date(now).toISOString(), reason: 'Placed', message: `placed on ${node.name} (${where}) by ${d.placement}${why ? `: ${why}` : ''}`, nodeId: node.nodeId },
     };
+  }
+
+  /**
+   * A replica as eviction sees it. Only an idle replica of a deployment that loads on demand and
+   * is not pinned may be evicted: a fixed deployment's replica (or an admin's) would only be
+   * placed again.
+   */
+  private resident(r: ReplicaRecord, node: NodeRecord | undefined, d: DeploymentRecord | undefined, now: number): ResidentReplica {
+    const report = (node?.replicaReports as ReplicaReport[] | undefined)?.find((x) => x.id === r.id);
+    const usage = this.registry.usage(r.id, r.createdAt.getTime());
+    return {
+      id: r.id,
+      nodeId: r.nodeId,
+      model: r.modelName,
+      gpus: r.gpus.map((g) => ({ index: g.index, bytes: g.bytes })),
+      inFlight: Math.max(usage.inFlight, report?.busySequences ?? 0),
+      lastUsedAt: Math.min(now, usage.lastUsedAt),
+      pinned: !d || d.minReplicas === null || d.pinned,
+      loading: report?.state !== 'Ready',
+    };
+  }
+
+  /** An `Evicted` event on each evicted replica's deployment. */
+  private async recordEvictions(fence: number, rows: ReplicaRecord[], byId: Map<string, DeploymentRecord>): Promise<void> {
+    for (const e of this.evicted) {
+      const d = byId.get(rows.find((r) => r.id === e.replicaId)?.deploymentId ?? '');
+      if (!d) continue;
+      const event: DeploymentEvent = { at: e.at, reason: 'Evicted', message: `idle: unloaded to make room for ${e.forModel}`, replicaId: e.replicaId, nodeId: e.nodeId };
+      await this.leases.fenced(fence, (m) => this.deployments.appendEvents(d.id, [event], DEPLOYMENT_EVENTS_KEPT, m));
+      this.logger.log({ deploymentId: d.id, replicaId: e.replicaId }, `${d.name}: Evicted: ${event.message}`);
+    }
   }
 
   private noteFailure(deploymentId: string, nodeId: string, now: number): void {

@@ -101,9 +101,17 @@ export class DeploymentRepository {
     await manager.getRepository(DeploymentEntity).update({ id }, changes as never);
   }
 
+  /** Appends events (keeping the last `kept`) without touching the rest; inside the scheduler's fenced transaction. */
+  async appendEvents(id: string, events: DeploymentEvent[], kept: number, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE deployments SET events = (SELECT COALESCE(jsonb_agg(e ORDER BY i), '[]'::jsonb) FROM (SELECT e, i FROM jsonb_array_elements(events || $2::jsonb) WITH ORDINALITY AS t(e, i) ORDER BY i DESC LIMIT $3) last) WHERE id = $1`,
+      [id, JSON.stringify(events), kept],
+    );
+  }
+
   /** Every deployment's accepted plan, across teams: what the fleet's GPUs are promised to. */
-  async allPlans(): Promise<Pick<DeploymentRecord, 'id' | 'teamId' | 'plan'>[]> {
-    const rows = await this.db.getRepository(DeploymentEntity).find({ select: { id: true, teamId: true, plan: true } });
-    return rows.map((r) => ({ id: r.id, teamId: r.teamId, plan: r.plan }));
+  async allPlans(): Promise<Pick<DeploymentRecord, 'id' | 'teamId' | 'plan' | 'minReplicas'>[]> {
+    const rows = await this.db.getRepository(DeploymentEntity).find({ select: { id: true, teamId: true, plan: true, minReplicas: true } });
+    return rows.map((r) => ({ id: r.id, teamId: r.teamId, plan: r.plan, minReplicas: r.minReplicas }));
   }
 }

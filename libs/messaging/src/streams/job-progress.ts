@@ -22,7 +22,8 @@ function decode(id: string, fields: string[]): ProgressNote | null {
 }
 
 /** How often notes whose handling failed are tried again. */
-const PENDING_RETRY_MS = 15_000;
+// Also how long notes a dead scheduler read and never acknowledged wait before the next leader takes them.
+const PENDING_RETRY_MS = 5_000;
 
 type GroupReply = [key: string, entries: [id: string, fields: string[] | null][]][] | null;
 

@@ -21,8 +21,10 @@ function decode(id: string, fields: string[]): ProgressNote | null {
   return { id, jobId: f.job, attempt, kind: f.kind as ProgressNote['kind'], nodeId: f.node ?? '', fenced: f.fenced === '1' };
 }
 
-/** How often notes whose handling failed are tried again. */
-// Also how long notes a dead scheduler read and never acknowledged wait before the next leader takes them.
+/**
+ * How often notes whose handling failed are tried again, and how long notes a dead scheduler
+ * read and never acknowledged wait before the next leader takes them.
+ */
 const PENDING_RETRY_MS = 5_000;
 
 type GroupReply = [key: string, entries: [id: string, fields: string[] | null][]][] | null;

@@ -63,8 +63,9 @@ const isLoading = (r: ObservedReplica) => r.state === null || r.state === 'Pulli
  * 4. Desired: `replicas`; on demand (`minReplicas` set), the replicas in use (in flight, used within
  *    `idleMs`, or still loading), at least `minReplicas`, plus one when jobs wait and none is loading,
  *    at most `replicas`.
- * 5. Beyond desired, replicas with nothing in flight are unloaded: still loading first, then least
- *    recently used. A replica with jobs in flight is never unloaded; it waits until they end.
+ * 5. Beyond desired, replicas with nothing in flight are unloaded: on demand the idle ones first (desired
+ *    counts every other one, loading included, as in use), then still loading, then least recently used.
+ *    A replica with jobs in flight is never unloaded; it waits until they end.
  */
 export function reconcileDeployment(scale: DeploymentScale, replicas: readonly ObservedReplica[], waitingJobs: number, now: number): ReconcileDecision {
   const forget: ReplicaDecision[] = [];
@@ -92,9 +93,11 @@ export function reconcileDeployment(scale: DeploymentScale, replicas: readonly O
     desired = Math.min(desired, scale.replicas);
   }
   if (kept.length > desired) {
+    // Loading first would unload the replica demand just asked for and keep the idle one: placed again next pass, and again.
+    const idleFirst = (r: ObservedReplica) => onDemand && isIdle(r, now, scale.idleMs);
     const candidates = kept
       .filter((r) => r.inFlight === 0)
-      .sort((a, b) => Number(isLoading(b)) - Number(isLoading(a)) || a.lastUsedAt - b.lastUsedAt || a.id.localeCompare(b.id))
+      .sort((a, b) => Number(idleFirst(b)) - Number(idleFirst(a)) || Number(isLoading(b)) - Number(isLoading(a)) || a.lastUsedAt - b.lastUsedAt || a.id.localeCompare(b.id))
       .slice(0, kept.length - desired);
     for (const r of candidates) {
       const idle = onDemand && isIdle(r, now, scale.idleMs);
@@ -143,5 +146,6 @@ export function deploymentPhase(p: PhaseInput): DeploymentPhaseView {
   if (p.unschedulable && p.kept.length === 0) return { phase: 'Pending', reason: 'Unschedulable', message: p.unschedulable, readyReplicas: 0 };
   if (loading > 0 && p.kept.some((r) => r.state !== null)) return { phase: 'Loading', reason: 'ReplicasLoading', message: `${loading} replica(s) pulling or loading`, readyReplicas: 0 };
   if (p.kept.length > 0) return { phase: 'Placed', reason: 'ReplicasPlaced', message: `${p.kept.length} replica(s) placed; waiting for their nodes`, readyReplicas: 0 };
-  return { phase: 'Pending', reason: p.onDemand ? 'LoadOnDemand' : 'Unschedulable', message: p.unschedulable ?? 'waiting to place replicas', readyReplicas: 0 };
+  // None kept and nothing unschedulable: this pass placed all `desired` (new rows are not in `kept` yet).
+  return { phase: 'Placed', reason: p.onDemand ? 'LoadOnDemand' : 'ReplicasPlaced', message: `${p.desired} replica(s) placed; waiting for their nodes`, readyReplicas: 0 };
 }

@@ -46,11 +46,12 @@ export class LeaseRepository {
 
   /** Extends our lease; false when it is no longer ours (taken over: stop acting at once). */
   async renew(holder: string, token: number, ttlMs: number, name = SCHEDULER_LEASE): Promise<boolean> {
-    const rows = (await this.db.query(
+    // TypeORM answers an UPDATE with [rows, affected count]: the pair itself is never empty.
+    const [rows]: [unknown[], number] = await this.db.query(
       `UPDATE scheduler_leases SET expires_at = now() + make_interval(secs => $4::double precision / 1000)
        WHERE name = $1 AND holder = $2 AND token = $3 RETURNING token`,
       [name, holder, token, ttlMs],
-    )) as unknown[];
+    );
     return rows.length > 0;
   }
 

@@ -7,6 +7,16 @@ export class SchedulerConfig extends NodeTimingConfig {
   @Min(1)
   GRIDLINE_QUEUE_WAIT_SECONDS = 60;
 
+  /** Jobs of one team that may wait for a busy model; beyond, a job is refused with 429 queue_full and Retry-After. */
+  @IsInt()
+  @Min(1)
+  GRIDLINE_QUEUE_MAX_PER_TEAM = 1000;
+
+  /** Jobs that may wait in all. */
+  @IsInt()
+  @Min(1)
+  GRIDLINE_QUEUE_MAX = 10_000;
+
   /** Inference jobs routed concurrently. */
   @IsInt()
   @Min(1)

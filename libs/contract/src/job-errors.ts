@@ -7,6 +7,7 @@ export const JOB_ERRORS = {
   invalid_request: { status: 400, retryable: false, message: 'the request is invalid' },
   context_length_exceeded: { status: 400, retryable: false, message: 'the prompt and the completion do not fit in the model context' },
   no_capacity: { status: 503, retryable: true, message: 'no replica of the model could take the job in time' },
+  queue_full: { status: 429, retryable: true, message: 'too many jobs wait for a replica; try again later' },
   timeout: { status: 504, retryable: false, message: 'the job did not finish in time' },
   cancelled: { status: 499, retryable: false, message: 'the job was cancelled' },
   node_lost: { status: 502, retryable: false, message: 'the node running the job stopped responding' },

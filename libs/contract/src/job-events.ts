@@ -15,7 +15,8 @@ export type JobEvent =
   | { type: 'delta'; index: number; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
-  | { type: 'error'; code: JobErrorCode; message: string };
+  /** `retryAfterSeconds`: when trying again may succeed (a full queue), for the client's Retry-After. */
+  | { type: 'error'; code: JobErrorCode; message: string; retryAfterSeconds?: number };
 
 export type TerminalJobEvent = Extract<JobEvent, { type: 'finished' | 'error' }>;
 
@@ -49,7 +50,9 @@ export function parseJobEvent(raw: string): JobEvent | null {
       if (e.deltas !== undefined && !num(e.deltas)) return null;
       return { type: 'finished', finishReason: e.finishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs, ...(e.deltas !== undefined ? { deltas: e.deltas as number } : {}) };
     case 'error':
-      return isJobErrorCode(e.code) && typeof e.message === 'string' ? { type: 'error', code: e.code, message: e.message } : null;
+      if (!isJobErrorCode(e.code) || typeof e.message !== 'string') return null;
+      if (e.retryAfterSeconds !== undefined && !(Number.isInteger(e.retryAfterSeconds) && (e.retryAfterSeconds as number) > 0)) return null;
+      return { type: 'error', code: e.code, message: e.message, ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds as number } : {}) };
     default:
       return null;
   }

@@ -11,6 +11,8 @@ export interface InferenceJobPayload {
   mode: 'sync' | 'async';
   /** Which try this is; a node accepts writes to the job's stream only for the current one. */
   attempt: number;
+  /** Order among the team's waiting jobs (higher first); 0 when not given. */
+  priority?: number;
   /** Epoch ms when the api accepted the job; bounds how long it may wait for a replica. */
   acceptedAt: number;
   /** Epoch ms after which the job is expired wherever it is. */
@@ -32,6 +34,7 @@ export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
   const d = data as InferenceJobPayload;
   if (d.mode !== 'sync' && d.mode !== 'async') throw new PayloadError('inference job: mode must be sync or async');
   if (!Number.isInteger(d.attempt) || d.attempt < 1) throw new PayloadError('inference job: attempt must be a positive integer');
+  if (d.priority !== undefined && !Number.isInteger(d.priority)) throw new PayloadError('inference job: priority must be an integer');
   assertInferenceRequest(d.request);
   return d;
 }

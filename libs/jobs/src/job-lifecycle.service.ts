@@ -9,7 +9,7 @@ export const MAX_JOB_ATTEMPTS = 2;
 
 export type JobEnding =
   | { transition: 'succeed'; output: JobOutput }
-  | { transition: 'fail' | 'cancel' | 'expire'; code: JobErrorCode; message?: string };
+  | { transition: 'fail' | 'cancel' | 'expire'; code: JobErrorCode; message?: string; retryAfterSeconds?: number };
 
 const CLOSE_REASON: Record<Exclude<JobEnding['transition'], 'succeed'>, CloseReason> = { fail: 'failed', cancel: 'cancelled', expire: 'expired' };
 
@@ -129,7 +129,8 @@ export class JobLifecycle {
       const message = ending.message ?? JOB_ERRORS[ending.code].message;
       let result: CloseResult = { closed: true };
       try {
-        result = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message }, attempt);
+        const retry = ending.retryAfterSeconds !== undefined ? { retryAfterSeconds: ending.retryAfterSeconds } : {};
+        result = await this.streams.close(jobId, CLOSE_REASON[ending.transition], { type: 'error', code: ending.code, message, ...retry }, attempt);
       } catch (e) {
         // Postgres stays the truth; a node that never hears of it is fenced off when its attempt ends.
         this.logger.warn({ jobId }, `closing the job's stream failed: ${errorSummary(e)}`);
@@ -177,6 +178,7 @@ export function payloadOf(job: JobRecord): InferenceJobPayload {
     model: job.model,
     requestId: job.requestId,
     mode: job.mode,
+    ...(job.priority ? { priority: job.priority } : {}),
     attempt: job.attempt,
     acceptedAt: job.createdAt.getTime(),
     deadlineAt: job.deadlineAt.getTime(),

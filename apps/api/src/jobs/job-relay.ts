@@ -13,7 +13,7 @@ export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
 export type RelayStep =
   | { type: 'text'; text: string }
   | { type: 'done'; output: RelayedOutput }
-  | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string; param?: string };
+  | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string; param?: string; retryAfterSeconds?: number };
 
 const logger = new Logger('JobRelay');
 /** How long a timed-out request waits for its job to be closed before it answers 504 anyway. */
@@ -93,6 +93,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
             code: event.code,
             status: JOB_ERRORS[event.code].status,
             message: event.message,
+            ...(event.retryAfterSeconds !== undefined ? { retryAfterSeconds: event.retryAfterSeconds } : {}),
             // The runner's exact context check names the input, as the api's own check does.
             ...(event.code === 'context_length_exceeded' ? { param: INPUT_PARAM[job.kind] } : {}),
           });
@@ -107,5 +108,5 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
 
 /** The error a non-streaming client gets for a failed job. */
 export function relayError(step: Extract<RelayStep, { type: 'error' }>): ApiError {
-  return new ApiError(step.code, step.message, step.param ? { param: step.param } : {});
+  return new ApiError(step.code, step.message, { ...(step.param ? { param: step.param } : {}), ...(step.retryAfterSeconds !== undefined ? { retryAfterSeconds: step.retryAfterSeconds } : {}) });
 }

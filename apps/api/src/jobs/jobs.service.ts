@@ -15,6 +15,8 @@ export interface SubmitOptions {
   mode: JobMode;
   requestId: string | null;
   idempotencyKey?: string;
+  /** Order among the team's waiting jobs (default 0). */
+  priority?: number;
 }
 
 export interface JobPage {
@@ -84,6 +86,7 @@ export class JobsService {
       deadlineAt: new Date(now.getTime() + timeout * 1000),
       idempotencyKey: options.idempotencyKey ?? null,
       requestHash,
+      priority: options.priority ?? 0,
     });
     if (!created) {
       if (job.requestHash !== requestHash) {
@@ -115,7 +118,7 @@ export class JobsService {
       throw new ApiError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
     }
     const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
-    return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey })).job;
+    return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey, priority: dto.priority })).job;
   }
 
   /**

@@ -48,7 +48,7 @@ export class Dispatcher {
   async route(job: InferenceJobPayload, ctx: QueueJobContext): Promise<void> {
     const now = Date.now();
     if (now >= job.deadlineAt) {
-      this.waiting.unpark(job.model, ctx.id);
+      this.waiting.unpark(ctx.id);
       await this.lifecycle.end(job.jobId, { transition: 'expire', code: 'timeout', message: 'the job expired while it waited for a replica' }, job.attempt);
       return;
     }
@@ -60,23 +60,22 @@ export class Dispatcher {
     const fence = this.leadership.fence;
     // Deposed while the job was taken: it goes back for the new leader.
     if (fence === null) return ctx.retryLater(0);
+    // While jobs wait for this model, the fair queue decides who takes a free sequence: a newcomer
+    // queues behind them, and a waiting job's own recheck serves whoever the queue chooses.
+    if (!this.waiting.admitted(ctx.id) && this.waiting.waitingFor(job.model) > 0) {
+      if (!(await this.queueUp(job, ctx, now))) return;
+      const chosen = this.waiting.take(job.model);
+      if (chosen !== ctx.id) {
+        if (chosen) this.waiting.promote(job.model, chosen);
+        return ctx.retryLater(this.recheck(ctx));
+      }
+    }
     const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000, promptBlocks(job.request.input));
     if (!placed) {
-      // A model loaded on demand counts as served: the job waits while a replica loads.
-      const served = this.replicas.hasModel(job.model) || this.reconciler.loadsOnDemand(job.model);
-      // A client waiting on its connection waits a bounded time; an asynchronous job waits for
-      // capacity until its deadline, unless no node serves the model at all.
-      if (now - job.acceptedAt > this.config.GRIDLINE_QUEUE_WAIT_SECONDS * 1000 && (job.mode === 'sync' || !served)) {
-        this.waiting.unpark(job.model, ctx.id);
-        const message = served ? `every replica of ${job.model} stayed busy for ${this.config.GRIDLINE_QUEUE_WAIT_SECONDS} s` : `no ready node serves ${job.model}`;
-        await this.lifecycle.end(job.jobId, { transition: 'fail', code: 'no_capacity', message }, job.attempt);
-        return;
-      }
-      this.waiting.park(job.model, ctx.id);
-      this.reconciler.demand(job.model);
-      return ctx.retryLater(recheckMs(ctx.deliveries));
+      if (!(await this.queueUp(job, ctx, now))) return;
+      return ctx.retryLater(this.recheck(ctx));
     }
-    this.waiting.unpark(job.model, ctx.id);
+    this.waiting.unpark(ctx.id);
     const { nodeId, replicaId } = placed;
     try {
       const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId, new Date(), fence);
@@ -96,5 +95,35 @@ export class Dispatcher {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       throw e;
     }
+  }
+
+  /** When a waiting job looks again by itself: at once if the fair queue chose it meanwhile. */
+  private recheck(ctx: QueueJobContext): number {
+    return this.waiting.admitted(ctx.id) ? 0 : recheckMs(ctx.deliveries);
+  }
+
+  /**
+   * Puts a job that cannot run now in the fair queue; false when it ended instead: waited too long
+   * (a client on its connection, or a model nothing serves), or over the queue's bounds.
+   */
+  private async queueUp(job: InferenceJobPayload, ctx: QueueJobContext, now: number): Promise<boolean> {
+    // A model loaded on demand counts as served: the job waits while a replica loads.
+    const served = this.replicas.hasModel(job.model) || this.reconciler.loadsOnDemand(job.model);
+    // A client waiting on its connection waits a bounded time; an asynchronous job waits for
+    // capacity until its deadline, unless no node serves the model at all.
+    if (now - job.acceptedAt > this.config.GRIDLINE_QUEUE_WAIT_SECONDS * 1000 && (job.mode === 'sync' || !served)) {
+      this.waiting.unpark(ctx.id);
+      const message = served ? `every replica of ${job.model} stayed busy for ${this.config.GRIDLINE_QUEUE_WAIT_SECONDS} s` : `no ready node serves ${job.model}`;
+      await this.lifecycle.end(job.jobId, { transition: 'fail', code: 'no_capacity', message }, job.attempt);
+      return false;
+    }
+    const parked = this.waiting.park(job, ctx.id);
+    if ('refused' in parked) {
+      const message = parked.refused === 'team_queue_full' ? "too many of the team's jobs wait for a replica" : 'too many jobs wait for a replica';
+      await this.lifecycle.end(job.jobId, { transition: 'fail', code: 'queue_full', message: `${message}; try again in ${parked.retryAfterSeconds} s`, retryAfterSeconds: parked.retryAfterSeconds }, job.attempt);
+      return false;
+    }
+    this.reconciler.demand(job.model);
+    return true;
   }
 }

@@ -200,6 +200,13 @@ export class ReplicaRegistry {
     return { inFlight: this.view.get(replicaId)?.inFlight ?? 0, lastUsedAt: Math.max(since, this.lastUsed.get(replicaId) ?? 0) };
   }
 
+  /** Sequences of the model's ready replicas free now (liveness is checked when one is claimed). */
+  freeSlots(model: string): number {
+    let free = 0;
+    for (const r of this.view.replicasOf(model)) if (r.ready) free += Math.max(0, r.slots - r.inFlight);
+    return free;
+  }
+
   /** Whether any node that may take jobs serves the model (ready or still loading). */
   hasModel(model: string): boolean {
     for (const state of this.nodes.values()) if (state.schedulable && state.replicas.some((r) => r.model === model)) return true;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@gridline/common';
-import { JobRecord } from '@gridline/db';
+import { JobRecord, TeamRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
@@ -32,7 +32,7 @@ describe('sweeper', () => {
     registry = new ReplicaRegistry();
     const config = Object.assign(new SchedulerConfig(), { GRIDLINE_HEARTBEAT_SECONDS: 1, GRIDLINE_NODE_TIMEOUT_SECONDS: 3, GRIDLINE_SWEEP_SECONDS: 1 });
     // The sweep is called directly here; the leader-only timer is not under test.
-    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues), keys, redis, { leading: true } as Leadership);
+    sweeper = new SweeperService(config, jobs, lifecycle, queues, registry, new WaitingJobs(queues, new TeamRepository(h.ds), registry, config), keys, redis, { leading: true } as Leadership);
   });
 
   afterAll(() => h?.close());

@@ -116,6 +116,8 @@ export interface ApiErrorOptions {
   param?: string;
   /** Further machine-readable facts, merged into the problem body. */
   extra?: Record<string, unknown>;
+  /** Seconds after which trying again may succeed: sent as `Retry-After`. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -128,6 +130,7 @@ export class ApiError extends Error {
   readonly title: string;
   readonly param: string | undefined;
   readonly extra: Record<string, unknown> | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
@@ -139,5 +142,6 @@ export class ApiError extends Error {
     this.title = API_ERRORS[code].title;
     this.param = options.param;
     this.extra = options.extra;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }

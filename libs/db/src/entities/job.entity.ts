@@ -50,6 +50,10 @@ export class JobEntity {
   @Column({ name: 'error_message', type: 'text', nullable: true })
   errorMessage!: string | null;
 
+  /** Order among the team's jobs waiting for a busy model (higher first). */
+  @Column({ type: 'integer', default: 0 })
+  priority!: number;
+
   /** Which try is current (1, then 2 after a requeue). */
   @Column({ type: 'integer', default: 1 })
   attempt!: number;

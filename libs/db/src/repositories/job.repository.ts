@@ -17,6 +17,8 @@ export interface NewJob {
   deadlineAt: Date;
   idempotencyKey: string | null;
   requestHash: string | null;
+  /** Default 0. */
+  priority?: number;
 }
 
 export type JobRecord = Omit<JobEntity, 'team'>;

@@ -38,6 +38,12 @@ export class TeamRepository {
     return { items: rows.map(toRecord), total, limit: page.limit, offset: page.offset };
   }
 
+  /** Every team's fair-share weight (the scheduler serves waiting jobs by them). */
+  async weights(): Promise<Map<string, number>> {
+    const rows = await this.db.getRepository(TeamEntity).find({ select: { id: true, weight: true } });
+    return new Map(rows.map((r) => [r.id, r.weight]));
+  }
+
   async get(scope: TeamScope, id: string): Promise<TeamRecord | null> {
     const team = scopedTeam(scope);
     if (team && team !== id) return null;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { JOB_ERROR_CODES, JOB_STATUSES, REQUEST_LIMITS } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { PageQueryDto } from '../../common/dto/page.dto';
@@ -22,6 +22,13 @@ export class CreateJobDto extends InferenceBodyDto {
   @IsString()
   @MaxLength(1_000_000)
   prompt?: string;
+
+  @ApiPropertyOptional({ default: 0, minimum: -100, maximum: 100, description: "Order among your team's jobs waiting for a busy model (higher first); teams share by their weights whatever the priority" })
+  @IsOptional()
+  @IsInt()
+  @Min(-100)
+  @Max(100)
+  priority?: number;
 }
 
 /** Pages by cursor (newest first), so it takes the page size of the admin lists and no offset. */

@@ -12,11 +12,14 @@
  * the next heartbeat reports.
  *
  * Prints the CPU time of the api and scheduler processes (and of the Postgres backends serving
- * the bench database, and of this process) over BENCH_WINDOW_SECONDS (60) after
- * BENCH_WARMUP_SECONDS (10), as % of one core, next to the same window measured idle first (no
- * fleet, no heartbeats); heartbeat latency p50/p99 as the agents see it, heartbeats/s answered,
- * and every error. BENCH_CPU_PROFILE_DIR=dir also writes CPU profiles of both processes over the
- * window (the sampling adds to their CPU time).
+ * the bench database, and of this process) as % of one core over three windows of
+ * BENCH_WINDOW_SECONDS (60): idle before the fleet joins; heartbeating, after
+ * BENCH_WARMUP_SECONDS (10) of heartbeats; idle again with the fleet joined but silent. Beating
+ * minus silent is what the heartbeats cost (per heartbeat too); silent minus empty is what the
+ * fleet's mere size costs (the scheduler's periodic passes over every node). Also heartbeat latency
+ * p50/p99 as the agents see it, heartbeats/s answered, and every error. BENCH_CPU_PROFILE_DIR=dir
+ * also writes CPU profiles of both processes over the heartbeating window (the sampling adds to
+ * their CPU time).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -141,7 +144,9 @@ async function startControlPlane(dir: string): Promise<ControlPlane> {
     REDIS_URL: TEST_REDIS_URL,
     GRIDLINE_REDIS_PREFIX: prefix,
     GRIDLINE_HEARTBEAT_SECONDS: String(INTERVAL_S),
-    GRIDLINE_NODE_TIMEOUT_SECONDS: String(Math.max(15, 3 * INTERVAL_S)),
+    // A silent fleet stays Ready through its baseline (no NotReady or Lost transitions in it); heartbeats are answered alike.
+    GRIDLINE_NODE_TIMEOUT_SECONDS: String(10 * (WARMUP_S + WINDOW_S)),
+    GRIDLINE_NODE_LOST_SECONDS: String(20 * (WARMUP_S + WINDOW_S)),
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
   };
@@ -169,7 +174,8 @@ async function startControlPlane(dir: string): Promise<ControlPlane> {
     // After the api: it created and migrated the database.
     const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...profiled('scheduler') });
     processes.push(scheduler);
-    await scheduler.waitFor(/scheduler ready/);
+    // Measured as the leader: it reconciles, sweeps and watches nodes; a standby does not.
+    await scheduler.waitFor(/leader \(lease token/);
     return { url: `http://127.0.0.1:${port}`, root, db, prefix, api, scheduler, stop };
   } catch (e) {
     await stop();
@@ -483,7 +489,7 @@ async function profilesWritten(): Promise<void> {
   }
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`.padStart(8);
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const count = (x: number) => x.toLocaleString('en-US');
 
@@ -491,23 +497,42 @@ function quantile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
 }
 
-function report(idle: CpuShare, busy: CpuShare, stats: BeatStats, bodyBytes: number, redis: NamespaceKeys, loadBefore: number): void {
+interface Windows {
+  /** Before the fleet joins. */
+  empty: CpuShare;
+  /** The fleet joined, its heartbeats stopped. */
+  silent: CpuShare;
+  heartbeating: CpuShare;
+}
+
+function report(w: Windows, stats: BeatStats, bodyBytes: number, redis: NamespaceKeys, loadBefore: number): void {
   const out = process.stdout;
   const scheduled = NODES / INTERVAL_S;
-  const row = (label: string, c: Pick<CpuShare, 'api' | 'scheduler' | 'postgres' | 'bench'>) =>
-    `  ${label.padEnd(34)}${pct(c.api)}${pct(c.scheduler)}${pct(c.api + c.scheduler).padStart(15)}${pct(c.postgres).padStart(13)}${pct(c.bench).padStart(11)}\n`;
-  const cost = { api: busy.api - idle.api, scheduler: busy.scheduler - idle.scheduler, postgres: busy.postgres - idle.postgres, bench: busy.bench - idle.bench };
-  const perSecond = stats.answered / busy.seconds;
+  const minus = (a: CpuShare, b: CpuShare): CpuShare => ({
+    seconds: a.seconds,
+    api: a.api - b.api,
+    scheduler: a.scheduler - b.scheduler,
+    postgres: a.postgres - b.postgres,
+    bench: a.bench - b.bench,
+    transactions: a.transactions - b.transactions,
+  });
+  const widths = [44, 9, 11, 16, 15, 9];
+  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('')}\n`;
+  const row = (label: string, c: CpuShare) => line([label, ...[c.api, c.scheduler, c.api + c.scheduler, c.postgres, c.bench].map(pct)]);
+  const beats = minus(w.heartbeating, w.silent);
+  const perSecond = stats.answered / w.heartbeating.seconds;
   const lat = [...stats.latenciesMs].sort((a, b) => a - b);
   out.write(`\nGridline fleet benchmark: ${count(NODES)} simulated agents, a heartbeat each every ${INTERVAL_S} s spread evenly (${count(scheduled)}/s), `);
   out.write(`${GPUS_PER_NODE} GPUs and ${REPLICAS_PER_NODE} replicas per node, ${(bodyBytes / 1024).toFixed(1)} KiB per heartbeat\n`);
-  out.write(`host: ${cpus().length} cores, load average ${loadBefore.toFixed(2)} before the run; windows of ${busy.seconds.toFixed(1)} s, the fleet's after ${WARMUP_S} s of heartbeats\n\n`);
-  out.write(`  CPU, % of one core                   api  scheduler  api+scheduler  postgres(db)      bench\n`);
-  out.write(row('idle (no fleet, no heartbeats)', idle));
-  out.write(row(`${count(NODES)} agents heartbeating`, busy));
-  out.write(row('the heartbeats\' cost', cost));
-  out.write(`  per heartbeat answered: api ${ms((1000 * cost.api) / perSecond)}, scheduler ${ms((1000 * cost.scheduler) / perSecond)}, postgres ${ms((1000 * cost.postgres) / perSecond)} of CPU; `);
-  out.write(`${((busy.transactions - idle.transactions) / perSecond).toFixed(1)} Postgres transactions\n\n`);
+  out.write(`host: ${cpus().length} cores, load average ${loadBefore.toFixed(2)} before the run; windows of ${w.heartbeating.seconds.toFixed(1)} s, the heartbeating one after ${WARMUP_S} s of heartbeats\n\n`);
+  out.write(line(['CPU, % of one core', 'api', 'scheduler', 'api+scheduler', 'postgres (db)', 'bench']));
+  out.write(row('idle: no fleet', w.empty));
+  out.write(row(`idle: ${count(NODES)} nodes joined, silent`, w.silent));
+  out.write(row(`${count(NODES)} agents heartbeating`, w.heartbeating));
+  out.write(row('a silent fleet\'s cost (silent − no fleet)', minus(w.silent, w.empty)));
+  out.write(row('the heartbeats\' cost (beating − silent)', beats));
+  out.write(`  per heartbeat answered: api ${ms((1000 * beats.api) / perSecond)}, scheduler ${ms((1000 * beats.scheduler) / perSecond)}, postgres ${ms((1000 * beats.postgres) / perSecond)} of CPU; `);
+  out.write(`${(beats.transactions / perSecond).toFixed(1)} Postgres transactions (a silent fleet: ${(w.silent.transactions - w.empty.transactions).toFixed(1)}/s more than none)\n\n`);
   out.write(`  heartbeats answered    ${perSecond.toFixed(1)}/s of ${count(scheduled)}/s scheduled (${count(stats.answered)} of ${count(stats.sent)} sent in the window)\n`);
   out.write(`  latency (agent side)   p50 ${ms(quantile(lat, 0.5))}  p99 ${ms(quantile(lat, 0.99))}  max ${ms(lat[lat.length - 1] ?? NaN)}\n`);
   out.write(`  skipped                ${count(stats.skipped)} (due while the node's previous heartbeat was unanswered)\n`);
@@ -515,7 +540,7 @@ function report(idle: CpuShare, busy: CpuShare, stats: BeatStats, bodyBytes: num
   // The api keeps a marker while its signed date is accepted, plus a minute of clock skew between replicas (replay-guard.ts).
   const markerMinutes = DATE_WINDOW_MS / 60_000 + 1;
   out.write(`  Redis keys after it    ${count(redis.keys)} in the bench namespace, ${count(redis.replayMarkers)} of them replay markers (one per signed request, kept ${markerMinutes} min: about ${count(Math.round(markerMinutes * 60 * perSecond))} for this fleet once steady)\n`);
-  if (PROFILE_DIR) out.write(`  CPU profiles of the window: ${join(PROFILE_DIR, 'api.cpuprofile')}, ${join(PROFILE_DIR, 'scheduler.cpuprofile')} (sampling adds to the CPU above)\n`);
+  if (PROFILE_DIR) out.write(`  CPU profiles of the heartbeating window: ${join(PROFILE_DIR, 'api.cpuprofile')}, ${join(PROFILE_DIR, 'scheduler.cpuprofile')} (sampling adds to the CPU above)\n`);
 }
 
 async function main(): Promise<void> {
@@ -533,10 +558,13 @@ async function main(): Promise<void> {
   try {
     await pg.connect();
     process.stderr.write(`bench:fleet: control plane up; settling ${WARMUP_S} s, then ${WINDOW_S} s idle\n`);
+    const window = async () => {
+      const from = await snapshot(plane, pg);
+      await sleep(WINDOW_S * 1000);
+      return share(from, await snapshot(plane, pg));
+    };
     await sleep(WARMUP_S * 1000);
-    const idleFrom = await snapshot(plane, pg);
-    await sleep(WINDOW_S * 1000);
-    const idle = share(idleFrom, await snapshot(plane, pg));
+    const empty = await window();
 
     process.stderr.write(`bench:fleet: joining ${count(NODES)} nodes with ${REPLICAS_PER_NODE} replicas each\n`);
     const joinStarted = performance.now();
@@ -548,18 +576,21 @@ async function main(): Promise<void> {
     const warmup = heartbeats.stats;
     const measured = newStats();
     heartbeats.stats = measured;
-    const busyFrom = await snapshot(plane, pg);
     toggleProfiles(plane);
-    await sleep(WINDOW_S * 1000);
-    const busyTo = await snapshot(plane, pg);
+    const heartbeating = await window();
     toggleProfiles(plane);
     heartbeats.stats = newStats();
     await heartbeats.stop();
     heartbeats = null;
     if (PROFILE_DIR) await profilesWritten();
-    const bodyBytes = Buffer.byteLength(JSON.stringify(heartbeatOf(nodes[0])));
     if (warmup.errors.size > 0) process.stderr.write(`bench:fleet: errors in the warm-up: ${[...warmup.errors].map(([e, n]) => `${n}× ${e}`).join('; ')}\n`);
-    report(idle, share(busyFrom, busyTo), measured, bodyBytes, await scanNamespace(plane.prefix, false), loadBefore);
+    const redis = await scanNamespace(plane.prefix, false);
+
+    process.stderr.write(`bench:fleet: heartbeats stopped; settling ${WARMUP_S} s, then ${WINDOW_S} s with the fleet silent\n`);
+    await sleep(WARMUP_S * 1000);
+    const silent = await window();
+    const bodyBytes = Buffer.byteLength(JSON.stringify(heartbeatOf(nodes[0])));
+    report({ empty, silent, heartbeating }, measured, bodyBytes, redis, loadBefore);
   } finally {
     await heartbeats?.stop();
     keepAlive.destroy();

@@ -44,6 +44,8 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
   private beating: Promise<void> | null = null;
   private again = false;
   private stopping = false;
+  /** The node's model store (once started): its files are reported so placement prefers this node for them. */
+  private store: ModelStore | null = null;
   private subscriber: Redis | null = null;
   private outage = false;
 
@@ -65,7 +67,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     const credential = await this.credential(labels, taints);
     this.controlPlane.useCredential(credential);
     this.identity.set(credential.nodeId);
-    const store = new ModelStore({ root: join(this.config.GRIDLINE_DATA_DIR, 'models'), maxBytes: this.config.GRIDLINE_MODEL_STORE_MAX_BYTES, fetch: this.controlPlane.fetch });
+    const store = (this.store = new ModelStore({ root: join(this.config.GRIDLINE_DATA_DIR, 'models'), maxBytes: this.config.GRIDLINE_MODEL_STORE_MAX_BYTES, fetch: this.controlPlane.fetch }));
     this.replicas.setup(this.gpu, this.simulated, {
       ensure: (item, onProgress) => store.ensure({ name: item.name, sha256: item.sha256, sizeBytes: item.sizeBytes, url: this.controlPlane.modelFileUrl(item.modelId) }, { onProgress }),
       pin: (sha256) => store.pin(sha256),
@@ -245,6 +247,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
       freeMemoryBytes: host.freeMemoryBytes,
       diskFreeBytes: host.diskFreeBytes,
       capabilities: this.simulated ? ['simulated-gpus'] : [],
+      storedModels: (await this.store?.storedSha256s().catch(() => [])) ?? [],
       platform: host.platform,
       arch: host.arch,
     };

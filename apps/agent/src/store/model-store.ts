@@ -134,6 +134,11 @@ export class ModelStore {
     return this.diskFree(this.opts.root);
   }
 
+  /** sha256 of every complete file in the store (names only: cheap enough for each heartbeat). */
+  async storedSha256s(): Promise<string[]> {
+    return (await this.names()).flatMap((name) => BLOB_NAME.exec(name)?.[1] ?? []);
+  }
+
   /** The complete files; `partialBytes` counts what unfinished downloads hold. */
   async usage(): Promise<{ files: number; bytes: number; partialBytes: number }> {
     const blobs = await this.listBlobs();

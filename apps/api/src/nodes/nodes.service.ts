@@ -321,6 +321,7 @@ export class NodesService {
       queueDepth: replicas.reduce((sum, r) => sum + r.queueDepth, 0),
       tokensPerSecond: rates.length ? rates.reduce((a, b) => a + b, 0) : null,
       shuttingDown,
+      storedModels: inv.storedModels ?? [],
     };
   }
 

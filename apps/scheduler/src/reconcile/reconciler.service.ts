@@ -210,7 +210,7 @@ export class Reconciler implements OnApplicationShutdown {
     let unschedulable: string | null = null;
     const evict: string[] = [];
     for (let i = 0; i < decision.place; i++) {
-      const placed = this.place(d, model.name, requirements, nodes, promised, resident, now);
+      const placed = this.place(d, model.name, model.sha256, requirements, nodes, promised, resident, now);
       if ('unschedulable' in placed) {
         unschedulable = placed.unschedulable;
         if (placed.evict && !this.evicting.has(d.id)) {
@@ -272,8 +272,8 @@ export class Reconciler implements OnApplicationShutdown {
 
   /**
    * Places one replica with the api's planner, over GPU memory net of every replica row, off the
-   * nodes where the deployment's load failed recently. The share is added to `promised` at once,
-   * so the next replica of this pass (of any deployment) sees it: placements never over-commit.
+   * nodes where the deployment's load failed recently, nodes that hold the model's file first
+   * (after the admin's preferred ones). The share is added to `promised` at once, so the next replica of this pass (of any deployment) sees it: placements never over-commit.
    * When no node has room, names the idle replicas of models loaded on demand (least recently
    * used first, never one with jobs in flight, loading, or pinned) whose unloading makes room on
    * one node: they are unloaded now, and the replica is placed once their memory is given back.
@@ -281,6 +281,7 @@ export class Reconciler implements OnApplicationShutdown {
   private place(
     d: DeploymentRecord,
     modelName: string,
+    sha256: string | null,
     requirements: ReturnType<typeof plannedRequirements>,
     nodes: Map<string, NodeRecord>,
     promised: Map<string, number>,
@@ -290,6 +291,7 @@ export class Reconciler implements OnApplicationShutdown {
     const avoid = this.backoff.get(d.id);
     const candidates = [...nodes.values()].filter((n) => (avoid?.get(n.id)?.until ?? 0) <= now);
     const resource = d.resource as { count?: number; instanceType?: string; preferredNodes?: string[]; labelSelector?: never };
+    const holders = candidates.filter((n) => sha256 !== null && (n.inventory.storedModels ?? []).includes(sha256)).map((n) => n.id);
     const planNodes = candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.get(`${n.id}/${gpu}`) ?? 0));
     const plan = planDeployment({
       requirement: replicaRequirementOf(requirements),
@@ -300,6 +302,7 @@ export class Reconciler implements OnApplicationShutdown {
       nodes: planNodes,
       quota: null,
       instanceTypes: INSTANCE_TYPES,
+      favouredNodes: holders,
     });
     const planned = plan.replicas[0];
     if (!plan.feasible || !planned) {
@@ -319,7 +322,7 @@ export class Reconciler implements OnApplicationShutdown {
     return {
       nodeId: node.nodeId,
       planned,
-      event: { at: new Date(now).toISOString(), reason: 'Placed', message: `placed on ${node.name} (${where}) by ${d.placement}${why ? `: ${why}` : ''}`, nodeId: node.nodeId },
+      event: { at: new Date(now).toISOString(), reason: 'Placed', message: `placed on ${node.name} (${where}) by ${d.placement}${holders.includes(node.nodeId) ? ', where the file already is' : ''}${why ? `: ${why}` : ''}`, nodeId: node.nodeId },
     };
   }
 

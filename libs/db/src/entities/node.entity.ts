@@ -22,6 +22,8 @@ export interface NodeInventoryFacts {
   tokensPerSecond?: number | null;
   /** The agent said it is shutting down: it takes no new jobs. */
   shuttingDown?: boolean;
+  /** sha256 of the model files in the node's store. */
+  storedModels?: string[];
 }
 
 @Entity('nodes')

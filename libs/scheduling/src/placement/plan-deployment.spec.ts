@@ -245,6 +245,20 @@ describe('planDeployment: rules', () => {
     expect(three.replicas.map((r) => r.nodes[0].name)).toEqual(['empty', 'half', 'empty']);
   });
 
+  it('placement: nodes that hold the file (favouredNodes) come before the policy order, after the preferred ones, with no rule of their own', () => {
+    const nodes = [node('empty', 1, 80), node('half', 1, 80, { allocatedGiB: 40 }), node('cold', 1, 80, { allocatedGiB: 75 })];
+    const byName = (p: DeploymentPlan) => p.replicas.map((r) => r.nodes[0].name);
+    // Binpack alone picks the fullest node that fits; a node with the file goes first.
+    expect(byName(plan({ requirement: llama8b, replicas: 1, nodes, favouredNodes: [nodes[0].id] }))).toEqual(['empty']);
+    // The admin's preferred nodes still come first.
+    expect(byName(plan({ requirement: llama8b, replicas: 1, nodes, resource: { preferredNodes: ['half'] }, favouredNodes: [nodes[0].id] }))).toEqual(['half']);
+    // A favoured node without room is passed over, and is no reason to refuse.
+    const full = plan({ requirement: llama8b, replicas: 1, nodes, favouredNodes: [nodes[2].id] });
+    expect(full).toMatchObject({ feasible: true });
+    expect(byName(full)).toEqual(['half']);
+    expect(full.rules.map((r) => r.rule)).not.toContain('favoured-nodes');
+  });
+
   it.each([
     [1, false, 'too few nodes allowed: needs 2 nodes, count 1'],
     [2, true, 'uses 2 nodes, count 2'],

@@ -66,6 +66,11 @@ export interface PlanDeploymentInput {
   nodes: readonly PlanNode[];
   /** null: the team has no quota. */
   quota: TeamQuota | null;
+  /**
+   * Node ids tried after `resource.preferredNodes` and before the policy's own order, with no
+   * rule of their own (the scheduler passes the nodes that already hold the model's file).
+   */
+  favouredNodes?: readonly string[];
   instanceTypes: readonly InstanceType[];
 }
 
@@ -405,9 +410,11 @@ export function planDeployment(input: PlanDeploymentInput): DeploymentPlan {
 
   // Placement: within `count` nodes; when that fails, without the cap, to tell the cap from the fleet.
   const cap = resource.count ?? Infinity;
-  const capped = place(req, replicas, candidates, preferred, policy, cap);
+  // Nodes that hold the model's file come right after the admin's preferred ones: no download.
+  const order = [...preferred, ...(input.favouredNodes ?? []).filter((f) => !preferred.includes(f))];
+  const capped = place(req, replicas, candidates, order, policy, cap);
   const complete = (p: Placement): boolean => p.replicas.length === replicas;
-  const uncapped = complete(capped) || cap === Infinity ? capped : place(req, replicas, candidates, preferred, policy, Infinity);
+  const uncapped = complete(capped) || cap === Infinity ? capped : place(req, replicas, candidates, order, policy, Infinity);
   const final = complete(capped) ? capped : uncapped;
   const usedIds = distinctNodes(final);
 

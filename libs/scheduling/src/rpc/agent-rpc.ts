@@ -52,6 +52,8 @@ export interface NodeInventory {
   diskFreeBytes: number | null;
   /** What the node can run beyond a plain replica (e.g. `simulated-gpus`). */
   capabilities: string[];
+  /** sha256 of the complete model files in the node's store: placement prefers nodes that hold a model's file. */
+  storedModels?: string[];
   platform: string;
   arch: string;
 }

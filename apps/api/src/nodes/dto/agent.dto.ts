@@ -31,6 +31,12 @@ export class InventoryDto implements NodeInventory {
   @ApiProperty() @IsNumber() @Min(0) freeMemoryBytes!: number;
   @ApiProperty({ nullable: true, type: Number }) @IsOptional() @IsNumber() diskFreeBytes!: number | null;
   @ApiProperty({ type: [String] }) @IsArray() @ArrayMaxSize(32) @IsString({ each: true }) capabilities!: string[];
+  @ApiPropertyOptional({ type: [String], description: 'sha256 of the complete model files in the node store' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1024)
+  @Matches(/^[0-9a-f]{64}$/, { each: true, message: 'each must be a lower-case hex sha256' })
+  storedModels?: string[];
   @ApiProperty() @IsString() @MaxLength(40) platform!: string;
   @ApiProperty() @IsString() @MaxLength(40) arch!: string;
 }

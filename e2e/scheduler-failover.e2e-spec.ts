@@ -117,6 +117,8 @@ describe('scheduler: placement, node loss and leader failover', () => {
     }, 60_000);
     expect(replaced.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ReplicaLost']));
     expect(replaced.events.find((e) => e.reason === 'ReplicaLost')!.message).toMatch(/node node-a is Lost/);
+    // The replacement went where the model's file already was: no download.
+    expect(replaced.events.filter((e) => e.reason === 'Placed').at(-1)!.message).toMatch(/placed on node-b .* where the file already is/);
     process.stdout.write(`replica Ready again ${Date.now() - killedAt} ms after the SIGKILL\n`);
     // No job stays dispatched to the dead node.
     const stuck = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE node_id = $1 AND status IN ('dispatched', 'running')`, [nodeIds.get('node-a')]);

@@ -171,9 +171,17 @@ describe('jobs API', () => {
     const text = await cli('jobs', 'submit', '--model', 'tiny-jobs', '--max-tokens', '5', '--temperature', '0', '--wait', 'Tell me about rivers.');
     const sync = await client.json<{ choices: { message: { content: string } }[] }>('POST', '/v1/chat/completions', chat('Tell me about rivers.', 5));
     expect(text).toBe(`${sync.body.choices[0].message.content}\n`);
-    const id = (await cli('jobs', 'submit', '--model', 'tiny-jobs', '--max-tokens', '1500', 'long')).trim();
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(JSON.parse(await cli('jobs', 'cancel', id))).toMatchObject({ id, status: 'cancelled' });
+    // The node holds still, so the job is still open when the cancel comes (a tiny model would
+    // otherwise finish 1,500 tokens in about the time the CLI takes to start).
+    stack.agent.child.kill('SIGSTOP');
+    let id: string;
+    try {
+      id = (await cli('jobs', 'submit', '--model', 'tiny-jobs', '--max-tokens', '1500', 'long')).trim();
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(JSON.parse(await cli('jobs', 'cancel', id))).toMatchObject({ id, status: 'cancelled' });
+    } finally {
+      stack.agent.child.kill('SIGCONT');
+    }
     const listed = await cli('jobs', 'list', '--status', 'cancelled', '--limit', '5');
     expect(listed.split('\n')[0]).toMatch(/^id\s+status\s+model/);
     expect(listed).toContain(id);

@@ -160,4 +160,22 @@ describe('scheduler: placement, node loss and leader failover', () => {
     expect(rows.map((r) => runs.get(r.id) ?? 0)).toEqual(rows.map(() => 1));
     process.stdout.write(`leader failover: 12 of 12 jobs succeeded, each run once; ${rows.filter((r) => r.attempt > 1).length} routed again after the leader died between dispatch and hand-over\n`);
   }, 120_000);
+
+  it('drains a node: replacements placed elsewhere first, its replicas unloaded once idle, the node reported Drained', async () => {
+    // node-a comes back (same credential) and takes the replacements.
+    await stack.restartAgent();
+    await until('node-a Ready again', async () => ((await client.json<{ status: string }>('GET', `/api/v1/nodes/${nodeIds.get('node-a')}`)).body.status === 'Ready' ? true : undefined));
+    expect((await client.json('POST', `/api/v1/nodes/${nodeIds.get('node-b')}/drain`)).status).toBe(200);
+    const moved = await until('both replicas on node-a', async () => {
+      const d = await deployment();
+      return d.readyReplicas === 2 && d.status!.replicas.every((r) => r.nodeName === 'node-a') ? d : undefined;
+    }, 60_000);
+    expect(moved.events.filter((e) => e.reason === 'Drained')).toHaveLength(2);
+    const drained = await until('node-b Drained', async () => {
+      const n = (await client.json<{ status: string; reason: string }>('GET', `/api/v1/nodes/${nodeIds.get('node-b')}`)).body;
+      return n.status === 'Drained' ? n : undefined;
+    }, 30_000);
+    expect(drained.reason).toMatch(/no replica loaded and no job running/);
+    expect((await chat('Still there?', 4)).ok).toBe(true);
+  }, 120_000);
 });

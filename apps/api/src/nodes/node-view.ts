@@ -18,7 +18,12 @@ export function presentStatus(n: NodeRecord, now: number, t: NodeTiming): { stat
   if (!n.approved) return { status: 'Pending', reason: 'waiting for an admin to approve the node' };
   if (n.status === 'Lost' || silentMs > t.lostMs) return { status: 'Lost', reason: silence };
   if (n.status === 'NotReady' || silentMs > t.timeoutMs) return { status: 'NotReady', reason: silence };
-  if (n.draining) return { status: 'Draining', reason: 'drained by an admin: no new jobs or replicas' };
+  if (n.draining) {
+    const replicas = (n.replicaReports as ReplicaReport[]).length;
+    const jobs = n.runningJobs.length;
+    if (replicas === 0 && jobs === 0) return { status: 'Drained', reason: 'drained by an admin: no replica loaded and no job running; it can be removed' };
+    return { status: 'Draining', reason: `drained by an admin: no new jobs or replicas; ${replicas} replica(s) and ${jobs} job(s) left` };
+  }
   if (n.inventory.shuttingDown) return { status: 'Draining', reason: 'the agent is shutting down' };
   if (n.cordoned) return { status: 'Cordoned', reason: 'cordoned by an admin: no new jobs or replicas' };
   return { status: 'Ready', reason: null };

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { GpuDto, TaintDto } from './agent.dto';
 
-export const NODE_STATUSES = ['Pending', 'Ready', 'NotReady', 'Lost', 'Draining', 'Cordoned'] as const;
+export const NODE_STATUSES = ['Pending', 'Ready', 'NotReady', 'Lost', 'Draining', 'Drained', 'Cordoned'] as const;
 export type PresentedNodeStatus = (typeof NODE_STATUSES)[number];
 
 export class CreateJoinTokenDto {

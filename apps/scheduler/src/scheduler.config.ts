@@ -51,4 +51,12 @@ export class SchedulerConfig extends NodeTimingConfig {
 
   @IsBoolean()
   GRIDLINE_MIGRATE = true;
+
+  /**
+   * Routing prefers a replica that recently served a job's prompt prefix (its cache probably
+   * holds it), the load term always counting. `false` routes by load alone: the baseline
+   * `npm run bench:routing` compares time to first token against.
+   */
+  @IsBoolean()
+  GRIDLINE_ROUTING_PREFIX_AFFINITY = true;
 }

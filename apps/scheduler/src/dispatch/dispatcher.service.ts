@@ -70,7 +70,9 @@ export class Dispatcher {
         return ctx.retryLater(this.recheck(ctx));
       }
     }
-    const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000, promptBlocks(job.request.input));
+    // Without prompt blocks the registry routes by load alone (and records no prefixes).
+    const blocks = this.config.GRIDLINE_ROUTING_PREFIX_AFFINITY ? promptBlocks(job.request.input) : [];
+    const placed = this.replicas.claim(job.model, job.jobId, job.attempt, now, this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000, blocks);
     if (!placed) {
       if (!(await this.queueUp(job, ctx, now))) return;
       return ctx.retryLater(this.recheck(ctx));

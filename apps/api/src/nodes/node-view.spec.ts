@@ -60,11 +60,15 @@ describe('beatOf', () => {
   ];
 
   it('routes to Ready replicas the control plane still wants, on schedulable nodes only', () => {
-    const wanted = [{ id: 'r3', desired: 'Unloaded' }] as never;
+    const wanted = [
+      { id: 'r3', desired: 'Unloaded', settings: { contextSize: 512 } },
+      { id: 'r1', desired: 'Loaded', settings: { contextSize: 1024 } },
+    ] as never;
     const beat = beatOf(node({ replicaReports: reports }), wanted, NOW, timing, true);
     expect(beat).toMatchObject({ nodeId: 'n1', schedulable: true, runningJobs: [] });
+    // What each replica's KV cache holds goes along when known (context × sequences).
     expect(beat.replicas).toEqual([
-      { id: 'r1', model: 'a', parallel: 2, ready: true },
+      { id: 'r1', model: 'a', parallel: 2, ready: true, cacheTokens: 2048 },
       { id: 'r2', model: 'b', parallel: 4, ready: false },
     ]);
     expect(beatOf(node({ cordoned: true, replicaReports: reports }), [], NOW, timing, false)).toMatchObject({ schedulable: false });

@@ -106,8 +106,12 @@ export function toNodeDto(n: NodeRecord, wanted: ReplicaRecord[], now: number, t
 /** What routing needs to know about a node: Ready replicas the control plane still wants (or the agent's own). */
 export function beatOf(n: NodeRecord, wanted: ReplicaRecord[], now: number, t: NodeTiming, withJobs: boolean): NodeBeat {
   const unwanted = new Set(wanted.filter((w) => w.desired === 'Unloaded').map((w) => w.id));
+  const contextOf = new Map(wanted.map((w) => [w.id, w.settings.contextSize]));
   const replicas: BeatReplica[] = reportsOf(n)
     .filter((r) => !unwanted.has(r.id))
-    .map((r) => ({ id: r.id, model: r.model, parallel: r.parallel, ready: r.state === 'Ready' }));
+    .map((r) => {
+      const context = contextOf.get(r.id) ?? r.announcement?.contextTokens;
+      return { id: r.id, model: r.model, parallel: r.parallel, ready: r.state === 'Ready', ...(context ? { cacheTokens: context * r.parallel } : {}) };
+    });
   return { nodeId: n.id, at: now, schedulable: isSchedulable(n, now, t), replicas, ...(withJobs ? { runningJobs: n.runningJobs } : {}) };
 }

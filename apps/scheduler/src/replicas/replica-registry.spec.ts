@@ -1,4 +1,4 @@
-import { ReplicaRegistry, promptBlocks, runningKey } from './replica-registry';
+import { ReplicaRegistry, cacheBlocks, promptBlocks, runningKey } from './replica-registry';
 
 import type { RunningJob } from '@gridline/contract';
 
@@ -80,5 +80,11 @@ describe('ReplicaRegistry', () => {
     expect(r.claim('m', 'j3', 1, 1200, 60_000, again)?.nodeId).toBe('b');
     // A prefix nobody holds: plain load order.
     expect(r.claim('m', 'j4', 1, 1200, 60_000, promptBlocks({ kind: 'completion', prompt: 'z'.repeat(2000) }))?.nodeId).toBe('a');
+  });
+
+  it("sizes what it believes a replica caches by the replica's KV cache (context × sequences)", () => {
+    expect(cacheBlocks(undefined)).toBe(Infinity);
+    // 4 sequences × 1,024 tokens ≈ 16 KiB of text: 64 blocks of 256 bytes.
+    expect(cacheBlocks(4 * 1024)).toBe(64);
   });
 });

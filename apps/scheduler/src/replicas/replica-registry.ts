@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { InferenceInput, RunningJob } from '@gridline/contract';
-import { BeatReplica, BlockHash, NodeBeat, PrefixIndex, ReplicaView, RoutingView, promptBlockHashes, routeJob } from '@gridline/scheduling';
+import { BeatReplica, BlockHash, DEFAULT_BLOCK_BYTES, NodeBeat, PrefixIndex, ReplicaView, RoutingView, promptBlockHashes, routeJob } from '@gridline/scheduling';
 
 interface Claim {
   model: string;
@@ -34,6 +34,14 @@ export const runningKey = (jobId: string, attempt: number) => `${jobId}/${attemp
 export function promptBlocks(input: InferenceInput): BlockHash[] {
   const text = input.kind === 'chat' ? input.messages.map((m) => `<${m.role}>${m.content}`).join('') : input.prompt;
   return promptBlockHashes(text);
+}
+
+/** UTF-8 bytes a token of text covers, on average, for the tokenizers of common models (English prose ≈ 4). */
+const BYTES_PER_TOKEN = 4;
+
+/** How many prefix blocks a replica's KV cache holds: unbounded (the index's own limit) when unknown. */
+export function cacheBlocks(cacheTokens: number | undefined): number {
+  return cacheTokens ? Math.ceil((cacheTokens * BYTES_PER_TOKEN) / DEFAULT_BLOCK_BYTES) : Infinity;
 }
 
 /** How long a released attempt is remembered, so that a heartbeat sent before its end does not count it again. */
@@ -167,7 +175,7 @@ export class ReplicaRegistry {
         this.refresh(chosen.nodeId, state);
         continue;
       }
-      if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks);
+      if (blocks.length > 0) this.prefixes.record(chosen.replicaId, blocks, cacheBlocks(state.replicas.find((r) => r.id === chosen.replicaId)?.cacheTokens));
       this.lastUsed.set(chosen.replicaId, now);
       const key = runningKey(jobId, attempt);
       state.inFlight.set(key, { model, replicaId: chosen.replicaId, since: now });

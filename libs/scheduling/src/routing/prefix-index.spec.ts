@@ -61,6 +61,18 @@ describe('PrefixIndex', () => {
     expect(index.matchedBlocks('r', prompt(1))).toBe(0);
   });
 
+  it("remembers no more per replica than the replica's cache holds, when it is given", () => {
+    const index = new PrefixIndex({ perReplica: 40, total: 1000 });
+    for (let i = 0; i < 10; i++) index.record('small', prompt(i), 8);
+    // 8 blocks: the last two prompts of 4 blocks; the older ones have left its cache.
+    expect(index.sizeOf('small')).toBe(8);
+    expect(index.matchedBlocks('small', prompt(9))).toBe(4);
+    expect(index.matchedBlocks('small', prompt(7))).toBe(0);
+    // A capacity above the index's own limit changes nothing.
+    for (let i = 0; i < 20; i++) index.record('big', prompt(i), 10_000);
+    expect(index.sizeOf('big')).toBe(40);
+  });
+
   it('stays within its overall limit, evicting across replicas by recency', () => {
     const index = new PrefixIndex({ perReplica: 100, total: 64 });
     let largest = 0;

@@ -116,8 +116,12 @@ export class PrefixIndex {
     return this.replicas.get(replicaId)?.blocks.size ?? 0;
   }
 
-  /** Notes that the prompt with these block hashes was sent to the replica. */
-  record(replicaId: string, hashes: readonly BlockHash[]): void {
+  /**
+   * Notes that the prompt with these block hashes was sent to the replica. `capacityBlocks`: what
+   * the replica's cache holds, when known (below the index's own per-replica limit): remembering
+   * more would make every replica look as if it held every prompt it was ever sent.
+   */
+  record(replicaId: string, hashes: readonly BlockHash[], capacityBlocks = Infinity): void {
     if (hashes.length === 0) return;
     let replica = this.replicas.get(replicaId);
     if (!replica) this.replicas.set(replicaId, (replica = { id: replicaId, blocks: new Map() }));
@@ -137,7 +141,8 @@ export class PrefixIndex {
       replica.blocks.set(hash, entry);
       this.lru.add(entry);
     }
-    while (replica.blocks.size > this.limits.perReplica) this.evict(replica.blocks.values().next().value as Entry);
+    const limit = Math.max(1, Math.min(this.limits.perReplica, Math.floor(capacityBlocks)));
+    while (replica.blocks.size > limit) this.evict(replica.blocks.values().next().value as Entry);
     while (this.lru.size > this.limits.total) this.evict(this.lru.values().next().value as Entry);
   }
 

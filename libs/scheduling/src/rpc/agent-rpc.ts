@@ -173,6 +173,8 @@ export interface BeatReplica {
   model: string;
   parallel: number;
   ready: boolean;
+  /** Tokens its KV cache holds in all (context per sequence × sequences), when known: bounds what routing believes it still caches. */
+  cacheTokens?: number;
 }
 
 /** api → scheduler, after a verified heartbeat (with `runningJobs`) or an admin's change to the node (without). */

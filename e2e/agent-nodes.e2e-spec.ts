@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,8 @@ const inventory = { agentVersion: 'test', backend: 'cpu', llamaCppVersion: null,
 /**
  * Agents as an SRE runs them: real agent processes joining the api with join tokens, waiting
  * for approval, heartbeating, stopped and resumed with signals; and what the control plane
- * refuses: used, expired, revoked and unknown tokens, one node acting as another, a revoked node.
+ * refuses: used, expired, revoked and unknown tokens, one node acting as another, a revoked node,
+ * a credential replaced by a new join.
  */
 describe('agents join the fleet and act only as themselves', () => {
   let stack: RunningStack;
@@ -169,8 +171,19 @@ describe('agents join the fleet and act only as themselves', () => {
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ code: 'node_not_removable' });
 
-    const revoked = await client.json<NodeView>('POST', `/api/v1/nodes/${n.id}/revoke`);
-    expect(revoked.body).toMatchObject({ status: 'NotReady', reason: 'the node credential was revoked' });
+    // With its agent paused, nothing but the revocation itself tells the api's cache: a route
+    // other than the heartbeat refuses the credential within about a second.
+    const signed = signingFetch(JSON.parse(readFileSync(join(dir, 'gpu-c', 'node-credential.json'), 'utf8')) as { accessKey: string; secretKey: string });
+    const modelFile = async () => (await signed(`${stack.url}/api/v1/agent/models/${randomUUID()}/file`)).status;
+    expect(await modelFile()).toBe(404);
+    agentC.child.kill('SIGSTOP');
+    try {
+      const revoked = await client.json<NodeView>('POST', `/api/v1/nodes/${n.id}/revoke`);
+      expect(revoked.body).toMatchObject({ status: 'NotReady', reason: 'the node credential was revoked' });
+      await until('the revoked credential refused', async () => ((await modelFile()) === 401 ? true : undefined), 5_000);
+    } finally {
+      agentC.child.kill('SIGCONT');
+    }
     await agentC.waitFor(/refused this node's credential \((node_revoked|signature_mismatch)/, 15_000);
     expect(await agentC.waitExit()).toBe(1);
     const again = await joinDirectly((await token()).token, 'gpu-c');
@@ -178,5 +191,35 @@ describe('agents join the fleet and act only as themselves', () => {
     expect(await again.json()).toMatchObject({ code: 'node_revoked' });
     expect((await client.json('DELETE', `/api/v1/nodes/${n.id}`)).status).toBe(204);
     expect(await node('gpu-c')).toBeUndefined();
+  });
+
+  it('refuses a heartbeat from the moment its node is revoked or its credential replaced by a new join', async () => {
+    const t = await token({ maxUses: null, autoApprove: true });
+    const joinAs = async () => {
+      const res = await joinDirectly(t.token, 'gpu-e');
+      expect(res.status).toBe(201);
+      return (await res.json()) as { nodeId: string; accessKey: string; secretKey: string };
+    };
+    const heartbeat = (credential: { nodeId: string; accessKey: string; secretKey: string }) =>
+      signingFetch(credential)(`${stack.url}/api/v1/agent/heartbeat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nodeId: credential.nodeId, inventory, replicas: [], runningJobs: [], loads: [], shuttingDown: false }),
+      });
+    const first = await joinAs();
+    expect((await heartbeat(first)).status).toBe(200);
+
+    const second = await joinAs();
+    expect(second.nodeId).toBe(first.nodeId);
+    const replaced = await heartbeat(first);
+    expect(replaced.status).toBe(401);
+    expect(await replaced.json()).toMatchObject({ code: 'signature_mismatch' });
+    expect((await heartbeat(second)).status).toBe(200);
+
+    expect((await client.json<NodeView>('POST', `/api/v1/nodes/${second.nodeId}/revoke`)).body).toMatchObject({ reason: 'the node credential was revoked' });
+    const revoked = await heartbeat(second);
+    expect(revoked.status).toBe(403);
+    expect(await revoked.json()).toMatchObject({ code: 'node_revoked' });
+    expect((await client.json('DELETE', `/api/v1/nodes/${second.nodeId}`)).status).toBe(204);
   });
 });

@@ -11,7 +11,8 @@ import { ParseUuidPipe } from '../common/parse-uuid.pipe';
 import { notFound } from '../common/resource-errors';
 import { sendModelFile } from '../models/model-file';
 import { HeartbeatDto, HeartbeatReplyDto, JoinDto, JoinReplyDto } from './dto/agent.dto';
-import { CurrentNode, NodeAuthGuard, NodePrincipal } from './node-auth.guard';
+import { ConfirmsNodeCredential, CurrentNode, NodeAuthGuard } from './node-auth.guard';
+import { NodePrincipal } from './node-credentials';
 import { NodesService } from './nodes.service';
 
 /** What agents call: join with a token, then heartbeat and fetch model files signed with their node credential. */
@@ -36,6 +37,7 @@ export class AgentController {
   @HttpCode(200)
   @Public()
   @UseGuards(NodeAuthGuard)
+  @ConfirmsNodeCredential()
   @ApiSecurity(HMAC_SECURITY)
   @ApiOperation({ summary: "The node's inventory and replicas; the answer carries the replicas the control plane wants on it" })
   @ApiOkResponse({ type: HeartbeatReplyDto })

@@ -1,56 +1,53 @@
-import { CanActivate, ExecutionContext, Injectable, createParamDecorator } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { ACCESS_KEY_PATTERN, HmacVerifierDeps, KeyLookupResult, SecretBox, verifySignedRequest } from '@gridline/auth';
-import { BoundedCache } from '@gridline/common';
-import { NodeRepository } from '@gridline/db';
-import { CREDENTIAL_CACHE_MS, UNKNOWN_CREDENTIAL_CACHE_MS } from '../auth/credential.strategy';
+import { ACCESS_KEY_PATTERN, HmacVerifierDeps, verifySignedRequest } from '@gridline/auth';
+import { CREDENTIAL_CACHE_MS } from '../auth/credential.strategy';
 import { ReplayGuard } from '../auth/replay-guard';
+import { NodeCredentials, NodePrincipal } from './node-credentials';
 
-/** The node a request was signed by. */
-export interface NodePrincipal {
-  nodeId: string;
-  nodeName: string;
-}
+const CONFIRMED_BY_HANDLER = 'gridline:node-credential-confirmed-by-handler';
 
-const CACHE_BYTES = 4 * 1024 * 1024;
+/**
+ * Marks a route whose handler confirms the node credential itself, atomically with its first
+ * write, and refuses the request when the credential is no longer the node's (the heartbeat:
+ * its update lands only while the node holds this access key, unrevoked). NodeAuthGuard may
+ * then verify its signature with a key it looked up long ago, which saves a query per request.
+ */
+export const ConfirmsNodeCredential = () => SetMetadata(CONFIRMED_BY_HANDLER, true);
 
 /**
  * Authenticates agents: requests signed with a node credential (the same HMAC scheme as
- * keypairs). A revoked node's key is unknown here within a second, like a disabled keypair.
- * User credentials never pass this guard, and node credentials never pass the users' one.
+ * keypairs). A revoked node's key is unknown here within a second, like a disabled keypair,
+ * except on routes marked ConfirmsNodeCredential, whose handlers refuse it from the revocation
+ * on. User credentials never pass this guard, and node credentials never pass the users' one.
  */
 @Injectable()
 export class NodeAuthGuard implements CanActivate {
-  private readonly keys = new BoundedCache<KeyLookupResult<NodePrincipal>>({
-    maxBytes: CACHE_BYTES,
-    ttlMs: CREDENTIAL_CACHE_MS,
-    negativeTtlMs: UNKNOWN_CREDENTIAL_CACHE_MS,
-    sizeOf: (v) => 2 * JSON.stringify(v).length,
-  });
-  private readonly deps: HmacVerifierDeps<NodePrincipal>;
+  /** Keys checked against the database within the last second. */
+  private readonly recent: HmacVerifierDeps<NodePrincipal>;
+  /** Keys as long as they are cached: the handler confirms them. */
+  private readonly cached: HmacVerifierDeps<NodePrincipal>;
 
   constructor(
-    private readonly nodes: NodeRepository,
-    private readonly secrets: SecretBox,
+    credentials: NodeCredentials,
     replays: ReplayGuard,
+    private readonly reflector: Reflector,
   ) {
-    this.deps = {
-      lookup: async (accessKey) => (ACCESS_KEY_PATTERN.test(accessKey) ? this.keys.get(accessKey, () => this.load(accessKey)) : null),
+    const deps = (maxAgeMs: number): HmacVerifierDeps<NodePrincipal> => ({
+      lookup: async (accessKey) => (ACCESS_KEY_PATTERN.test(accessKey) ? credentials.lookup(accessKey, maxAgeMs) : null),
       markSeen: (signature, ttlMs, signedAt) => replays.markSeen(signature, signedAt, ttlMs),
       now: () => Date.now(),
-    };
+    });
+    this.recent = deps(CREDENTIAL_CACHE_MS);
+    this.cached = deps(Infinity);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request & { node?: NodePrincipal }>();
-    req.node = await verifySignedRequest({ method: req.method, pathAndQuery: req.originalUrl, header: (name) => req.header(name) ?? undefined }, this.deps);
+    const deps = this.reflector.get<boolean | undefined>(CONFIRMED_BY_HANDLER, context.getHandler()) ? this.cached : this.recent;
+    req.node = await verifySignedRequest({ method: req.method, pathAndQuery: req.originalUrl, header: (name) => req.header(name) ?? undefined }, deps);
     return true;
-  }
-
-  private async load(accessKey: string): Promise<KeyLookupResult<NodePrincipal> | null> {
-    const cred = await this.nodes.findCredential(accessKey);
-    if (!cred) return null;
-    return { secretKey: this.secrets.open(cred.secretSealed, cred.accessKey), principal: { nodeId: cred.nodeId, nodeName: cred.nodeName } };
   }
 }
 

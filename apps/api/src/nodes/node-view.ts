@@ -2,6 +2,9 @@ import type { NodeRecord, ReplicaRecord } from '@gridline/db';
 import type { BeatReplica, NodeBeat, ReplicaReport } from '@gridline/scheduling';
 import { NodeDto, PresentedNodeStatus, ReplicaDto } from './dto/node.dto';
 
+/** What the status and routing's view of a node are made of (a heartbeat has it without reading the whole row). */
+export type NodeState = Pick<NodeRecord, 'id' | 'status' | 'approved' | 'cordoned' | 'draining' | 'revokedAt' | 'lastHeartbeatAt' | 'inventory' | 'replicaReports' | 'runningJobs'>;
+
 export interface NodeTiming {
   timeoutMs: number;
   lostMs: number;
@@ -11,7 +14,7 @@ export interface NodeTiming {
  * The status a user sees, from what is stored: approval first, then liveness (a silence the
  * scheduler has not marked yet counts too), then the admin's flags and the agent's shutdown.
  */
-export function presentStatus(n: NodeRecord, now: number, t: NodeTiming): { status: PresentedNodeStatus; reason: string | null } {
+export function presentStatus(n: NodeState, now: number, t: NodeTiming): { status: PresentedNodeStatus; reason: string | null } {
   const silentMs = now - n.lastHeartbeatAt.getTime();
   const silence = `no heartbeat for ${Math.round(silentMs / 1000)} s`;
   if (n.revokedAt) return { status: silentMs > t.lostMs ? 'Lost' : 'NotReady', reason: 'the node credential was revoked' };
@@ -29,9 +32,9 @@ export function presentStatus(n: NodeRecord, now: number, t: NodeTiming): { stat
   return { status: 'Ready', reason: null };
 }
 
-export const isSchedulable = (n: NodeRecord, now: number, t: NodeTiming): boolean => presentStatus(n, now, t).status === 'Ready';
+export const isSchedulable = (n: NodeState, now: number, t: NodeTiming): boolean => presentStatus(n, now, t).status === 'Ready';
 
-const reportsOf = (n: NodeRecord) => n.replicaReports as ReplicaReport[];
+const reportsOf = (n: NodeState) => n.replicaReports as ReplicaReport[];
 
 /** Replicas as users see them: what the control plane wants, joined with what the agent reports. */
 export function presentReplicas(n: NodeRecord, wanted: ReplicaRecord[]): ReplicaDto[] {
@@ -104,7 +107,7 @@ export function toNodeDto(n: NodeRecord, wanted: ReplicaRecord[], now: number, t
 }
 
 /** What routing needs to know about a node: Ready replicas the control plane still wants (or the agent's own). */
-export function beatOf(n: NodeRecord, wanted: ReplicaRecord[], now: number, t: NodeTiming, withJobs: boolean): NodeBeat {
+export function beatOf(n: NodeState, wanted: Pick<ReplicaRecord, 'id' | 'desired' | 'settings'>[], now: number, t: NodeTiming, withJobs: boolean): NodeBeat {
   const unwanted = new Set(wanted.filter((w) => w.desired === 'Unloaded').map((w) => w.id));
   const contextOf = new Map(wanted.map((w) => [w.id, w.settings.contextSize]));
   const replicas: BeatReplica[] = reportsOf(n)

@@ -3,6 +3,7 @@ import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { AgentController } from './agent.controller';
 import { NodeAuthGuard } from './node-auth.guard';
+import { NodeCredentials } from './node-credentials';
 import { JoinTokensController, NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
 
@@ -10,6 +11,6 @@ import { NodesService } from './nodes.service';
 @Module({
   imports: [AuditModule, AuthModule],
   controllers: [AgentController, JoinTokensController, NodesController],
-  providers: [NodesService, NodeAuthGuard],
+  providers: [NodesService, NodeCredentials, NodeAuthGuard],
 })
 export class NodesModule {}

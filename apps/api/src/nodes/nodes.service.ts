@@ -2,10 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { createHash, randomBytes } from 'node:crypto';
-import { SecretBox, generateKeypair } from '@gridline/auth';
+import { AuthError, SecretBox, UNKNOWN_CREDENTIAL, generateKeypair } from '@gridline/auth';
 import { ApiError, RedisKeys, errorSummary, quote } from '@gridline/common';
 import { withChecksum } from '../models/model-checksum';
-import { JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
+import { DesiredReplica, JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
 import { ModelShape, plannedRequirements } from '@gridline/models';
 import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, labelProblem, nudgeChannel, taintProblem } from '@gridline/scheduling';
 import { ApiConfig } from '../api.config';
@@ -15,8 +15,8 @@ import { notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { HeartbeatDto, JoinDto } from './dto/agent.dto';
 import { CreateJoinTokenDto, CreateReplicaDto, CreatedJoinTokenDto, JoinTokenDto, ModelLoadDto, NodeDto, ReplicaDto, UpdateNodeDto } from './dto/node.dto';
-import { NodePrincipal } from './node-auth.guard';
-import { NodeTiming, beatOf, presentReplicas, presentStatus, toNodeDto } from './node-view';
+import { NodeCredentials, NodePrincipal } from './node-credentials';
+import { NodeState, NodeTiming, beatOf, presentReplicas, presentStatus, toNodeDto } from './node-view';
 
 const TOKEN_PREFIX = 'gljt_';
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -86,6 +86,7 @@ export class NodesService {
     private readonly replicas: ReplicaRepository,
     private readonly models: ModelRepository,
     private readonly secrets: SecretBox,
+    private readonly credentials: NodeCredentials,
     private readonly audit: AuditService,
     private readonly keys: RedisKeys,
     @Inject(Redis) private readonly redis: Redis,
@@ -165,32 +166,37 @@ export class NodesService {
   async heartbeat(caller: NodePrincipal, dto: HeartbeatDto): Promise<HeartbeatReply> {
     if (dto.nodeId !== caller.nodeId) throw new ApiError('node_mismatch', `this credential belongs to node ${quote(caller.nodeName)}, not to ${quote(dto.nodeId)}`, { param: 'nodeId' });
     const inv = dto.inventory;
-    const node = await this.nodes.heartbeat(
+    const at = new Date();
+    const inventory = this.inventoryFacts(inv, dto.replicas, dto.shuttingDown);
+    // First, before anything else is written: the guard verified the signature with a key it
+    // may have looked up long ago, and this write is what refuses a revoked or replaced one.
+    const beat = await this.nodes.heartbeat(
       caller.nodeId,
+      caller.accessKey,
       {
         agentVersion: inv.agentVersion,
         backend: inv.backend,
         gpus: inv.gpus,
         totalMemoryBytes: inv.totalMemoryBytes,
         freeMemoryBytes: inv.freeMemoryBytes,
-        inventory: this.inventoryFacts(inv, dto.replicas, dto.shuttingDown),
+        inventory,
         replicaReports: dto.replicas,
         runningJobs: dto.runningJobs,
       },
-      new Date(),
+      at,
     );
-    if (!node) throw new ApiError('node_revoked', 'the node credential was revoked');
+    if (!beat) throw await this.refusal(caller);
+    const node: NodeState = { ...beat.node, revokedAt: null, lastHeartbeatAt: at, inventory, replicaReports: dto.replicas, runningJobs: dto.runningJobs };
     await this.catalogLocalModels(node.id, dto.replicas);
     await this.nodes.recordLoads(
       node.id,
       dto.loads.map((l) => ({ id: l.loadId, replicaId: l.replicaId, modelName: l.model, outcome: l.outcome, reason: l.reason, estimateBytes: l.estimateBytes, gpuBytes: l.gpuBytes, cpuBytes: l.cpuBytes, gpuLayers: l.gpuLayers, loadMs: l.loadMs })),
     );
     const reported = new Set(dto.replicas.map((r) => r.id));
-    const listed = await this.replicas.listByNode(node.id);
     // Replicas asked to go that the node no longer reports are gone: their rows go too.
-    const gone = listed.filter((w) => w.desired === 'Unloaded' && !reported.has(w.id)).map((w) => w.id);
-    await this.replicas.forgetUnloaded(gone);
-    const wanted = listed.filter((w) => !gone.includes(w.id));
+    const gone = new Set(beat.desired.filter((w) => w.desired === 'Unloaded' && !reported.has(w.id)).map((w) => w.id));
+    await this.replicas.forgetUnloaded([...gone]);
+    const wanted = beat.desired.filter((w) => !gone.has(w.id));
     await this.publish(node, wanted, true);
     const { status, reason } = presentStatus(node, Date.now(), this.timing);
     return {
@@ -199,8 +205,19 @@ export class NodesService {
       reason,
       heartbeatIntervalSeconds: this.config.GRIDLINE_HEARTBEAT_SECONDS,
       schedulable: status === 'Ready',
-      replicas: await this.specs(wanted.filter((w) => w.desired === 'Loaded')),
+      replicas: specsOf(wanted),
     };
+  }
+
+  /**
+   * Why a heartbeat's write did not land: the node was revoked, or its credential is unknown now
+   * (replaced by a new join, or the node deleted), which is what the guard answers from the next
+   * request on, once the key is forgotten.
+   */
+  private async refusal(caller: NodePrincipal): Promise<ApiError> {
+    this.credentials.forget(caller.accessKey);
+    const n = await this.nodes.get(caller.nodeId);
+    return n?.revokedAt ? new ApiError('node_revoked', 'the node credential was revoked') : new AuthError('signature_mismatch', UNKNOWN_CREDENTIAL);
   }
 
   // --- admins ---
@@ -335,19 +352,8 @@ export class NodesService {
     }
   }
 
-  private async specs(wanted: ReplicaRecord[]): Promise<ReplicaSpec[]> {
-    const models = new Map((await this.models.findByIds(wanted.map((w) => w.modelId).filter((id): id is string => id !== null))).map((m) => [m.id, m]));
-    const out: ReplicaSpec[] = [];
-    for (const w of wanted) {
-      const model = w.modelId ? models.get(w.modelId) : undefined;
-      if (!model?.sha256) continue;
-      out.push({ id: w.id, model: w.modelName, modelId: model.id, sha256: model.sha256, sizeBytes: model.sizeBytes, settings: w.settings, estimateBytes: w.estimateBytes });
-    }
-    return out;
-  }
-
   /** Tells the scheduler what routing needs about the node (a lost message is repaired by the next heartbeat). */
-  private async publish(n: NodeRecord, wanted?: ReplicaRecord[], withJobs = false): Promise<void> {
+  private async publish(n: NodeState, wanted?: Pick<ReplicaRecord, 'id' | 'desired' | 'settings'>[], withJobs = false): Promise<void> {
     const beat = beatOf(n, wanted ?? (await this.replicas.listByNode(n.id)), Date.now(), this.timing, withJobs);
     await this.redis.publish(`${this.keys.rpcPrefix}${AgentRpc.NodeBeat}`, JSON.stringify({ pattern: AgentRpc.NodeBeat, data: beat })).catch((e) => this.logger.warn(`telling the scheduler about node ${n.id} failed: ${errorSummary(e)}`));
   }
@@ -356,6 +362,16 @@ export class NodesService {
   private async nudge(nodeId: string): Promise<void> {
     await this.redis.publish(`${this.keys.rpcPrefix}${nudgeChannel(nodeId)}`, '1').catch(() => undefined);
   }
+}
+
+/** What the agent is asked to load: the replicas still wanted whose catalog model has a file with a known digest. */
+function specsOf(wanted: DesiredReplica[]): ReplicaSpec[] {
+  const out: ReplicaSpec[] = [];
+  for (const w of wanted) {
+    if (w.desired !== 'Loaded' || w.modelId === null || !w.model?.sha256) continue;
+    out.push({ id: w.id, model: w.modelName, modelId: w.modelId, sha256: w.model.sha256, sizeBytes: w.model.sizeBytes, settings: w.settings, estimateBytes: w.estimateBytes });
+  }
+  return out;
 }
 
 function catalogEntry(m: ModelAnnouncement) {

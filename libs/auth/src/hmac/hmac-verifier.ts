@@ -37,7 +37,8 @@ export function parseAuthorization(value: string): ParsedAuthorization {
 }
 
 const UNKNOWN_KEY_SECRET = 'gridline-unknown-access-key';
-const SIGNATURE_REFUSAL = 'the access key is unknown or inactive, or the signature does not match';
+/** The refusal of a request signed with an unknown or inactive key, or signed wrong: the same words for all three. */
+export const UNKNOWN_CREDENTIAL = 'the access key is unknown or inactive, or the signature does not match';
 
 export interface KeyLookupResult<P> {
   secretKey: string;
@@ -87,7 +88,7 @@ export async function verifySignedRequest<P>(req: IncomingSignedRequest, deps: H
     contentType: req.header('content-type') ?? '',
     version,
   });
-  if (!key || !signaturesEqual(expected, signature)) throw new AuthError('signature_mismatch', SIGNATURE_REFUSAL);
+  if (!key || !signaturesEqual(expected, signature)) throw new AuthError('signature_mismatch', UNKNOWN_CREDENTIAL);
   if (!(await deps.markSeen(signature, 2 * DATE_WINDOW_MS, at))) throw new AuthError('replayed_request');
   return key.principal;
 }

@@ -34,4 +34,38 @@ describe('BoundedCache', () => {
     await expect(c.get('bad', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
     expect(await c.get('bad', async () => ({ v: 'y' }))).toEqual({ v: 'y' });
   });
+
+  it('loads again a found value older than the age a caller asks for, and keeps serving it to callers who accept its age', async () => {
+    const c = cache();
+    let loads = 0;
+    const load = async () => ({ v: `load ${++loads}` });
+    expect(await c.get('k', load)).toEqual({ v: 'load 1' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await c.get('k', load)).toEqual({ v: 'load 1' });
+    expect(await c.get('k', load, 20)).toEqual({ v: 'load 2' });
+    expect(await c.get('k', load, 20)).toEqual({ v: 'load 2' });
+    expect(loads).toBe(2);
+  });
+
+  it('keeps a remembered absence for its own ttl whatever age the caller asks for', async () => {
+    const c = cache();
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      return null;
+    };
+    await c.get('nope', load);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await c.get('nope', load, 20)).toBeNull();
+    expect(loads).toBe(1);
+  });
+
+  it('forgets a key: the next lookup loads it', async () => {
+    const c = cache();
+    let loads = 0;
+    const load = async () => ({ v: `load ${++loads}` });
+    await c.get('k', load);
+    c.delete('k');
+    expect(await c.get('k', load)).toEqual({ v: 'load 2' });
+  });
 });

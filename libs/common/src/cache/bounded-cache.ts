@@ -14,6 +14,8 @@ export interface BoundedCacheOptions<V> {
 /** Entries hold null too (lru-cache refuses null values). */
 interface Entry<V> {
   value: V | null;
+  /** When the value was loaded (ms, monotonic). */
+  loadedAt: number;
 }
 
 /** Fixed cost of an entry beyond its key and value: the LRU's own bookkeeping. */
@@ -36,19 +38,30 @@ export class BoundedCache<V extends object> {
     });
   }
 
-  async get(key: string, load: () => Promise<V | null>): Promise<V | null> {
+  /**
+   * The value under `key`, loaded when absent or expired. `maxAgeMs` is for a caller that needs
+   * a found value fresher than the ttl: one loaded longer ago is loaded again (a remembered
+   * absence keeps its own ttl).
+   */
+  async get(key: string, load: () => Promise<V | null>, maxAgeMs = Infinity): Promise<V | null> {
     const hit = this.lru.get(key);
-    if (hit) return hit.value;
+    if (hit && (hit.value === null || performance.now() - hit.loadedAt <= maxAgeMs)) return hit.value;
     const pending = this.inflight.get(key);
     if (pending) return pending;
+    const loadedAt = performance.now();
     const loading = load()
       .then((value) => {
-        this.lru.set(key, { value }, { ttl: value === null ? this.options.negativeTtlMs : this.options.ttlMs });
+        this.lru.set(key, { value, loadedAt }, { ttl: value === null ? this.options.negativeTtlMs : this.options.ttlMs });
         return value;
       })
       .finally(() => this.inflight.delete(key));
     this.inflight.set(key, loading);
     return loading;
+  }
+
+  /** Forgets `key`: the next lookup loads it. */
+  delete(key: string): void {
+    this.lru.delete(key);
   }
 
   /** Bytes held now (for tests and metrics). */

@@ -1,42 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { createDataSource } from '../data-source';
+import { TemplateClone, cloneTemplate } from '../testing/template-database';
 import { TeamEntity } from '../entities';
 import { JobRecord, JobRepository } from './job.repository';
 import { FencedError, LeaseRepository } from './lease.repository';
 import { TeamRepository } from './team.repository';
 
-/**
- * A database of this file's own, cloned from the migrated template the int suite's global setup
- * builds. Made here rather than with @gridline/testing's createTestDatabase: that lib's harness
- * imports this one, and a test importing it back makes an Nx project cycle. Same variables and
- * defaults as libs/testing/src/test-env.ts.
- */
-async function cloneTemplate(): Promise<{ url: string; drop(): Promise<void> }> {
-  const server = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/gridline';
-  const template = process.env.GRIDLINE_TEST_TEMPLATE_DB ?? 'gridline_test_template';
-  const urlOf = (name: string) => Object.assign(new URL(server), { pathname: `/${name}` }).toString();
-  const admin = async (sql: string) => {
-    const c = new Client({ connectionString: urlOf('postgres') });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  const name = `gl_t_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
-  return { url: urlOf(name), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
-}
-
 /** The scheduler lease on the real Postgres (migrated template): who may lead, and which leader's writes land. */
 describe('LeaseRepository (Postgres)', () => {
   const TTL = 300;
   const LONG = 60_000;
-  let db: { url: string; drop(): Promise<void> };
+  let db: TemplateClone;
   let ds: DataSource;
   let leases: LeaseRepository;
   let jobs: JobRepository;

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, IsNull, LessThan } from 'typeorm';
 import type { NodeGpu } from '@gridline/contract';
-import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus } from '../entities';
+import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus, ReplicaSettings } from '../entities';
+import type { DesiredReplica } from './replica.repository';
 
 export interface NodeTaint {
   key: string;
@@ -59,33 +60,6 @@ export interface ModelLoadRecord {
   createdAt: Date;
 }
 
-/** A raw `nodes` row (RETURNING *) as the entity's fields. */
-function fromRow(r: Record<string, unknown>): Partial<NodeEntity> {
-  const num = (v: unknown) => Number(v);
-  return {
-    id: r.id as string,
-    name: r.name as string,
-    status: r.status as NodeStatus,
-    approved: r.approved as boolean,
-    cordoned: r.cordoned as boolean,
-    draining: r.draining as boolean,
-    labels: r.labels as Record<string, string>,
-    taints: r.taints as NodeEntity['taints'],
-    accessKey: r.access_key as string | null,
-    revokedAt: r.revoked_at as Date | null,
-    agentVersion: r.agent_version as string,
-    backend: r.backend as string,
-    gpus: r.gpus as NodeGpu[],
-    totalMemoryBytes: num(r.total_memory_bytes),
-    freeMemoryBytes: num(r.free_memory_bytes),
-    inventory: r.inventory as NodeInventoryFacts,
-    replicaReports: r.replica_reports as unknown[],
-    runningJobs: r.running_jobs as NodeEntity['runningJobs'],
-    lastHeartbeatAt: r.last_heartbeat_at as Date,
-    registeredAt: r.registered_at as Date,
-  };
-}
-
 function toRecord(e: NodeEntity): NodeRecord {
   return {
     id: e.id,
@@ -110,6 +84,53 @@ function toRecord(e: NodeEntity): NodeRecord {
     registeredAt: e.registeredAt,
   };
 }
+
+/** What a heartbeat reads back: the node's state after the write, and the replicas the control plane wants on it. */
+export interface HeartbeatOutcome {
+  node: Pick<NodeRecord, 'id' | 'status' | 'approved' | 'cordoned' | 'draining'>;
+  /** In the order they were created. */
+  desired: DesiredReplica[];
+}
+
+/** A row of the heartbeat's statement: the node's state, with one replica (or none) joined with its model. */
+interface HeartbeatRow {
+  id: string;
+  status: NodeStatus;
+  approved: boolean;
+  cordoned: boolean;
+  draining: boolean;
+  replica_id: string | null;
+  model_id: string | null;
+  model_name: string;
+  settings: ReplicaSettings;
+  estimate_bytes: string | null;
+  desired: 'Loaded' | 'Unloaded';
+  model_sha256: string | null;
+  model_size_bytes: string | null;
+}
+
+/**
+ * Every node writes one every few seconds: a single statement (one round trip, one transaction)
+ * writes the report and reads back only what the answer needs. It lands only while the node
+ * holds `access_key` unrevoked ($2), which makes it the credential's check too.
+ */
+const HEARTBEAT_SQL = `
+  WITH beat AS (
+    UPDATE nodes SET
+      agent_version = $3, backend = $4, gpus = $5, total_memory_bytes = $6, free_memory_bytes = $7, inventory = $8,
+      replica_reports = $9, running_jobs = $10, last_heartbeat_at = $11,
+      status = CASE WHEN approved THEN 'Ready' ELSE 'Pending' END, updated_at = now()
+    WHERE id = $1 AND access_key = $2 AND revoked_at IS NULL
+    RETURNING id, status, approved, cordoned, draining
+  )
+  SELECT beat.*, r.id AS replica_id, r.model_id, r.model_name, r.settings, r.estimate_bytes, r.desired,
+         m.sha256 AS model_sha256, m.size_bytes AS model_size_bytes
+  FROM beat
+  LEFT JOIN replicas r ON r.node_id = beat.id
+  LEFT JOIN models m ON m.id = r.model_id
+  ORDER BY r.created_at, r.id`;
+
+const numberOrNull = (v: string | null) => (v === null ? null : Number(v));
 
 export type NodeJoin = Pick<NodeRecord, 'name' | 'labels' | 'taints'> & Omit<NodeReport, 'replicaReports' | 'runningJobs'> & {
   accessKey: string;
@@ -171,31 +192,40 @@ export class NodeRepository {
   }
 
   /**
-   * Records a heartbeat: the report, and `Ready` for an approved node (a Pending one stays
-   * Pending). Returns the node after the write; null when it is unknown or revoked.
+   * Records a heartbeat signed with `accessKey`: the report, and `Ready` for an approved node (a
+   * Pending one stays Pending). Returns the node's state after the write and its desired
+   * replicas; null when the node is unknown or revoked, or `accessKey` is no longer its credential.
    */
-  async heartbeat(id: string, report: NodeReport, at: Date): Promise<NodeRecord | null> {
-    // One statement (every node, every few seconds): the update returns the row it wrote.
-    const result = await this.db
-      .createQueryBuilder()
-      .update(NodeEntity)
-      .set({
-        agentVersion: report.agentVersion,
-        backend: report.backend,
-        gpus: report.gpus,
-        totalMemoryBytes: report.totalMemoryBytes,
-        freeMemoryBytes: report.freeMemoryBytes,
-        inventory: report.inventory,
-        replicaReports: report.replicaReports,
-        runningJobs: report.runningJobs,
-        lastHeartbeatAt: at,
-        status: () => `CASE WHEN approved THEN 'Ready' ELSE 'Pending' END`,
-      })
-      .where('id = :id AND revoked_at IS NULL', { id })
-      .returning('*')
-      .execute();
-    const row = (result.raw as Record<string, unknown>[])[0];
-    return row ? toRecord(this.db.getRepository(NodeEntity).create(fromRow(row))) : null;
+  async heartbeat(id: string, accessKey: string, report: NodeReport, at: Date): Promise<HeartbeatOutcome | null> {
+    const rows: HeartbeatRow[] = await this.db.query(HEARTBEAT_SQL, [
+      id,
+      accessKey,
+      report.agentVersion,
+      report.backend,
+      JSON.stringify(report.gpus),
+      report.totalMemoryBytes,
+      report.freeMemoryBytes,
+      JSON.stringify(report.inventory),
+      JSON.stringify(report.replicaReports),
+      JSON.stringify(report.runningJobs),
+      at,
+    ]);
+    const first = rows[0];
+    if (!first) return null;
+    const desired: DesiredReplica[] = [];
+    for (const r of rows) {
+      if (r.replica_id === null) continue;
+      desired.push({
+        id: r.replica_id,
+        modelId: r.model_id,
+        modelName: r.model_name,
+        settings: r.settings,
+        estimateBytes: numberOrNull(r.estimate_bytes),
+        desired: r.desired,
+        model: r.model_size_bytes === null ? null : { sha256: r.model_sha256, sizeBytes: Number(r.model_size_bytes) },
+      });
+    }
+    return { node: { id: first.id, status: first.status, approved: first.approved, cordoned: first.cordoned, draining: first.draining }, desired };
   }
 
   /**

@@ -16,6 +16,12 @@ export interface ReplicaRecord {
   createdAt: Date;
 }
 
+/** A replica the control plane wants on a node, as a heartbeat's answer needs it: with its catalog model's file. */
+export interface DesiredReplica extends Pick<ReplicaRecord, 'id' | 'modelId' | 'modelName' | 'settings' | 'estimateBytes' | 'desired'> {
+  /** The catalog model's file; null when the replica has no catalog model or it is gone. */
+  model: { sha256: string | null; sizeBytes: number } | null;
+}
+
 const toRecord = (e: ReplicaEntity): ReplicaRecord => ({
   id: e.id,
   nodeId: e.nodeId,

@@ -29,11 +29,15 @@ describe('inference contract', () => {
     const prompt = { ...payload, request: { input: { kind: 'completion', prompt: 'Once' }, sampling: {}, maxTokens: 4 } };
     expect(parseInferenceJobPayload(prompt)).toEqual(prompt);
     expect(parseGenerateJobPayload({ ...payload, nodeId: 'n1' }).nodeId).toBe('n1');
+    const resumed = { ...payload, attempt: 2, resume: { text: 'Once upon', deltas: 3 } };
+    expect(parseInferenceJobPayload(JSON.parse(JSON.stringify(resumed)))).toEqual(resumed);
   });
 
   it.each([
     ['a missing job id', { ...payload, jobId: undefined }],
     ['attempt 0', { ...payload, attempt: 0 }],
+    ['a resume without its delta count', { ...payload, attempt: 2, resume: { text: 'Once' } }],
+    ['a resume of no delta', { ...payload, attempt: 2, resume: { text: '', deltas: 0 } }],
     ['an unknown mode', { ...payload, mode: 'batch' }],
     ['a message without content', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'user' }] } } }],
     ['an unknown role', { ...payload, request: { ...payload.request, input: { kind: 'chat', messages: [{ role: 'robot', content: 'x' }] } } }],
@@ -131,5 +135,23 @@ describe('job events', () => {
     expect(run([[1, delta(0)], [1, finished(2)]])[1]).toMatchObject({ type: 'error', code: 'stream_interrupted' });
     // Attempts are numbered apart; `finished` without a count is taken as it is.
     expect(run([[1, { type: 'started', attempt: 1, nodeId: 'n' }], [2, delta(0)], [2, { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 1 }]]).map((e) => e.type)).toEqual(['started', 'delta', 'finished']);
+    // An attempt that continues an earlier one's text numbers its deltas from `fromDelta`, and `finished` counts them all.
+    const resumed: [number, JobEvent][] = [[1, delta(0)], [1, delta(1)], [2, { type: 'started', attempt: 2, nodeId: 'n2', fromDelta: 2 }], [2, delta(2)], [2, finished(3)]];
+    expect(run(resumed)).toEqual(resumed.map(([, e]) => e));
+    expect(run([[2, { type: 'started', attempt: 2, nodeId: 'n2', fromDelta: 2 }], [2, delta(3)]])[1]).toMatchObject({ type: 'error', code: 'stream_interrupted' });
+  });
+
+  it('folds a resumed attempt after the text it continues, and never passes a hole in that text off as the answer', () => {
+    const resumed: JobEvent[] = [
+      { type: 'delta', index: 0, text: 'Once' },
+      { type: 'started', attempt: 2, nodeId: 'n2', fromDelta: 1 },
+      { type: 'delta', index: 1, text: ' upon' },
+      { type: 'usage', promptTokens: 4, completionTokens: 2 },
+      { type: 'finished', finishReason: 'length', firstTokenMs: 0, totalMs: 1, deltas: 2 },
+    ];
+    expect(foldJobEvents(resumed)).toMatchObject({ output: { text: 'Once upon', finishReason: 'length', completionTokens: 2 } });
+    expect(foldJobEvents(resumed.slice(1))).toMatchObject({ error: { code: 'stream_interrupted' } });
+    expect(parseJobEvent(JSON.stringify(resumed[1]))).toEqual(resumed[1]);
+    expect(parseJobEvent(JSON.stringify({ ...resumed[1], fromDelta: -1 }))).toBeNull();
   });
 });

@@ -7,11 +7,14 @@ export type FinishReason = 'stop' | 'length';
  * then `usage` and `finished`, or an `error` at any point. `finished` and `error` end it.
  * `finished.deltas` is how many deltas the attempt wrote, so a reader can tell a complete
  * text from one whose last deltas were lost (absent from writers that predate it).
+ * An attempt that continues an earlier one's text (see JobResume) says so in `started.fromDelta`:
+ * its deltas are numbered from there, its `finished.deltas` counts the whole text's deltas,
+ * and its `usage.completionTokens` every token generated for the job.
  * `usage.cachedPromptTokens` is how many of the prompt's tokens the node had cached from an
  * earlier job and did not evaluate again (absent from writers that predate it).
  */
 export type JobEvent =
-  | { type: 'started'; attempt: number; nodeId: string }
+  | { type: 'started'; attempt: number; nodeId: string; fromDelta?: number }
   | { type: 'delta'; index: number; text: string }
   | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
@@ -33,7 +36,9 @@ export function parseJobEvent(raw: string): JobEvent | null {
   if (typeof e !== 'object' || e === null) return null;
   switch (e.type) {
     case 'started':
-      return num(e.attempt) && typeof e.nodeId === 'string' ? { type: 'started', attempt: e.attempt, nodeId: e.nodeId } : null;
+      if (!(num(e.attempt) && typeof e.nodeId === 'string')) return null;
+      if (e.fromDelta !== undefined && !(Number.isInteger(e.fromDelta) && (e.fromDelta as number) >= 0)) return null;
+      return { type: 'started', attempt: e.attempt, nodeId: e.nodeId, ...(e.fromDelta !== undefined ? { fromDelta: e.fromDelta as number } : {}) };
     case 'delta':
       return num(e.index) && typeof e.text === 'string' ? { type: 'delta', index: e.index, text: e.text } : null;
     case 'usage':
@@ -76,8 +81,8 @@ export function streamInterrupted(missing: number): Extract<JobEvent, { type: 'e
 }
 
 /**
- * Checks, event by event, that one job's deltas arrive whole: per attempt, numbered from 0
- * without a hole, and as many as `finished` says were written. A repeated delta (a write
+ * Checks, event by event, that one job's deltas arrive whole: per attempt, numbered from 0 (from
+ * `started.fromDelta` for an attempt that continues an earlier one's text) without a hole, and as many as `finished` says were written. A repeated delta (a write
  * tried again) is fine. `check` returns the event to deliver: the event itself, or a
  * `stream_interrupted` error in place of the first one that shows deltas were lost.
  */
@@ -86,7 +91,8 @@ export class DeltaContinuity {
 
   check(attempt: number, event: JobEvent): JobEvent {
     const expected = this.next.get(attempt) ?? 0;
-    if (event.type === 'delta') {
+    if (event.type === 'started' && event.fromDelta !== undefined && !this.next.has(attempt)) this.next.set(attempt, event.fromDelta);
+    else if (event.type === 'delta') {
       if (event.index > expected) return streamInterrupted(expected);
       if (event.index === expected) this.next.set(attempt, expected + 1);
     } else if (event.type === 'finished' && event.deltas !== undefined && event.deltas > expected) {
@@ -98,7 +104,8 @@ export class DeltaContinuity {
 
 /**
  * Folds one attempt's events into its outcome: the output, an error, or null while it has
- * not ended. Deltas are joined by index, so a repeated delta is counted once; a hole, or
+ * not ended. An attempt that continues earlier text (`started.fromDelta`) is given the earlier
+ * attempts' deltas below `fromDelta` before its own events. Deltas are joined by index, so a repeated delta is counted once; a hole, or
  * fewer deltas than `finished` counts, is `stream_interrupted`, never a shorter answer.
  */
 export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput } | { error: { code: JobErrorCode; message: string } } | null {
@@ -106,7 +113,7 @@ export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput 
   let usage: Extract<JobEvent, { type: 'usage' }> | null = null;
   for (const e of events) {
     if (e.type === 'started') {
-      parts.length = 0;
+      parts.length = Math.min(parts.length, e.fromDelta ?? 0);
       usage = null;
     } else if (e.type === 'delta') parts[e.index] = e.text;
     else if (e.type === 'usage') usage = e;

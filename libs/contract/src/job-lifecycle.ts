@@ -16,7 +16,10 @@ export const JOB_TRANSITIONS = {
   dispatch: { from: ['queued'], to: 'dispatched' },
   /** The node's runner began the attempt. */
   start: { from: ['dispatched'], to: 'running' },
-  /** The attempt was lost before it produced a token: the job waits for a replica again. */
+  /**
+   * The attempt was lost: the job waits for a replica again, to run from the start (no token
+   * yet) or to continue the text already streamed (resumed).
+   */
   requeue: { from: ['dispatched', 'running'], to: 'queued' },
   /** From `dispatched` too: a node's end may be handled before its start was recorded. */
   succeed: { from: ['dispatched', 'running'], to: 'succeeded' },

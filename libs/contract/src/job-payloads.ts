@@ -18,6 +18,24 @@ export interface InferenceJobPayload {
   /** Epoch ms after which the job is expired wherever it is. */
   deadlineAt: number;
   request: InferenceRequest;
+  /** Present when an earlier attempt streamed text before its node was lost: this attempt continues it. */
+  resume?: JobResume;
+}
+
+/**
+ * What earlier attempts of a job already streamed to its client. The next attempt evaluates the
+ * prompt followed by `text`, generates the rest, and numbers its deltas from `deltas`, so the
+ * client's text goes on without a token lost or repeated.
+ */
+export interface JobResume {
+  /** The text streamed so far (every delta, in order). */
+  text: string;
+  /**
+   * How many deltas carried it: the index of the next one. (No token count: the control plane
+   * has no tokenizer; the runner counts the text's tokens as it evaluates them again, and those
+   * count against max_tokens and in the job's usage.)
+   */
+  deltas: number;
 }
 
 /** scheduler → agent (`node.<id>` queue): run this attempt on this node. */
@@ -36,7 +54,14 @@ export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
   if (!Number.isInteger(d.attempt) || d.attempt < 1) throw new PayloadError('inference job: attempt must be a positive integer');
   if (d.priority !== undefined && !Number.isInteger(d.priority)) throw new PayloadError('inference job: priority must be an integer');
   assertInferenceRequest(d.request);
+  if (d.resume !== undefined) assertResume(d.resume);
   return d;
+}
+
+function assertResume(value: unknown): asserts value is JobResume {
+  assertShape('inference job resume', value, { text: 'string', deltas: 'number' });
+  const r = value as JobResume;
+  if (!Number.isInteger(r.deltas) || r.deltas < 1) throw new PayloadError('inference job: resume.deltas must be a positive integer');
 }
 
 export function parseGenerateJobPayload(data: unknown): GenerateJobPayload {

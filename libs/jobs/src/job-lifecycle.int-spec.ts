@@ -1,3 +1,6 @@
+import { Queue } from 'bullmq';
+import { RedisKeys } from '@gridline/common';
+import { parseInferenceJobPayload } from '@gridline/contract';
 import { JobRecord, TeamScope } from '@gridline/db';
 import { JOB_STREAM_SETTLED_TTL_SECONDS, JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
@@ -125,6 +128,58 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(await lifecycle.requeue(row, 'lost')).toBe(false);
     expect(await jobs.get(job.id)).toMatchObject({ status: 'running', attempt: 1 });
     expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: ' and more' }])).toBe(true);
+  });
+
+  it('resumes a job lost after it streamed: the lost attempt is fenced, the next continues the text, and the row holds the whole of it', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }]);
+    await lifecycle.start(job.id, 1);
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'Once upon' }]);
+    await lifecycle.firstToken(job.id, 1);
+    // A repeated write of the same delta (a retry) is counted once.
+    await streams.append(job.id, 1, N1, [{ type: 'delta', index: 1, text: ' a time' }, { type: 'delta', index: 1, text: ' a time' }]);
+    const running = (await jobs.get(job.id)) as JobRecord;
+    expect(await lifecycle.requeue(running, 'node lost')).toBe(false);
+    expect(await lifecycle.resume(running, 'node lost')).toBe(true);
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'queued', attempt: 2, nodeId: null, firstTokenAt: running.firstTokenAt });
+    // The lost node's runner, still alive, can add nothing.
+    expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 2, text: ' late' }])).toBe(false);
+    expect(await streams.end(job.id, 1, N1, [{ type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2, deltas: 3 }])).toBe(false);
+    // The queue holds the next attempt with the text to continue.
+    const connection = redis.duplicate();
+    const queue = new Queue('inference', { connection, prefix: new RedisKeys(prefix).bullPrefix });
+    try {
+      const queued = await queue.getJob(`${job.id}-a2`);
+      expect(parseInferenceJobPayload(queued?.data).resume).toEqual({ text: 'Once upon a time', deltas: 2 });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    await lifecycle.dispatch(job.id, 2, N2, 'r2');
+    expect(await streams.append(job.id, 2, N2, [{ type: 'started', attempt: 2, nodeId: N2, fromDelta: 2 }])).toBe(true);
+    await lifecycle.start(job.id, 2);
+    await streams.append(job.id, 2, N2, [{ type: 'delta', index: 2, text: ', the end.' }]);
+    await streams.end(job.id, 2, N2, [
+      { type: 'usage', promptTokens: 5, completionTokens: 6 },
+      { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 3, deltas: 3 },
+    ]);
+    const done = await lifecycle.settle(job.id, 2);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 2, completionTokens: 6, result: { text: 'Once upon a time, the end.' } });
+    // A second loss finds no try left.
+    expect(await lifecycle.resume({ ...(done as JobRecord), status: 'running' }, 'lost again')).toBe(false);
+  });
+
+  it('does not resume a job with no try left, nor one whose streamed text has a hole, and changes nothing then', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, N1, 'r');
+    await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }, { type: 'delta', index: 1, text: 'no first delta' }]);
+    const row = (await jobs.get(job.id)) as JobRecord;
+    expect(await lifecycle.resume(row, 'lost')).toBe(false);
+    expect(await jobs.get(job.id)).toMatchObject({ status: 'dispatched', attempt: 1 });
+    // Still the lost attempt's: resuming changed nothing.
+    expect(await streams.append(job.id, 1, N1, [{ type: 'delta', index: 0, text: 'x' }])).toBe(true);
+    expect(await lifecycle.resume({ ...row, attempt: MAX_JOB_ATTEMPTS }, 'lost')).toBe(false);
   });
 
   it('lets the node\'s own end win over a control-plane end that came too late', async () => {

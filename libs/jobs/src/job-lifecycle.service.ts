@@ -1,10 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
+import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobResume, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
-import { CloseReason, CloseResult, JobQueues, JobStreams, Queues } from '@gridline/messaging';
+import { CloseReason, CloseResult, JobQueues, JobStreams, Queues, StoredJobEvent } from '@gridline/messaging';
 import { errorSummary } from '@gridline/common';
 
-/** Tries of one job: the first, and one more when a node was lost before the first token. */
+/**
+ * Tries of one job: the first, and one more when its node was lost: from the start when it had
+ * produced no token, else continuing the text already streamed.
+ */
 export const MAX_JOB_ATTEMPTS = 2;
 
 export type JobEnding =
@@ -38,9 +41,18 @@ export class JobLifecycle {
    * `again`: a job Redis may still hold as completed or failed (the sweeper's case), which must
    * be removed first or BullMQ would keep the old one under the same id.
    */
-  async enqueue(job: JobRecord, options: { again?: boolean } = {}): Promise<void> {
+  async enqueue(job: JobRecord, options: { again?: boolean; resume?: JobResume } = {}): Promise<void> {
     if (options.again) await this.queues.removeLeftover(Queues.inference, payloadOf(job));
-    await this.queues.enqueue(Queues.inference, payloadOf(job));
+    let resume = options.resume ?? null;
+    // Queued again after an attempt that streamed: the next one continues the text its client already has.
+    if (!resume && (job.firstTokenAt || job.attempt > 1)) {
+      resume = resumeFrom(await this.streams.read(job.id), job.attempt);
+      if (!resume && job.firstTokenAt) {
+        await this.end(job.id, { transition: 'fail', code: 'node_lost', message: 'the node running the job was lost, and the text it had streamed could not be read back' });
+        return;
+      }
+    }
+    await this.queues.enqueue(Queues.inference, resume ? { ...payloadOf(job), resume } : payloadOf(job));
   }
 
   /**
@@ -71,8 +83,7 @@ export class JobLifecycle {
    * Nothing happens when the attempt wrote no final event (it was fenced: the job was closed).
    */
   async settle(jobId: string, attempt: number): Promise<JobRecord | null> {
-    const events = (await this.streams.read(jobId)).filter((e) => e.attempt === attempt && !e.control).map((e) => e.event);
-    return this.settleFrom(jobId, attempt, events);
+    return this.settleFrom(jobId, attempt, attemptEvents(await this.streams.read(jobId), attempt));
   }
 
   /** Settles from whichever attempt last wrote a final event of its own (its node's end came first). */
@@ -80,7 +91,7 @@ export class JobLifecycle {
     const stored = (await this.streams.read(jobId)).filter((e) => !e.control);
     const last = [...stored].reverse().find((e) => e.event.type === 'finished' || e.event.type === 'error');
     if (!last) return null;
-    return this.settleFrom(jobId, last.attempt, stored.filter((e) => e.attempt === last.attempt).map((e) => e.event));
+    return this.settleFrom(jobId, last.attempt, attemptEvents(stored, last.attempt));
   }
 
   /**
@@ -114,6 +125,33 @@ export class JobLifecycle {
     if (!next) return false;
     this.logger.warn({ jobId: job.id, attempt: next.attempt }, `requeued: ${reason}`);
     await this.enqueue(next);
+    return true;
+  }
+
+  /**
+   * The attempt was lost after it had streamed text: the next attempt continues that text on
+   * another replica (the prompt and the text evaluated again, then generation goes on). The job
+   * is taken from the lost attempt in Redis first, so it can write nothing more and the text read
+   * back is all its client can have; then back to `queued` with the next attempt, then onto the
+   * queue with the text to continue. False when nothing changed because it may not be resumed: it
+   * produced no token (see `requeue`), the job was closed, or no tries are left.
+   */
+  async resume(job: JobRecord, reason: string): Promise<boolean> {
+    // The row's first-token time may lag behind the stream (progress notes are read later): the stream decides.
+    if (job.attempt >= MAX_JOB_ATTEMPTS || !resumeFrom(await this.streams.read(job.id), job.attempt + 1)) return false;
+    if (!(await this.streams.reassign(job.id, job.attempt, job.attempt + 1, { resuming: true }))) return false;
+    const lost = `the node running the job was lost (${reason})`;
+    const resume = resumeFrom(await this.streams.read(job.id), job.attempt + 1);
+    const next = resume
+      ? await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null, firstTokenAt: job.firstTokenAt ?? new Date() }, { attempt: job.attempt })
+      : null;
+    if (!resume || !next) {
+      // The stream now belongs to an attempt that will never run: closed here, whatever the row says.
+      await this.end(job.id, { transition: 'fail', code: 'node_lost', message: lost });
+      return true;
+    }
+    this.logger.warn({ jobId: job.id, attempt: next.attempt, deltas: resume.deltas }, `resumed: ${reason}`);
+    await this.enqueue(next, { resume });
     return true;
   }
 
@@ -168,6 +206,32 @@ export class JobLifecycle {
     this.logger[level]({ jobId, transition: t, attempt: guard.attempt }, `refused ${t}: the job is ${found}`);
     return null;
   }
+}
+
+/**
+ * The events that make up `attempt`'s outcome: its own, after the earlier attempts' deltas it
+ * continues (below its `started.fromDelta`) when it resumed their text.
+ */
+function attemptEvents(stored: readonly StoredJobEvent[], attempt: number): JobEvent[] {
+  const own = stored.filter((e) => e.attempt === attempt && !e.control).map((e) => e.event);
+  const started = own.find((e) => e.type === 'started');
+  const from = started?.type === 'started' ? (started.fromDelta ?? 0) : 0;
+  if (from === 0) return own;
+  const earlier = stored.filter((e) => e.attempt < attempt && !e.control && e.event.type === 'delta' && e.event.index < from).map((e) => e.event);
+  return [...earlier, ...own];
+}
+
+/**
+ * The text the attempts before `attempt` streamed, for `attempt` to continue: their deltas
+ * joined by index. Null when there is none, or when a delta is missing (the stream was trimmed
+ * or lost: the text cannot be continued exactly).
+ */
+export function resumeFrom(stored: readonly StoredJobEvent[], attempt: number): JobResume | null {
+  const parts: string[] = [];
+  for (const e of stored) if (e.attempt < attempt && !e.control && e.event.type === 'delta') parts[e.event.index] = e.event.text;
+  if (parts.length === 0) return null;
+  for (let i = 0; i < parts.length; i++) if (parts[i] === undefined) return null;
+  return { text: parts.join(''), deltas: parts.length };
 }
 
 /** The `inference` queue payload of a job row. */

@@ -1,7 +1,8 @@
 import type { JobEvent } from '@gridline/contract';
 
 /**
- * Writes generated text as numbered deltas (from 0), in order, with no timer: text is written
+ * Writes generated text as numbered deltas (from 0, or from `firstIndex` when the attempt
+ * continues an earlier one's text), in order, with no timer: text is written
  * as soon as no write is in flight, and what arrives during a write is coalesced into the
  * next one. So the first token goes out at once, and a fast model costs one write per Redis
  * round trip, not one per token. A write that fails (Redis unreachable) is tried again a few
@@ -10,7 +11,7 @@ import type { JobEvent } from '@gridline/contract';
  */
 export class DeltaWriter {
   private buffer = '';
-  private index = 0;
+  private index: number;
   private inFlight: Promise<void> | null = null;
   private stopped: 'fenced' | 'failed' | null = null;
   private closed = false;
@@ -19,8 +20,12 @@ export class DeltaWriter {
     private readonly write: (events: JobEvent[]) => Promise<boolean>,
     private readonly onStop: (why: 'fenced' | 'failed') => void,
     private readonly retryDelaysMs: readonly number[] = [100, 300, 900],
-  ) {}
+    firstIndex = 0,
+  ) {
+    this.index = firstIndex;
+  }
 
+  /** The index of the next delta: how many the job's text has been written in so far. */
   get deltas(): number {
     return this.index;
   }

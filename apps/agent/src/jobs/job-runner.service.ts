@@ -61,7 +61,9 @@ export class JobRunner implements OnApplicationBootstrap {
       await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model} now` }]);
       return;
     }
-    if (!(await this.streams.append(jobId, attempt, nodeId, [{ type: 'started', attempt, nodeId }]))) {
+    const resume = job.resume;
+    const started: JobEvent = { type: 'started', attempt, nodeId, ...(resume ? { fromDelta: resume.deltas } : {}) };
+    if (!(await this.streams.append(jobId, attempt, nodeId, [started]))) {
       // Cancelled or expired before it started, or a newer attempt owns it: tell the scheduler only.
       await end([]);
       return;
@@ -73,9 +75,11 @@ export class JobRunner implements OnApplicationBootstrap {
         if (why === 'failed') this.logger.error({ jobId }, 'writing the job\'s events failed: stopping the generation');
         this.replicas.cancel(jobId);
       },
+      undefined,
+      resume?.deltas ?? 0,
     );
     try {
-      const result = await this.replicas.generate(replica, jobId, job.request, (text) => deltas.push(text));
+      const result = await this.replicas.generate(replica, jobId, job.request, (text) => deltas.push(text), resume);
       const rest = await deltas.finish();
       if (deltas.stoppedBy === 'failed') {
         // Some text never reached the stream: its reader must not take the rest for a whole answer.
@@ -93,7 +97,7 @@ export class JobRunner implements OnApplicationBootstrap {
         { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs, deltas: deltas.deltas },
       ]);
       this.logger.log(
-        { jobId, requestId: job.requestId, attempt, promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },
+        { jobId, requestId: job.requestId, attempt, ...(resume ? { resumedAfterDeltas: resume.deltas } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },
         'job done',
       );
     } catch (e) {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
-import type { InferenceRequest, NodeGpu } from '@gridline/contract';
+import type { InferenceRequest, JobResume, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
 import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
@@ -81,13 +81,13 @@ export class ReplicaManager {
     return r && r.model === model && r.state === 'Ready' && r.runner ? r : null;
   }
 
-  /** Runs one job on the replica's runner, counting it for the replica's load figures. */
-  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: (text: string) => void): Promise<RunnerGenerationDone> {
+  /** Runs one job on the replica's runner (continuing `resume`'s text when given), counting it for the replica's load figures. */
+  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: (text: string) => void, resume?: JobResume): Promise<RunnerGenerationDone> {
     const runner = r.runner;
     if (!runner) throw new Error('the replica has no runner');
     r.inFlight++;
     try {
-      const result = await runner.generate(jobId, request, onChunk);
+      const result = await runner.generate(jobId, request, onChunk, resume);
       r.tokens += result.completionTokens;
       return result;
     } finally {

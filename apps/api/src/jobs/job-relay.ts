@@ -21,7 +21,8 @@ const EXPIRE_WAIT_MS = 500;
 
 /**
  * Relays one synchronous job's events to its client: text once and in order (deltas are
- * numbered; one attempt's text only), the outcome, or an error. The request's deadline holds
+ * numbered; one attempt's text only, unless a later attempt continues it exactly where the
+ * client's text stops), the outcome, or an error. The request's deadline holds
  * even when no event ever comes (504, and the job is expired); a client that goes away
  * cancels the job.
  */
@@ -65,6 +66,8 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
         return;
       }
       const { attempt, event } = next;
+      // An attempt that continues the text the client has (its node was lost while streaming) speaks from now on.
+      if (event.type === 'started' && textAttempt !== null && attempt > textAttempt && event.fromDelta === nextIndex) textAttempt = attempt;
       // Only the newest attempt speaks; once one attempt's text went out, only that attempt.
       if (event.type !== 'error' && (attempt < latestAttempt || (textAttempt !== null && attempt !== textAttempt))) continue;
       switch (event.type) {

@@ -15,6 +15,7 @@ const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis
 export interface SweepReport {
   expired: number;
   requeued: number;
+  resumed: number;
   failed: number;
   enqueued: number;
   settled: number;
@@ -26,8 +27,9 @@ export interface SweepReport {
  * - a job past its deadline is expired (`timeout`);
  * - a queued job that Redis no longer holds is put on the queue again;
  * - a dispatched or running job whose node stopped heartbeating, or whose node's heartbeat
- *   no longer lists it, is settled from its stream if it ended there, else re-queued once
- *   when it produced no token yet, else failed with `node_lost`.
+ *   no longer lists it, is settled from its stream if it ended there, else re-queued once:
+ *   from the start when it produced no token yet, else to continue the text it streamed
+ *   (resumed); failed with `node_lost` when neither is possible.
  * So no job stays open longer than its deadline plus one sweep interval.
  */
 @Injectable()
@@ -77,7 +79,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       this.logger.warn(`sweep skipped: ${errorSummary(e)}`);
       return null;
     }
-    const report: SweepReport = { expired: 0, requeued: 0, failed: 0, enqueued: 0, settled: 0 };
+    const report: SweepReport = { expired: 0, requeued: 0, resumed: 0, failed: 0, enqueued: 0, settled: 0 };
     try {
       for (const job of await this.jobs.listOverdue(new Date(now))) {
         const ended = await this.lifecycle.end(job.id, { transition: 'expire', code: 'timeout', message: 'the job did not finish before its deadline' }, job.attempt);
@@ -99,7 +101,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, this.keys.sweeperLock, token).catch(() => undefined);
     }
-    if (report.expired + report.requeued + report.failed + report.enqueued + report.settled > 0) this.logger.log(report, 'sweep');
+    if (report.expired + report.requeued + report.resumed + report.failed + report.enqueued + report.settled > 0) this.logger.log(report, 'sweep');
     return report;
   }
 
@@ -127,6 +129,10 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     this.free(job);
     if (await this.lifecycle.requeue(job, reason)) {
       report.requeued++;
+      return;
+    }
+    if (await this.lifecycle.resume(job, reason)) {
+      report.resumed++;
       return;
     }
     if (await this.lifecycle.end(job.id, { transition: 'fail', code: 'node_lost', message: `the node running the job was lost (${reason})` }, job.attempt)) report.failed++;

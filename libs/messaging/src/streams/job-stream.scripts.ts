@@ -75,13 +75,14 @@ return 'closed'
 
 /**
  * Hands a lost attempt's job to the next attempt, at once, so the old one can write nothing
- * more, but only while no token was written. KEYS: control. ARGV: lost attempt, next attempt,
- * open TTL. Returns 1; 0 when the job is closed; -1 when a token was written; -2 when another
- * attempt owns it.
+ * more, but only while no token was written, unless the next attempt continues the text
+ * written so far. KEYS: control. ARGV: lost attempt, next attempt, open TTL, '1' to continue
+ * ('' otherwise). Returns 1; 0 when the job is closed; -1 when a token was written; -2 when
+ * another attempt owns it.
  */
 export const REASSIGN_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
-if redis.call('HEXISTS', KEYS[1], 'tokens') == 1 then return -1 end
+if ARGV[4] ~= '1' and redis.call('HEXISTS', KEYS[1], 'tokens') == 1 then return -1 end
 local current = redis.call('HGET', KEYS[1], 'attempt')
 if current and current ~= ARGV[1] and current ~= ARGV[2] then return -2 end
 redis.call('HSET', KEYS[1], 'attempt', ARGV[2])

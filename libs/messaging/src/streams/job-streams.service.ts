@@ -76,10 +76,11 @@ export class JobStreams {
 
   /**
    * Takes the job from a lost attempt for the next one: the lost attempt is fenced off at once.
-   * False when it may not be: the job is closed, a token was written, or another attempt owns it.
+   * False when it may not be: the job is closed, a token was written (unless `resuming`: the next
+   * attempt continues the text written so far), or another attempt owns it.
    */
-  async reassign(jobId: string, lost: number, next: number): Promise<boolean> {
-    return (await this.redis.glJobReassign(this.keys.jobControl(jobId), lost, next, JOB_STREAM_OPEN_TTL_SECONDS)) === 1;
+  async reassign(jobId: string, lost: number, next: number, options: { resuming?: boolean } = {}): Promise<boolean> {
+    return (await this.redis.glJobReassign(this.keys.jobControl(jobId), lost, next, JOB_STREAM_OPEN_TTL_SECONDS, options.resuming ? '1' : '')) === 1;
   }
 
   /** Appends events of one attempt; false when fenced (a newer attempt, or the job was closed). */

@@ -20,7 +20,7 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { completionBudget, contextOverflow, samplingValue } from '#gridline/contract';
-import type { ChatMessage, InferenceRequest } from '@gridline/contract';
+import type { ChatMessage, InferenceRequest, JobResume } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 
 if (!process.send) {
@@ -63,13 +63,14 @@ interface Slot {
 let slots: Slot[] = [];
 const running = new Map<string, AbortController>();
 
-function toHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+/** The messages as LlamaChat's history, ending with the model's response so far (LlamaChat continues a trailing model item). */
+function toHistory(messages: ChatMessage[], responseSoFar = ''): ChatHistoryItem[] {
   const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
     if (m.role === 'system') return { type: 'system', text: m.content };
     if (m.role === 'user') return { type: 'user', text: m.content };
     return { type: 'model', response: [m.content] };
   });
-  history.push({ type: 'model', response: [] });
+  history.push({ type: 'model', response: responseSoFar ? [responseSoFar] : [] });
   return history;
 }
 
@@ -258,20 +259,27 @@ function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
 
 /**
  * The prompt as the model will evaluate it: `tokens` are exactly the tokens LlamaChat or
- * LlamaCompletion put into the sequence before the first generated one.
+ * LlamaCompletion put into the sequence before the first generated one. When the job continues
+ * an earlier attempt's text, that text is part of them (its last `resumed` tokens), as the model's
+ * response so far for a chat, after the prompt for a completion.
  */
-type Prompt = { kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[] } | { kind: 'completion'; input: Token[]; tokens: Token[] };
+type Prompt = ({ kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[] } | { kind: 'completion'; input: Token[]; tokens: Token[] }) & { resumed: number };
 
-function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper): Prompt {
+function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper, resume: JobResume | undefined): Prompt {
   if (request.input.kind === 'chat') {
-    const history = toHistory(request.input.messages);
     // Rendered and tokenized as LlamaChat does before it evaluates (its context window).
-    return { kind: 'chat', history, tokens: wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer) };
+    const tokensOf = (history: ChatHistoryItem[]) => wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer);
+    const history = toHistory(request.input.messages, resume?.text);
+    const tokens = tokensOf(history);
+    return { kind: 'chat', history, tokens, resumed: resume ? tokens.length - tokensOf(toHistory(request.input.messages)).length : 0 };
   }
   // Tokenized here as LlamaCompletion would (it takes tokens as they are, then prepends its token).
   const first = beginningToken(model);
-  const input = model.tokenize(request.input.prompt, false, first !== null ? 'trimLeadingSpace' : undefined);
-  return { kind: 'completion', input, tokens: first !== null ? [first, ...input] : input };
+  const prompt = model.tokenize(request.input.prompt, false, first !== null ? 'trimLeadingSpace' : undefined);
+  // The text continued is tokenized on its own, as it was generated: after the prompt's tokens, never merged with them.
+  const soFar = resume ? model.tokenize(resume.text, false, 'trimLeadingSpace') : [];
+  const input = [...prompt, ...soFar];
+  return { kind: 'completion', input, tokens: first !== null ? [first, ...input] : input, resumed: soFar.length };
 }
 
 /** A job that ends without generating anything. */
@@ -281,17 +289,23 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   if (!context || !chatWrapper) throw new Error('no model is loaded');
   const ctx = context;
   const wrapper = chatWrapper;
-  const { request } = req;
+  // A resumed job's text so far counts against its max_tokens.
+  const prompt = preparePrompt(req.request, ctx.model, wrapper, req.resume);
+  const request: InferenceRequest = req.request.maxTokens === undefined ? req.request : { ...req.request, maxTokens: req.request.maxTokens - prompt.resumed };
+  const promptTokens = prompt.tokens.length - prompt.resumed;
+  if (request.maxTokens !== undefined && request.maxTokens <= 0) {
+    // The text continued had already reached max_tokens: the job ends as it would have.
+    send({ type: 'done', id: req.id, result: { text: '', finishReason: 'length', promptTokens, cachedPromptTokens: 0, completionTokens: prompt.resumed, firstTokenMs: 0, totalMs: 0 } });
+    return;
+  }
   // The exact check, before any generation: prompt + max_tokens within the context of a
   // sequence. Never truncated: LlamaChat and LlamaCompletion would shift the context (drop the
   // start of the prompt) instead of failing. LlamaChat also keeps one token free after the
   // prompt (it compresses a history that fills all but one), hence its shorter prompt limit.
-  const prompt = preparePrompt(request, ctx.model, wrapper);
-  const promptTokens = prompt.tokens.length;
   const overflow = contextOverflow({
     kind: prompt.kind,
     contextTokens: ctx.contextSize,
-    promptTokens,
+    promptTokens: prompt.tokens.length,
     maxTokens: request.maxTokens,
     promptLimit: prompt.kind === 'chat' ? ctx.contextSize - 2 : ctx.contextSize - 1,
   });
@@ -317,13 +331,14 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
     // prompt's longest cached prefix (they evaluate the last prompt token in any case, to get
     // its logits). Done here, the reuse is measured exactly: what stays is not evaluated again.
     await sequence.adaptStateToTokens(prompt.tokens.slice(0, -1), false);
-    const cachedPromptTokens = sequence.nextTokenIndex;
+    const cachedPromptTokens = Math.min(sequence.nextTokenIndex, promptTokens);
     if (abort.signal.aborted) {
       // Cancelled while the sequence was being prepared: nothing was evaluated.
       failed = false;
       result = NOTHING_DONE;
     } else {
-      result = { ...(await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText: (text) => send({ type: 'chunk', id: req.id, text }) })), promptTokens, cachedPromptTokens };
+      const done = await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText: (text) => send({ type: 'chunk', id: req.id, text }) });
+      result = { ...done, completionTokens: done.completionTokens + prompt.resumed, promptTokens, cachedPromptTokens };
       failed = false;
     }
   } finally {

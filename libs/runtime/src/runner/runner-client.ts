@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { InferenceRequest } from '@gridline/contract';
+import type { InferenceRequest, JobResume } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerRequest } from './runner-protocol';
 
 /** Where the compiled ESM runner sits next to this file in the build output. */
@@ -77,9 +77,9 @@ export class RunnerClient extends EventEmitter {
     return this.call({ type: 'load', id: this.nextId(), ...options }).then((e) => (e as Extract<RunnerEvent, { type: 'loaded' }>).info);
   }
 
-  /** Generates one completion; `onChunk` receives text as it is produced. */
-  generate(id: string, request: InferenceRequest, onChunk?: (text: string) => void): Promise<RunnerGenerationDone> {
-    return this.call({ type: 'generate', id, request }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
+  /** Generates one completion (continuing `resume`'s text when given); `onChunk` receives text as it is produced. */
+  generate(id: string, request: InferenceRequest, onChunk?: (text: string) => void, resume?: JobResume): Promise<RunnerGenerationDone> {
+    return this.call({ type: 'generate', id, request, ...(resume ? { resume } : {}) }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
   }
 
   cancel(id: string): void {

@@ -4,13 +4,14 @@
  * await. They travel over Node's IPC channel as JSON. This file holds types only; the
  * request itself is the inference contract's.
  */
-import type { InferenceRequest, JobErrorCode } from '@gridline/contract';
+import type { InferenceRequest, JobErrorCode, JobResume } from '@gridline/contract';
 
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
   | { type: 'inspect'; id: string; modelPath: string }
   | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number }
-  | { type: 'generate'; id: string; request: InferenceRequest }
+  /** With `resume`: the prompt is followed by the text an earlier attempt streamed, and generation continues it. */
+  | { type: 'generate'; id: string; request: InferenceRequest; resume?: JobResume }
   | { type: 'cancel'; id: string }
   | { type: 'shutdown' };
 
@@ -66,6 +67,7 @@ export interface RunnerGenerationDone {
    * shared prefix) and were not evaluated again.
    */
   cachedPromptTokens: number;
+  /** With a resume, the tokens of the text continued count too (as generated for the job). */
   completionTokens: number;
   firstTokenMs: number;
   totalMs: number;

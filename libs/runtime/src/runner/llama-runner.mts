@@ -285,17 +285,49 @@ function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: Ch
 /** A job that ends without generating anything. */
 const NOTHING_DONE: RunnerGenerationDone = { text: '', finishReason: 'cancelled', promptTokens: 0, cachedPromptTokens: 0, completionTokens: 0, firstTokenMs: 0, totalMs: 0 };
 
+/**
+ * Keeps back the text a generation produces again until it has caught up with the text the job
+ * already streamed; what follows is new. Null once the text differs from it.
+ */
+class Replay {
+  constructor(private pending: string) {}
+
+  get caughtUp(): boolean {
+    return this.pending === '';
+  }
+
+  pass(text: string): string | null {
+    if (this.caughtUp) return text;
+    const n = Math.min(text.length, this.pending.length);
+    if (text.slice(0, n) !== this.pending.slice(0, n)) return null;
+    this.pending = this.pending.slice(n);
+    return text.slice(n);
+  }
+}
+
+/** Greedy or seeded: the same request gives the same tokens again. */
+function deterministic(request: InferenceRequest): boolean {
+  return samplingValue(request.sampling, 'temperature') === 0 || request.sampling.seed !== undefined;
+}
+
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
   if (!context || !chatWrapper) throw new Error('no model is loaded');
   const ctx = context;
   const wrapper = chatWrapper;
-  // A resumed job's text so far counts against its max_tokens.
-  const prompt = preparePrompt(req.request, ctx.model, wrapper, req.resume);
+  // A job that continues an earlier attempt's text. When its generation is deterministic, the
+  // text is generated again from the prompt and kept back, and only what follows is sent: the
+  // result is exactly the uninterrupted one. Evaluating the text after the prompt instead would
+  // be quicker but not exact: a text does not always tokenize back into the tokens that made it
+  // (a tokenizer may spell a generated word with other pieces), and the model then goes on
+  // differently. A sampled generation has no exact result to keep, so it continues the text.
+  const replay = req.resume && deterministic(req.request) ? new Replay(req.resume.text) : null;
+  const prompt = preparePrompt(req.request, ctx.model, wrapper, replay ? undefined : req.resume);
+  // A continued text counts against max_tokens.
   const request: InferenceRequest = req.request.maxTokens === undefined ? req.request : { ...req.request, maxTokens: req.request.maxTokens - prompt.resumed };
   const promptTokens = prompt.tokens.length - prompt.resumed;
   if (request.maxTokens !== undefined && request.maxTokens <= 0) {
     // The text continued had already reached max_tokens: the job ends as it would have.
-    send({ type: 'done', id: req.id, result: { text: '', finishReason: 'length', promptTokens, cachedPromptTokens: 0, completionTokens: prompt.resumed, firstTokenMs: 0, totalMs: 0 } });
+    send({ type: 'done', id: req.id, result: { text: '', finishReason: 'length', promptTokens, cachedPromptTokens: 0, completionTokens: req.request.maxTokens ?? prompt.resumed, firstTokenMs: 0, totalMs: 0 } });
     return;
   }
   // The exact check, before any generation: prompt + max_tokens within the context of a
@@ -337,9 +369,24 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
       failed = false;
       result = NOTHING_DONE;
     } else {
-      const done = await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText: (text) => send({ type: 'chunk', id: req.id, text }) });
-      result = { ...done, completionTokens: done.completionTokens + prompt.resumed, promptTokens, cachedPromptTokens };
+      let diverged = false;
+      const onText = (text: string) => {
+        const fresh = replay ? replay.pass(text) : text;
+        if (fresh === null) {
+          diverged = true;
+          abort.abort();
+        } else if (fresh) send({ type: 'chunk', id: req.id, text: fresh });
+      };
+      const done = await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText });
       failed = false;
+      if (replay && (diverged || (!replay.caughtUp && done.finishReason !== 'cancelled'))) {
+        // Not the text the job streamed (or it ended before it): the job cannot be continued exactly.
+        send({ type: 'error', id: req.id, code: 'runner_error', message: 'the text generated again differs from the text the job streamed' });
+        return;
+      }
+      // The text continued counts as many tokens as it tokenizes into, within max_tokens (it may have been generated in fewer).
+      const completionTokens = Math.min(done.completionTokens + prompt.resumed, req.request.maxTokens ?? Infinity);
+      result = { ...done, completionTokens, promptTokens, cachedPromptTokens };
     }
   } finally {
     running.delete(req.id);

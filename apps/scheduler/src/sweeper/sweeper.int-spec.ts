@@ -80,7 +80,24 @@ describe('sweeper', () => {
     expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'node_lost' });
   });
 
-  it('never requeues a job that produced a token: it fails with node_lost', async () => {
+  it('resumes a job lost with its node after it streamed, once, with the text to continue; lost again, it fails with node_lost', async () => {
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, DEAD, 'r');
+    await streams.append(job.id, 1, DEAD, [{ type: 'started', attempt: 1, nodeId: DEAD }, { type: 'delta', index: 0, text: 'The sea' }]);
+    await lifecycle.start(job.id, 1);
+    await lifecycle.firstToken(job.id, 1);
+    const report = await sweeper.sweep();
+    expect(report).toMatchObject({ resumed: 1, failed: 0 });
+    expect(await get(job.id)).toMatchObject({ status: 'queued', attempt: 2, nodeId: null });
+    expect(await queues.holds(Queues.inference, { jobId: job.id, attempt: 2 } as never)).toBe(true);
+    await lifecycle.dispatch(job.id, 2, DEAD, 'r');
+    await streams.append(job.id, 2, DEAD, [{ type: 'started', attempt: 2, nodeId: DEAD, fromDelta: 1 }, { type: 'delta', index: 1, text: ' is' }]);
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'failed', errorCode: 'node_lost', attempt: 2 });
+    expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'node_lost' });
+  });
+
+  it('fails with node_lost a job recorded with a first token whose streamed text cannot be read back', async () => {
     const job = await accept();
     await lifecycle.dispatch(job.id, 1, DEAD, 'r');
     await lifecycle.start(job.id, 1);

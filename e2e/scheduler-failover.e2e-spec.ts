@@ -23,8 +23,8 @@ interface StreamOutcome {
 
 /**
  * The scheduler with real processes: a deployment of two replicas placed one on each of two
- * agents; one agent SIGKILLed under a steady load (its replica placed again, every request that
- * had not streamed completes); the leading scheduler SIGKILLed while jobs wait (the standby takes
+ * agents; one agent SIGKILLed under a steady load (its replica placed again, every request
+ * completes); the leading scheduler SIGKILLed while jobs wait (the standby takes
  * over; no job lost or dispatched twice).
  */
 describe('scheduler: placement, node loss and leader failover', () => {
@@ -91,7 +91,7 @@ describe('scheduler: placement, node loss and leader failover', () => {
     expect((await chat('Hello there.', 4)).ok).toBe(true);
   }, 120_000);
 
-  it('keeps serving through an agent SIGKILLed under 10 requests/s: its replica is placed again, every request that had not streamed completes', async () => {
+  it('keeps serving through an agent SIGKILLed under 10 requests/s: its replica is placed again, every request completes (those that had streamed continue on the other node)', async () => {
     const victim = stack.agent; // node-a
     const outcomes: Promise<StreamOutcome>[] = [];
     let killedAt = 0;
@@ -105,10 +105,10 @@ describe('scheduler: placement, node loss and leader failover', () => {
     }
     const results = await Promise.all(outcomes);
     const failed = results.filter((r) => !r.ok);
-    // A request that fails must be one that had streamed text from the dead node; the rest complete.
-    const failedBeforeStreaming = failed.filter((r) => r.text.length === 0);
-    expect(failedBeforeStreaming.map((r) => r.error)).toEqual([]);
-    process.stdout.write(`node loss under load: ${results.length - failed.length} of 100 completed, ${failed.length} failed after streaming (${failed.map((f) => f.error).join(', ') || 'none'})\n`);
+    // Those that had not streamed are routed again; those that had continue on the other node.
+    expect(failed.map((r) => r.error)).toEqual([]);
+    const resumed = (stack.scheduler.output.match(/resumed: /g) ?? []).length;
+    process.stdout.write(`node loss under load: ${results.length - failed.length} of 100 completed, ${resumed} of them continued on the other node after streaming\n`);
 
     const replaced = await until('the lost replica placed again and Ready', async () => {
       const d = await deployment();

@@ -23,9 +23,10 @@ export interface InferenceJobPayload {
 }
 
 /**
- * What earlier attempts of a job already streamed to its client. The next attempt evaluates the
- * prompt followed by `text`, generates the rest, and numbers its deltas from `deltas`, so the
- * client's text goes on without a token lost or repeated.
+ * What earlier attempts of a job already streamed to its client. The next attempt generates what
+ * follows `text` and numbers its deltas from `deltas`, so the client's text goes on without a
+ * token lost or repeated. (The runner generates a greedy or seeded job's text again and keeps it
+ * back, which is exact; a sampled one continues after the prompt and `text`.)
  */
 export interface JobResume {
   /** The text streamed so far (every delta, in order). */

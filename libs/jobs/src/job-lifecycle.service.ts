@@ -130,7 +130,7 @@ export class JobLifecycle {
 
   /**
    * The attempt was lost after it had streamed text: the next attempt continues that text on
-   * another replica (the prompt and the text evaluated again, then generation goes on). The job
+   * another replica (see the runner for how: exactly for a greedy or seeded job). The job
    * is taken from the lost attempt in Redis first, so it can write nothing more and the text read
    * back is all its client can have; then back to `queued` with the next attempt, then onto the
    * queue with the text to continue. False when nothing changed because it may not be resumed: it

@@ -10,7 +10,7 @@ export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
   | { type: 'inspect'; id: string; modelPath: string }
   | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number }
-  /** With `resume`: the prompt is followed by the text an earlier attempt streamed, and generation continues it. */
+  /** With `resume`: only what follows the text an earlier attempt streamed is sent (see llama-runner's `generate`). */
   | { type: 'generate'; id: string; request: InferenceRequest; resume?: JobResume }
   | { type: 'cancel'; id: string }
   | { type: 'shutdown' };

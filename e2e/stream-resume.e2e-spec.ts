@@ -27,6 +27,8 @@ describe('a streaming job continues on another replica when its node is lost', (
   let second: ManagedProcess;
   const dir = mkdtempSync(join(tmpdir(), 'gl-resume-'));
   const agents = new Map<string, ManagedProcess>();
+  let referenceText = '';
+  let deploymentId = '';
   const body = { model: 'tiny-resume', messages: [{ role: 'user', content: 'Tell me a long story about the sea and its ships.' }], max_tokens: 300, temperature: 0, stream_options: { include_usage: true } };
 
   const jobOf = async (requestId: string) => (await db.query<JobRow>('SELECT id, status, attempt, node_id, completion_tokens, cached_prompt_tokens, prompt_tokens FROM jobs WHERE request_id = $1', [requestId])).rows[0];
@@ -53,6 +55,7 @@ describe('a streaming job continues on another replica when its node is lost', (
     expect((await client.json('POST', '/api/v1/models', { name: 'tiny-resume', source: `file://${join(dir, 'tiny-resume.gguf')}` })).status).toBe(201);
     const res = await client.json<{ id: string }>('POST', '/api/v1/deployments', { name: 'resume', model: 'tiny-resume', replicas: 2, placement: 'spread', runtime: { contextSize: 1024, parallel: 2 } });
     expect(res.status).toBe(201);
+    deploymentId = res.body.id;
     await until('two replicas Ready', async () => ((await client.json<{ readyReplicas: number }>('GET', `/api/v1/deployments/${res.body.id}`)).body.readyReplicas === 2 ? true : undefined), 90_000);
   }, 150_000);
 
@@ -66,6 +69,7 @@ describe('a streaming job continues on another replica when its node is lost', (
     const t0 = Date.now();
     const reference = await client.stream(body);
     const referenceMs = Date.now() - t0;
+    referenceText = reference.text;
     expect(reference.status).toBe(200);
     expect(reference.done).toBe(true);
     const referenceJob = await until('the reference job settled', async () => {
@@ -115,5 +119,37 @@ describe('a streaming job continues on another replica when its node is lost', (
       `stream resume: uninterrupted run ${referenceMs} ms; SIGKILL after ${chunksAtKill} chunks; text continued ${firstAfterKill - killedAt} ms after the kill on the other node; ` +
         `${result.text.length} chars identical to the uninterrupted run; cached prompt tokens on the new node: ${job.cached_prompt_tokens}\n`,
     );
+  }, 120_000);
+
+  it('gives a non-streaming client the same whole answer when the node running it is lost midway', async () => {
+    // A third node, and a third replica placed on it (spread), so a replica is left wherever the job runs.
+    const third = stack.spawnAgent({ GRIDLINE_SIMULATE_GPUS: '1xL4-24GB', GRIDLINE_NODE_NAME: 'node-c', GRIDLINE_DATA_DIR: join(dir, 'agent-c') }, await createJoinToken(stack.url, stack));
+    await third.waitFor(/registered as/);
+    const nodeC = await until('node-c Ready', async () => {
+      const items = (await client.json<{ items: { id: string; name: string; status: string }[] }>('GET', '/api/v1/nodes')).body.items;
+      return items.find((n) => n.name === 'node-c' && n.status === 'Ready');
+    });
+    agents.set(nodeC.id, third);
+    expect((await client.json('PATCH', `/api/v1/deployments/${deploymentId}`, { replicas: 3 })).status).toBe(200);
+    await until('three replicas Ready', async () => ((await client.json<{ readyReplicas: number }>('GET', `/api/v1/deployments/${deploymentId}`)).body.readyReplicas === 3 ? true : undefined), 90_000);
+
+    const since = new Date();
+    const { stream_options: _unused, ...plain } = body;
+    const pending = client.json<{ choices: { message: { content: string }; finish_reason: string }[]; usage: { completion_tokens: number } }>('POST', '/v1/chat/completions', plain);
+    // The node running it is killed once the job has produced its first token.
+    const running = await until('the job produced a token', async () => {
+      const r = await db.query<{ id: string; node_id: string }>(`SELECT id, node_id FROM jobs WHERE created_at >= $1 AND first_token_at IS NOT NULL AND status = 'running'`, [since]);
+      return r.rows[0];
+    }, 30_000, 5);
+    (agents.get(running.node_id) as ManagedProcess).child.kill('SIGKILL');
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].message.content).toBe(referenceText);
+    expect(res.body.usage.completion_tokens).toBe(300);
+    const job = await until('the job settled', async () => {
+      const j = (await db.query<JobRow>('SELECT id, status, attempt, node_id, completion_tokens, cached_prompt_tokens, prompt_tokens FROM jobs WHERE id = $1', [running.id])).rows[0];
+      return j.status === 'succeeded' ? j : undefined;
+    }, 20_000);
+    expect(job.attempt).toBe(2);
   }, 120_000);
 });

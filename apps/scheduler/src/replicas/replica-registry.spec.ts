@@ -28,6 +28,19 @@ describe('ReplicaRegistry', () => {
     expect(r.release('a', 'j', 2)).toBeNull();
   });
 
+  it('tells whether a model is served by a ready replica on a live node other than a lost one', () => {
+    const r = new ReplicaRegistry();
+    beat(r, 'a', 1, 1000);
+    expect(r.servesElsewhere('m', 'a', 1000, 5000)).toBe(false);
+    beat(r, 'b', 1, 1000);
+    expect(r.servesElsewhere('m', 'a', 1000, 5000)).toBe(true);
+    expect(r.servesElsewhere('other', 'a', 1000, 5000)).toBe(false);
+    // b's heartbeats stopped too.
+    expect(r.servesElsewhere('m', 'a', 6001, 5000)).toBe(false);
+    r.beat({ nodeId: 'c', at: 6000, schedulable: true, replicas: [{ id: 'c-r', model: 'm', parallel: 1, ready: false }], runningJobs: [] }, 2000);
+    expect(r.servesElsewhere('m', 'a', 6001, 5000)).toBe(false);
+  });
+
   it('never routes to a node whose heartbeats stopped', () => {
     const r = new ReplicaRegistry();
     beat(r, 'a', 4, 1000);

@@ -216,6 +216,14 @@ export class ReplicaRegistry {
   }
 
   /** Whether any node that may take jobs serves the model (ready or still loading). */
+  /** Whether a live, schedulable node other than `except` has a ready replica of the model. */
+  servesElsewhere(model: string, except: string | null, now: number, timeoutMs: number): boolean {
+    for (const [id, state] of this.nodes) {
+      if (id !== except && state.schedulable && now - state.lastSeen <= timeoutMs && state.replicas.some((r) => r.model === model && r.ready)) return true;
+    }
+    return false;
+  }
+
   hasModel(model: string): boolean {
     for (const state of this.nodes.values()) if (state.schedulable && state.replicas.some((r) => r.model === model)) return true;
     return false;

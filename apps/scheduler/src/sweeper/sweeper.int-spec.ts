@@ -97,6 +97,17 @@ describe('sweeper', () => {
     expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'node_lost' });
   });
 
+  it('fails with node_lost a job that streamed when no other node serves its model', async () => {
+    registry.beat({ nodeId: ALIVE, at: Date.now(), schedulable: true, replicas: [], runningJobs: [] }, 2000);
+    const job = await accept();
+    await lifecycle.dispatch(job.id, 1, DEAD, 'r');
+    await streams.append(job.id, 1, DEAD, [{ type: 'started', attempt: 1, nodeId: DEAD }, { type: 'delta', index: 0, text: 'The sea' }]);
+    await lifecycle.start(job.id, 1);
+    await sweeper.sweep();
+    expect(await get(job.id)).toMatchObject({ status: 'failed', errorCode: 'node_lost', attempt: 1 });
+    expect(await lastEvent(job.id)).toMatchObject({ type: 'error', code: 'node_lost' });
+  });
+
   it('fails with node_lost a job recorded with a first token whose streamed text cannot be read back', async () => {
     const job = await accept();
     await lifecycle.dispatch(job.id, 1, DEAD, 'r');

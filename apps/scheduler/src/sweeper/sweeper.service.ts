@@ -29,7 +29,8 @@ export interface SweepReport {
  * - a dispatched or running job whose node stopped heartbeating, or whose node's heartbeat
  *   no longer lists it, is settled from its stream if it ended there, else re-queued once:
  *   from the start when it produced no token yet, else to continue the text it streamed
- *   (resumed); failed with `node_lost` when neither is possible.
+ *   (resumed) when another node serves its model now; failed with `node_lost` otherwise (a
+ *   client in the middle of an answer is not kept waiting for a replica to be loaded).
  * So no job stays open longer than its deadline plus one sweep interval.
  */
 @Injectable()
@@ -131,7 +132,8 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       report.requeued++;
       return;
     }
-    if (await this.lifecycle.resume(job, reason)) {
+    const timeoutMs = this.config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000;
+    if (this.replicas.servesElsewhere(job.model, job.nodeId, now, timeoutMs) && (await this.lifecycle.resume(job, reason))) {
       report.resumed++;
       return;
     }

@@ -130,8 +130,13 @@ describe('a streaming job continues on another replica when its node is lost', (
       return items.find((n) => n.name === 'node-c' && n.status === 'Ready');
     });
     agents.set(nodeC.id, third);
-    expect((await client.json('PATCH', `/api/v1/deployments/${deploymentId}`, { replicas: 3 })).status).toBe(200);
-    await until('three replicas Ready', async () => ((await client.json<{ readyReplicas: number }>('GET', `/api/v1/deployments/${deploymentId}`)).body.readyReplicas === 3 ? true : undefined), 90_000);
+    // Preferred, or placement would put it beside the file node-b already holds.
+    const patched = await client.json('PATCH', `/api/v1/deployments/${deploymentId}`, { replicas: 3, resource: { preferredNodes: ['node-c'] } });
+    expect(patched.status).toBe(200);
+    await until('a replica Ready on node-c', async () => {
+      const d = (await client.json<{ readyReplicas: number; status: { replicas: { nodeName: string; state: string }[] } | null }>('GET', `/api/v1/deployments/${deploymentId}`)).body;
+      return d.readyReplicas === 3 && d.status?.replicas.some((r) => r.nodeName === 'node-c' && r.state === 'Ready') ? true : undefined;
+    }, 90_000);
 
     const since = new Date();
     const { stream_options: _unused, ...plain } = body;
@@ -143,7 +148,7 @@ describe('a streaming job continues on another replica when its node is lost', (
     }, 30_000, 5);
     (agents.get(running.node_id) as ManagedProcess).child.kill('SIGKILL');
     const res = await pending;
-    expect(res.status).toBe(200);
+    expect({ status: res.status, error: (res.body as { error?: unknown }).error }).toEqual({ status: 200, error: undefined });
     expect(res.body.choices[0].message.content).toBe(referenceText);
     expect(res.body.usage.completion_tokens).toBe(300);
     const job = await until('the job settled', async () => {

@@ -31,10 +31,15 @@ describe('scheduler: placement, node loss and leader failover', () => {
   let stack: RunningStack;
   let client: StackClient;
   let db: Client;
-  let second: ManagedProcess;
   let deploymentId: string;
   const dir = mkdtempSync(join(tmpdir(), 'gl-sched-'));
   const nodeIds = new Map<string, string>();
+  /** The agent process of each node, by name. */
+  const agents = new Map<string, ManagedProcess>();
+  /** Chosen when the load runs: the node running the most jobs at that moment dies. */
+  let victim = '';
+  let survivor = '';
+  const agentEnvOf = (name: string) => ({ GRIDLINE_SIMULATE_GPUS: '1xL4-24GB', GRIDLINE_NODE_NAME: name, GRIDLINE_DATA_DIR: join(dir, `agent-${name}`) });
 
   const deployment = async () => (await client.json<DeploymentView>('GET', `/api/v1/deployments/${deploymentId}`)).body;
   const chat = async (content: string, maxTokens: number): Promise<StreamOutcome> => {
@@ -49,14 +54,15 @@ describe('scheduler: placement, node loss and leader failover', () => {
     stack = await startStack({
       apiEnv: { GRIDLINE_MODEL_ROOTS: dir },
       // Both agents simulate one 24 GB GPU each; neither serves a model of its own.
-      agentEnv: { GRIDLINE_MODEL_PATH: '', GRIDLINE_SIMULATE_GPUS: '1xL4-24GB', GRIDLINE_NODE_NAME: 'node-a' },
+      agentEnv: { GRIDLINE_MODEL_PATH: '', ...agentEnvOf('node-a') },
       // Lost after 4 s of silence: the test sees the replacement without waiting five minutes.
       env: { GRIDLINE_HEARTBEAT_SECONDS: '1', GRIDLINE_NODE_TIMEOUT_SECONDS: '3', GRIDLINE_NODE_LOST_SECONDS: '4' },
       schedulerEnv: { GRIDLINE_RECONCILE_SECONDS: '1', GRIDLINE_SWEEP_SECONDS: '1' },
     });
     client = new StackClient(stack, stack.url);
-    second = stack.spawnAgent({ GRIDLINE_SIMULATE_GPUS: '1xL4-24GB', GRIDLINE_NODE_NAME: 'node-b', GRIDLINE_DATA_DIR: join(dir, 'agent-b') }, await createJoinToken(stack.url, stack));
+    const second = stack.spawnAgent(agentEnvOf('node-b'), await createJoinToken(stack.url, stack));
     await second.waitFor(/registered as/);
+    agents.set('node-a', stack.agent).set('node-b', second);
     db = new Client({ connectionString: stack.db.url });
     await db.connect();
     const nodes = await until('two nodes Ready', async () => {
@@ -92,14 +98,27 @@ describe('scheduler: placement, node loss and leader failover', () => {
   }, 120_000);
 
   it('keeps serving through an agent SIGKILLed under 10 requests/s: its replica is placed again, every request completes (those that had streamed continue on the other node)', async () => {
-    const victim = stack.agent; // node-a
     const outcomes: Promise<StreamOutcome>[] = [];
     let killedAt = 0;
+    let replaced: Promise<{ d: DeploymentView; ms: number }> | null = null;
     for (let i = 0; i < 100; i++) {
-      outcomes.push(chat(`Request ${i}: tell me about rivers.`, 12));
+      // 300 tokens (a few tenths of a second on this tiny model): both nodes are busy, and some
+      // jobs are mid-stream on the node when it is killed.
+      outcomes.push(chat(`Request ${i}: tell me about rivers.`, 300));
       if (i === 30) {
-        victim.child.kill('SIGKILL');
+        // The node running the most jobs now dies (routing may favour one node while both have room).
+        const busy = await db.query<{ node_id: string; n: number }>(`SELECT node_id, count(*)::int AS n FROM jobs WHERE status IN ('dispatched', 'running') AND node_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 1`);
+        const busiest = busy.rows[0]?.node_id ?? nodeIds.get('node-a');
+        victim = [...nodeIds.entries()].find(([, id]) => id === busiest)![0];
+        survivor = victim === 'node-a' ? 'node-b' : 'node-a';
+        agents.get(victim)!.child.kill('SIGKILL');
         killedAt = Date.now();
+        // Watched while the load goes on: the time from the kill to two replicas Ready again.
+        replaced = until('the lost replica placed again and Ready', async () => {
+          const d = await deployment();
+          const nodes = d.status?.replicas.map((r) => r.nodeName) ?? [];
+          return d.readyReplicas === 2 && nodes.every((n) => n === survivor) ? { d, ms: Date.now() - killedAt } : undefined;
+        }, 60_000, 250);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -108,20 +127,17 @@ describe('scheduler: placement, node loss and leader failover', () => {
     // Those that had not streamed are routed again; those that had continue on the other node.
     expect(failed.map((r) => r.error)).toEqual([]);
     const resumed = (stack.scheduler.output.match(/resumed: /g) ?? []).length;
-    process.stdout.write(`node loss under load: ${results.length - failed.length} of 100 completed, ${resumed} of them continued on the other node after streaming\n`);
+    const requeued = (stack.scheduler.output.match(/requeued: /g) ?? []).length;
+    process.stdout.write(`node loss under load: ${results.length - failed.length} of 100 completed; of the jobs on the killed node, ${requeued} routed again before their first token and ${resumed} continued on the other node after streaming\n`);
 
-    const replaced = await until('the lost replica placed again and Ready', async () => {
-      const d = await deployment();
-      const nodes = d.status?.replicas.map((r) => r.nodeName) ?? [];
-      return d.readyReplicas === 2 && nodes.every((n) => n === 'node-b') ? d : undefined;
-    }, 60_000);
-    expect(replaced.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ReplicaLost']));
-    expect(replaced.events.find((e) => e.reason === 'ReplicaLost')!.message).toMatch(/node node-a is Lost/);
+    const { d: again, ms } = await replaced!;
+    expect(again.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ReplicaLost']));
+    expect(again.events.find((e) => e.reason === 'ReplicaLost')!.message).toMatch(new RegExp(`node ${victim} is Lost`));
     // The replacement went where the model's file already was: no download.
-    expect(replaced.events.filter((e) => e.reason === 'Placed').at(-1)!.message).toMatch(/placed on node-b .* where the file already is/);
-    process.stdout.write(`replica Ready again ${Date.now() - killedAt} ms after the SIGKILL\n`);
+    expect(again.events.filter((e) => e.reason === 'Placed').at(-1)!.message).toMatch(new RegExp(`placed on ${survivor} .* where the file already is`));
+    process.stdout.write(`replica Ready again ${ms} ms after the SIGKILL\n`);
     // No job stays dispatched to the dead node.
-    const stuck = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE node_id = $1 AND status IN ('dispatched', 'running')`, [nodeIds.get('node-a')]);
+    const stuck = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE node_id = $1 AND status IN ('dispatched', 'running')`, [nodeIds.get(victim)]);
     expect(stuck.rows[0].n).toBe(0);
   }, 180_000);
 
@@ -153,7 +169,7 @@ describe('scheduler: placement, node loss and leader failover', () => {
     // one (the leader died between writing the dispatch and handing the job to the node; the new
     // leader's sweeper finds it on no node and routes it again).
     const runs = new Map<string, number>();
-    for (const line of second.output.split('\n')) {
+    for (const line of agents.get(survivor)!.output.split('\n')) {
       const m = /"jobId":"([0-9a-f-]{36})".*"msg":"job done"/.exec(line);
       if (m) runs.set(m[1], (runs.get(m[1]) ?? 0) + 1);
     }
@@ -162,17 +178,18 @@ describe('scheduler: placement, node loss and leader failover', () => {
   }, 120_000);
 
   it('drains a node: replacements placed elsewhere first, its replicas unloaded once idle, the node reported Drained', async () => {
-    // node-a comes back (same credential) and takes the replacements.
-    await stack.restartAgent();
-    await until('node-a Ready again', async () => ((await client.json<{ status: string }>('GET', `/api/v1/nodes/${nodeIds.get('node-a')}`)).body.status === 'Ready' ? true : undefined));
-    expect((await client.json('POST', `/api/v1/nodes/${nodeIds.get('node-b')}/drain`)).status).toBe(200);
-    const moved = await until('both replicas on node-a', async () => {
+    // The killed node comes back (its agent keeps its credential) and takes the replacements.
+    const back = stack.spawnAgent(agentEnvOf(victim));
+    await back.waitFor(/registered as/);
+    await until(`${victim} Ready again`, async () => ((await client.json<{ status: string }>('GET', `/api/v1/nodes/${nodeIds.get(victim)}`)).body.status === 'Ready' ? true : undefined));
+    expect((await client.json('POST', `/api/v1/nodes/${nodeIds.get(survivor)}/drain`)).status).toBe(200);
+    const moved = await until(`both replicas on ${victim}`, async () => {
       const d = await deployment();
-      return d.readyReplicas === 2 && d.status!.replicas.every((r) => r.nodeName === 'node-a') ? d : undefined;
+      return d.readyReplicas === 2 && d.status!.replicas.every((r) => r.nodeName === victim) ? d : undefined;
     }, 60_000);
     expect(moved.events.filter((e) => e.reason === 'Drained')).toHaveLength(2);
-    const drained = await until('node-b Drained', async () => {
-      const n = (await client.json<{ status: string; reason: string }>('GET', `/api/v1/nodes/${nodeIds.get('node-b')}`)).body;
+    const drained = await until(`${survivor} Drained`, async () => {
+      const n = (await client.json<{ status: string; reason: string }>('GET', `/api/v1/nodes/${nodeIds.get(survivor)}`)).body;
       return n.status === 'Drained' ? n : undefined;
     }, 30_000);
     expect(drained.reason).toMatch(/no replica loaded and no job running/);

@@ -7,9 +7,10 @@
  *
  * The build happens in a temporary folder inside the cache root and is renamed into place
  * once complete, so an interrupted build never leaves a directory that looks like a cache
- * entry; leftovers of a killed run are removed by the next one.
+ * entry. SIGINT/SIGTERM stop the compilers and remove the folder; after a SIGKILL the next
+ * run removes the folder (the orphaned compilers then fail, having nowhere to write).
  */
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -35,12 +36,29 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** The running git or cmake, whose process group an interrupt stops (the compilers are its grandchildren). */
+let running: ChildProcess | null = null;
+
 function run(command: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: 'inherit' });
+    // Its own process group, so stopping the build reaches make and every compiler under it.
+    const child = (running = spawn(command, args, { cwd, stdio: 'inherit', detached: true }));
     child.on('error', (e) => reject(new Error(`${command}: ${e.message} (is it installed?)`)));
-    child.on('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`))));
+    child.on('exit', (code, signal) => {
+      running = null;
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`));
+    });
   });
+}
+
+function stopRunning(): void {
+  if (!running?.pid) return;
+  try {
+    process.kill(-running.pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
 }
 
 function capture(command: string, args: string[], cwd: string): Promise<string> {
@@ -107,6 +125,7 @@ async function main(): Promise<void> {
   // Inside the cache root, so the final rename stays on one filesystem.
   const temp = await mkdtemp(join(cacheRoot, `${TEMP_PREFIX}${process.pid}-`));
   const cleanUp = (): void => {
+    stopRunning();
     void rm(temp, { recursive: true, force: true }).finally(() => process.exit(130));
   };
   process.once('SIGINT', cleanUp);

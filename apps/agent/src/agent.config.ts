@@ -49,6 +49,10 @@ export class AgentConfig extends RedisConfig {
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, { message: 'must be 1-128 letters, digits, . _ : / -' })
   GRIDLINE_MODEL_NAME?: string = undefined;
 
+  /** Where `npm run llama:build-rpc` installs llama.cpp's RPC binaries; empty means `~/.cache/gridline/llama`. */
+  @IsString()
+  GRIDLINE_LLAMA_CACHE = '';
+
   @IsIn(['auto', 'cuda', 'vulkan', 'metal', 'cpu'])
   GRIDLINE_GPU: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu' = 'auto';
 

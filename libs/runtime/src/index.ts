@@ -1,2 +1,3 @@
 export * from './runner/runner-client';
 export type * from './runner/runner-protocol';
+export * from './llama-rpc/rpc-binaries';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NodeGpu } from '@gridline/contract';
 import { RedisKeys } from '@gridline/common';
 import { QueueConsumers, Queues } from '@gridline/messaging';
-import { RunnerClient, RunnerGpuInfo } from '@gridline/runtime';
+import { llamaCacheRoot, llamaRpcCapability, rpcBinaries, RunnerClient, RunnerGpuInfo } from '@gridline/runtime';
 import { HeartbeatReply, NodeInventory, nudgeChannel, parseLabels, parseTaints } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { hostInventory } from '../inventory/host-inventory';
@@ -48,6 +48,12 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
   private store: ModelStore | null = null;
   private subscriber: Redis | null = null;
   private outage = false;
+  /**
+   * `llama-rpc@<release>` when the RPC binaries for the installed llama.cpp are built and
+   * intact. Checked once at start: hashing them on every heartbeat would cost more than a
+   * rebuild during the agent's life is worth (a rebuild is picked up at the next start).
+   */
+  private rpcCapability: string | null = null;
 
   constructor(
     private readonly config: AgentConfig,
@@ -64,6 +70,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
   async start(): Promise<void> {
     const { labels, taints } = this.nodeSpec();
     this.gpu = await this.probeGpu();
+    this.rpcCapability = await this.probeRpcBinaries();
     const credential = await this.credential(labels, taints);
     this.controlPlane.useCredential(credential);
     this.identity.set(credential.nodeId);
@@ -246,11 +253,24 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
       totalMemoryBytes: host.totalMemoryBytes,
       freeMemoryBytes: host.freeMemoryBytes,
       diskFreeBytes: host.diskFreeBytes,
-      capabilities: this.simulated ? ['simulated-gpus'] : [],
+      capabilities: [...(this.simulated ? ['simulated-gpus'] : []), ...(this.rpcCapability ? [this.rpcCapability] : [])],
       storedModels: (await this.store?.storedSha256s().catch(() => [])) ?? [],
       platform: host.platform,
       arch: host.arch,
     };
+  }
+
+  private async probeRpcBinaries(): Promise<string | null> {
+    const rpc = await rpcBinaries(llamaCacheRoot(this.config.GRIDLINE_LLAMA_CACHE)).catch((e: unknown) => {
+      this.logger.warn(`llama.cpp RPC binaries not checked: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    });
+    if (rpc?.status === 'present') {
+      this.logger.log(`llama.cpp ${rpc.release} RPC binaries: ${rpc.dir}`);
+      return llamaRpcCapability(rpc.release);
+    }
+    if (rpc?.status === 'mismatch') this.logger.warn(`llama.cpp RPC binaries in ${rpc.dir} not used: ${rpc.reason} (npm run llama:build-rpc rebuilds them)`);
+    return null;
   }
 
   /** nvidia-smi's live view on CUDA hosts; once absent, not asked again. */

@@ -146,13 +146,24 @@ describe('scheduler: placement, node loss and leader failover', () => {
     expect(standby.output).not.toMatch(/leader \(lease token/);
     const leader = stack.scheduler;
     const since = new Date();
-    // Two replicas × two sequences: most of these wait for a sequence.
-    const outcomes = Array.from({ length: 12 }, () => chat('Tell me a long story about the sea.', 48));
-    await new Promise((r) => setTimeout(r, 300));
-    const waiting = await db.query(`SELECT count(*)::int AS n FROM jobs WHERE created_at >= $1 AND status = 'queued'`, [since]);
-    expect(waiting.rows[0].n).toBeGreaterThan(0);
-    leader.child.kill('SIGKILL');
-    const tookOver = Date.now();
+    // Two replicas × two sequences: most of these wait for a sequence. The node holds still while
+    // they arrive, so they are still waiting when the leader dies (a tiny model is that fast).
+    const node = agents.get(survivor)!;
+    node.child.kill('SIGSTOP');
+    let outcomes: Promise<StreamOutcome>[] = [];
+    let tookOver = 0;
+    try {
+      outcomes = Array.from({ length: 12 }, () => chat('Tell me a long story about the sea.', 48));
+      const waiting = await until('jobs waiting for a sequence', async () => {
+        const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE created_at >= $1 AND status = 'queued'`, [since]);
+        return r.rows[0].n >= 8 ? r.rows[0].n : undefined;
+      }, 10_000, 50);
+      expect(waiting).toBeGreaterThanOrEqual(8);
+      leader.child.kill('SIGKILL');
+      tookOver = Date.now();
+    } finally {
+      node.child.kill('SIGCONT');
+    }
     await standby.waitFor(/leader \(lease token/);
     process.stdout.write(`standby leads ${Date.now() - tookOver} ms after the leader's SIGKILL\n`);
     const results = await Promise.all(outcomes);

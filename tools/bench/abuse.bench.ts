@@ -16,16 +16,13 @@ import { readFileSync } from 'node:fs';
 import { signRequest } from '@gridline/auth';
 import { Client } from 'pg';
 import { TEST_PG_URL, startApiProcess } from '@gridline/testing';
+import { quantile } from './bench-stats';
 
 const PROBE_MS = 5;
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 4000);
 const UNKNOWN_KEYS = Number(process.env.BENCH_UNKNOWN_KEYS ?? 10_000);
 const KEY_BYTES = Number(process.env.BENCH_KEY_BYTES ?? 15_000);
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-}
 
 function rssMb(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
@@ -111,12 +108,12 @@ async function main(): Promise<void> {
     const queries = (await transactions(db.name)) - queriesBefore;
 
     out.write(`\nGridline abuse benchmark (one api process, loopback)\n`);
-    out.write(`  /healthz latency at rest                  p50 ${percentile(rest, 0.5).toFixed(2)} ms  p99 ${percentile(rest, 0.99).toFixed(2)} ms  (${rest.length} probes)\n`);
+    out.write(`  /healthz latency at rest                  p50 ${quantile(rest, 0.5).toFixed(2)} ms  p99 ${quantile(rest, 0.99).toFixed(2)} ms  (${rest.length} probes)\n`);
     out.write(
-      `  /healthz latency under the 300k-key loop   p50 ${percentile(attacked, 0.5).toFixed(2)} ms  p99 ${percentile(attacked, 0.99).toFixed(2)} ms  (${attacked.length} probes; +${(percentile(attacked, 0.99) - percentile(rest, 0.99)).toFixed(2)} ms p99 over rest)\n`,
+      `  /healthz latency under the 300k-key loop   p50 ${quantile(attacked, 0.5).toFixed(2)} ms  p99 ${quantile(attacked, 0.99).toFixed(2)} ms  (${attacked.length} probes; +${(quantile(attacked, 0.99) - quantile(rest, 0.99)).toFixed(2)} ms p99 over rest)\n`,
     );
     const refused = await refusals;
-    out.write(`  300k-key body (${(HOSTILE_BODY.length / 1e6).toFixed(1)} MB) refused in    p50 ${percentile(refused, 0.5).toFixed(2)} ms  p99 ${percentile(refused, 0.99).toFixed(2)} ms  (${refused.length} bodies, upload included)\n`);
+    out.write(`  300k-key body (${(HOSTILE_BODY.length / 1e6).toFixed(1)} MB) refused in    p50 ${quantile(refused, 0.5).toFixed(2)} ms  p99 ${quantile(refused, 0.99).toFixed(2)} ms  (${refused.length} bodies, upload included)\n`);
     const delta = (mb: number) => `${mb - rssBefore >= 0 ? '+' : ''}${(mb - rssBefore).toFixed(1)} MB`;
     out.write(
       `  distinct ${(KEY_BYTES / 1000).toFixed(0)} KB unknown access keys: api RSS ${rssBefore.toFixed(1)} MB before, ${rssAfter[0].toFixed(1)} MB after ${UNKNOWN_KEYS} (${delta(rssAfter[0])}), ` +

@@ -34,6 +34,7 @@ import type { NodeGpu, RunningJob } from '@gridline/contract';
 import { buildTinyLlama, encodeGguf } from '@gridline/models';
 import { AGENT_PATHS, HeartbeatReply, HeartbeatRequest, JoinReply, JoinRequest, NodeInventory, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { DIST, ManagedProcess, StackClient, TEST_REDIS_URL, TestDatabase, databaseUrl, freePort, freshDatabaseName, redisPrefix } from '@gridline/testing';
+import { quantile, seededRandom } from './bench-stats';
 
 function envInt(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -71,16 +72,8 @@ function cpuSeconds(pid: number): number | null {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-/** mulberry32: the same fleet and the same load changes on every run. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(7);
+// The same fleet and the same load changes on every run.
+const random = seededRandom(7);
 const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -492,10 +485,6 @@ async function profilesWritten(): Promise<void> {
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const count = (x: number) => x.toLocaleString('en-US');
-
-function quantile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN;
-}
 
 interface Windows {
   /** Before the fleet joins. */

@@ -30,6 +30,7 @@ import { type ChatMessage, chatRequest } from '@gridline/contract';
 import { buildTinyLlama, encodeGguf } from '@gridline/models';
 import { PrefixIndex, RoutingView, type BlockHash, type ReplicaView, pickReplica, promptBlockHashes, routeJob } from '@gridline/scheduling';
 import { type RunningStack, StackClient, TEST_REDIS_URL, startRunner, startStack, until } from '@gridline/testing';
+import { quantiles, seededRandom } from './bench-stats';
 
 const NODES = 1000;
 const REPLICAS = 5000;
@@ -38,16 +39,8 @@ const SYSTEM_PROMPTS_PER_MODEL = 8;
 const WARM_JOBS = Number(process.env.BENCH_WARM_JOBS ?? 50_000);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 20_000);
 
-/** mulberry32: a seeded generator, so every run routes the same fleet and the same jobs. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(42);
+// Every run routes the same fleet and the same jobs.
+const random = seededRandom(42);
 const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 const WORDS = 'the of and to in is that for it as with was on be by at this from or an are not have which but all were when we there can more if will one about into no only other time some could these two may first then do any like my now over such our man me even most made after also did many before must through years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(' ');
 /** Joined, not concatenated: a prompt from a parsed request body is a flat string, not a rope of words. */
@@ -185,10 +178,6 @@ const SYSTEM_BYTES = Number(process.env.BENCH_SYSTEM_BYTES ?? 800);
  */
 const PREFILL_MODEL = { seed: 7, embedding: 384, layers: 3, heads: 6, kvHeads: 3, feedForward: 1536, contextLength: 4096, name: 'gridline-prefill' };
 
-function quantiles(xs: number[]): (p: number) => number {
-  const s = [...xs].sort((a, b) => a - b);
-  return (p) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN);
-}
 const ms = (x: number) => `${x.toFixed(1).padStart(7)} ms`;
 
 interface LoopResult {
@@ -316,7 +305,7 @@ interface PrefixRun {
  * on one of `systems` (the same sequence of choices in every block), added to `run`.
  */
 async function sharedPrefixBlock(client: StackClient, model: string, systems: string[], block: number, run: PrefixRun): Promise<void> {
-  const next = rng(7);
+  const next = seededRandom(7);
   const plan = Array.from({ length: Math.ceil(PREFIX_REQUESTS / 2) }, (_, i) => ({ group: Math.floor(next() * systems.length), question: `Question ${i}: ${text(40, next)}?` }));
   let taken = 0;
   await Promise.all(
@@ -418,7 +407,7 @@ async function sharedPrefixes(stack: RunningStack, client: StackClient, dir: str
   };
   // Each block has system prompts of its own: none finds another block's in the runners' caches.
   const systemsFor = (block: number) => {
-    const next = rng(100 + block);
+    const next = seededRandom(100 + block);
     return Array.from({ length: GROUPS }, (_, g) => `You are assistant ${block}-${g}. ${text(SYSTEM_BYTES, next)}`);
   };
   const affinity: PrefixRun = { ttft: [], ids: [], groupOf: new Map() };

@@ -29,6 +29,7 @@ import {
   dominantShare,
   planDeployment,
 } from '@gridline/scheduling';
+import { quantile } from './bench-stats';
 
 const SIM_SECONDS = Number(process.env.BENCH_SIM_SECONDS ?? 4 * 3600);
 const SEQUENCES = 64;
@@ -229,11 +230,6 @@ function simulate(makePolicy: (now: () => number) => Policy, specs: TeamSpec[], 
   return result;
 }
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 /** Decisions per second of `next()` (each followed by one enqueue, so 10,000 jobs stay waiting). */
 function decisionsPerSecond(specs: TeamSpec[], capacity: FairQueueCapacity): number {

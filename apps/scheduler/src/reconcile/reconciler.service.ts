@@ -21,6 +21,7 @@ import {
 import { ModelShape, plannedRequirements } from '@gridline/models';
 import {
   DeploymentPhaseView,
+  GpuLedger,
   INSTANCE_TYPES,
   ObservedReplica,
   PlacementPolicy,
@@ -151,9 +152,7 @@ export class Reconciler implements OnApplicationShutdown {
     const models = new Map((await this.models.findByIds([...new Set(deployments.map((d) => d.modelId))])).map((m) => [m.id, m]));
     const nodes = new Map(nodeList.map((n) => [n.id, n]));
     this.onDemandModels = new Set(deployments.filter((d) => d.minReplicas !== null).map((d) => models.get(d.modelId)?.name ?? ''));
-    // Every row holds its GPU share until its node stops reporting it (an unloading replica still holds memory).
-    const promised = new Map<string, number>();
-    for (const r of rows) for (const g of r.gpus) promised.set(`${r.nodeId}/${g.index}`, (promised.get(`${r.nodeId}/${g.index}`) ?? 0) + g.bytes);
+    const ledger = ledgerOf(nodeList, rows);
     const nudged = new Set<string>();
     const byId = new Map(deployments.map((d) => [d.id, d]));
     const live = new Set(byId.keys());
@@ -175,7 +174,7 @@ export class Reconciler implements OnApplicationShutdown {
       const shape = (model?.facts as { shape?: ModelShape } | undefined)?.shape;
       if (!model || !shape || !model.sha256) continue;
       try {
-        await this.reconcileOne(fence, d, model, shape, rows.filter((r) => r.deploymentId === d.id && r.desired === 'Loaded'), nodes, promised, resident, nudged, now);
+        await this.reconcileOne(fence, d, model, shape, rows.filter((r) => r.deploymentId === d.id && r.desired === 'Loaded'), nodes, ledger, resident, nudged, now);
       } catch (e) {
         if (e instanceof FencedError) throw e;
         this.logger.warn({ deploymentId: d.id }, `reconciling the deployment failed: ${errorSummary(e)}`);
@@ -192,7 +191,7 @@ export class Reconciler implements OnApplicationShutdown {
     shape: ModelShape,
     mine: ReplicaRecord[],
     nodes: Map<string, NodeRecord>,
-    promised: Map<string, number>,
+    ledger: GpuLedger,
     resident: readonly ResidentReplica[],
     nudged: Set<string>,
     now: number,
@@ -210,7 +209,7 @@ export class Reconciler implements OnApplicationShutdown {
     let unschedulable: string | null = null;
     const evict: string[] = [];
     for (let i = 0; i < decision.place; i++) {
-      const placed = this.place(d, model.name, model.sha256, requirements, nodes, promised, resident, now);
+      const placed = this.place(d, model.name, model.sha256, requirements, nodes, ledger, resident, now, `${d.id}#${i}`);
       if ('unschedulable' in placed) {
         unschedulable = placed.unschedulable;
         if (placed.evict && !this.evicting.has(d.id)) {
@@ -273,7 +272,9 @@ export class Reconciler implements OnApplicationShutdown {
   /**
    * Places one replica with the api's planner, over GPU memory net of every replica row, off the
    * nodes where the deployment's load failed recently, nodes that hold the model's file first
-   * (after the admin's preferred ones). The share is added to `promised` at once, so the next replica of this pass (of any deployment) sees it: placements never over-commit.
+   * (after the admin's preferred ones). The share is reserved in the pass's ledger at once (under
+   * `key`), so the next replica of this pass, of any deployment, plans against it: placements never
+   * over-commit, and a plan the ledger refuses is not written.
    * When no node has room, names the idle replicas of models loaded on demand (least recently
    * used first, never one with jobs in flight, loading, or pinned) whose unloading makes room on
    * one node: they are unloaded now, and the replica is placed once their memory is given back.
@@ -284,15 +285,16 @@ export class Reconciler implements OnApplicationShutdown {
     sha256: string | null,
     requirements: ReturnType<typeof plannedRequirements>,
     nodes: Map<string, NodeRecord>,
-    promised: Map<string, number>,
+    ledger: GpuLedger,
     resident: readonly ResidentReplica[],
     now: number,
+    key: string,
   ): Placement | { unschedulable: string; evict?: string[]; nodeId?: string; message?: string } {
     const avoid = this.backoff.get(d.id);
     const candidates = [...nodes.values()].filter((n) => (avoid?.get(n.id)?.until ?? 0) <= now);
     const resource = d.resource as { count?: number; instanceType?: string; preferredNodes?: string[]; labelSelector?: never };
     const holders = candidates.filter((n) => sha256 !== null && (n.inventory.storedModels ?? []).includes(sha256)).map((n) => n.id);
-    const planNodes = candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => promised.get(`${n.id}/${gpu}`) ?? 0));
+    const planNodes = candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown }, (gpu) => ledger.allocatedBytes(n.id, gpu)));
     const plan = planDeployment({
       requirement: replicaRequirementOf(requirements),
       replicas: 1,
@@ -315,8 +317,9 @@ export class Reconciler implements OnApplicationShutdown {
       return { unschedulable, evict: room.evict, nodeId: room.nodeId, message: room.reason };
     }
     if (planned.nodes.length > 1) return { unschedulable: 'the replica needs more than one node, and replicas spanning nodes are not runnable yet' };
+    const reserved = ledger.reserve(key, planned);
+    if (!reserved.ok) return { unschedulable: reserved.refusal.message };
     const node = planned.nodes[0];
-    for (const g of node.gpus) promised.set(`${node.nodeId}/${g.index}`, (promised.get(`${node.nodeId}/${g.index}`) ?? 0) + g.bytes);
     const where = node.gpus.map((g) => `GPU ${g.index}: ${g.layers ? `layers ${g.layers[0]}-${g.layers[1]}, ` : ''}${gib(g.bytes)} GiB`).join('; ');
     const why = plan.rules.find((r) => r.rule === 'placement')?.message;
     return {
@@ -403,4 +406,29 @@ function withCondition(conditions: DeploymentCondition[], view: DeploymentPhaseV
   const last = conditions.at(-1);
   if (last && last.type === view.phase && last.reason === view.reason) return conditions;
   return [...conditions, { type: view.phase, status: true, reason: view.reason, message: view.message, at }].slice(-20);
+}
+
+/**
+ * This pass's GPU ledger. Every replica row holds its share until its node stops reporting it (an
+ * unloading replica still holds memory); what a GPU uses beyond its rows (another process, a
+ * replica an admin placed by hand) is counted too. Rows are reserved before the GPUs get their
+ * real size: a GPU promised beyond its size (it shrank, or rows were written by hand) keeps its
+ * rows and has no room left, rather than losing track of them.
+ */
+function ledgerOf(nodes: readonly NodeRecord[], rows: readonly ReplicaRecord[]): GpuLedger {
+  const ledger = new GpuLedger();
+  const rowBytes = new Map<string, number>();
+  for (const r of rows) {
+    for (const g of r.gpus) {
+      ledger.setGpu(r.nodeId, g.index, Number.MAX_SAFE_INTEGER);
+      rowBytes.set(`${r.nodeId}/${g.index}`, (rowBytes.get(`${r.nodeId}/${g.index}`) ?? 0) + g.bytes);
+    }
+  }
+  for (const r of rows) {
+    if (r.gpus.length > 0) ledger.reserve(r.id, { nodes: [{ nodeId: r.nodeId, name: r.nodeId, gpus: r.gpus.map((g) => ({ index: g.index, bytes: g.bytes, layers: g.layers })) }] });
+  }
+  for (const n of nodes) {
+    for (const g of n.gpus) ledger.setGpu(n.id, g.index, g.totalMemoryBytes, Math.max(0, g.totalMemoryBytes - g.freeMemoryBytes - (rowBytes.get(`${n.id}/${g.index}`) ?? 0)));
+  }
+  return ledger;
 }

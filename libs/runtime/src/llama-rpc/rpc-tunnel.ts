@@ -74,32 +74,61 @@ export interface RpcTunnelClientOptions {
   key: Buffer;
   /** The loopback port the leader's llama.cpp connects to (`--rpc 127.0.0.1:<port>`); 0: any. */
   localPort?: number;
+  /** A tunnelled connection ended (either side closed it or failed): the leader tells a lost worker by it. */
+  onConnectionClosed?(): void;
 }
 
 /** The leader's side: a loopback port whose connections go to the worker through the tunnel. */
 export async function openRpcTunnel(options: RpcTunnelClientOptions): Promise<RpcTunnel> {
   if (options.key.length < TUNNEL_KEY_BYTES) throw new RangeError(`a tunnel key needs at least ${TUNNEL_KEY_BYTES} bytes`);
   const server = createServer((local) => {
-    const remote = tlsConnect({
-      host: options.remoteHost,
-      port: options.remotePort,
-      ciphers: CIPHERS,
-      minVersion: TLS_VERSION,
-      maxVersion: TLS_VERSION,
-      // PSK authenticates both ends; there is no certificate to check.
-      checkServerIdentity: () => undefined,
-      pskCallback: () => ({ identity: options.identity, psk: options.key }),
-    });
-    pipeBoth(local, remote);
+    pipeBoth(local, connectRemote(options), options.onConnectionClosed);
   });
   return listen(server, '127.0.0.1', options.localPort ?? 0);
 }
 
+function connectRemote(options: Pick<RpcTunnelClientOptions, 'remoteHost' | 'remotePort' | 'identity' | 'key'>): TLSSocket {
+  return tlsConnect({
+    host: options.remoteHost,
+    port: options.remotePort,
+    ciphers: CIPHERS,
+    minVersion: TLS_VERSION,
+    maxVersion: TLS_VERSION,
+    // PSK authenticates both ends; there is no certificate to check.
+    checkServerIdentity: () => undefined,
+    pskCallback: () => ({ identity: options.identity, psk: options.key }),
+  });
+}
+
+/**
+ * Whether a worker's tunnel lets this identity in now: a handshake, closed at once (the worker
+ * forwards it to its RPC server, which sees a client come and go). False when the worker is not
+ * listening yet, refuses the key, or does not answer within `timeoutMs`.
+ */
+export function probeRpcTunnel(options: Pick<RpcTunnelClientOptions, 'remoteHost' | 'remotePort' | 'identity' | 'key'>, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectRemote(options);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
 /** Bytes both ways; when either side ends or fails, both are closed. */
-function pipeBoth(a: Socket, b: Socket): void {
+function pipeBoth(a: Socket, b: Socket, onClosed?: () => void): void {
+  let closed = false;
   const close = () => {
     a.destroy();
     b.destroy();
+    if (closed) return;
+    closed = true;
+    onClosed?.();
   };
   a.on('error', close).on('close', close);
   b.on('error', close).on('close', close);

@@ -17,11 +17,13 @@ import {
   type LlamaContext,
   type LlamaContextSequence,
   type LlamaModel,
+  type LlamaText,
   type Token,
 } from 'node-llama-cpp';
 import { completionBudget, contextOverflow, samplingValue } from '#gridline/contract';
 import type { ChatMessage, InferenceRequest, JobResume } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
+import { SpanServer } from './span-server.mjs';
 
 if (!process.send) {
   process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
@@ -34,7 +36,9 @@ if (!process.send) {
  */
 function leave(): void {
   for (const c of running.values()) c.abort();
-  process.exit(0);
+  // A spanning load's llama-server goes first: it must not outlive its runner.
+  if (spanServer) void spanServer.stop().finally(() => process.exit(0));
+  else process.exit(0);
 }
 
 const send = (event: RunnerEvent): void => {
@@ -49,17 +53,23 @@ const send = (event: RunnerEvent): void => {
 let llama: Llama | null = null;
 let model: LlamaModel | null = null;
 let context: LlamaContext | null = null;
+/**
+ * With a span, the model is evaluated by llama-server (span-server.mts); `model` then holds the
+ * vocabulary only, and renders and tokenizes prompts exactly as for a single-node load.
+ */
+let spanServer: SpanServer | null = null;
+/** Tokens of context per sequence, for the checks before a generation (the context's, or the span's). */
+let contextSize = 0;
 /** Resolved once per model: resolving it (template analysis) costs ~200 ms, far more than a short generation. */
 let chatWrapper: ChatWrapper | null = null;
 /**
- * The context's sequences, created at load and kept for the context's life: each keeps the
- * tokens of its last job in the KV cache, so a job whose prompt starts the same way (a shared
- * system prompt, a conversation one turn longer) evaluates only what follows.
+ * The sequences, created at load and kept for the model's life: each keeps the tokens of its
+ * last job in the KV cache, so a job whose prompt starts the same way (a shared system prompt, a
+ * conversation one turn longer) evaluates only what follows. A local one is a context sequence;
+ * a spanning one is a llama-server slot, and the runner tracks the prompt it last held (the
+ * server reuses its cache by itself; the runner uses it to pick the slot).
  */
-interface Slot {
-  sequence: LlamaContextSequence;
-  busy: boolean;
-}
+type Slot = { busy: boolean } & ({ kind: 'local'; sequence: LlamaContextSequence } | { kind: 'span'; index: number; held: Token[] });
 let slots: Slot[] = [];
 const running = new Map<string, AbortController>();
 
@@ -101,12 +111,14 @@ async function handle(req: RunnerRequest): Promise<void> {
     case 'load': {
       if (!llama) throw new Error('runner not initialised');
       await unload();
+      if (req.span) return loadSpanning(req, req.span, llama);
       const vramBefore = (await llama.getVramState()).used;
       const rssBefore = process.memoryUsage().rss;
       model = await llama.loadModel({ modelPath: req.modelPath, gpuLayers: req.gpuLayers });
       context = await model.createContext({ contextSize: req.contextSize, sequences: req.parallel, threads: req.threads });
       const ctx = context;
-      slots = Array.from({ length: req.parallel }, () => ({ sequence: ctx.getSequence(), busy: false }));
+      contextSize = ctx.contextSize;
+      slots = Array.from({ length: req.parallel }, (): Slot => ({ kind: 'local', sequence: ctx.getSequence(), busy: false }));
       chatWrapper = resolveChatWrapper(model);
       const memory = { gpuBytes: Math.max(0, (await llama.getVramState()).used - vramBefore), cpuBytes: Math.max(0, process.memoryUsage().rss - rssBefore) };
       send({
@@ -131,10 +143,44 @@ async function handle(req: RunnerRequest): Promise<void> {
       return;
     case 'shutdown':
       for (const c of running.values()) c.abort();
-      await unload();
+      await unload().catch(() => undefined);
       await llama?.dispose();
       process.exit(0);
   }
+}
+
+/**
+ * A replica spanning nodes, on its leader: the vocabulary here (prompts are rendered and
+ * tokenized exactly as for a single-node load, by the same code), the weights in llama-server
+ * and the workers' RPC servers. A llama-server that exits, or a worker lost, ends the runner:
+ * the replica cannot serve without it, and the agent sees the runner exit.
+ */
+async function loadSpanning(req: Extract<RunnerRequest, { type: 'load' }>, span: NonNullable<Extract<RunnerRequest, { type: 'load' }>['span']>, l: Llama): Promise<void> {
+  model = await l.loadModel({ modelPath: req.modelPath, vocabOnly: true });
+  chatWrapper = resolveChatWrapper(model);
+  const blockCount = model.fileInsights.totalLayers - 1;
+  const server = await SpanServer.start({ span, modelPath: req.modelPath, contextSize: req.contextSize, parallel: req.parallel, threads: req.threads, blockCount }, (why) => {
+    send({ type: 'error', id: null, code: 'runner_error', message: `the spanning replica is lost: ${why}` });
+    for (const c of running.values()) c.abort();
+    void server.stop().finally(() => setTimeout(() => process.exit(1), 50));
+  });
+  spanServer = server;
+  contextSize = req.contextSize;
+  slots = Array.from({ length: req.parallel }, (_, index): Slot => ({ kind: 'span', index, held: [], busy: false }));
+  send({
+    type: 'loaded',
+    id: req.id,
+    info: {
+      gpuLayers: model.fileInsights.totalLayers,
+      totalLayers: model.fileInsights.totalLayers,
+      contextSize,
+      parallel: req.parallel,
+      trainContextSize: model.trainContextSize,
+      maxTokenBytes: longestTokenBytes(model),
+      memory: { gpuBytes: 0, cpuBytes: server.residentBytes() },
+      span: server.placement,
+    },
+  });
 }
 
 /**
@@ -190,10 +236,11 @@ function acquireSlot(tokens: Token[], signal: AbortSignal): Promise<Slot | null>
   // While jobs wait, every sequence is busy: a newcomer queues behind them.
   const free = sequenceWaiters.length === 0 ? slots.filter((s) => !s.busy) : [];
   if (free.length > 0) {
-    const shared = (s: Slot) => s.sequence.compareContextTokens(tokens).firstDifferentIndex;
+    const shared = (s: Slot) => (s.kind === 'local' ? s.sequence.compareContextTokens(tokens).firstDifferentIndex : sharedPrefix(s.held, tokens));
+    const held = (s: Slot) => (s.kind === 'local' ? s.sequence.nextTokenIndex : s.held.length);
     const best = free.reduce((a, b) => {
       const d = shared(b) - shared(a);
-      return d > 0 || (d === 0 && b.sequence.nextTokenIndex < a.sequence.nextTokenIndex) ? b : a;
+      return d > 0 || (d === 0 && held(b) < held(a)) ? b : a;
     });
     best.busy = true;
     return Promise.resolve(best);
@@ -214,6 +261,12 @@ function acquireSlot(tokens: Token[], signal: AbortSignal): Promise<Slot | null>
   });
 }
 
+function sharedPrefix(a: readonly Token[], b: readonly Token[]): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
 /** Hands a sequence to the first waiter (it stays busy), or frees it. */
 function releaseSlot(slot: Slot): void {
   const waiter = sequenceWaiters.shift();
@@ -225,17 +278,26 @@ function releaseSlot(slot: Slot): void {
  * After a failed generation the sequence's KV cache may hold cells its token list does not
  * know of: it is replaced by an empty one (disposing it clears its cells in llama.cpp).
  */
-async function resetSlot(slot: Slot, ctx: LlamaContext): Promise<void> {
+async function resetSlot(slot: Slot): Promise<void> {
+  if (slot.kind === 'span') {
+    slot.held = [];
+    return;
+  }
+  const ctx = slot.sequence.context;
   await slot.sequence.dispose();
   if (context === ctx && !ctx.disposed) slot.sequence = ctx.getSequence();
 }
 
 async function unload(): Promise<void> {
   slots = [];
+  const server = spanServer;
+  spanServer = null;
+  await server?.stop();
   await context?.dispose();
   await model?.dispose();
   context = null;
   model = null;
+  contextSize = 0;
 }
 
 /**
@@ -263,15 +325,24 @@ function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
  * an earlier attempt's text, that text is part of them (its last `resumed` tokens), as the model's
  * response so far for a chat, after the prompt for a completion.
  */
-type Prompt = ({ kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[] } | { kind: 'completion'; input: Token[]; tokens: Token[] }) & { resumed: number };
+type Prompt = ({ kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[]; stopTriggers: readonly LlamaText[] } | { kind: 'completion'; input: Token[]; tokens: Token[] }) & {
+  resumed: number;
+};
 
 function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper, resume: JobResume | undefined): Prompt {
   if (request.input.kind === 'chat') {
     // Rendered and tokenized as LlamaChat does before it evaluates (its context window).
     const tokensOf = (history: ChatHistoryItem[]) => wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer);
     const history = toHistory(request.input.messages, resume?.text);
-    const tokens = tokensOf(history);
-    return { kind: 'chat', history, tokens, resumed: resume ? tokens.length - tokensOf(toHistory(request.input.messages)).length : 0 };
+    const state = wrapper.generateContextState({ chatHistory: history });
+    const tokens = state.contextText.tokenize(model.tokenizer);
+    return {
+      kind: 'chat',
+      history,
+      tokens,
+      stopTriggers: state.stopGenerationTriggers,
+      resumed: resume ? tokens.length - tokensOf(toHistory(request.input.messages)).length : 0,
+    };
   }
   // Tokenized here as LlamaCompletion would (it takes tokens as they are, then prepends its token).
   const first = beginningToken(model);
@@ -311,8 +382,8 @@ function deterministic(request: InferenceRequest): boolean {
 }
 
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
-  if (!context || !chatWrapper) throw new Error('no model is loaded');
-  const ctx = context;
+  if (!model || !chatWrapper || (!context && !spanServer)) throw new Error('no model is loaded');
+  const loadedModel = model;
   const wrapper = chatWrapper;
   // A job that continues an earlier attempt's text. When its generation is deterministic, the
   // text is generated again from the prompt and kept back, and only what follows is sent: the
@@ -321,7 +392,7 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   // (a tokenizer may spell a generated word with other pieces), and the model then goes on
   // differently. A sampled generation has no exact result to keep, so it continues the text.
   const replay = req.resume && deterministic(req.request) ? new Replay(req.resume.text) : null;
-  const prompt = preparePrompt(req.request, ctx.model, wrapper, replay ? undefined : req.resume);
+  const prompt = preparePrompt(req.request, loadedModel, wrapper, replay ? undefined : req.resume);
   // A continued text counts against max_tokens.
   const request: InferenceRequest = req.request.maxTokens === undefined ? req.request : { ...req.request, maxTokens: req.request.maxTokens - prompt.resumed };
   const promptTokens = prompt.tokens.length - prompt.resumed;
@@ -334,12 +405,13 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   // sequence. Never truncated: LlamaChat and LlamaCompletion would shift the context (drop the
   // start of the prompt) instead of failing. LlamaChat also keeps one token free after the
   // prompt (it compresses a history that fills all but one), hence its shorter prompt limit.
+  // A spanning load keeps the same limits: the same request fits, or fails, on either.
   const overflow = contextOverflow({
     kind: prompt.kind,
-    contextTokens: ctx.contextSize,
+    contextTokens: contextSize,
     promptTokens: prompt.tokens.length,
     maxTokens: request.maxTokens,
-    promptLimit: prompt.kind === 'chat' ? ctx.contextSize - 2 : ctx.contextSize - 1,
+    promptLimit: prompt.kind === 'chat' ? contextSize - 2 : contextSize - 1,
   });
   if (overflow) {
     send({ type: 'error', id: req.id, code: 'context_length_exceeded', message: overflow });
@@ -354,31 +426,25 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
     send({ type: 'done', id: req.id, result: NOTHING_DONE });
     return;
   }
-  const { sequence } = slot;
   const started = performance.now();
   let result: RunnerGenerationDone;
   let failed = true;
   try {
-    // What LlamaChat and LlamaCompletion do first: drop what the sequence holds past the
-    // prompt's longest cached prefix (they evaluate the last prompt token in any case, to get
-    // its logits). Done here, the reuse is measured exactly: what stays is not evaluated again.
-    await sequence.adaptStateToTokens(prompt.tokens.slice(0, -1), false);
-    const cachedPromptTokens = Math.min(sequence.nextTokenIndex, promptTokens);
-    if (abort.signal.aborted) {
+    let diverged = false;
+    const onText = (text: string) => {
+      const fresh = replay ? replay.pass(text) : text;
+      if (fresh === null) {
+        diverged = true;
+        abort.abort();
+      } else if (fresh) send({ type: 'chunk', id: req.id, text: fresh });
+    };
+    const options = { signal: abort.signal, started, onText };
+    const done = slot.kind === 'local' ? await runLocal(prompt, slot.sequence, wrapper, request, options) : await runSpanning(prompt, slot, loadedModel, request, options);
+    failed = false;
+    if (done === null) {
       // Cancelled while the sequence was being prepared: nothing was evaluated.
-      failed = false;
       result = NOTHING_DONE;
     } else {
-      let diverged = false;
-      const onText = (text: string) => {
-        const fresh = replay ? replay.pass(text) : text;
-        if (fresh === null) {
-          diverged = true;
-          abort.abort();
-        } else if (fresh) send({ type: 'chunk', id: req.id, text: fresh });
-      };
-      const done = await run(prompt, sequence, wrapper, request, { signal: abort.signal, started, onText });
-      failed = false;
       if (replay && (diverged || (!replay.caughtUp && done.finishReason !== 'cancelled'))) {
         // Not the text the job streamed (or it ended before it): the job cannot be continued exactly.
         send({ type: 'error', id: req.id, code: 'runner_error', message: 'the text generated again differs from the text the job streamed' });
@@ -386,15 +452,91 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
       }
       // The text continued counts as many tokens as it tokenizes into, within max_tokens (it may have been generated in fewer).
       const completionTokens = Math.min(done.completionTokens + prompt.resumed, req.request.maxTokens ?? Infinity);
-      result = { ...done, completionTokens, promptTokens, cachedPromptTokens };
+      result = { ...done, completionTokens, promptTokens, cachedPromptTokens: Math.min(done.cachedPromptTokens, promptTokens) };
     }
   } finally {
     running.delete(req.id);
-    if (failed) await resetSlot(slot, ctx).catch(() => undefined);
+    if (failed) await resetSlot(slot).catch(() => undefined);
     releaseSlot(slot);
   }
   // Sent only once the sequence is free again, so the next job never finds the context full.
   send({ type: 'done', id: req.id, result });
+}
+
+interface RunOptions {
+  signal: AbortSignal;
+  started: number;
+  onText: (text: string) => void;
+}
+
+/** A generation's result before the job's accounting (promptTokens, a resumed text). */
+type Evaluated = Omit<RunnerGenerationDone, 'promptTokens'>;
+
+/** One generation on a local sequence; null when cancelled before anything was evaluated. */
+async function runLocal(prompt: Prompt, sequence: LlamaContextSequence, wrapper: ChatWrapper, request: InferenceRequest, options: RunOptions): Promise<Evaluated | null> {
+  // What LlamaChat and LlamaCompletion do first: drop what the sequence holds past the
+  // prompt's longest cached prefix (they evaluate the last prompt token in any case, to get
+  // its logits). Done here, the reuse is measured exactly: what stays is not evaluated again.
+  await sequence.adaptStateToTokens(prompt.tokens.slice(0, -1), false);
+  const cachedPromptTokens = sequence.nextTokenIndex;
+  if (options.signal.aborted) return null;
+  return { ...(await run(prompt, sequence, wrapper, request, options)), cachedPromptTokens };
+}
+
+/**
+ * One generation on a llama-server slot: the prompt's tokens as the single-node path evaluates
+ * them (never tokenized again, so no second BOS), the same sampling and limits. LlamaChat and
+ * LlamaCompletion stop at an end-of-generation token and at their stop triggers: llama-server
+ * stops at the first by itself and is given the triggers that are text.
+ */
+async function runSpanning(prompt: Prompt, slot: Extract<Slot, { kind: 'span' }>, m: LlamaModel, request: InferenceRequest, options: RunOptions): Promise<Evaluated | null> {
+  if (!spanServer) throw new Error('no model is loaded');
+  if (options.signal.aborted) return null;
+  const sampling = samplingOptions(request);
+  const end = await spanServer.complete(
+    {
+      slot: slot.index,
+      tokens: prompt.tokens,
+      maxTokens: completionBudget(contextSize, prompt.tokens.length, request.maxTokens),
+      stop: [...(request.stop ?? []), ...(prompt.kind === 'chat' ? textTriggers(prompt.stopTriggers, m) : [])],
+      // Left out, node-llama-cpp's defaults (what the single-node path samples with).
+      temperature: sampling.temperature ?? 0,
+      topP: sampling.topP ?? 0.95,
+      topK: sampling.topK ?? 40,
+      seed: sampling.seed,
+    },
+    { signal: options.signal, onText: options.onText },
+  );
+  if (end.promptTokens !== prompt.tokens.length) throw new Error(`llama-server evaluated ${end.promptTokens} prompt tokens, not the ${prompt.tokens.length} it was given`);
+  slot.held = prompt.tokens;
+  return {
+    text: end.text,
+    finishReason: end.stopType === 'limit' ? 'length' : end.stopType === 'none' ? 'cancelled' : 'stop',
+    completionTokens: end.completionTokens,
+    cachedPromptTokens: end.cachedTokens,
+    firstTokenMs: end.firstTokenMs,
+    totalMs: performance.now() - options.started,
+  };
+}
+
+/**
+ * A chat wrapper's stop triggers that llama-server can match: the plain-text ones. A trigger
+ * made of special tokens is an end-of-generation token (llama-server stops at those itself) or
+ * never shows in the text it streams; such a trigger that is not one is refused rather than
+ * silently ignored.
+ */
+function textTriggers(triggers: readonly LlamaText[], m: LlamaModel): string[] {
+  const out: string[] = [];
+  for (const trigger of triggers) {
+    if (trigger.values.every((v) => typeof v === 'string')) {
+      out.push(trigger.values.join(''));
+      continue;
+    }
+    const tokens = trigger.tokenize(m.tokenizer);
+    if (tokens.length === 1 && m.isEogToken(tokens[0])) continue;
+    throw new Error(`the chat template stops at ${JSON.stringify(trigger.toJSON())}, which a spanning replica cannot match`);
+  }
+  return out;
 }
 
 /** Runs one generation on a sequence that holds the prompt's cached prefix (and nothing past it). */
@@ -403,12 +545,12 @@ async function run(
   sequence: LlamaContextSequence,
   wrapper: ChatWrapper,
   request: InferenceRequest,
-  { signal, started, onText }: { signal: AbortSignal; started: number; onText: (text: string) => void },
+  { signal, started, onText }: RunOptions,
 ): Promise<Omit<RunnerGenerationDone, 'promptTokens' | 'cachedPromptTokens'>> {
   let firstTokenMs = -1;
   let completionTokens = 0;
   const options = {
-    maxTokens: completionBudget(sequence.contextSize, prompt.tokens.length, request.maxTokens),
+    maxTokens: completionBudget(contextSize, prompt.tokens.length, request.maxTokens),
     ...samplingOptions(request),
     customStopTriggers: request.stop,
     signal,

@@ -2,6 +2,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { InferenceRequest, JobResume } from '@gridline/contract';
+import { killGroup } from '../llama-rpc/rpc-worker-client';
 import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerRequest } from './runner-protocol';
 
 /** Where the compiled ESM runner sits next to this file in the build output. */
@@ -86,13 +87,13 @@ export class RunnerClient extends EventEmitter {
     this.child?.send({ type: 'cancel', id } satisfies RunnerRequest);
   }
 
-  /** Asks the child to release the model and exit; kills it if it does not within `graceMs`. */
+  /** Asks the child to release the model and exit; kills its process group (with a spanning load's llama-server) if it does not within `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (child.connected) child.send({ type: 'shutdown' } satisfies RunnerRequest);
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const timer = setTimeout(() => killGroup(child), graceMs);
     await exited;
     clearTimeout(timer);
   }

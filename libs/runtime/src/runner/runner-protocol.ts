@@ -9,11 +9,24 @@ import type { InferenceRequest, JobErrorCode, JobResume } from '@gridline/contra
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
   | { type: 'inspect'; id: string; modelPath: string }
-  | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number }
+  | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number; span?: RunnerSpan }
   /** With `resume`: only what follows the text an earlier attempt streamed is sent (see llama-runner's `generate`). */
   | { type: 'generate'; id: string; request: InferenceRequest; resume?: JobResume }
   | { type: 'cancel'; id: string }
   | { type: 'shutdown' };
+
+/** A replica spanning nodes, on its leader: the model is served by a supervised RPC-enabled llama-server whose remote devices are the group's workers, reached through the group's tunnel. */
+export interface RunnerSpan {
+  /** The RPC-enabled llama-server binary. */
+  serverBinary: string;
+  /** This node's tunnel identity in the group (tunnelIdentity(groupId, nodeId)) and its key as hex (tunnelKey(groupSecret, identity)). */
+  identity: string;
+  keyHex: string;
+  /** The workers in layer order: their tunnel endpoints and how many layers each holds. The leader keeps the model's first layers (and the output); the workers hold the last ones, in this order. */
+  workers: { host: string; port: number; layers: number }[];
+  /** How long the load may wait for the workers' tunnels and llama-server (default 120 s). */
+  timeoutMs?: number;
+}
 
 export interface RunnerGpuInfo {
   backend: 'cuda' | 'vulkan' | 'metal' | 'cpu';
@@ -35,6 +48,12 @@ export interface RunnerLoadedInfo {
   maxTokenBytes: number | null;
   /** What the load took, measured (model and context together). */
   memory: RunnerLoadMemory;
+  /**
+   * With a span, where llama-server put the model's repeating layers, as it logged them:
+   * `localLayers` on the leader (the first ones; the output is the leader's too), then
+   * `workerLayers[i]` on the i-th worker. `memory` is then the leader's only (llama-server's RSS).
+   */
+  span?: { localLayers: number; workerLayers: number[] };
 }
 
 /**

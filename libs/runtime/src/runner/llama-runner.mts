@@ -24,6 +24,7 @@ import { completionBudget, contextOverflow, samplingValue } from '#gridline/cont
 import type { ChatMessage, InferenceRequest, JobResume } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 import { SpanServer } from './span-server.mjs';
+import { SpanText } from './span-text.mjs';
 
 if (!process.send) {
   process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
@@ -493,24 +494,26 @@ async function runSpanning(prompt: Prompt, slot: Extract<Slot, { kind: 'span' }>
   if (!spanServer) throw new Error('no model is loaded');
   if (options.signal.aborted) return null;
   const sampling = samplingOptions(request);
+  const stop = [...(request.stop ?? []), ...(prompt.kind === 'chat' ? textTriggers(prompt.stopTriggers, m) : [])];
+  const text = new SpanText(m, stop, options.onText);
   const end = await spanServer.complete(
     {
       slot: slot.index,
       tokens: prompt.tokens,
       maxTokens: completionBudget(contextSize, prompt.tokens.length, request.maxTokens),
-      stop: [...(request.stop ?? []), ...(prompt.kind === 'chat' ? textTriggers(prompt.stopTriggers, m) : [])],
+      stop,
       // Left out, node-llama-cpp's defaults (what the single-node path samples with).
       temperature: sampling.temperature ?? 0,
       topP: sampling.topP ?? 0.95,
       topK: sampling.topK ?? 40,
       seed: sampling.seed,
     },
-    { signal: options.signal, onText: options.onText },
+    { signal: options.signal, onPartial: (p) => text.partial(p) },
   );
   if (end.promptTokens !== prompt.tokens.length) throw new Error(`llama-server evaluated ${end.promptTokens} prompt tokens, not the ${prompt.tokens.length} it was given`);
   slot.held = prompt.tokens;
   return {
-    text: end.text,
+    text: text.finish(end),
     finishReason: end.stopType === 'limit' ? 'length' : end.stopType === 'none' ? 'cancelled' : 'stop',
     completionTokens: end.completionTokens,
     cachedPromptTokens: end.cachedTokens,

@@ -46,10 +46,21 @@ export interface CompletionRequest {
   seed: number | undefined;
 }
 
+/** One streamed step: the token llama-server generated and the text it would send for it. */
+export interface CompletionPartial {
+  /** Usually one token; none when llama-server held its text back (it ended inside a UTF-8 character, see SpanText). */
+  tokens: number[];
+  /** llama-server's own text for it (pieces; a stop string's possible start held back). */
+  content: string;
+  /** Tokens generated so far in all. */
+  decoded: number;
+}
+
 export interface CompletionEnd {
-  text: string;
   /** llama-server's reason: `eos` (an end-of-generation token), `word` (a stop string), `limit` (max tokens), `none` (aborted). */
   stopType: string;
+  /** With `word`: the stop string it found. */
+  stoppingWord: string;
   /** Tokens it generated. */
   completionTokens: number;
   /** Tokens of the prompt it found in the slot's cache and did not evaluate again. */
@@ -162,11 +173,10 @@ export class SpanServer {
   }
 
   /**
-   * One generation on a slot, streamed: `onText` receives llama-server's text as it comes (stop
-   * strings held back and cut, as llama.cpp does). An abort ends the request (llama-server stops
-   * generating when the connection closes) and resolves with what came so far.
+   * One generation on a slot, streamed: `onPartial` receives each step as it comes. An abort ends
+   * the request (llama-server stops generating when the connection closes) and resolves at once.
    */
-  complete(req: CompletionRequest, { signal, onText }: { signal: AbortSignal; onText: (text: string) => void }): Promise<CompletionEnd> {
+  complete(req: CompletionRequest, { signal, onPartial }: { signal: AbortSignal; onPartial: (partial: CompletionPartial) => void }): Promise<CompletionEnd> {
     const body = JSON.stringify({
       prompt: req.tokens,
       id_slot: req.slot,
@@ -180,24 +190,25 @@ export class SpanServer {
       // node-llama-cpp's defaults for what the contract leaves out: no min-p, no penalties.
       min_p: 0,
       seed: req.seed ?? -1,
+      // The token ids, so that the runner renders the text with node-llama-cpp's detokenizer.
+      return_tokens: true,
     });
     const started = performance.now();
     return new Promise<CompletionEnd>((resolve, reject) => {
-      let text = '';
       let firstTokenMs = -1;
       let completionTokens = 0;
       let promptTokens = req.tokens.length;
       let settled = false;
-      const finish = (end: Omit<CompletionEnd, 'text' | 'firstTokenMs'> | Error) => {
+      const finish = (end: Omit<CompletionEnd, 'firstTokenMs'> | Error) => {
         if (settled) return;
         settled = true;
         signal.removeEventListener('abort', onAbort);
         if (end instanceof Error) reject(end);
-        else resolve({ ...end, text, firstTokenMs: Math.max(0, firstTokenMs) });
+        else resolve({ ...end, firstTokenMs: Math.max(0, firstTokenMs) });
       };
       const onAbort = () => {
         http.destroy();
-        finish({ stopType: 'none', completionTokens, cachedTokens: 0, promptTokens });
+        finish({ stopType: 'none', stoppingWord: '', completionTokens, cachedTokens: 0, promptTokens });
       };
       const http = httpRequest(
         { host: '127.0.0.1', port: this.port, path: '/completion', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
@@ -222,12 +233,9 @@ export class SpanServer {
               completionTokens = data.tokens_predicted ?? completionTokens;
               promptTokens = data.tokens_evaluated ?? promptTokens;
               if (firstTokenMs < 0 && completionTokens > 0) firstTokenMs = performance.now() - started;
-              if (data.content) {
-                text += data.content;
-                onText(data.content);
-              }
+              if (data.tokens?.length || data.content) onPartial({ tokens: data.tokens ?? [], content: data.content ?? '', decoded: completionTokens });
               if (data.stop) {
-                return finish({ stopType: data.stop_type ?? 'none', completionTokens, cachedTokens: data.timings?.cache_n ?? 0, promptTokens });
+                return finish({ stopType: data.stop_type ?? 'none', stoppingWord: data.stopping_word ?? '', completionTokens, cachedTokens: data.timings?.cache_n ?? 0, promptTokens });
               }
             }
           });
@@ -252,8 +260,10 @@ export class SpanServer {
 
 interface ServerEvent {
   content?: string;
+  tokens?: number[];
   stop?: boolean;
   stop_type?: string;
+  stopping_word?: string;
   tokens_predicted?: number;
   tokens_evaluated?: number;
   timings?: { cache_n?: number };

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: lint, type-check, build, schema and API drift checks, then unit, integration and
+// `npm test`: lint, type-check, build, schema and API drift checks, llama.cpp's RPC binaries, then unit, integration and
 // e2e tests (Jest, real Postgres/Redis/llama.cpp). Every step runs; the last line is
 // `N passed, N failed`, counting each check as one and each Jest test as one.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +23,9 @@ const built = step('build', 'npm run -s build');
 if (built) {
   step('migrations', 'node tools/ci/migration-check.mjs');
   step('openapi', 'node dist/apps/api/src/openapi-document.js --check');
+  // llama.cpp's RPC binaries for replicas spanning nodes: built once per machine (about 7 minutes
+  // on 2 cores), reused from the cache after that; their tests need them.
+  step('llama-rpc', 'node dist/tools/llama/build-rpc.js');
 }
 
 const report = '.jest-results.json';

@@ -53,6 +53,22 @@ export class AgentConfig extends RedisConfig {
   @IsString()
   GRIDLINE_LLAMA_CACHE = '';
 
+  /**
+   * The address other nodes reach this node's replica-group tunnels at (spanning replicas); empty:
+   * the host's first non-internal IPv4 address, else 127.0.0.1.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9.:_-]*$/, { message: 'must be a host name or an IP address' })
+  GRIDLINE_RPC_ADDRESS = '';
+
+  /** Where the tunnels listen (all interfaces by default; the RPC servers behind them listen on loopback only). */
+  @IsString()
+  GRIDLINE_RPC_BIND = '0.0.0.0';
+
+  /** The ports the control plane may assign to this node's replica-group tunnels: `first-last`. */
+  @Matches(/^\d{1,5}-\d{1,5}$/, { message: 'must be a port range, first-last (e.g. 7400-7499)' })
+  GRIDLINE_RPC_PORTS = '7400-7499';
+
   @IsIn(['auto', 'cuda', 'vulkan', 'metal', 'cpu'])
   GRIDLINE_GPU: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu' = 'auto';
 

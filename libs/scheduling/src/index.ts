@@ -13,3 +13,4 @@ export * from './placement/on-demand';
 export * from './fairness/fair-queue';
 export * from './placement/plan-node';
 export * from './reconcile/reconcile-deployment';
+export * from './rpc/replica-group';

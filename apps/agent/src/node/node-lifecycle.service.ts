@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { NodeGpu } from '@gridline/contract';
 import { RedisKeys } from '@gridline/common';
 import { QueueConsumers, Queues } from '@gridline/messaging';
-import { llamaCacheRoot, llamaRpcCapability, rpcBinaries, RunnerClient, RunnerGpuInfo } from '@gridline/runtime';
+import { LlamaRpcRole, llamaCacheRoot, llamaRpcCapability, rpcBinaries, RunnerClient, RunnerGpuInfo } from '@gridline/runtime';
 import { HeartbeatReply, NodeInventory, nudgeChannel, parseLabels, parseTaints } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { hostInventory } from '../inventory/host-inventory';
@@ -54,6 +55,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
    * rebuild during the agent's life is worth (a rebuild is picked up at the next start).
    */
   private rpcCapability: string | null = null;
+  private rpcPaths: Record<LlamaRpcRole, string> | null = null;
 
   constructor(
     private readonly config: AgentConfig,
@@ -74,6 +76,9 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     const credential = await this.credential(labels, taints);
     this.controlPlane.useCredential(credential);
     this.identity.set(credential.nodeId);
+    if (this.rpcPaths) {
+      this.replicas.enableSpanning({ llamaServer: this.rpcPaths['llama-server'], rpcServer: this.rpcPaths['rpc-server'], nodeId: credential.nodeId, secretKey: credential.secretKey, bind: this.config.GRIDLINE_RPC_BIND });
+    }
     const store = (this.store = new ModelStore({ root: join(this.config.GRIDLINE_DATA_DIR, 'models'), maxBytes: this.config.GRIDLINE_MODEL_STORE_MAX_BYTES, fetch: this.controlPlane.fetch }));
     this.replicas.setup(this.gpu, this.simulated, {
       ensure: (item, onProgress) => store.ensure({ name: item.name, sha256: item.sha256, sizeBytes: item.sizeBytes, url: this.controlPlane.modelFileUrl(item.modelId) }, { onProgress }),
@@ -108,6 +113,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
   private nodeSpec() {
     try {
       if (this.config.GRIDLINE_SIMULATE_GPUS) this.simulated = parseSimulatedGpus(this.config.GRIDLINE_SIMULATE_GPUS, this.config.GRIDLINE_NODE_NAME);
+      rpcPortRange(this.config.GRIDLINE_RPC_PORTS);
       return { labels: parseLabels(this.config.GRIDLINE_NODE_LABELS), taints: parseTaints(this.config.GRIDLINE_NODE_TAINTS) };
     } catch (e) {
       throw new AgentStartError((e as Error).message);
@@ -255,6 +261,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
       diskFreeBytes: host.diskFreeBytes,
       capabilities: [...(this.simulated ? ['simulated-gpus'] : []), ...(this.rpcCapability ? [this.rpcCapability] : [])],
       storedModels: (await this.store?.storedSha256s().catch(() => [])) ?? [],
+      ...(this.rpcCapability ? { rpc: { address: this.rpcAddress(), ports: rpcPortRange(this.config.GRIDLINE_RPC_PORTS) } } : {}),
       platform: host.platform,
       arch: host.arch,
     };
@@ -267,10 +274,20 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     });
     if (rpc?.status === 'present') {
       this.logger.log(`llama.cpp ${rpc.release} RPC binaries: ${rpc.dir}`);
+      this.rpcPaths = rpc.paths;
       return llamaRpcCapability(rpc.release);
     }
     if (rpc?.status === 'mismatch') this.logger.warn(`llama.cpp RPC binaries in ${rpc.dir} not used: ${rpc.reason} (npm run llama:build-rpc rebuilds them)`);
     return null;
+  }
+
+  /** Where other nodes reach this node's tunnels: GRIDLINE_RPC_ADDRESS, else the first non-internal IPv4 address. */
+  private rpcAddress(): string {
+    if (this.config.GRIDLINE_RPC_ADDRESS) return this.config.GRIDLINE_RPC_ADDRESS;
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal);
+    return external?.address ?? '127.0.0.1';
   }
 
   /** nvidia-smi's live view on CUDA hosts; once absent, not asked again. */
@@ -290,4 +307,11 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     await sub.connect().catch(() => undefined);
     await sub.subscribe(`${this.keys.rpcPrefix}${nudgeChannel(nodeId)}`).catch((e: Error) => this.logger.warn(`nudges unavailable (${e.message}): changes reach the node on its next heartbeat`));
   }
+}
+
+/** `first-last` as a range; refused at start when it is not one. */
+export function rpcPortRange(text: string): [number, number] {
+  const [first, last] = text.split('-').map(Number);
+  if (!(first >= 1 && last <= 65535 && first <= last)) throw new AgentStartError(`GRIDLINE_RPC_PORTS must be first-last with 1 ≤ first ≤ last ≤ 65535, got ${text}`);
+  return [first, last];
 }

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
 import type { InferenceRequest, JobResume, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
-import { RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo } from '@gridline/runtime';
+import { RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan } from '@gridline/runtime';
+import { groupTunnelIdentity, groupTunnelKey } from '@gridline/scheduling';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
@@ -14,6 +15,16 @@ import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
 export interface ModelFiles {
   ensure(item: { name: string; sha256: string; sizeBytes: number; modelId: string }, onProgress: (p: { bytes: number; totalBytes: number; percent: number; bytesPerSecond: number }) => void): Promise<string>;
   pin(sha256: string): () => void;
+}
+
+/** What a node needs to take part in replicas spanning nodes: its RPC binaries and its own credential (the key of groups it leads). */
+export interface SpanningSetup {
+  llamaServer: string;
+  rpcServer: string;
+  nodeId: string;
+  secretKey: string;
+  /** Where workers' tunnels listen. */
+  bind: string;
 }
 
 /** Pauses before a crashed runner is started again: from 2 s, doubling to a minute. */
@@ -35,6 +46,7 @@ export class ReplicaManager {
   private gpu: RunnerGpuInfo | null = null;
   private simulated: NodeGpu[] | null = null;
   private files: ModelFiles | null = null;
+  private spanning: SpanningSetup | null = null;
   private stopping = false;
   /** Called when something worth a heartbeat now happened (a load ended, a runner died). */
   onChange: () => void = () => undefined;
@@ -46,6 +58,11 @@ export class ReplicaManager {
     this.gpu = gpu;
     this.simulated = simulated;
     this.files = files;
+  }
+
+  /** The node has llama.cpp's RPC binaries: it can lead and serve as a worker in spanning replicas. */
+  enableSpanning(setup: SpanningSetup): void {
+    this.spanning = setup;
   }
 
   /** The backend runners are started with: simulated GPUs run on the CPU. */
@@ -77,7 +94,7 @@ export class ReplicaManager {
 
   /** The replica a job goes to: the one it was routed to, else a Ready one of its model. */
   forJob(replicaId: string | undefined, model: string): Replica | null {
-    const r = replicaId ? this.replicas.get(replicaId) : [...this.replicas.values()].find((x) => x.model === model && x.state === 'Ready');
+    const r = replicaId ? this.replicas.get(replicaId) : [...this.replicas.values()].find((x) => x.model === model && x.state === 'Ready' && x.runner);
     return r && r.model === model && r.state === 'Ready' && r.runner ? r : null;
   }
 
@@ -112,9 +129,14 @@ export class ReplicaManager {
     if (this.stopping) return;
     const wanted = new Map(desired.map((s) => [s.id, s]));
     for (const spec of desired) {
-      if (this.replicas.has(spec.id)) continue;
+      const have = this.replicas.get(spec.id);
+      if (have) {
+        // A spanning replica whose members changed (a lost worker replaced): its leader reloads with the new group.
+        if (have.origin === 'control-plane' && have.state !== 'Unloading' && JSON.stringify(have.spec?.group ?? null) !== JSON.stringify(spec.group ?? null)) void this.respec(have, spec);
+        continue;
+      }
       const r = this.add(spec.id, spec.model, 'control-plane', spec, spec.settings.parallel);
-      void this.load(r, () => this.fetchFile(r, spec));
+      void this.start(r);
     }
     for (const r of this.replicas.values()) {
       if (r.origin === 'control-plane' && !wanted.has(r.id) && r.state !== 'Unloading') void this.unload(r);
@@ -137,6 +159,7 @@ export class ReplicaManager {
       reason: null,
       sha256: spec?.sha256 ?? null,
       runner: null,
+      worker: null,
       loaded: null,
       parallel,
       inFlight: 0,
@@ -154,6 +177,100 @@ export class ReplicaManager {
     };
     this.replicas.set(id, r);
     return r;
+  }
+
+  /** Loads a control-plane replica: a model in a runner, or, for a worker of a spanning replica, its RPC server. */
+  private start(r: Replica): Promise<void> {
+    const spec = r.spec as ReplicaSpec;
+    return spec.group?.role === 'worker' ? this.startWorker(r) : this.load(r, () => this.fetchFile(r, spec));
+  }
+
+  /** The replica's spec changed: what runs stops, and it starts again as the new spec says. */
+  private async respec(r: Replica, spec: ReplicaSpec): Promise<void> {
+    r.spec = spec;
+    r.generation++;
+    r.restarts = 0;
+    r.state = 'Loading';
+    r.reason = null;
+    this.logger.log(`replica ${r.id} of ${r.model}: its group changed; reloading`);
+    await this.stopRunner(r);
+    if (this.replicas.get(r.id) !== r || this.stopping || r.spec !== spec) return;
+    await this.start(r);
+  }
+
+  /**
+   * A worker of a spanning replica: a supervised RPC server on loopback behind the group's
+   * tunnel, which lets in the group's leader only. It holds the layers the plan gave it, so the
+   * memory planned for it counts as allocated here.
+   */
+  private async startWorker(r: Replica): Promise<void> {
+    const generation = ++r.generation;
+    const current = () => this.replicas.get(r.id) === r && r.generation === generation && !this.stopping;
+    const spec = r.spec as ReplicaSpec;
+    const g = spec.group;
+    let worker: RpcWorkerClient | null = null;
+    try {
+      if (g?.role !== 'worker') throw new Error('not a worker of a spanning replica');
+      if (!this.spanning) throw new Error('this node has no llama.cpp RPC binaries (npm run llama:build-rpc): it cannot hold layers of a spanning replica');
+      r.state = 'Loading';
+      if (this.simulated) this.placeSimulated(r);
+      worker = new RpcWorkerClient();
+      const child = worker;
+      r.worker = child;
+      child.on('exit', (err: Error) => this.workerExited(r, child, err));
+      // Counted for the log only: which address tried is the tunnel's business, the key never appears.
+      child.on('refused', (why: string) => this.logger.warn(`replica ${r.id}: a connection to the group's tunnel was refused (${why})`));
+      const threads = spec.settings.threads || this.config.GRIDLINE_THREADS;
+      const { port } = await this.withinLoadTimeout(() =>
+        child.start({
+          rpcServerBinary: this.spanning?.rpcServer ?? '',
+          listenHost: this.spanning?.bind ?? '127.0.0.1',
+          listenPort: g.port,
+          threads,
+          ...(spec.estimateBytes ? { memoryBytes: spec.estimateBytes } : {}),
+          leaderIdentity: groupTunnelIdentity(g.id, g.leaderNodeId),
+          keyHex: g.leaderKeyHex,
+        }),
+      );
+      if (!current()) return void (await child.stop().catch(() => undefined));
+      r.memory = { gpuBytes: [...r.allocated.values()].reduce((a, b) => a + b, 0), cpuBytes: 0 };
+      r.state = 'Ready';
+      r.reason = null;
+      this.logger.log(`worker of spanning replica ${g.id} (${r.model}, layers ${g.layers[0]}-${g.layers[1]}) ready: tunnel on port ${port}, RPC server pid ${child.pid}`);
+    } catch (e) {
+      if (!current()) return void (await worker?.stop().catch(() => undefined));
+      this.fail(r, (e as Error).message || String(e));
+      this.logger.error(`starting the worker ${r.id} of ${r.model} failed: ${r.reason}`);
+    }
+    this.onChange();
+  }
+
+  /** A worker's RPC server died: the replica fails (the control plane sees it) and starts again after a pause. */
+  private workerExited(r: Replica, worker: RpcWorkerClient, err: Error): void {
+    if (r.worker !== worker || this.stopping || r.state === 'Unloading') return;
+    r.worker = null;
+    r.restarts++;
+    const delay = restartDelayMs(r.restarts);
+    this.fail(r, `the RPC server exited (${err.message}); restart ${r.restarts} in ${Math.round(delay / 1000)} s`);
+    this.logger.error(`replica ${r.id} of ${r.model}: ${r.reason}`);
+    this.onChange();
+    r.restartTimer = setTimeout(() => {
+      r.restartTimer = null;
+      if (this.replicas.get(r.id) === r && !this.stopping) void this.startWorker(r);
+    }, delay);
+  }
+
+  /** A leader's view of its group for its runner: the tunnel key it derives from its own credential, and each worker's layers. */
+  private spanOf(spec: ReplicaSpec | null): RunnerSpan | undefined {
+    const g = spec?.group;
+    if (g?.role !== 'leader') return undefined;
+    if (!this.spanning) throw new Error('this node has no llama.cpp RPC binaries (npm run llama:build-rpc): it cannot lead a spanning replica');
+    return {
+      serverBinary: this.spanning.llamaServer,
+      identity: groupTunnelIdentity(g.id, this.spanning.nodeId),
+      keyHex: groupTunnelKey(this.spanning.secretKey, g.id, this.spanning.nodeId).toString('hex'),
+      workers: g.workers.map((w) => ({ host: w.host, port: w.port, layers: w.layers[1] - w.layers[0] + 1 })),
+    };
   }
 
   private async fetchFile(r: Replica, spec: ReplicaSpec): Promise<string> {
@@ -197,7 +314,8 @@ export class ReplicaManager {
       const loaded = await this.withinLoadTimeout(async () => {
         await child.start(this.runnerGpu);
         // A spec's threads 0 leaves the choice to the node (its GRIDLINE_THREADS; 0 there: llama.cpp's default).
-        return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads || this.config.GRIDLINE_THREADS });
+        const span = this.spanOf(r.spec);
+        return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads || this.config.GRIDLINE_THREADS, ...(span ? { span } : {}) });
       });
       if (!current()) return this.stopIfOrphaned(r, runner);
       r.loaded = loaded;
@@ -209,7 +327,7 @@ export class ReplicaManager {
       r.state = 'Ready';
       r.reason = null;
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - loadStarted });
-      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${child.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host`);
+      this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${child.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host${loaded.span ? `; spanning: ${loaded.span.localLayers} layer(s) here, ${loaded.span.workerLayers.join(' + ')} on ${loaded.span.workerLayers.length} worker(s)` : ''}`);
     } catch (e) {
       if (!current()) return this.stopIfOrphaned(r, runner);
       const reason = (e as Error).message || String(e);
@@ -305,7 +423,7 @@ export class ReplicaManager {
       r.restartTimer = null;
       if (this.replicas.get(r.id) !== r || this.stopping) return;
       r.state = 'Loading';
-      void this.load(r, r.spec ? () => this.fetchFile(r, r.spec as ReplicaSpec) : async () => this.config.GRIDLINE_MODEL_PATH as string);
+      void (r.spec ? this.start(r) : this.load(r, async () => this.config.GRIDLINE_MODEL_PATH as string));
     }, delay);
   }
 
@@ -327,7 +445,10 @@ export class ReplicaManager {
 
   private async stopRunner(r: Replica): Promise<void> {
     const runner = r.runner;
+    const worker = r.worker;
     r.runner = null;
+    r.worker = null;
+    await worker?.stop().catch(() => undefined);
     r.release?.();
     r.release = null;
     if (r.restartTimer) clearTimeout(r.restartTimer);

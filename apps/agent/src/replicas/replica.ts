@@ -1,5 +1,5 @@
 import type { NodeGpu } from '@gridline/contract';
-import type { RunnerClient, RunnerLoadedInfo } from '@gridline/runtime';
+import type { RpcWorkerClient, RunnerClient, RunnerLoadedInfo } from '@gridline/runtime';
 import type { ModelAnnouncement, PullReport, ReplicaReport, ReplicaSpec, ReplicaState } from '@gridline/scheduling';
 
 /** One loaded (or loading) model on this node, in its own runner process. */
@@ -13,6 +13,8 @@ export interface Replica {
   reason: string | null;
   sha256: string | null;
   runner: RunnerClient | null;
+  /** A worker of a spanning replica: its RPC server (behind the group's tunnel) instead of a runner. */
+  worker: RpcWorkerClient | null;
   loaded: RunnerLoadedInfo | null;
   parallel: number;
   /** Jobs handed to the runner that have not ended (it queues those beyond its sequences). */
@@ -54,10 +56,13 @@ export function reportOf(r: Replica, now: number): ReplicaReport {
     gpuLayers: r.loaded?.gpuLayers ?? null,
     totalLayers: r.loaded?.totalLayers ?? null,
     gpuIndexes: [...r.allocated.keys()].sort((a, b) => a - b),
-    pid: r.runner?.pid ?? null,
+    pid: r.runner?.pid ?? r.worker?.pid ?? null,
     memory: r.memory ? { estimateBytes: r.estimateBytes, ...r.memory } : null,
     pull: r.state === 'Pulling' ? r.pull : null,
     ...(r.announcement && r.state === 'Ready' ? { announcement: r.announcement } : {}),
+    ...(r.state === 'Failed' && r.restartTimer ? { restarting: true } : {}),
+    ...(r.spec?.group ? { group: { id: r.spec.group.id, role: r.spec.group.role } } : {}),
+    ...(r.loaded?.span ? { span: r.loaded.span } : {}),
   };
 }
 

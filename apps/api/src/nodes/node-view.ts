@@ -66,6 +66,8 @@ function view(r: ReplicaReport | undefined, base: { id: string; model: string; o
     pid: r?.pid ?? null,
     memory: r?.memory ? { estimateBytes: r.memory.estimateBytes ?? base.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes } : null,
     pull: r?.pull ?? null,
+    ...(r?.group ? { group: r.group } : {}),
+    ...(r?.span ? { span: r.span } : {}),
   };
 }
 
@@ -110,8 +112,9 @@ export function toNodeDto(n: NodeRecord, wanted: ReplicaRecord[], now: number, t
 export function beatOf(n: NodeState, wanted: Pick<ReplicaRecord, 'id' | 'desired' | 'settings'>[], now: number, t: NodeTiming, withJobs: boolean): NodeBeat {
   const unwanted = new Set(wanted.filter((w) => w.desired === 'Unloaded').map((w) => w.id));
   const contextOf = new Map(wanted.map((w) => [w.id, w.settings.contextSize]));
+  // A worker of a spanning replica holds layers for its leader and serves no job itself.
   const replicas: BeatReplica[] = reportsOf(n)
-    .filter((r) => !unwanted.has(r.id))
+    .filter((r) => !unwanted.has(r.id) && r.group?.role !== 'worker')
     .map((r) => {
       const context = contextOf.get(r.id) ?? r.announcement?.contextTokens;
       return { id: r.id, model: r.model, parallel: r.parallel, ready: r.state === 'Ready', ...(context ? { cacheTokens: context * r.parallel } : {}) };

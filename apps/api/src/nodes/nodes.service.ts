@@ -7,7 +7,7 @@ import { ApiError, RedisKeys, errorSummary, quote } from '@gridline/common';
 import { withChecksum } from '../models/model-checksum';
 import { DesiredReplica, JoinTokenRecord, JoinTokenRefusal, JoinTokenRepository, ModelRepository, NodeRecord, NodeRepository, ReplicaRecord, ReplicaRepository } from '@gridline/db';
 import { ModelShape, plannedRequirements } from '@gridline/models';
-import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, labelProblem, nudgeChannel, taintProblem } from '@gridline/scheduling';
+import { AgentRpc, HeartbeatReply, JoinReply, ModelAnnouncement, ReplicaReport, ReplicaSpec, groupTunnelKey, labelProblem, nudgeChannel, taintProblem } from '@gridline/scheduling';
 import { ApiConfig } from '../api.config';
 import { AuditService } from '../audit/audit.service';
 import { Principal } from '../auth/principal';
@@ -205,7 +205,7 @@ export class NodesService {
       reason,
       heartbeatIntervalSeconds: this.config.GRIDLINE_HEARTBEAT_SECONDS,
       schedulable: status === 'Ready',
-      replicas: specsOf(wanted),
+      replicas: specsOf(wanted, (sealed, accessKey) => this.secrets.open(sealed, accessKey)),
     };
   }
 
@@ -339,6 +339,7 @@ export class NodesService {
       tokensPerSecond: rates.length ? rates.reduce((a, b) => a + b, 0) : null,
       shuttingDown,
       storedModels: inv.storedModels ?? [],
+      ...(inv.rpc ? { rpc: { address: inv.rpc.address, ports: [inv.rpc.ports[0], inv.rpc.ports[1]] as [number, number] } } : {}),
     };
   }
 
@@ -364,12 +365,26 @@ export class NodesService {
   }
 }
 
-/** What the agent is asked to load: the replicas still wanted whose catalog model has a file with a known digest. */
-function specsOf(wanted: DesiredReplica[]): ReplicaSpec[] {
+/**
+ * What the agent is asked to load: the replicas still wanted whose catalog model has a file with
+ * a known digest. A worker of a spanning replica is given its group's tunnel key, derived from its
+ * leader node's credential (`open` unseals it); a worker whose leader node is gone or revoked gets
+ * nothing to run.
+ */
+function specsOf(wanted: DesiredReplica[], open: (sealed: string, accessKey: string) => string): ReplicaSpec[] {
   const out: ReplicaSpec[] = [];
   for (const w of wanted) {
     if (w.desired !== 'Loaded' || w.modelId === null || !w.model?.sha256) continue;
-    out.push({ id: w.id, model: w.modelName, modelId: w.modelId, sha256: w.model.sha256, sizeBytes: w.model.sizeBytes, settings: w.settings, estimateBytes: w.estimateBytes });
+    const spec: ReplicaSpec = { id: w.id, model: w.modelName, modelId: w.modelId, sha256: w.model.sha256, sizeBytes: w.model.sizeBytes, settings: w.settings, estimateBytes: w.estimateBytes };
+    const g = w.group;
+    if (g?.role === 'leader') {
+      spec.group = { id: g.id, role: 'leader', layers: g.layers, workers: g.workers.map((x) => ({ nodeId: x.nodeId, host: x.host, port: x.port, layers: x.layers })) };
+    } else if (g?.role === 'worker') {
+      if (!w.leaderCredential) continue;
+      const key = groupTunnelKey(open(w.leaderCredential.secretSealed, w.leaderCredential.accessKey), g.id, g.leaderNodeId);
+      spec.group = { id: g.id, role: 'worker', leaderNodeId: g.leaderNodeId, port: g.port, layers: g.layers, leaderKeyHex: key.toString('hex') };
+    }
+    out.push(spec);
   }
   return out;
 }

@@ -28,8 +28,19 @@ export interface DeploymentStatus {
   readyReplicas: number;
   /** Replicas wanted now (on demand: what demand asks, at least minReplicas). */
   desiredReplicas: number;
-  replicas: { id: string; nodeId: string; nodeName: string; state: string; reason: string | null }[];
+  replicas: { id: string; nodeId: string; nodeName: string; state: string; reason: string | null; members?: DeploymentMember[] }[];
   observedAt: string;
+}
+
+/** One node's part in a replica spanning nodes: its role, the layers it holds and the GPU memory planned for them. */
+export interface DeploymentMember {
+  replicaId: string;
+  role: 'leader' | 'worker';
+  nodeId: string;
+  nodeName: string;
+  layers: [number, number];
+  bytes: number | null;
+  state: string;
 }
 
 /** Desired state: a model with its runtime settings and placement, for the scheduler to realise. */

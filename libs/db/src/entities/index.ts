@@ -18,8 +18,8 @@ export type { TeamRole } from './membership.entity';
 export type { TokenScope } from './api-token.entity';
 export type { JobKind, JobMode } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
-export type { DeploymentCondition, DeploymentPhase, DeploymentEvent, DeploymentStatus } from './deployment.entity';
+export type { DeploymentCondition, DeploymentPhase, DeploymentEvent, DeploymentStatus, DeploymentMember } from './deployment.entity';
 export type { NodeStatus, NodeInventoryFacts } from './node.entity';
-export type { ReplicaSettings, ReplicaGpuShare } from './replica.entity';
+export type { ReplicaSettings, ReplicaGpuShare, ReplicaGroup, ReplicaGroupWorker } from './replica.entity';
 
 export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity, SchedulerLeaseEntity];

@@ -24,6 +24,8 @@ export interface NodeInventoryFacts {
   shuttingDown?: boolean;
   /** sha256 of the model files in the node's store. */
   storedModels?: string[];
+  /** Where the node's replica-group tunnels listen, when it can run spanning replicas. */
+  rpc?: { address: string; ports: [number, number] };
 }
 
 @Entity('nodes')

@@ -20,6 +20,25 @@ export interface ReplicaGpuShare {
   layers: [number, number] | null;
 }
 
+/** A worker of a spanning replica: where its tunnel listens and which layers it holds. */
+export interface ReplicaGroupWorker {
+  replicaId: string;
+  nodeId: string;
+  /** The worker node's address and the port assigned to the group's tunnel there. */
+  host: string;
+  port: number;
+  layers: [number, number];
+}
+
+/**
+ * A replica that spans nodes is a group of rows, one per node: the leader (which loads the
+ * model and serves its jobs) and its workers (which run an RPC server holding some of its
+ * layers). Every member carries the group's id.
+ */
+export type ReplicaGroup =
+  | { id: string; role: 'leader'; layers: [number, number]; workers: ReplicaGroupWorker[] }
+  | { id: string; role: 'worker'; leaderNodeId: string; host: string; port: number; layers: [number, number] };
+
 /**
  * A model the control plane wants loaded on a node (desired state). The agent reconciles to
  * it from its heartbeat's answer and reports the actual state in its heartbeats.
@@ -49,6 +68,10 @@ export class ReplicaEntity {
   /** Where the placement put it: bytes per GPU of the node (counted as allocated until it goes). */
   @Column({ type: 'jsonb', default: () => "'[]'" })
   gpus!: ReplicaGpuShare[];
+
+  /** Its part in a replica spanning nodes; null for a replica on one node. */
+  @Column({ name: 'replica_group', type: 'jsonb', nullable: true })
+  group!: ReplicaGroup | null;
 
   @Column({ name: 'model_name', type: 'text' })
   modelName!: string;

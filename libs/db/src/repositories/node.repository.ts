@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, IsNull, LessThan } from 'typeorm';
 import type { NodeGpu } from '@gridline/contract';
-import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus, ReplicaSettings } from '../entities';
+import { ModelLoadEntity, NodeEntity, NodeInventoryFacts, NodeStatus, ReplicaGroup, ReplicaSettings } from '../entities';
 import type { DesiredReplica } from './replica.repository';
 
 export interface NodeTaint {
@@ -107,6 +107,9 @@ interface HeartbeatRow {
   desired: 'Loaded' | 'Unloaded';
   model_sha256: string | null;
   model_size_bytes: string | null;
+  replica_group: ReplicaGroup | null;
+  leader_access_key: string | null;
+  leader_secret_sealed: string | null;
 }
 
 /**
@@ -123,11 +126,13 @@ const HEARTBEAT_SQL = `
     WHERE id = $1 AND access_key = $2 AND revoked_at IS NULL
     RETURNING id, status, approved, cordoned, draining
   )
-  SELECT beat.*, r.id AS replica_id, r.model_id, r.model_name, r.settings, r.estimate_bytes, r.desired,
-         m.sha256 AS model_sha256, m.size_bytes AS model_size_bytes
+  SELECT beat.*, r.id AS replica_id, r.model_id, r.model_name, r.settings, r.estimate_bytes, r.desired, r.replica_group,
+         m.sha256 AS model_sha256, m.size_bytes AS model_size_bytes,
+         leader.access_key AS leader_access_key, leader.secret_sealed AS leader_secret_sealed
   FROM beat
   LEFT JOIN replicas r ON r.node_id = beat.id
   LEFT JOIN models m ON m.id = r.model_id
+  LEFT JOIN nodes leader ON r.replica_group->>'role' = 'worker' AND leader.id = (r.replica_group->>'leaderNodeId')::uuid AND leader.revoked_at IS NULL
   ORDER BY r.created_at, r.id`;
 
 const numberOrNull = (v: string | null) => (v === null ? null : Number(v));
@@ -222,6 +227,8 @@ export class NodeRepository {
         settings: r.settings,
         estimateBytes: numberOrNull(r.estimate_bytes),
         desired: r.desired,
+        group: r.replica_group,
+        leaderCredential: r.leader_access_key && r.leader_secret_sealed ? { accessKey: r.leader_access_key, secretSealed: r.leader_secret_sealed } : null,
         model: r.model_size_bytes === null ? null : { sha256: r.model_sha256, sizeBytes: Number(r.model_size_bytes) },
       });
     }

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { ReplicaEntity, ReplicaGpuShare, ReplicaSettings } from '../entities';
+import { ReplicaEntity, ReplicaGpuShare, ReplicaGroup, ReplicaSettings } from '../entities';
 
 export interface ReplicaRecord {
   id: string;
   nodeId: string;
   deploymentId: string | null;
   gpus: ReplicaGpuShare[];
+  /** Its part in a replica spanning nodes; null for a replica on one node. */
+  group: ReplicaGroup | null;
   modelId: string | null;
   modelName: string;
   settings: ReplicaSettings;
@@ -17,9 +19,11 @@ export interface ReplicaRecord {
 }
 
 /** A replica the control plane wants on a node, as a heartbeat's answer needs it: with its catalog model's file. */
-export interface DesiredReplica extends Pick<ReplicaRecord, 'id' | 'modelId' | 'modelName' | 'settings' | 'estimateBytes' | 'desired'> {
+export interface DesiredReplica extends Pick<ReplicaRecord, 'id' | 'modelId' | 'modelName' | 'settings' | 'estimateBytes' | 'desired' | 'group'> {
   /** The catalog model's file; null when the replica has no catalog model or it is gone. */
   model: { sha256: string | null; sizeBytes: number } | null;
+  /** For a worker of a spanning replica: its leader node's credential (sealed), from which the group's tunnel key is derived. */
+  leaderCredential?: { accessKey: string; secretSealed: string } | null;
 }
 
 const toRecord = (e: ReplicaEntity): ReplicaRecord => ({
@@ -27,6 +31,7 @@ const toRecord = (e: ReplicaEntity): ReplicaRecord => ({
   nodeId: e.nodeId,
   deploymentId: e.deploymentId,
   gpus: e.gpus,
+  group: e.group,
   modelId: e.modelId,
   modelName: e.modelName,
   settings: e.settings,
@@ -42,9 +47,17 @@ export class ReplicaRepository {
   constructor(private readonly db: DataSource) {}
 
   /** An admin's replica (no deployment) or, inside a fenced transaction (`manager`), the scheduler's. */
-  async create(values: Omit<ReplicaRecord, 'id' | 'desired' | 'createdAt' | 'deploymentId' | 'gpus'> & Partial<Pick<ReplicaRecord, 'deploymentId' | 'gpus'>>, manager?: EntityManager): Promise<ReplicaRecord> {
+  async create(
+    values: Omit<ReplicaRecord, 'id' | 'desired' | 'createdAt' | 'deploymentId' | 'gpus' | 'group'> & Partial<Pick<ReplicaRecord, 'id' | 'deploymentId' | 'gpus' | 'group'>>,
+    manager?: EntityManager,
+  ): Promise<ReplicaRecord> {
     const repo = (manager ?? this.db.manager).getRepository(ReplicaEntity);
-    return toRecord(await repo.save(repo.create({ deploymentId: null, gpus: [], ...values, desired: 'Loaded' })));
+    return toRecord(await repo.save(repo.create({ deploymentId: null, gpus: [], group: null, ...values, desired: 'Loaded' })));
+  }
+
+  /** A spanning replica's member changed (a worker replaced): the leader's group is rewritten, and its agent reloads it. */
+  async setGroup(id: string, group: ReplicaGroup, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.db.manager).getRepository(ReplicaEntity).update({ id }, { group });
   }
 
   /** Every replica row (the scheduler's reconciliation reads the whole desired state). */

@@ -16,6 +16,8 @@ export interface FleetNode {
   gpus: readonly { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number }[];
   labels: Readonly<Record<string, string>>;
   taints: readonly Taint[];
+  /** The llama.cpp release it runs spanning replicas with (RPC binaries and a tunnel address), or null. */
+  spanning: string | null;
 }
 
 /**
@@ -35,7 +37,7 @@ export function planNodeOf(n: FleetNode, promisedBytes: (gpuIndex: number) => nu
     labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
     taints: n.taints,
     gpus: n.gpus.map((g) => ({ index: g.index, totalBytes: g.totalMemoryBytes, allocatedBytes: Math.max(promisedBytes(g.index), g.totalMemoryBytes - g.freeMemoryBytes) })),
-    capabilities: { spanningReplicas: false },
+    capabilities: { spanningReplicas: n.spanning !== null },
   };
 }
 

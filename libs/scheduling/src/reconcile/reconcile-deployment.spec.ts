@@ -211,6 +211,18 @@ describe('deploymentPhase', () => {
     expect(phase({ desired: 1, kept: [replica('a'), replica('b', { inFlight: 1 })] })).toMatchObject({ phase: 'Ready', readyReplicas: 2 });
   });
 
+  it('is Degraded, not Failed or Loading, while a replica spanning nodes has lost a member and is being repaired', () => {
+    const lost = replica('a', { state: 'Degraded', reason: 'worker on gpu-b lost (its node is NotReady): replaced on gpu-c' });
+    expect(phase({ desired: 1, kept: [lost], consecutiveFailures: FAILED_AFTER_LOADS })).toEqual({
+      phase: 'Degraded',
+      reason: 'MemberLost',
+      message: '0 of 1 replica(s) ready; worker on gpu-b lost (its node is NotReady): replaced on gpu-c',
+      readyReplicas: 0,
+    });
+    // A lost member is not a failed load: the replica is kept, not moved elsewhere.
+    expect(reconcileDeployment(fixed(1), [lost], 0, NOW)).toMatchObject({ unload: [], failedOn: [], place: 0 });
+  });
+
   it('is Degraded when some but not all are ready, saying how many load or why the rest cannot be placed', () => {
     expect(phase({ desired: 3, kept: [replica('a'), replica('b', { state: 'Loading' }), replica('c', { state: 'Pulling' })] })).toEqual({
       phase: 'Degraded',

@@ -14,7 +14,10 @@ export interface ObservedReplica {
   nodeStatus: ObservedNodeStatus;
   /** The node is drained by an admin or shutting down: its replicas move elsewhere. */
   nodeLeaving: boolean;
-  /** What the node last reported (Pulling, Loading, Ready, Failed, Unloading), null before its first report. */
+  /**
+   * What the node last reported (Pulling, Loading, Ready, Failed, Unloading), null before its first
+   * report; `Degraded` for a replica spanning nodes that lost a member (it is being repaired).
+   */
   state: string | null;
   reason: string | null;
   inFlight: number;
@@ -141,6 +144,9 @@ export function deploymentPhase(p: PhaseInput): DeploymentPhaseView {
   const of = `${ready} of ${p.desired} replica(s) ready`;
   if (p.desired === 0) return { phase: 'Ready', reason: 'OnDemand', message: 'no replica loaded: one loads when a job arrives', readyReplicas: 0 };
   if (ready >= p.desired) return { phase: 'Ready', reason: 'AllReplicasReady', message: of, readyReplicas: ready };
+  // A replica spanning nodes that lost a member: being repaired, not failing.
+  const degraded = p.kept.filter((r) => r.state === 'Degraded');
+  if (degraded.length > 0) return { phase: 'Degraded', reason: 'MemberLost', message: `${of}; ${degraded.map((r) => r.reason ?? 'a member was lost').join('; ')}`, readyReplicas: ready };
   if (p.consecutiveFailures >= FAILED_AFTER_LOADS && ready === 0) return { phase: 'Failed', reason: 'LoadsFailing', message: `${p.consecutiveFailures} loads failed in a row; retrying with backoff`, readyReplicas: 0 };
   if (ready > 0) return { phase: 'Degraded', reason: p.unschedulable ? 'Unschedulable' : 'ReplicasNotReady', message: `${of}${p.unschedulable ? `; ${p.unschedulable}` : loading ? `; ${loading} loading` : ''}`, readyReplicas: ready };
   if (p.unschedulable && p.kept.length === 0) return { phase: 'Pending', reason: 'Unschedulable', message: p.unschedulable, readyReplicas: 0 };

@@ -54,6 +54,11 @@ export interface NodeInventory {
   capabilities: string[];
   /** sha256 of the complete model files in the node's store: placement prefers nodes that hold a model's file. */
   storedModels?: string[];
+  /**
+   * With the `llama-rpc@<release>` capability: the address other nodes reach this node's
+   * replica-group tunnels at, and the ports the control plane may assign them.
+   */
+  rpc?: { address: string; ports: [number, number] };
   platform: string;
   arch: string;
 }
@@ -76,7 +81,20 @@ export interface ReplicaSpec {
   settings: ReplicaRuntimeSettings;
   /** The memory planned for it; simulated GPUs account this much. */
   estimateBytes: number | null;
+  /** Its part in a replica spanning nodes (absent for a replica on one node). */
+  group?: ReplicaGroupSpec;
 }
+
+/**
+ * A member of a replica spanning nodes, as its agent runs it. The leader loads the model (its
+ * first layers here, the rest on the workers' devices through llama.cpp's RPC backend) and serves
+ * the replica's jobs; each worker runs an RPC server for the group behind the group's tunnel.
+ * The tunnel key is derived from the leader node's credential and the group
+ * (`groupTunnelKey`): the leader derives it itself, a worker is told it in its heartbeat's answer.
+ */
+export type ReplicaGroupSpec =
+  | { id: string; role: 'leader'; layers: [number, number]; workers: { nodeId: string; host: string; port: number; layers: [number, number] }[] }
+  | { id: string; role: 'worker'; leaderNodeId: string; port: number; layers: [number, number]; leaderKeyHex: string };
 
 export type ReplicaState = 'Pulling' | 'Loading' | 'Ready' | 'Failed' | 'Unloading';
 
@@ -113,6 +131,12 @@ export interface ReplicaReport {
   pull: PullReport | null;
   /** For local replicas: the facts the catalog records. */
   announcement?: ModelAnnouncement;
+  /** Failed while serving (its process died): the agent starts it again after a pause. */
+  restarting?: boolean;
+  /** A member of a spanning replica: its role and group. A worker serves no jobs of its own. */
+  group?: { id: string; role: 'leader' | 'worker' };
+  /** A leader's load as llama.cpp made it: layers kept on this node, and on each worker in order. */
+  span?: { localLayers: number; workerLayers: number[] };
 }
 
 /** One load (successful or not), reported until a heartbeat carrying it is answered. */

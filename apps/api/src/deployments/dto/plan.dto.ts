@@ -47,18 +47,29 @@ export class DeploymentConditionDto {
 
 export class DeploymentEventDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
-  @ApiProperty({ example: 'Placed', description: 'Placed, Unschedulable, ReplicaLost, LoadFailed, Evicted, IdleUnloaded, ScaledDown, ScaledUp, Unloaded' }) reason!: string;
+  @ApiProperty({ example: 'Placed', description: 'Placed, Unschedulable, ReplicaLost, LoadFailed, MemberReplaced, Evicted, IdleUnloaded, ScaledDown, ScaledUp, Unloaded' }) reason!: string;
   @ApiProperty() message!: string;
   @ApiPropertyOptional({ format: 'uuid' }) replicaId?: string;
   @ApiPropertyOptional({ format: 'uuid' }) nodeId?: string;
+}
+
+export class DeploymentMemberDto {
+  @ApiProperty({ format: 'uuid' }) replicaId!: string;
+  @ApiProperty({ enum: ['leader', 'worker'], description: 'The leader loads the model and serves its jobs; a worker holds layers on its devices through llama.cpp RPC' }) role!: 'leader' | 'worker';
+  @ApiProperty({ format: 'uuid' }) nodeId!: string;
+  @ApiProperty() nodeName!: string;
+  @ApiProperty({ type: [Number], example: [0, 15], description: 'First and last layer on this node' }) layers!: [number, number];
+  @ApiProperty({ nullable: true, type: Number, description: 'GPU memory planned on this node' }) bytes!: number | null;
+  @ApiProperty({ example: 'Ready' }) state!: string;
 }
 
 export class DeploymentReplicaStatusDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) nodeId!: string;
   @ApiProperty() nodeName!: string;
-  @ApiProperty({ example: 'Ready', description: 'Placed (not reported yet), Pulling, Loading, Ready, Failed, Unloading, or Lost (its node is)' }) state!: string;
+  @ApiProperty({ example: 'Ready', description: 'Placed (not reported yet), Pulling, Loading, Ready, Failed, Unloading, Degraded (spanning: a member lost, being replaced), or Lost (its node is)' }) state!: string;
   @ApiProperty({ nullable: true, type: String }) reason!: string | null;
+  @ApiPropertyOptional({ type: [DeploymentMemberDto], description: 'A replica spanning nodes: its leader and workers, with the layers and memory on each' }) members?: DeploymentMemberDto[];
 }
 
 export class DeploymentStatusDto {

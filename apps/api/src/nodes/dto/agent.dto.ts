@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, IsUUID, Matches, MaxLength, Min, ValidateNested } from 'class-validator';
-import type { LoadReport, NodeInventory, ReplicaReport } from '@gridline/scheduling';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsInt, IsNumber, IsObject, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import type { LoadReport, NodeInventory, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import type { NodeGpu, RunningJob } from '@gridline/contract';
 
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -21,6 +21,18 @@ export class GpuDto implements NodeGpu {
   simulated?: boolean;
 }
 
+export class RpcEndpointDto {
+  @ApiProperty({ example: '10.0.0.12' }) @IsString() @MaxLength(253) @Matches(/^[A-Za-z0-9.:_-]+$/, { message: 'must be a host name or an IP address' }) address!: string;
+  @ApiProperty({ type: [Number], example: [7400, 7499], description: 'First and last port the control plane may assign' })
+  @IsArray()
+  @ArrayMinSize(2)
+  @ArrayMaxSize(2)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(65535, { each: true })
+  ports!: [number, number];
+}
+
 export class InventoryDto implements NodeInventory {
   @ApiProperty() @IsString() @MaxLength(40) agentVersion!: string;
   @ApiProperty({ example: 'cuda' }) @IsString() @MaxLength(20) backend!: string;
@@ -37,6 +49,11 @@ export class InventoryDto implements NodeInventory {
   @ArrayMaxSize(1024)
   @Matches(/^[0-9a-f]{64}$/, { each: true, message: 'each must be a lower-case hex sha256' })
   storedModels?: string[];
+  @ApiPropertyOptional({ type: () => RpcEndpointDto, description: 'Where the node\'s replica-group tunnels listen (nodes that can run spanning replicas)' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RpcEndpointDto)
+  rpc?: RpcEndpointDto;
   @ApiProperty() @IsString() @MaxLength(40) platform!: string;
   @ApiProperty() @IsString() @MaxLength(40) arch!: string;
 }
@@ -89,6 +106,9 @@ export class ReplicaReportDto implements ReplicaReport {
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) @IsOptional() @IsObject() memory!: ReplicaReport['memory'];
   @ApiProperty({ nullable: true, type: 'object', additionalProperties: true }) @IsOptional() @IsObject() pull!: ReplicaReport['pull'];
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) @IsOptional() @IsObject() announcement?: ReplicaReport['announcement'];
+  @ApiPropertyOptional({ description: 'Failed while serving: the agent starts it again after a pause' }) @IsOptional() @IsBoolean() restarting?: boolean;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'A member of a spanning replica: its group and role' }) @IsOptional() @IsObject() group?: ReplicaReport['group'];
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'A leader\'s load: layers on this node and on each worker' }) @IsOptional() @IsObject() span?: ReplicaReport['span'];
 }
 
 export class LoadReportDto implements LoadReport {
@@ -121,6 +141,7 @@ export class ReplicaSpecDto {
   @ApiProperty() sizeBytes!: number;
   @ApiProperty({ type: 'object', additionalProperties: true }) settings!: { contextSize: number; parallel: number; gpuLayers: number | 'auto' | 'max'; threads: number };
   @ApiProperty({ nullable: true, type: Number }) estimateBytes!: number | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Its part in a replica spanning nodes' }) group?: ReplicaSpec['group'];
 }
 
 export class HeartbeatReplyDto {

@@ -106,6 +106,8 @@ export class ReplicaDto {
   @ApiProperty({ nullable: true, type: Number, description: 'The runner process serving it' }) pid!: number | null;
   @ApiProperty({ type: ReplicaMemoryDto, nullable: true }) memory!: ReplicaMemoryDto | null;
   @ApiProperty({ type: PullDto, nullable: true }) pull!: PullDto | null;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'A member of a replica spanning nodes: its group id and role (leader or worker)' }) group?: { id: string; role: 'leader' | 'worker' };
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: "A spanning replica's leader: layers llama.cpp put on this node, and on each worker" }) span?: { localLayers: number; workerLayers: number[] };
 }
 
 export class NodeInventoryDto {

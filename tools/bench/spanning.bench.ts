@@ -41,10 +41,12 @@ interface Figures {
   way: string;
   firstTokenMs: number[];
   tokensPerSecond: number[];
+  /** The greedy texts, in round order (the runner's ways only: llama-server alone is given a string). */
+  texts?: string[];
 }
 
-/** A fresh prompt per round (a cached one would make the first token free), ~100 tokens long. */
-const promptOf = (round: number) => `Round ${round}: ${'the quiet river runs under the stone bridge and '.repeat(10)}`;
+/** A fresh prompt per round (a cached one would make the first token free), ~130 tokens long. */
+const promptOf = (round: number) => `Round ${round}: ${'the quiet river runs under the stone bridge and '.repeat(3)}`;
 
 /** Time to first token and tokens/s after it, from one generation. */
 function rate(completionTokens: number, firstTokenMs: number, totalMs: number): number {
@@ -52,11 +54,13 @@ function rate(completionTokens: number, firstTokenMs: number, totalMs: number): 
 }
 
 async function viaRunner(way: string, runner: RunnerClient): Promise<Figures> {
-  const figures: Figures = { way, firstTokenMs: [], tokensPerSecond: [] };
+  process.stderr.write(`${way}...\n`);
+  const figures: Figures = { way, firstTokenMs: [], tokensPerSecond: [], texts: [] };
   // A warm-up round: the first evaluation pages the weights in.
   for (let round = 0; round <= ROUNDS; round++) {
     const done = await runner.generate(`${way}-${round}`, chatRequest([{ role: 'user', content: promptOf(round) }], { maxTokens: TOKENS, sampling: { temperature: 0 } }));
     if (done.completionTokens !== TOKENS) throw new Error(`${way}: ${done.completionTokens} tokens, not ${TOKENS}`);
+    figures.texts?.push(done.text);
     if (round === 0) continue;
     figures.firstTokenMs.push(done.firstTokenMs);
     figures.tokensPerSecond.push(rate(done.completionTokens, done.firstTokenMs, done.totalMs));
@@ -69,12 +73,13 @@ async function viaServerAlone(serverBinary: string, modelPath: string): Promise<
   const port = await freePort();
   const server = superviseBinary(serverBinary, [
     '-m', modelPath, '--host', '127.0.0.1', '--port', String(port), '-c', String(CONTEXT), '-np', '1', '--no-kv-unified',
-    '-t', '1', '-tb', '1', '-b', String(CONTEXT), '-ub', String(CONTEXT), '-fa', 'off', '-fit', 'off', '-cram', '0', '-ngl', '0',
+    '-t', '1', '-tb', '1', '-b', String(CONTEXT), '-ub', String(CONTEXT), '-fa', 'auto', '-fit', 'off', '-cram', '0', '-ngl', '0',
   ]);
   try {
     await waitUntil('llama-server', () => accepts(port), { process: server, timeoutMs: 60_000 });
     await waitUntil('llama-server health', () => get(port, '/health'), { process: server, timeoutMs: 60_000 });
     const figures: Figures = { way: 'llama-server alone (no RPC)', firstTokenMs: [], tokensPerSecond: [] };
+    process.stderr.write(`${figures.way}...\n`);
     for (let round = 0; round <= ROUNDS; round++) {
       const r = await streamCompletion(port, promptOf(round));
       if (round === 0) continue;
@@ -82,6 +87,8 @@ async function viaServerAlone(serverBinary: string, modelPath: string): Promise<
       figures.tokensPerSecond.push(rate(r.tokens, r.firstTokenMs, r.totalMs));
     }
     return figures;
+  } catch (e) {
+    throw new Error(`llama-server alone: ${e instanceof Error ? e.message : String(e)}\n${server.tail().slice(-10).join('\n')}`);
   } finally {
     await server.stop();
   }
@@ -89,7 +96,7 @@ async function viaServerAlone(serverBinary: string, modelPath: string): Promise<
 
 function get(port: number, path: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -104,7 +111,8 @@ function streamCompletion(port: number, prompt: string): Promise<{ tokens: numbe
   return new Promise((resolve, reject) => {
     let first = -1;
     let tokens = 0;
-    const req = request({ host: '127.0.0.1', port, path: '/completion', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+    // No keep-alive agent: llama-server closes idle connections (as the runner does it).
+    const req = request({ host: '127.0.0.1', port, path: '/completion', method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
       res.setEncoding('utf8');
       res.on('data', (d: string) => {
         for (const line of d.split('\n')) {
@@ -153,7 +161,7 @@ async function main(): Promise<void> {
   try {
     writeFileSync(modelPath, encodeGguf(buildTinyLlama({ seed: 11, layers: LAYERS, embedding: EMBEDDING, heads: 16, kvHeads: 8, feedForward: EMBEDDING * 3, name: 'gridline-bench' })));
     const sizeMb = statSync(modelPath).size / 1e6;
-    process.stdout.write(`model: ${LAYERS} layers, embedding ${EMBEDDING}, F32, ${sizeMb.toFixed(0)} MB; ${ROUNDS} rounds of ${TOKENS} tokens after a ~100-token prompt; 1 thread per process\n`);
+    process.stdout.write(`model: ${LAYERS} layers, embedding ${EMBEDDING}, F32, ${sizeMb.toFixed(0)} MB; ${ROUNDS} rounds of ${TOKENS} tokens after a ~130-token prompt; 1 thread per process\n`);
     const results: Figures[] = [];
     const single = new RunnerClient();
     try {
@@ -169,9 +177,11 @@ async function main(): Promise<void> {
     results.push(await spanning(state.paths, modelPath, [LAYERS - half, half]));
     results.push(await spanning(state.paths, modelPath, [LAYERS - 2 * third, third, third]));
     const width = Math.max(...results.map((r) => r.way.length));
-    process.stdout.write(`\n${'way'.padEnd(width)}  first token (p50)  tokens/s (p50)\n`);
+    const reference = results[0].texts ?? [];
+    process.stdout.write(`\n${'way'.padEnd(width)}  first token (p50)  tokens/s (p50)  greedy text = one node's\n`);
     for (const r of results) {
-      process.stdout.write(`${r.way.padEnd(width)}  ${`${quantile(r.firstTokenMs, 0.5).toFixed(0)} ms`.padStart(17)}  ${quantile(r.tokensPerSecond, 0.5).toFixed(1).padStart(14)}\n`);
+      const same = r.texts ? `${r.texts.filter((t, i) => t === reference[i]).length}/${reference.length}` : '-';
+      process.stdout.write(`${r.way.padEnd(width)}  ${`${quantile(r.firstTokenMs, 0.5).toFixed(0)} ms`.padStart(17)}  ${quantile(r.tokensPerSecond, 0.5).toFixed(1).padStart(14)}  ${same.padStart(23)}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

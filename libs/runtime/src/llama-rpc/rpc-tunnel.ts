@@ -122,6 +122,10 @@ export function probeRpcTunnel(options: Pick<RpcTunnelClientOptions, 'remoteHost
 
 /** Bytes both ways; when either side ends or fails, both are closed. */
 function pipeBoth(a: Socket, b: Socket, onClosed?: () => void): void {
+  // llama.cpp's RPC is request/response with small messages (a graph, one token's activations):
+  // Nagle's algorithm would hold each one back for the peer's delayed ACK, ~40 ms a token.
+  a.setNoDelay(true);
+  b.setNoDelay(true);
   let closed = false;
   const close = () => {
     a.destroy();

@@ -111,6 +111,7 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
   const refusals: string[] = [];
   const workerPorts: number[] = [];
   let loaded: RunnerLoadedInfo;
+  let singleLoaded: RunnerLoadedInfo;
 
   beforeAll(async () => {
     const binaries = await rpcBinaries(llamaCacheRoot(process.env['GRIDLINE_LLAMA_CACHE']));
@@ -126,7 +127,7 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
       workerPorts.push(port);
     }
     await Promise.all([single.start('cpu'), leader.start('cpu')]);
-    await single.load({ modelPath, ...LOAD });
+    singleLoaded = await single.load({ modelPath, ...LOAD });
     loaded = await leader.load({
       modelPath,
       ...LOAD,
@@ -149,7 +150,12 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
 
   it('puts the first layer on the leader and the others on the workers, in order', () => {
     expect(loaded.span).toEqual({ localLayers: 1, workerLayers: [2, 1] });
-    expect(loaded).toMatchObject({ contextSize: 512, parallel: 2, totalLayers: 5 });
+    // What the agent plans and checks requests with is the single-node load's (the vocabulary gives the longest token).
+    const { contextSize, parallel, totalLayers, trainContextSize, maxTokenBytes } = singleLoaded;
+    expect(loaded).toMatchObject({ contextSize, parallel, totalLayers, trainContextSize, maxTokenBytes, gpuLayers: 0 });
+    expect(totalLayers).toBe(5);
+    // llama-server's resident memory: the leader's layer, the output and the context, more than nothing.
+    expect(loaded.memory.cpuBytes).toBeGreaterThan(1024 * 1024);
   });
 
   const chats: ChatMessage[][] = [
@@ -232,16 +238,25 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
     expect(span.text).toBe(one.text);
   }, 60_000);
 
-  it("takes the leader down, llama-server included, when a worker is killed; the other worker stays up", async () => {
+  it("takes the leader down, llama-server included, when a worker is killed while it streams; the other worker stays up", async () => {
     const runnerPid = leader.pid as number;
     const servers = childrenOf(runnerPid).filter((c) => c.name.startsWith('llama-server'));
     expect(servers).toHaveLength(1);
     const rpcServerPid = workers[1].serverPid as number;
     const exited = new Promise<Error>((resolve) => leader.once('exit', resolve));
     const workerExited = new Promise<Error>((resolve) => workers[1].once('exit', resolve));
-    process.kill(workers[1].pid as number, 'SIGKILL');
+    let killed = false;
+    // Without max_tokens: it streams until the kill ends it.
+    const streaming = leader.generate('killed', chatRequest(chats[0], { sampling: greedy }), () => {
+      if (killed) return;
+      killed = true;
+      process.kill(workers[1].pid as number, 'SIGKILL');
+    });
+    // The job ends with the runner (the agent runs it again elsewhere), not as answered or failed by it.
+    await expect(streaming).rejects.toMatchObject({ code: 'runner_exited' });
     const err = await exited;
     expect(err).toBeInstanceOf(RunnerError);
+    expect(err.message).toMatch(/the spanning replica is lost: the connection to worker 1 \(127\.0\.0\.1:\d+\) closed/);
     await workerExited;
     await until('llama-server gone', () => !alive(servers[0].pid), 5000);
     await until("the killed worker's RPC server gone", () => !alive(rpcServerPid), 5000);
@@ -249,4 +264,35 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
     expect(alive(workers[0].pid as number)).toBe(true);
     expect(alive(workers[0].serverPid as number)).toBe(true);
   }, 60_000);
+
+  it('serves a new leader on the surviving worker, and stops its llama-server when the leader is stopped', async () => {
+    const binaries = await rpcBinaries(llamaCacheRoot(process.env['GRIDLINE_LLAMA_CACHE']));
+    if (binaries.status !== 'present') throw new Error('the RPC binaries went away');
+    const again = new RunnerClient(BUILT_RUNNER);
+    try {
+      await again.start('cpu');
+      const info = await again.load({
+        modelPath,
+        ...LOAD,
+        span: { serverBinary: binaries.paths['llama-server'], identity: leaderIdentity, keyHex, workers: [{ host: '127.0.0.1', port: workerPorts[0], layers: 3 }] },
+      });
+      expect(info.span).toEqual({ localLayers: 1, workerLayers: [3] });
+      const request = chatRequest(chats[1], { maxTokens: 16, sampling: greedy });
+      expect((await again.generate('again', request)).text).toBe((await single.generate('again-single', request)).text);
+      const servers = childrenOf(again.pid as number).filter((c) => c.name.startsWith('llama-server'));
+      expect(servers).toHaveLength(1);
+      await again.stop();
+      expect(alive(servers[0].pid)).toBe(false);
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
+
+  it('fails to start a worker whose tunnel port is taken, saying why', async () => {
+    const binaries = await rpcBinaries(llamaCacheRoot(process.env['GRIDLINE_LLAMA_CACHE']));
+    if (binaries.status !== 'present') throw new Error('the RPC binaries went away');
+    const clash = new RpcWorkerClient(BUILT_WORKER);
+    await expect(clash.start({ rpcServerBinary: binaries.paths['rpc-server'], listenHost: '127.0.0.1', listenPort: workerPorts[0], threads: 1, leaderIdentity, keyHex })).rejects.toThrow(/EADDRINUSE/);
+    expect(clash.pid).toBeNull();
+  }, 30_000);
 });

@@ -42,8 +42,12 @@ function leave(): void {
   else process.exit(0);
 }
 
+/** Set once a spanning replica is lost: the runner only leaves; its jobs end with it (see loadSpanning). */
+let lostReplica = false;
+
 const send = (event: RunnerEvent): void => {
   if (!process.connected) return leave();
+  if (lostReplica && !(event.type === 'error' && event.id === null)) return;
   // With a callback, a write to a closed or broken channel (EPIPE) is reported here instead of
   // as an 'error' event on the process, which would crash it with a stack trace.
   process.send?.(event, undefined, undefined, (err: Error | null) => {
@@ -161,8 +165,13 @@ async function loadSpanning(req: Extract<RunnerRequest, { type: 'load' }>, span:
   chatWrapper = resolveChatWrapper(model);
   const blockCount = model.fileInsights.totalLayers - 1;
   const server = await SpanServer.start({ span, modelPath: req.modelPath, contextSize: req.contextSize, parallel: req.parallel, threads: req.threads, blockCount }, (why) => {
-    send({ type: 'error', id: null, code: 'runner_error', message: `the spanning replica is lost: ${why}` });
-    for (const c of running.values()) c.abort();
+    // The replica cannot serve without the lost member. Its jobs are not failed or answered one by
+    // one: the runner exits, and the agent sees each of them end with the runner (runner_exited),
+    // which is what a job that may run again elsewhere needs.
+    const message = `the spanning replica is lost: ${why}`;
+    send({ type: 'error', id: null, code: 'runner_error', message });
+    lostReplica = true;
+    process.stderr.write(`llama-runner: ${message}\n`);
     void server.stop().finally(() => setTimeout(() => process.exit(1), 50));
   });
   spanServer = server;
@@ -172,11 +181,13 @@ async function loadSpanning(req: Extract<RunnerRequest, { type: 'load' }>, span:
     type: 'loaded',
     id: req.id,
     info: {
-      gpuLayers: model.fileInsights.totalLayers,
+      // llama-server is a CPU build: the leader holds no layer on a GPU; `span` says where they are.
+      gpuLayers: 0,
       totalLayers: model.fileInsights.totalLayers,
       contextSize,
       parallel: req.parallel,
-      trainContextSize: model.trainContextSize,
+      // A vocabulary-only model has no hyperparameters loaded (its own says 0): the file's.
+      trainContextSize: model.fileInsights.trainContextSize ?? 0,
       maxTokenBytes: longestTokenBytes(model),
       memory: { gpuBytes: 0, cpuBytes: server.residentBytes() },
       span: server.placement,

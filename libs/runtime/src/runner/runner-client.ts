@@ -30,6 +30,8 @@ export class RunnerClient extends EventEmitter {
   private readonly pending = new Map<string, Pending>();
   private seq = 0;
   private ready: Promise<RunnerGpuInfo> | null = null;
+  /** What the runner said about itself last (an error of no request: a spanning replica lost), for its exit's message. */
+  private lastWords: string | null = null;
 
   constructor(private readonly entry: string = RUNNER_ENTRY) {
     super();
@@ -56,7 +58,7 @@ export class RunnerClient extends EventEmitter {
       child.send({ type: 'init', gpu: gpu === 'cpu' ? false : gpu } satisfies RunnerRequest);
     });
     child.on('exit', (code, signal) => {
-      const err = new RunnerError('runner_exited', `the runner exited (${signal ?? code})`);
+      const err = new RunnerError('runner_exited', `the runner exited (${signal ?? code})${this.lastWords ? `: ${this.lastWords}` : ''}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       this.child = null;
@@ -113,6 +115,7 @@ export class RunnerClient extends EventEmitter {
 
   private dispatch(event: RunnerEvent): void {
     if (event.type === 'ready') return;
+    if (event.type === 'error' && event.id === null) this.lastWords = event.message;
     const id = event.id;
     const p = id ? this.pending.get(id) : undefined;
     if (!p) return;

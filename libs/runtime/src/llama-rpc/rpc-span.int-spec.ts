@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -287,6 +288,31 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
       await again.stop();
     }
   }, 60_000);
+
+  it('stops the RPC server when the agent that started the worker is killed (SIGKILL)', async () => {
+    const binaries = await rpcBinaries(llamaCacheRoot(process.env['GRIDLINE_LLAMA_CACHE']));
+    if (binaries.status !== 'present') throw new Error('the RPC binaries went away');
+    // A stand-in agent: starts a worker with the built client, prints the pids, and waits to be killed.
+    const options = { rpcServerBinary: binaries.paths['rpc-server'], listenHost: '127.0.0.1', listenPort: 0, threads: 1, leaderIdentity, keyHex };
+    const agentCode = `
+      const { RpcWorkerClient } = require(${JSON.stringify(join(DIST, 'libs', 'runtime', 'src', 'llama-rpc', 'rpc-worker-client.js'))});
+      const w = new RpcWorkerClient(${JSON.stringify(BUILT_WORKER)});
+      w.start(${JSON.stringify(options)}).then(() => console.log('pids ' + w.pid + ' ' + w.serverPid));
+      setInterval(() => undefined, 1000);`;
+    const agent = spawn(process.execPath, ['-e', agentCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      agent.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /pids (\d+) (\d+)/.exec(out);
+        if (m) resolve([Number(m[1]), Number(m[2])]);
+      });
+      agent.once('exit', () => reject(new Error(`the stand-in agent exited: ${out}`)));
+    });
+    expect(pids.every(alive)).toBe(true);
+    agent.kill('SIGKILL');
+    await until('the worker child and its RPC server gone', () => !pids.some(alive), 10_000);
+  }, 30_000);
 
   it('fails to start a worker whose tunnel port is taken, saying why', async () => {
     const binaries = await rpcBinaries(llamaCacheRoot(process.env['GRIDLINE_LLAMA_CACHE']));

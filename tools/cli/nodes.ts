@@ -9,7 +9,17 @@ export interface NodeView {
   labels: Record<string, string>;
   gpus: { name: string; totalMemoryBytes: number; freeMemoryBytes: number; simulated?: boolean }[];
   inventory: { backend: string; cpuCores: number; totalMemoryBytes: number; freeMemoryBytes: number };
-  replicas: { id: string; model: string; state: string; reason: string | null; busySequences: number; parallel: number; pull: { bytes: number; totalBytes: number; percent: number; bytesPerSecond: number } | null }[];
+  replicas: {
+    id: string;
+    model: string;
+    state: string;
+    reason: string | null;
+    busySequences: number;
+    parallel: number;
+    group?: { id: string; role: 'leader' | 'worker' };
+    span?: { localLayers: number; workerLayers: number[] };
+    pull: { bytes: number; totalBytes: number; percent: number; bytesPerSecond: number } | null;
+  }[];
   runningJobs: unknown[];
   lastHeartbeatAt: string;
 }
@@ -35,7 +45,7 @@ export function nodesTable(nodes: NodeView[], now = Date.now()): string {
     n.name,
     n.reason && n.status !== 'Ready' ? `${n.status} (${n.reason})` : n.status,
     gpuSummary(n),
-    n.replicas.map((r) => `${r.model} ${r.state}${r.state === 'Ready' ? ` ${r.busySequences}/${r.parallel}` : ''}`).join(', ') || '-',
+    n.replicas.map((r) => `${r.model}${r.group ? ` (${r.group.role}${r.span ? ` ${r.span.localLayers}+${r.span.workerLayers.join('+')} layers` : ''})` : ''} ${r.state}${r.state === 'Ready' && r.group?.role !== 'worker' ? ` ${r.busySequences}/${r.parallel}` : ''}`).join(', ') || '-',
     String(n.runningJobs.length),
     `${Math.max(0, Math.round((now - Date.parse(n.lastHeartbeatAt)) / 1000))} s ago`,
     n.id,

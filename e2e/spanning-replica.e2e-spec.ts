@@ -74,8 +74,6 @@ describe('a replica spanning nodes', () => {
       // The stack's own agent serves the same file on one node (CPU), for the output to compare with.
       agentEnv: { GRIDLINE_MODEL_PATH: modelPath, GRIDLINE_MODEL_NAME: 'span-one-node', GRIDLINE_CONTEXT_SIZE: '512', GRIDLINE_PARALLEL: '1' },
       apiEnv: { GRIDLINE_MODEL_ROOTS: dir },
-      // A node silent for 3 s is NotReady: its group's member is replaced then.
-      env: { GRIDLINE_NODE_TIMEOUT_SECONDS: '3' },
       schedulerEnv: { GRIDLINE_RECONCILE_SECONDS: '1' },
     });
     client = new StackClient(stack, stack.url);
@@ -187,6 +185,7 @@ describe('a replica spanning nodes', () => {
     workerAgent.child.kill('SIGKILL');
     await workerAgent.waitExit();
     // The worker's RPC server went with its agent, and the leader's llama.cpp with it: its runner exits, its agent lives.
+    // The member is taken as lost once its node misses two heartbeats (2 s here), well before the node is NotReady (15 s).
     await leaderAgent.waitFor(/the runner exited while serving/, 30_000);
     const degraded = await until('the deployment Degraded', async () => {
       const d = await deployment();
@@ -210,7 +209,7 @@ describe('a replica spanning nodes', () => {
     expect(again.status?.replicas[0].id).toBe(degraded.status?.replicas[0].id);
     expect(after[0]).toMatchObject({ replicaId: leader.replicaId, nodeName: leader.nodeName, layers: leader.layers });
     expect(after[1]).toMatchObject({ role: 'worker', nodeName: spare, layers: worker.layers });
-    expect(again.events.find((e) => e.reason === 'MemberReplaced')?.message).toMatch(new RegExp(`worker on ${worker.nodeName} .*replaced on ${spare}`));
+    expect(again.events.find((e) => e.reason === 'MemberReplaced')?.message).toMatch(new RegExp(`worker on ${worker.nodeName} .*the leader lost it and its node missed two heartbeats.*replaced on ${spare}`));
     for (const name of [leader.nodeName, spare]) expect(agents.get(name)?.child.exitCode).toBeNull();
     expect(stack.agent.child.exitCode).toBeNull();
 

@@ -448,10 +448,10 @@ export class ReplicaManager {
     const worker = r.worker;
     r.runner = null;
     r.worker = null;
-    await worker?.stop().catch(() => undefined);
     r.release?.();
     r.release = null;
     if (r.restartTimer) clearTimeout(r.restartTimer);
-    await runner?.stop().catch(() => undefined);
+    // Everything above is synchronous: a restart timer set right after (runnerExited) must survive this call.
+    await Promise.all([runner?.stop().catch(() => undefined), worker?.stop().catch(() => undefined)]);
   }
 }

@@ -113,6 +113,8 @@ export class Reconciler implements OnApplicationShutdown {
   private readonly evicting = new Map<string, string[]>();
   /** This pass's evictions, for an event on each victim's deployment. */
   private evicted: { replicaId: string; nodeId?: string; forModel: string; at: string }[] = [];
+  /** Spanning replicas whose leader's llama.cpp died while serving and has not been Ready since. */
+  private readonly leaderDied = new Set<string>();
   /** This pass's spanning replicas: leader row id → its workers' row ids. */
   private workersOf = new Map<string, readonly string[]>();
   /** This pass's tunnel ports taken per node (by every group worker row still present). */
@@ -211,6 +213,7 @@ export class Reconciler implements OnApplicationShutdown {
       for (const r of orphans) nudged.add(r.nodeId);
     }
     for (const [id] of this.backoff) if (!live.has(id)) this.backoff.delete(id);
+    for (const id of this.leaderDied) if (!rowIds.has(id)) this.leaderDied.delete(id);
 
     for (const d of deployments) {
       const model = models.get(d.modelId);
@@ -462,10 +465,17 @@ export class Reconciler implements OnApplicationShutdown {
       if (g?.role !== 'leader') continue;
       let workers = g.workers;
       const problems: string[] = [];
+      // The leader's llama.cpp died (as it does the moment a worker's RPC server goes): a worker whose
+      // node has also missed two heartbeats is taken as lost now, not only once the node is NotReady.
+      const leaderReport = reportFor(leader, nodes.get(leader.nodeId));
+      if (leaderReport?.restarting) this.leaderDied.add(leader.id);
+      else if (leaderReport?.state === 'Ready') this.leaderDied.delete(leader.id);
+      const leaderDied = this.leaderDied.has(leader.id);
+      const silentSince = now - 2 * this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000;
       for (const w of g.workers) {
         const row = rowsById.get(w.replicaId);
         const node = nodes.get(w.nodeId);
-        const why = memberLoss(row, node);
+        const why = memberLoss(row, node) ?? (leaderDied && node && node.lastHeartbeatAt.getTime() < silentSince ? 'the leader lost it and its node missed two heartbeats' : null);
         if (!why) continue;
         const name = node?.name ?? w.nodeId;
         const taken = new Set([leader.nodeId, ...workers.map((x) => x.nodeId)]);

@@ -79,12 +79,33 @@ describe('NodeRepository.heartbeat (Postgres)', () => {
     expect(beat).toEqual({
       node: { id: node.id, status: 'Ready', approved: true, cordoned: true, draining: false },
       desired: [
-        { id: first.id, modelId: withFile.id, modelName: 'with-file', settings, estimateBytes: 6_000_000_000, desired: 'Loaded', model: { sha256: 'a'.repeat(64), sizeBytes: 5_000_000_000 } },
-        { id: second.id, modelId: noDigest.id, modelName: 'no-digest', settings: { ...settings, parallel: 2 }, estimateBytes: null, desired: 'Unloaded', model: { sha256: null, sizeBytes: 7 } },
-        { id: local.id, modelId: null, modelName: 'local-only', settings, estimateBytes: null, desired: 'Loaded', model: null },
+        { id: first.id, modelId: withFile.id, modelName: 'with-file', settings, estimateBytes: 6_000_000_000, desired: 'Loaded', group: null, leaderCredential: null, model: { sha256: 'a'.repeat(64), sizeBytes: 5_000_000_000 } },
+        { id: second.id, modelId: noDigest.id, modelName: 'no-digest', settings: { ...settings, parallel: 2 }, estimateBytes: null, desired: 'Unloaded', group: null, leaderCredential: null, model: { sha256: null, sizeBytes: 7 } },
+        { id: local.id, modelId: null, modelName: 'local-only', settings, estimateBytes: null, desired: 'Loaded', group: null, leaderCredential: null, model: null },
       ],
     });
     expect(await nodes.get(node.id)).toMatchObject({ ...sent, status: 'Ready', lastHeartbeatAt: at });
+  });
+
+  it("answers a worker of a spanning replica with its group and its leader node's sealed credential (for the group's tunnel key), and a leader with its group only", async () => {
+    const leader = await join({ approved: true });
+    const worker = await join({ approved: true });
+    const model = await models.register({ name: 'spanning', sizeBytes: 9, facts, source: 'file:///m/s.gguf', teamId: null, headerOnly: false, sha256: 'b'.repeat(64) });
+    const base = { modelId: model.id, modelName: model.name, settings, estimateBytes: null, createdBy: null };
+    const workerId = randomUUID();
+    const leaderGroup = { id: randomUUID(), role: 'leader' as const, layers: [0, 3] as [number, number], workers: [{ replicaId: workerId, nodeId: worker.id, host: '10.0.0.2', port: 7400, layers: [4, 7] as [number, number] }] };
+    await replicas.create({ ...base, nodeId: leader.id, group: leaderGroup });
+    await replicas.create({ ...base, id: workerId, nodeId: worker.id, group: { id: leaderGroup.id, role: 'worker', leaderNodeId: leader.id, host: '10.0.0.2', port: 7400, layers: [4, 7] } });
+
+    const toWorker = await nodes.heartbeat(worker.id, worker.accessKey, report(4), new Date());
+    const sealed = (await ds.query(`SELECT access_key, secret_sealed FROM nodes WHERE id = $1`, [leader.id]))[0] as { access_key: string; secret_sealed: string };
+    expect(toWorker?.desired).toEqual([expect.objectContaining({ id: workerId, group: expect.objectContaining({ role: 'worker', leaderNodeId: leader.id }), leaderCredential: { accessKey: sealed.access_key, secretSealed: sealed.secret_sealed } })]);
+    const toLeader = await nodes.heartbeat(leader.id, leader.accessKey, report(5), new Date());
+    expect(toLeader?.desired).toEqual([expect.objectContaining({ group: leaderGroup, leaderCredential: null })]);
+
+    // A revoked leader's credential derives no key any more.
+    await nodes.update(leader.id, { revokedAt: new Date() });
+    expect((await nodes.heartbeat(worker.id, worker.accessKey, report(6), new Date()))?.desired[0].leaderCredential).toBeNull();
   });
 
   it('answers a node without replicas, and keeps a node no admin approved Pending', async () => {

@@ -1,1 +1,2 @@
 export * from './job-lifecycle.service';
+export * from './quota';

@@ -68,7 +68,7 @@ describe('QuotaGate (Redis)', () => {
           if (!r.admitted) {
             refusals++;
             expect(r).toMatchObject({ limit: 'max_concurrent_jobs', scope: 'team', max: 10, current: 10 });
-            await sleep(1 + (i % 5));
+            await sleep(5 + (i % 5));
             continue;
           }
           held++;

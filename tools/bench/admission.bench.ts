@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:admission`: what quota admission costs one api process. Against a
+ * redis-server of its own (so nothing else counts), from one connection as an api replica
+ * has: a plain INCR round trip (the floor: one round trip), then `admit` + `release` of a
+ * concurrency slot with requests and tokens counted, and the full cycle of a request over
+ * three scopes (team, key, model: admit, settle, release). At concurrency 1 and 64; prints
+ * operations per second and the p50/p99 latency of one operation.
+ */
+import { Redis } from 'ioredis';
+import { RedisKeys } from '@gridline/common';
+import { QuotaGate, QuotaPolicy } from '@gridline/jobs';
+import { RedisServer } from '@gridline/testing';
+import { quantiles } from './bench-stats';
+
+const N = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const LOTS = 1_000_000_000;
+
+interface Row {
+  name: string;
+  concurrency: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(name: string, concurrency: number, once: (i: number) => Promise<void>): Promise<Row> {
+  for (let i = 0; i < 2000; i++) await once(i);
+  const lat = new Float64Array(N);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < N; i = next++) {
+        const s = performance.now();
+        await once(i);
+        lat[i] = performance.now() - s;
+      }
+    }),
+  );
+  const perSecond = N / ((performance.now() - t0) / 1000);
+  const q = quantiles(lat);
+  return { name, concurrency, perSecond, p50: q(0.5), p99: q(0.99) };
+}
+
+async function main(): Promise<void> {
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url);
+  try {
+    const gate = new QuotaGate(redis, new RedisKeys('bench'));
+    const team: QuotaPolicy = { team: { maxConcurrentJobs: LOTS, requestsPerMinute: LOTS, tokensPerMinute: LOTS, tokensPerDay: LOTS } };
+    const scoped: QuotaPolicy = { ...team, key: { maxConcurrentJobs: LOTS, requestsPerMinute: LOTS }, model: { maxConcurrentJobs: LOTS, tokensPerMinute: LOTS } };
+    const teamId = '3f0c1a52-8d4e-4b7a-9a61-5b2d0c7e9f10';
+    const rows: [string, (i: number) => Promise<void>][] = [
+      ['INCR round trip (baseline)', () => redis.incr('bench:incr').then(() => undefined)],
+      [
+        'admit + release (team: 4 limits)',
+        async () => {
+          const a = await gate.admit({ teamId }, team, { slot: true, tokens: 512 });
+          if (!a.admitted) throw new Error(`refused: ${a.limit}`);
+          await gate.release(a.slot);
+        },
+      ],
+      [
+        'admit + settle + release (team, key, model)',
+        async () => {
+          const a = await gate.admit({ teamId, keyId: 'k1', model: 'llama3:8b' }, scoped, { slot: true, tokens: 512 });
+          if (!a.admitted) throw new Error(`refused: ${a.limit}`);
+          await gate.settle(a.reservation, 300);
+          await gate.release(a.slot);
+        },
+      ],
+    ];
+    const results: Row[] = [];
+    for (const concurrency of [1, 64]) {
+      for (const [name, once] of rows) results.push(await measure(name, concurrency, once));
+    }
+    const out = process.stdout;
+    out.write(`\nGridline admission benchmark (${N} operations per row, one process, one connection, own redis-server on loopback)\n`);
+    for (const r of results) {
+      const baseline = results.find((b) => b.concurrency === r.concurrency)!;
+      out.write(
+        `  c=${String(r.concurrency).padEnd(3)} ${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms` +
+          (r === baseline ? '' : `   (${(r.perSecond / baseline.perSecond).toFixed(2)}x the baseline)`) +
+          '\n',
+      );
+    }
+    const reservations = (await redis.keys('bench:quota:*:res:*')).length;
+    // The admit + release rows never settle: their reservations stay until their day ends (then expire), as a crashed api's would.
+    out.write(`  keys left in Redis: ${await redis.dbsize()}, of which ${reservations} unsettled reservations (all expire on their own)\n`);
+  } finally {
+    redis.disconnect();
+    await server.stop();
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench failed: ${e.message}\n`);
+  process.exitCode = 1;
+});

@@ -5,7 +5,8 @@
  * has: a plain INCR round trip (the floor: one round trip), then `admit` + `release` of a
  * concurrency slot with requests and tokens counted, and the full cycle of a request over
  * three scopes (team, key, model: admit, settle, release). At concurrency 1 and 64; prints
- * operations per second and the p50/p99 latency of one operation.
+ * operations per second, the p50/p99 latency of one operation, and Redis's own time per
+ * operation (which bounds what one Redis admits for all api replicas together).
  */
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@gridline/common';
@@ -22,10 +23,19 @@ interface Row {
   perSecond: number;
   p50: number;
   p99: number;
+  /** Redis's own time per operation (INFO commandstats): what bounds one Redis, whatever the number of api replicas. */
+  redisUs: number;
 }
 
-async function measure(name: string, concurrency: number, once: (i: number) => Promise<void>): Promise<Row> {
+async function redisBusyUs(redis: Redis): Promise<number> {
+  let us = 0;
+  for (const m of (await redis.info('commandstats')).matchAll(/usec=(\d+)/g)) us += Number(m[1]);
+  return us;
+}
+
+async function measure(redis: Redis, name: string, concurrency: number, once: (i: number) => Promise<void>): Promise<Row> {
   for (let i = 0; i < 2000; i++) await once(i);
+  const busy0 = await redisBusyUs(redis);
   const lat = new Float64Array(N);
   let next = 0;
   const t0 = performance.now();
@@ -39,8 +49,9 @@ async function measure(name: string, concurrency: number, once: (i: number) => P
     }),
   );
   const perSecond = N / ((performance.now() - t0) / 1000);
+  const redisUs = ((await redisBusyUs(redis)) - busy0) / N;
   const q = quantiles(lat);
-  return { name, concurrency, perSecond, p50: q(0.5), p99: q(0.99) };
+  return { name, concurrency, perSecond, p50: q(0.5), p99: q(0.99), redisUs };
 }
 
 async function main(): Promise<void> {
@@ -73,14 +84,14 @@ async function main(): Promise<void> {
     ];
     const results: Row[] = [];
     for (const concurrency of [1, 64]) {
-      for (const [name, once] of rows) results.push(await measure(name, concurrency, once));
+      for (const [name, once] of rows) results.push(await measure(redis, name, concurrency, once));
     }
     const out = process.stdout;
     out.write(`\nGridline admission benchmark (${N} operations per row, one process, one connection, own redis-server on loopback)\n`);
     for (const r of results) {
       const baseline = results.find((b) => b.concurrency === r.concurrency)!;
       out.write(
-        `  c=${String(r.concurrency).padEnd(3)} ${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms` +
+        `  c=${String(r.concurrency).padEnd(3)} ${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  redis ${r.redisUs.toFixed(1).padStart(5)} µs` +
           (r === baseline ? '' : `   (${(r.perSecond / baseline.perSecond).toFixed(2)}x the baseline)`) +
           '\n',
       );

@@ -101,6 +101,8 @@ export class QuotaGate {
     checkCount('tokens', tokens);
     const leaseMs = demand.leaseMs ?? this.slotLeaseMs;
     const queueTtlMs = demand.queueTtlMs ?? this.queueTtlMs;
+    checkCount('leaseMs', leaseMs);
+    checkCount('queueTtlMs', queueTtlMs);
     const now = Math.floor(this.clock());
     const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     const day = Math.floor(now / DAY_MS) * DAY_MS;
@@ -189,6 +191,33 @@ export class QuotaGate {
    */
   async renew(slot: QuotaHold): Promise<boolean> {
     return (await this.redis.glQuotaRenew(slot.keys.length, ...slot.keys, slot.id, Math.floor(this.clock()), slot.leaseMs)) === 1;
+  }
+
+  /**
+   * Renews `slot` every third of its lease until the returned function is called. `onLost`
+   * runs once if the lease lapsed anyway (the process stalled past it): the slot may be
+   * someone else's now, and renewing stops. A renewal that fails (Redis unreachable) is tried
+   * again at the next tick; the lease covers two missed ones.
+   */
+  keepAlive(slot: QuotaHold, onLost: () => void): () => void {
+    let stopped = false;
+    const timer = setInterval(() => {
+      this.renew(slot).then(
+        (alive) => {
+          if (alive || stopped) return;
+          stop();
+          onLost();
+        },
+        () => undefined,
+      );
+    }, Math.max(1, Math.floor(slot.leaseMs / 3)));
+    // A lease must not keep a process alive that has nothing else to do.
+    timer.unref();
+    const stop = () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+    return stop;
   }
 
   /**

@@ -30,86 +30,76 @@ local req = tonumber(ARGV[5])
 local tok = tonumber(ARGV[6])
 local wantSlot = ARGV[7] == '1'
 local wantQueue = ARGV[8] == '1'
-local minuteEnd = tonumber(ARGV[9])
-local dayEnd = tonumber(ARGV[10])
 local n = tonumber(ARGV[11])
 local slack = ${QUOTA_KEY_SLACK_MS}
+-- Per window kind (3: requests/minute, 4: tokens/minute, 5: tokens/day): what is asked, and when it ends.
+local want = {0, 0, req, tok, tok}
+local left = {0, 0, tonumber(ARGV[9]) - now, tonumber(ARGV[9]) - now, tonumber(ARGV[10]) - now}
 
-local function limit(i, d) return tonumber(ARGV[11 + (i - 1) * 5 + d]) end
+local lim, used = {}, {}
+for j = 1, n * 5 do
+  lim[j] = tonumber(ARGV[11 + j])
+end
+
 local function earliest(key)
   local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   if first[2] then return tonumber(first[2]) - now end
   return -1
 end
-local function extend(key, ms)
-  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
-end
 
-local used = {}
 for i = 1, n do
   local b = (i - 1) * 5
-  local u = {}
-  local c = limit(i, 1)
-  if wantSlot and c >= 0 then
+  if wantSlot and lim[b + 1] >= 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[b + 1], '-inf', now)
     local held = redis.call('ZCARD', KEYS[b + 1])
-    if held + 1 > c then return {0, i, 1, c, held, 1, earliest(KEYS[b + 1])} end
+    if held + 1 > lim[b + 1] then return {0, i, 1, lim[b + 1], held, 1, earliest(KEYS[b + 1])} end
   end
-  local q = limit(i, 2)
-  if wantQueue and q >= 0 then
+  if wantQueue and lim[b + 2] >= 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[b + 2], '-inf', now)
     local queued = redis.call('ZCARD', KEYS[b + 2])
-    if queued + 1 > q then return {0, i, 2, q, queued, 1, earliest(KEYS[b + 2])} end
+    if queued + 1 > lim[b + 2] then return {0, i, 2, lim[b + 2], queued, 1, earliest(KEYS[b + 2])} end
   end
   for d = 3, 5 do
-    local l = limit(i, d)
+    local l = lim[b + d]
     if l >= 0 then
       local cur = tonumber(redis.call('GET', KEYS[b + d]) or '0')
-      u[d] = cur
-      local want = tok
-      local ends = minuteEnd
-      if d == 3 then want = req end
-      if d == 5 then ends = dayEnd end
-      if want > 0 and cur + want > l then
-        local wait = ends - now
-        if want > l then wait = -1 end
-        return {0, i, d, l, cur, want, wait}
+      used[b + d] = cur
+      local w = want[d]
+      if w > 0 and cur + w > l then
+        if w > l then return {0, i, d, l, cur, w, -1} end
+        return {0, i, d, l, cur, w, left[d]}
       end
     end
   end
-  used[i] = u
 end
 
 local rl, rr, rs, tl, tr, ts = -1, -1, -1, -1, -1, -1
 local charged = 0
 for i = 1, n do
   local b = (i - 1) * 5
-  if wantSlot and limit(i, 1) >= 0 then
+  if wantSlot and lim[b + 1] >= 0 then
     redis.call('ZADD', KEYS[b + 1], now + lease, id)
-    extend(KEYS[b + 1], lease + slack)
+    if redis.call('PTTL', KEYS[b + 1]) < lease + slack then redis.call('PEXPIRE', KEYS[b + 1], lease + slack) end
   end
-  if wantQueue and limit(i, 2) >= 0 then
+  if wantQueue and lim[b + 2] >= 0 then
     redis.call('ZADD', KEYS[b + 2], now + qttl, id)
-    extend(KEYS[b + 2], qttl + slack)
+    if redis.call('PTTL', KEYS[b + 2]) < qttl + slack then redis.call('PEXPIRE', KEYS[b + 2], qttl + slack) end
   end
   for d = 3, 5 do
-    local l = limit(i, d)
+    local l = lim[b + d]
     if l >= 0 then
-      local want = tok
-      local ends = minuteEnd
-      if d == 3 then want = req end
-      if d == 5 then ends = dayEnd end
-      if want > 0 then
-        redis.call('INCRBY', KEYS[b + d], want)
-        redis.call('PEXPIRE', KEYS[b + d], ends - now + slack)
-        if d > 3 and ends - now + slack > charged then charged = ends - now + slack end
+      local w = want[d]
+      if w > 0 then
+        redis.call('INCRBY', KEYS[b + d], w)
+        redis.call('PEXPIRE', KEYS[b + d], left[d] + slack)
+        if d > 3 and left[d] + slack > charged then charged = left[d] + slack end
       end
-      local left = l - used[i][d] - want
-      if left < 0 then left = 0 end
+      local r = l - used[b + d] - w
+      if r < 0 then r = 0 end
       if d == 3 then
-        if rr < 0 or left < rr then rl, rr, rs = l, left, ends - now end
-      elseif tr < 0 or left < tr then
-        tl, tr, ts = l, left, ends - now
+        if rr < 0 or r < rr then rl, rr, rs = l, r, left[d] end
+      elseif tr < 0 or r < tr then
+        tl, tr, ts = l, r, left[d]
       end
     end
   end

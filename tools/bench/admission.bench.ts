@@ -5,7 +5,7 @@
  * has: a plain INCR round trip (the floor: one round trip), then `admit` + `release` of a
  * concurrency slot with requests and tokens counted, and the full cycle of a request over
  * three scopes (team, key, model: admit, settle, release). At concurrency 1 and 64; prints
- * operations per second, the p50/p99 latency of one operation, and Redis's own time per
+ * operations per second, the p50/p99 latency of one operation, and redis-server's CPU time per
  * operation (which bounds what one Redis admits for all api replicas together).
  */
 import { Redis } from 'ioredis';
@@ -23,14 +23,17 @@ interface Row {
   perSecond: number;
   p50: number;
   p99: number;
-  /** Redis's own time per operation (INFO commandstats): what bounds one Redis, whatever the number of api replicas. */
+  /**
+   * CPU time of the redis-server process per operation (INFO cpu: parsing, scripts, replies):
+   * what bounds one Redis, whatever the number of api replicas.
+   */
   redisUs: number;
 }
 
 async function redisBusyUs(redis: Redis): Promise<number> {
-  let us = 0;
-  for (const m of (await redis.info('commandstats')).matchAll(/usec=(\d+)/g)) us += Number(m[1]);
-  return us;
+  const info = await redis.info('cpu');
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (seconds('used_cpu_sys') + seconds('used_cpu_user')) * 1e6;
 }
 
 async function measure(redis: Redis, name: string, concurrency: number, once: (i: number) => Promise<void>): Promise<Row> {
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     for (const r of results) {
       const baseline = results.find((b) => b.concurrency === r.concurrency)!;
       out.write(
-        `  c=${String(r.concurrency).padEnd(3)} ${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  redis ${r.redisUs.toFixed(1).padStart(5)} µs` +
+        `  c=${String(r.concurrency).padEnd(3)} ${r.name.padEnd(44)} ${r.perSecond.toFixed(0).padStart(7)} /s   p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  redis cpu ${r.redisUs.toFixed(1).padStart(5)} µs` +
           (r === baseline ? '' : `   (${(r.perSecond / baseline.perSecond).toFixed(2)}x the baseline)`) +
           '\n',
       );

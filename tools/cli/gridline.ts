@@ -26,6 +26,7 @@ const USAGE = `Usage: gridline COMMAND [options]
   keys disable AK | enable AK | delete AK
   tokens list [--user ID] | create NAME --scope inference|management [--models a,b] [--expires ISO] [--user ID] | revoke ID
   audit [--action ACTION] [--since ISO] [--limit N]
+  usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day] [--team ID] [--csv]
 
   chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
   jobs submit [--model NAME] [--max-tokens N] [--temperature T] [--prompt] [--idempotency-key K] [--wait] "message"
@@ -45,6 +46,22 @@ const USAGE = `Usage: gridline COMMAND [options]
   request METHOD PATH [JSON_BODY]
 
 Options: --url URL  --credentials FILE  --json (print raw JSON)`;
+
+/** A row of `GET /api/v1/usage`. */
+interface UsageLine {
+  team: { name: string } | null;
+  model: string | null;
+  key: { kind: 'keypair' | 'token'; label: string } | null;
+  user: { email: string | null } | null;
+  day: string | null;
+  requests: number;
+  outcomes: { failed: number };
+  promptTokens: number;
+  cachedPromptTokens: number;
+  completionTokens: number;
+  firstTokenMs: { p50: number | null };
+  totalMs: { p50: number | null };
+}
 
 interface Credentials {
   url: string;
@@ -255,6 +272,10 @@ async function main(argv: string[]): Promise<number> {
       models: { type: 'string' },
       action: { type: 'string' },
       since: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'group-by': { type: 'string' },
+      csv: { type: 'boolean', default: false },
       limit: { type: 'string' },
       replicas: { type: 'string' },
       context: { type: 'string' },
@@ -306,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
     ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
   });
   const [a, b] = rest;
-  const single = ['whoami', 'audit', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub);
+  const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub);
   switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
     case 'whoami':
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
@@ -401,6 +422,34 @@ async function main(argv: string[]): Promise<number> {
     case 'tokens revoke':
       await ok(creds, 'DELETE', `/api/v1/tokens/${need(a, 'ID')}`);
       return 0;
+    case 'usage': {
+      const query = qs({ from: f.from as string | undefined, to: f.to as string | undefined, groupBy: f['group-by'] as string | undefined, teamId: f.team as string | undefined, ...(f.csv ? { format: 'csv' } : {}) });
+      if (f.csv) {
+        const res = await signingFetch(creds)(new URL(`/api/v1/usage${query}`, creds.url).toString(), { headers: { accept: 'text/csv' } });
+        const text = await res.text();
+        if (res.status >= 400) fail({ status: res.status, json: JSON.parse(text) as unknown });
+        process.stdout.write(text);
+        return 0;
+      }
+      const usage = (await ok(creds, 'GET', `/api/v1/usage${query}`)) as { items: UsageLine[] };
+      const items = usage.items.map((u) => ({
+        team: u.team?.name,
+        model: u.model,
+        key: u.key ? `${u.key.kind === 'token' ? 'token ' : ''}${u.key.label}` : undefined,
+        user: u.user?.email,
+        day: u.day,
+        requests: u.requests,
+        failed: u.outcomes.failed,
+        prompt: u.promptTokens,
+        cached: u.cachedPromptTokens,
+        completion: u.completionTokens,
+        'ttft p50 ms': u.firstTokenMs.p50,
+        'total p50 ms': u.totalMs.p50,
+      }));
+      const groups = ['team', 'model', 'key', 'user', 'day'].filter((g) => items.some((i) => i[g as keyof (typeof items)[number]] !== undefined && i[g as keyof (typeof items)[number]] !== null));
+      print({ items, total: items.length }, [...groups, 'requests', 'failed', 'prompt', 'cached', 'completion', 'ttft p50 ms', 'total p50 ms'], raw);
+      return 0;
+    }
     case 'audit':
       print(await ok(creds, 'GET', `/api/v1/audit${qs({ action: f.action, since: f.since, limit: f.limit })}`), ['createdAt', 'action', 'targetType', 'targetId', 'actorCredential', 'teamId'], raw);
       return 0;

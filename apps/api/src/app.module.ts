@@ -22,6 +22,7 @@ import { DeploymentsModule } from './deployments/deployments.module';
 import { ModelCatalogModule } from './models/models.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TokensModule } from './tokens/tokens.module';
+import { UsageController } from './usage/usage.controller';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -56,7 +57,7 @@ export class AppModule {
         DeploymentsModule,
         NodesModule,
       ],
-      controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController],
+      controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController, UsageController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService],
     };
   }

@@ -15,6 +15,7 @@ import { TeamRepository } from './repositories/team.repository';
 import { TokenRepository } from './repositories/token.repository';
 import { UserRepository } from './repositories/user.repository';
 import { LeaseRepository } from './repositories/lease.repository';
+import { UsageRepository } from './repositories/usage.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -38,6 +39,7 @@ const REPOSITORIES = [
   AuditRepository,
   DeploymentRepository,
   LeaseRepository,
+  UsageRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

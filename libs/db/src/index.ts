@@ -15,3 +15,4 @@ export * from './repositories/token.repository';
 export * from './repositories/audit.repository';
 export * from './repositories/deployment.repository';
 export * from './repositories/lease.repository';
+export * from './repositories/usage.repository';

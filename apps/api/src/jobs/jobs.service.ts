@@ -77,6 +77,8 @@ export class JobsService {
     const { job, created } = await this.lifecycle.accept({
       teamId: p.teamId,
       keypairId: p.credential.kind === 'keypair' ? p.credential.id : null,
+      apiTokenId: p.credential.kind === 'token' ? p.credential.id : null,
+      userId: p.userId,
       kind: request.input.kind as JobKind,
       mode: options.mode,
       model,

@@ -8,6 +8,7 @@ export type JobKind = 'chat' | 'completion';
 @Entity('jobs')
 @Index(['teamId', 'createdAt'])
 @Index(['status', 'deadlineAt'])
+@Index(['createdAt'])
 @Index('UQ_jobs_team_idempotency_key', ['teamId', 'idempotencyKey'], { unique: true, where: '"idempotency_key" IS NOT NULL' })
 export class JobEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -22,6 +23,14 @@ export class JobEntity {
 
   @Column({ name: 'keypair_id', type: 'uuid', nullable: true })
   keypairId!: string | null;
+
+  /** The bearer token it came with (null for a signed request). */
+  @Column({ name: 'api_token_id', type: 'uuid', nullable: true })
+  apiTokenId!: string | null;
+
+  /** The user whose credential submitted it (null for jobs older than usage accounting). */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId!: string | null;
 
   /** `chat` (messages through the chat template) or `completion` (a plain prompt). */
   @Column({ type: 'text' })

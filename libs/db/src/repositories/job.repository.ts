@@ -8,6 +8,9 @@ import { TeamScope, teamWhere } from './team-scope';
 export interface NewJob {
   teamId: string;
   keypairId: string | null;
+  /** For usage: the bearer token and the user behind the credential (default null). */
+  apiTokenId?: string | null;
+  userId?: string | null;
   kind: JobKind;
   mode: JobMode;
   model: string;

@@ -62,7 +62,8 @@ export class JobsService {
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
-    const record = await this.models.findByName(model);
+    // Another team's model is answered as one that does not exist.
+    const record = await this.models.findVisible(scopeFor(p), model);
     if (!record) {
       throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
     }

@@ -1,16 +1,20 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiError, quote } from '@gridline/common';
-import { ModelRecord, ModelRepository } from '@gridline/db';
+import { ModelRecord, ModelRepository, scopedTeam } from '@gridline/db';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
-import { Principal } from '../auth/principal';
+import { Principal, scopeFor } from '../auth/principal';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ModelDto, ModelListDto } from './dto/chat-completion.dto';
 
-/** What a caller may see of the catalog here: every model, narrowed to a token's allowed ones. */
+/**
+ * What a caller may use, and so see here: the global models and its team's (all of them for a
+ * superadmin, as ModelRepository.findVisible), narrowed to a token's allowed ones.
+ */
 function visibleTo(p: Principal, m: ModelRecord): boolean {
+  const team = scopedTeam(scopeFor(p));
   const allowed = p.credential.kind === 'token' ? p.credential.models : null;
-  return !allowed || allowed.includes(m.name);
+  return (team === null || m.teamId === null || m.teamId === team) && (!allowed || allowed.includes(m.name));
 }
 
 function toModel(m: ModelRecord): ModelDto {
@@ -35,7 +39,7 @@ export class ModelsController {
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors('model_not_found')
   async get(@CurrentPrincipal() p: Principal, @Param('model') name: string): Promise<ModelDto> {
-    const model = await this.models.findByName(name);
+    const model = await this.models.findVisible(scopeFor(p), name);
     // A model the caller may not see is answered as one that does not exist: its name tells nothing.
     if (!model || !visibleTo(p, model)) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
     return toModel(model);

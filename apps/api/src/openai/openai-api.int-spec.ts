@@ -1,5 +1,6 @@
 import { ModelRepository } from '@gridline/db';
 import { ApiTestApp, startApiTestApp } from '../testing/api-test-app';
+import { createTeamFixture } from '../testing/tenancy-fixture';
 
 type OpenAiError = { error: { message: string; type: string; param: string | null; code: string } };
 
@@ -118,6 +119,22 @@ describe('OpenAI-compatible routes (in-process, real Postgres and Redis)', () =>
         expect((res.body as OpenAiError).error).toMatchObject({ type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
       }
       expect(((await asToken('/v1/models')).body as { data: { id: string }[] }).data.map((m) => m.id)).toEqual(['visible']);
+    });
+
+    it("a team's own model is listed, retrieved and usable by its team only", async () => {
+      const alpha = await createTeamFixture(t, 'alpha');
+      const beta = await createTeamFixture(t, 'beta');
+      await t.app.get(ModelRepository).register({ name: 'alpha-only', sizeBytes: 1000, facts: { architecture: 'llama', contextLength: 512, layers: 2 } as never, source: null, teamId: alpha.teamId, headerOnly: false });
+      const names = async (call: typeof alpha.member.call) => ((await call('/v1/models')).body as { data: { id: string }[] }).data.map((m) => m.id);
+      expect(await names(alpha.member.call)).toContain('alpha-only');
+      expect(await names(beta.member.call)).not.toContain('alpha-only');
+      expect((await alpha.member.call('/v1/models/alpha-only')).status).toBe(200);
+      expect((await beta.member.call('/v1/models/alpha-only')).status).toBe(404);
+      // Beta cannot run it either: the same 404 as a model that does not exist, and no job.
+      const before = await jobCount();
+      const chat = await beta.member.call('/v1/chat/completions', { method: 'POST', body: { model: 'alpha-only', messages: user } });
+      expect([chat.status, (chat.body as OpenAiError).error.code]).toEqual([404, 'model_not_found']);
+      expect(await jobCount()).toBe(before);
     });
   });
 });

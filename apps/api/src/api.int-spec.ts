@@ -105,7 +105,7 @@ describe('api (in-process, real Postgres and Redis)', () => {
     ['an unknown role', { model: 'm', messages: [{ role: 'robot', content: 'x' }] }],
     ['a temperature above 2', { model: 'm', messages: [{ role: 'user', content: 'x' }], temperature: 3 }],
     ['an unknown field', { model: 'm', messages: [{ role: 'user', content: 'x' }], frobnicate: true }],
-    ['n = 2', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 2 }],
+    ['n = 0', { model: 'm', messages: [{ role: 'user', content: 'x' }], n: 0 }],
   ])('refuses %s with 400 validation_failed and creates no job', async (_what, body) => {
     const res = await signed(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(400);

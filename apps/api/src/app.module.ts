@@ -16,6 +16,7 @@ import { JobsService } from './jobs/jobs.service';
 import { KeypairsModule } from './keypairs/keypairs.module';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
+import { OpenAiInference } from './openai/openai-inference.service';
 import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
 import { DeploymentsModule } from './deployments/deployments.module';
@@ -58,7 +59,7 @@ export class AppModule {
         NodesModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController, UsageController],
-      providers: [BootstrapService, HealthService, JobLifecycle, JobsService],
+      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference],
     };
   }
 }

@@ -19,7 +19,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried submit with the same key returns the first job; the same key with another body is 409' })
   @ApiAcceptedResponse({ type: JobDto })
-  @ApiErrors(BODY_ERRORS, 'model_not_allowed', 'model_not_found', 'idempotency_key_reused', 'redis_memory_full')
+  @ApiErrors(BODY_ERRORS, 'unsupported_parameter', 'model_not_allowed', 'model_not_found', 'idempotency_key_reused', 'redis_memory_full')
   async create(
     @CurrentPrincipal() p: Principal,
     @Body() dto: CreateJobDto,

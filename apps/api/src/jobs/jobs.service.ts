@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ApiError, errorSummary, quote } from '@gridline/common';
 import { INPUT_PARAM, InferenceRequest, JobStatus, certainOverflow } from '@gridline/contract';
-import { JobKind, JobMode, JobRecord, JobRepository, ModelRepository } from '@gridline/db';
+import { JobKind, JobMode, JobRecord, JobRepository, ModelRecord, ModelRepository } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
@@ -54,14 +54,16 @@ export class JobsService {
   /**
    * Admits a job: checks the caller may use the model, writes the row (so an accepted job is
    * never lost), then enqueues it. With an idempotency key already used, returns that job, or
-   * refuses a different body under the same key.
+   * refuses a different body under the same key. Returns the model's record too (the OpenAI
+   * routes' `system_fingerprint` is derived from it).
    */
-  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean }> {
+  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord }> {
     const allowed = p.credential.kind === 'token' ? p.credential.models : null;
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
-    const record = await this.models.findByName(model);
+    // Another team's model is answered as one that does not exist.
+    const record = await this.models.findVisible(scopeFor(p), model);
     if (!record) {
       throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
     }
@@ -94,7 +96,7 @@ export class JobsService {
       if (job.requestHash !== requestHash) {
         throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
       }
-      return { job, created };
+      return { job, created, model: record };
     }
     if (this.config.GRIDLINE_FAULT === 'crash-after-insert') {
       // Fault injection for the resilience tests: die between the row and the queue.
@@ -108,7 +110,7 @@ export class JobsService {
       void this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
       throw this.redis.failure(e);
     }
-    return { job, created };
+    return { job, created, model: record };
   }
 
   /** POST /api/v1/jobs: a chat (`messages`) or plain (`prompt`) body, run asynchronously. */

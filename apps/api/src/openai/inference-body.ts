@@ -1,5 +1,6 @@
 import { InferenceInput, InferenceRequest, samplingFromOpenAi } from '@gridline/contract';
 import type { ChatMessageDto, InferenceBodyDto } from './dto/chat-completion.dto';
+import { unsupportedParameter } from './openai-parameters';
 
 /** OpenAI chat messages as the contract's: `developer` is a system message, text parts are joined. */
 export function chatInput(messages: ChatMessageDto[]): InferenceInput {
@@ -14,9 +15,12 @@ export function chatInput(messages: ChatMessageDto[]): InferenceInput {
 
 /**
  * A validated OpenAI-shaped body as the normalized inference request. Without max_tokens the
- * request may use the rest of the model's context (the runner caps it).
+ * request may use the rest of the model's context (the runner caps it). A parameter the
+ * request cannot be served with is refused here (400 unsupported_parameter), before any job.
  */
 export function toInferenceRequest(body: InferenceBodyDto, input: InferenceInput): InferenceRequest {
+  const unsupported = unsupportedParameter(body);
+  if (unsupported) throw unsupported;
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   return {
     input,

@@ -17,6 +17,8 @@ export interface ApiErrorSpec {
 const REQUEST = {
   invalid_json: { status: 400, title: 'Invalid JSON' },
   validation_failed: { status: 400, title: 'Validation failed' },
+  /** A well-formed OpenAI parameter whose value Gridline cannot honour (refused, never silently ignored). */
+  unsupported_parameter: { status: 400, title: 'Unsupported parameter' },
   invalid_text: { status: 400, title: 'Invalid text' },
   nesting_too_deep: { status: 400, title: 'Nesting too deep' },
   too_many_keys: { status: 400, title: 'Too many keys' },

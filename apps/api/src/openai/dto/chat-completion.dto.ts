@@ -5,12 +5,13 @@ import { SamplingFields } from './sampling-fields';
 import {
   ArrayMaxSize,
   ArrayMinSize,
-  Equals,
   IsArray,
   IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -55,6 +56,55 @@ function IsStop() {
     });
 }
 
+/** OpenAI's `metadata`: up to 16 string values, keys up to 64 and values up to 512 characters. */
+function IsMetadata() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isMetadata',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
+          Object.keys(value).length <= 16 &&
+          Object.entries(value).every(([k, v]) => k.length <= 64 && typeof v === 'string' && v.length <= 512),
+        defaultMessage: () => 'metadata must be an object of up to 16 strings (keys up to 64, values up to 512 characters)',
+      },
+    });
+}
+
+const SERVICE_TIERS = ['auto', 'default', 'flex', 'scale', 'priority'];
+
+/** `response_format`: an object whose `type` OpenAI defines (only `text` is served; see openai-parameters.ts). */
+function IsResponseFormat() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isResponseFormat',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => typeof value === 'object' && value !== null && ['text', 'json_object', 'json_schema'].includes((value as { type?: unknown }).type as string),
+        defaultMessage: () => 'response_format must be an object whose type is text, json_object or json_schema',
+      },
+    });
+}
+
+/** `tool_choice`: none, auto, required, or an object naming a tool. */
+function IsToolChoice() {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isToolChoice',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => ['none', 'auto', 'required'].includes(value as string) || (typeof value === 'object' && value !== null && !Array.isArray(value)),
+        defaultMessage: () => 'tool_choice must be none, auto, required or an object',
+      },
+    });
+}
+
 export class ChatMessageDto {
   @ApiProperty({ enum: ['system', 'developer', 'user', 'assistant'] })
   @IsIn(['system', 'developer', 'user', 'assistant'])
@@ -72,10 +122,15 @@ export class ChatMessageDto {
 }
 
 export class StreamOptionsDto {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ description: 'A last chunk with `usage` and no choices' })
   @IsOptional()
   @IsBoolean()
   include_usage?: boolean;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored: chunks carry no obfuscation padding' })
+  @IsOptional()
+  @IsBoolean()
+  include_obfuscation?: boolean;
 }
 
 /** The fields every inference body shares (chat, plain completion, asynchronous job). */
@@ -109,16 +164,52 @@ export class InferenceBodyDto extends SamplingFields() {
   @IsStop()
   stop?: string | string[];
 
-  @ApiPropertyOptional({ description: 'Only 1 is supported', default: 1 })
+  @ApiPropertyOptional({ description: 'Choices per request: only 1 is supported (any other value is 400 unsupported_parameter)', default: 1, minimum: 1, maximum: 128 })
   @IsOptional()
-  @Equals(1, { message: 'n must be 1' })
+  @IsInt()
+  @Min(1)
+  @Max(128)
   n?: number;
 
-  @ApiPropertyOptional({ description: 'End-user id, recorded with the job' })
+  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  frequency_penalty?: number;
+
+  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  presence_penalty?: number;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'number' }, description: 'Only an empty map is supported (any bias is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsObject()
+  logit_bias?: Record<string, number>;
+
+  @ApiPropertyOptional({ description: 'End-user id; accepted and ignored' })
   @IsOptional()
   @IsString()
   @MaxLength(256)
   user?: string;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored: Gridline keeps no completions for later retrieval' })
+  @IsOptional()
+  @IsBoolean()
+  store?: boolean;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string', maxLength: 512 }, maxProperties: 16, description: 'Accepted and ignored' })
+  @IsOptional()
+  @IsMetadata()
+  metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({ enum: SERVICE_TIERS, description: 'Accepted and ignored: every request is served alike' })
+  @IsOptional()
+  @IsIn(SERVICE_TIERS)
+  service_tier?: string;
 }
 
 export class CreateChatCompletionDto extends InferenceBodyDto {
@@ -140,6 +231,80 @@ export class CreateChatCompletionDto extends InferenceBodyDto {
   @ValidateNested()
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
+
+  @ApiPropertyOptional({ default: false, description: 'Only false is supported (true is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsBoolean()
+  logprobs?: boolean;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 20, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(20)
+  top_logprobs?: number;
+
+  @ApiPropertyOptional({ type: 'object', properties: { type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] } }, description: 'Only `{"type": "text"}` is supported (others are 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsResponseFormat()
+  response_format?: { type: string };
+
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, description: 'Function calling is not supported: only an empty list (others are 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsArray()
+  tools?: object[];
+
+  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: ['none', 'auto', 'required'] }, { type: 'object' }], description: 'Only `none` is supported (others are 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsToolChoice()
+  tool_choice?: string | object;
+
+  @ApiPropertyOptional({ description: 'Accepted and ignored (no tools are called)' })
+  @IsOptional()
+  @IsBoolean()
+  parallel_tool_calls?: boolean;
+}
+
+export class CreateCompletionDto extends InferenceBodyDto {
+  @ApiProperty({ description: 'The text to continue, as is (no chat template)', maxLength: 1_000_000 })
+  @IsString()
+  @MaxLength(1_000_000)
+  prompt!: string;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  @ApiPropertyOptional({ type: StreamOptionsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => StreamOptionsDto)
+  stream_options?: StreamOptionsDto;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: 5, description: 'Not supported: any value is 400 unsupported_parameter' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  logprobs?: number;
+
+  @ApiPropertyOptional({ default: false, description: 'Only false is supported (true is 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsBoolean()
+  echo?: boolean;
+
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: 20, description: 'Only 1 is supported (others are 400 unsupported_parameter)' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(20)
+  best_of?: number;
+
+  @ApiPropertyOptional({ description: 'Not supported: any value is 400 unsupported_parameter' })
+  @IsOptional()
+  @IsString()
+  suffix?: string;
 }
 
 export class ChatCompletionMessageDto {
@@ -191,8 +356,36 @@ export class ChatCompletionResponseDto {
   choices!: ChatCompletionChoiceDto[];
   @ApiProperty({ type: UsageDto })
   usage!: UsageDto;
-  @ApiProperty({ nullable: true, type: String })
-  system_fingerprint!: null;
+  @ApiProperty({ example: 'gl-3b1f0c2a9d4e-c4096', description: 'The model file and the context it is served with; see the README' })
+  system_fingerprint!: string;
+}
+
+export class CompletionChoiceDto {
+  @ApiProperty()
+  index!: number;
+  @ApiProperty()
+  text!: string;
+  @ApiProperty({ nullable: true, type: Object })
+  logprobs!: null;
+  @ApiProperty({ enum: ['stop', 'length'] })
+  finish_reason!: 'stop' | 'length';
+}
+
+export class CompletionResponseDto {
+  @ApiProperty({ example: 'cmpl-3f0c5f0e9d7c4c8f9b7f2b5c1d2e3f4a' })
+  id!: string;
+  @ApiProperty({ enum: ['text_completion'] })
+  object!: 'text_completion';
+  @ApiProperty({ description: 'Unix seconds' })
+  created!: number;
+  @ApiProperty()
+  model!: string;
+  @ApiProperty({ type: [CompletionChoiceDto] })
+  choices!: CompletionChoiceDto[];
+  @ApiProperty({ type: UsageDto })
+  usage!: UsageDto;
+  @ApiProperty({ example: 'gl-3b1f0c2a9d4e-c4096', description: 'The model file and the context it is served with; see the README' })
+  system_fingerprint!: string;
 }
 
 export class ModelDto {

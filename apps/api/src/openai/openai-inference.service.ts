@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ApiError } from '@gridline/common';
+import type { InferenceInput } from '@gridline/contract';
+import type { JobRecord } from '@gridline/db';
+import { Principal } from '../auth/principal';
+import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
+import { JobsService } from '../jobs/jobs.service';
+import { ChatCompletionResponseDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
+import { chatInput, toInferenceRequest } from './inference-body';
+import { systemFingerprint } from './system-fingerprint';
+
+type Failure = Extract<RelayStep, { type: 'error' }>;
+type FinishReason = RelayedOutput['finishReason'];
+
+/**
+ * How one OpenAI route words a job's output: chat (`chat.completion`, deltas of a message)
+ * or plain completion (`text_completion`, text). Everything else (admission, relay, errors,
+ * streaming) is shared.
+ */
+interface Shape {
+  idPrefix: string;
+  chunkObject: string;
+  /** The choice of the first chunk, sent when the stream opens (chat: the role); null: none. */
+  opening: Record<string, unknown> | null;
+  textChoice(text: string): Record<string, unknown>;
+  finishChoice(reason: FinishReason): Record<string, unknown>;
+}
+
+const CHAT: Shape = {
+  idPrefix: 'chatcmpl',
+  chunkObject: 'chat.completion.chunk',
+  opening: { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
+  textChoice: (text) => ({ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }),
+  finishChoice: (reason) => ({ index: 0, delta: {}, logprobs: null, finish_reason: reason }),
+};
+
+const COMPLETION: Shape = {
+  idPrefix: 'cmpl',
+  chunkObject: 'text_completion',
+  opening: null,
+  textChoice: (text) => ({ index: 0, text, logprobs: null, finish_reason: null }),
+  finishChoice: (reason) => ({ index: 0, text: '', logprobs: null, finish_reason: reason }),
+};
+
+interface Meta {
+  id: string;
+  created: number;
+  model: string;
+  system_fingerprint: string;
+}
+
+function usage(r: RelayedOutput): UsageDto {
+  return {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+    ...(r.cachedPromptTokens !== null ? { prompt_tokens_details: { cached_tokens: r.cachedPromptTokens } } : {}),
+  };
+}
+
+/** POST /v1/chat/completions and POST /v1/completions: one synchronous job each, answered whole or streamed. */
+@Injectable()
+export class OpenAiInference {
+  constructor(private readonly jobs: JobsService) {}
+
+  async chat(p: Principal, dto: CreateChatCompletionDto, req: Request & { id?: string }, res: Response): Promise<ChatCompletionResponseDto | void> {
+    const done = await this.run(p, dto, chatInput(dto.messages), CHAT, req, res);
+    if (!done) return;
+    const { meta, output } = done;
+    return {
+      ...meta,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: output.text, refusal: null }, logprobs: null, finish_reason: output.finishReason }],
+      usage: usage(output),
+    };
+  }
+
+  async complete(p: Principal, dto: CreateCompletionDto, req: Request & { id?: string }, res: Response): Promise<CompletionResponseDto | void> {
+    const done = await this.run(p, dto, { kind: 'completion', prompt: dto.prompt }, COMPLETION, req, res);
+    if (!done) return;
+    const { meta, output } = done;
+    return { ...meta, object: 'text_completion', choices: [{ index: 0, text: output.text, logprobs: null, finish_reason: output.finishReason }], usage: usage(output) };
+  }
+
+  /** Admits the job and waits for it; a streamed answer is written here and gives undefined. */
+  private async run(
+    p: Principal,
+    dto: CreateChatCompletionDto | CreateCompletionDto,
+    input: InferenceInput,
+    shape: Shape,
+    req: Request & { id?: string },
+    res: Response,
+  ): Promise<{ meta: Meta; output: RelayedOutput } | undefined> {
+    const { job, model } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'sync', requestId: req.id ? String(req.id) : null });
+    res.setHeader('x-gridline-job-id', job.id);
+    const meta: Meta = {
+      id: `${shape.idPrefix}-${job.id.replace(/-/g, '')}`,
+      created: Math.floor(job.createdAt.getTime() / 1000),
+      model: dto.model,
+      system_fingerprint: systemFingerprint(model),
+    };
+    if (dto.stream) {
+      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true);
+      return undefined;
+    }
+    let last: RelayStep | null = null;
+    await relayJob(this.jobs, job, res, (step) => {
+      if (step.type !== 'text') last = step;
+    });
+    const outcome = last as RelayStep | null;
+    if (outcome?.type === 'error') throw relayError(outcome);
+    if (outcome?.type !== 'done') throw new ApiError('cancelled');
+    return { meta, output: outcome.output };
+  }
+
+  /**
+   * Server-sent events. The headers wait for the job's first output: a job that fails before
+   * it produced anything (its request does not fit the context, it timed out) is answered with
+   * its HTTP status and error body, as without streaming; after that, an error is an event.
+   */
+  private async stream(res: Response, job: JobRecord, shape: Shape, meta: Meta, includeUsage: boolean): Promise<void> {
+    const send = (data: unknown) => {
+      if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
+    };
+    const chunk = (choice: Record<string, unknown>) => send({ id: meta.id, object: shape.chunkObject, created: meta.created, model: meta.model, system_fingerprint: meta.system_fingerprint, choices: [choice] });
+    let opened = false;
+    const open = () => {
+      if (opened) return;
+      opened = true;
+      res.status(200);
+      res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('x-accel-buffering', 'no');
+      res.flushHeaders();
+      if (shape.opening) chunk(shape.opening);
+    };
+    let failure: Failure | null = null;
+    await relayJob(this.jobs, job, res, (step) => {
+      if (step.type === 'error' && !opened) {
+        failure = step as Failure;
+        return;
+      }
+      open();
+      if (step.type === 'text') chunk(shape.textChoice(step.text));
+      else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: step.param ?? null, code: step.code } });
+      else {
+        chunk(shape.finishChoice(step.output.finishReason));
+        if (includeUsage) send({ id: meta.id, object: shape.chunkObject, created: meta.created, model: meta.model, system_fingerprint: meta.system_fingerprint, choices: [], usage: usage(step.output) });
+      }
+    });
+    const failed = failure as Failure | null;
+    if (failed) throw relayError(failed);
+    // Nothing was sent and nothing failed: the client went away (the job is cancelled).
+    if (!opened) throw new ApiError('cancelled');
+    if (!res.writableEnded && !res.destroyed) res.end('data: [DONE]\n\n');
+  }
+}

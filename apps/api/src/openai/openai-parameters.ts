@@ -1,0 +1,38 @@
+import { ApiError } from '@gridline/common';
+
+/**
+ * OpenAI parameters Gridline cannot honour yet, each with the one value that changes nothing
+ * (the default a client may send explicitly). Any other value is refused with 400
+ * `unsupported_parameter` naming the parameter: a client that asked for tools, log
+ * probabilities or a second choice must not get an answer that silently lacks them.
+ * The parameters OpenAI accepts that change nothing here (`store`, `metadata`, `user`,
+ * `service_tier`, `parallel_tool_calls`, `stream_options.include_obfuscation`) are not in
+ * this table: the DTOs validate and then ignore them.
+ */
+const UNSUPPORTED: { param: string; harmless: (value: unknown) => boolean; why: string }[] = [
+  { param: 'n', harmless: (v) => v === 1, why: 'only one choice per request (n = 1) is supported' },
+  { param: 'best_of', harmless: (v) => v === 1, why: 'only best_of = 1 is supported' },
+  { param: 'echo', harmless: (v) => v === false, why: 'echoing the prompt is not supported' },
+  { param: 'suffix', harmless: () => false, why: 'suffix (insertion) is not supported' },
+  { param: 'logprobs', harmless: (v) => v === false, why: 'log probabilities are not supported' },
+  { param: 'top_logprobs', harmless: (v) => v === 0, why: 'log probabilities are not supported' },
+  { param: 'logit_bias', harmless: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0, why: 'token biases are not supported' },
+  { param: 'frequency_penalty', harmless: (v) => v === 0, why: 'only frequency_penalty = 0 is supported' },
+  { param: 'presence_penalty', harmless: (v) => v === 0, why: 'only presence_penalty = 0 is supported' },
+  { param: 'response_format', harmless: (v) => (v as { type?: unknown }).type === 'text', why: 'only response_format {"type": "text"} is supported' },
+  { param: 'tools', harmless: (v) => Array.isArray(v) && v.length === 0, why: 'function calling (tools) is not supported' },
+  { param: 'tool_choice', harmless: (v) => v === 'none', why: 'function calling is not supported: only tool_choice "none"' },
+];
+
+/** The first parameter of a validated body whose value cannot be honoured, as a 400; null when all can. */
+export function unsupportedParameter(body: object): ApiError | null {
+  const fields = body as Record<string, unknown>;
+  for (const { param, harmless, why } of UNSUPPORTED) {
+    const value = fields[param];
+    if (value !== undefined && value !== null && !harmless(value)) return new ApiError('unsupported_parameter', `${param}: ${why}`, { param });
+  }
+  return null;
+}
+
+/** The parameter names the table refuses, for the documentation test. */
+export const UNSUPPORTED_PARAMETERS: readonly string[] = UNSUPPORTED.map((u) => u.param);

@@ -105,8 +105,10 @@ export class SpanServer {
     }
     let serving = false;
     let lost = false;
+    let owner: SpanServer | null = null;
     const lose = (why: string) => {
-      if (!serving || lost) return;
+      // A stop closes llama-server's connections to the workers too: that is no loss.
+      if (!serving || lost || owner?.stopping) return;
       lost = true;
       onLost(why);
     };
@@ -143,6 +145,7 @@ export class SpanServer {
         throw new Error(`llama-server placed the layers ${JSON.stringify(placement)}, not ${JSON.stringify({ localLayers: load.blockCount - offloaded, workerLayers })}`);
       }
       const spanServer = new SpanServer(proc, tunnels, port, placement);
+      owner = spanServer;
       serving = true;
       void proc.exited.then((exit) => {
         if (spanServer.stopping) return;

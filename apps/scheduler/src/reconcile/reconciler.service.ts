@@ -311,9 +311,10 @@ export class Reconciler implements OnApplicationShutdown {
         const [node, ...workerNodes] = p.planned.nodes;
         const shareOf = (n: PlannedReplica['nodes'][number]) => n.gpus.map((g) => ({ index: g.index, bytes: g.bytes, layers: g.layers ? ([g.layers[0], g.layers[1]] as [number, number]) : null }));
         let group: ReplicaGroup | null = null;
-        if (p.group) {
-          const workers = workerNodes.map((n, i): ReplicaGroupWorker => ({ replicaId: p.group?.workers[i].replicaId ?? '', nodeId: n.nodeId, host: p.group?.workers[i].host ?? '', port: p.group?.workers[i].port ?? 0, layers: layerRange(n.gpus) ?? [0, -1] }));
-          group = { id: p.group.id, role: 'leader', layers: layerRange(node.gpus) ?? [0, -1], workers };
+        const spanning = p.group;
+        if (spanning) {
+          const workers = workerNodes.map((n, i): ReplicaGroupWorker => ({ ...spanning.workers[i], nodeId: n.nodeId, layers: layerRange(n.gpus) ?? [0, -1] }));
+          group = { id: spanning.id, role: 'leader', layers: layerRange(node.gpus) ?? [0, -1], workers };
         }
         const created = await this.replicaRows.create(
           { ...base, nodeId: p.nodeId, gpus: shareOf(node), estimateBytes: group ? rowBytes(node.gpus) : requirements.totalBytes, group },

@@ -115,6 +115,8 @@ export class Reconciler implements OnApplicationShutdown {
   private evicted: { replicaId: string; nodeId?: string; forModel: string; at: string }[] = [];
   /** Spanning replicas whose leader's llama.cpp died while serving and has not been Ready since. */
   private readonly leaderDied = new Set<string>();
+  /** Spanning replicas whose leader has been Ready at least once. */
+  private readonly leaderServed = new Set<string>();
   /** This pass's spanning replicas: leader row id → its workers' row ids. */
   private workersOf = new Map<string, readonly string[]>();
   /** This pass's tunnel ports taken per node (by every group worker row still present). */
@@ -213,7 +215,7 @@ export class Reconciler implements OnApplicationShutdown {
       for (const r of orphans) nudged.add(r.nodeId);
     }
     for (const [id] of this.backoff) if (!live.has(id)) this.backoff.delete(id);
-    for (const id of this.leaderDied) if (!rowIds.has(id)) this.leaderDied.delete(id);
+    for (const set of [this.leaderDied, this.leaderServed]) for (const id of set) if (!rowIds.has(id)) set.delete(id);
 
     for (const d of deployments) {
       const model = models.get(d.modelId);
@@ -468,9 +470,15 @@ export class Reconciler implements OnApplicationShutdown {
       const problems: string[] = [];
       // The leader's llama.cpp died (as it does the moment a worker's RPC server goes): a worker whose
       // node has also missed two heartbeats is taken as lost now, not only once the node is NotReady.
+      // Died: failed while serving, or not Ready since it last was (its Failed report lasts only
+      // until the agent restarts it, which a pass may not see).
       const leaderReport = reportFor(leader, nodes.get(leader.nodeId));
-      if (leaderReport?.restarting) this.leaderDied.add(leader.id);
-      else if (leaderReport?.state === 'Ready') this.leaderDied.delete(leader.id);
+      if (leaderReport?.state === 'Ready') {
+        this.leaderServed.add(leader.id);
+        this.leaderDied.delete(leader.id);
+      } else if (leaderReport?.restarting || this.leaderServed.has(leader.id)) {
+        this.leaderDied.add(leader.id);
+      }
       const leaderDied = this.leaderDied.has(leader.id);
       const silentSince = now - 2 * this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000;
       for (const w of g.workers) {

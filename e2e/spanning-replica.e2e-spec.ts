@@ -3,24 +3,15 @@ import { Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import type { DeploymentMember } from '@gridline/db';
 import { buildTinyLlama, decodeGgufHeader, encodeGguf, modelShape, plannedRequirements } from '@gridline/models';
 import { ManagedProcess, RunningStack, StackClient, createJoinToken, freePort, startStack, until } from '@gridline/testing';
-
-interface Member {
-  replicaId: string;
-  role: 'leader' | 'worker';
-  nodeId: string;
-  nodeName: string;
-  layers: [number, number];
-  bytes: number | null;
-  state: string;
-}
 
 interface DeploymentView {
   id: string;
   phase: string;
   readyReplicas: number;
-  status: { replicas: { id: string; nodeName: string; state: string; reason: string | null; members?: Member[] }[] } | null;
+  status: { replicas: { id: string; nodeName: string; state: string; reason: string | null; members?: DeploymentMember[] }[] } | null;
   events: { reason: string; message: string }[];
   conditions: { type: string; reason: string; message: string }[];
   plan: { replicas: { nodes: { name: string; gpus: { layers: [number, number] | null; bytes: number }[] }[] }[] };

@@ -5,8 +5,7 @@ import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
 import type { InferenceRequest, JobResume, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
-import { RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan } from '@gridline/runtime';
-import { groupTunnelIdentity, groupTunnelKey } from '@gridline/scheduling';
+import { RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan, groupTunnelKey, tunnelIdentity } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
@@ -228,7 +227,7 @@ export class ReplicaManager {
           listenPort: g.port,
           threads,
           ...(spec.estimateBytes ? { memoryBytes: spec.estimateBytes } : {}),
-          leaderIdentity: groupTunnelIdentity(g.id, g.leaderNodeId),
+          leaderIdentity: tunnelIdentity(g.id, g.leaderNodeId),
           keyHex: g.leaderKeyHex,
         }),
       );
@@ -267,7 +266,7 @@ export class ReplicaManager {
     if (!this.spanning) throw new Error('this node has no llama.cpp RPC binaries (npm run llama:build-rpc): it cannot lead a spanning replica');
     return {
       serverBinary: this.spanning.llamaServer,
-      identity: groupTunnelIdentity(g.id, this.spanning.nodeId),
+      identity: tunnelIdentity(g.id, this.spanning.nodeId),
       keyHex: groupTunnelKey(this.spanning.secretKey, g.id, this.spanning.nodeId).toString('hex'),
       workers: g.workers.map((w) => ({ host: w.host, port: w.port, layers: w.layers[1] - w.layers[0] + 1 })),
     };

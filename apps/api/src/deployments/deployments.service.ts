@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { ApiError, quote } from '@gridline/common';
 import { DeploymentRecord, DeploymentRepository, ModelRecord, ModelRepository, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
 import { MemoryRequirements, ModelShape, RuntimeSettings, plannedRequirements } from '@gridline/models';
-import { DeploymentPlan, INSTANCE_TYPES, PlanRuleResult, TeamQuota, Toleration, planDeployment, planNodeOf, replicaRequirementOf, spanningRelease } from '@gridline/scheduling';
+import { DeploymentPlan, INSTANCE_TYPES, PlanRuleResult, TeamQuota, Toleration, planDeployment, planNodeOf, replicaRequirementOf } from '@gridline/scheduling';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
 import { PageQueryDto, toPageDto } from '../common/dto/page.dto';
@@ -211,7 +211,7 @@ export class DeploymentsService {
       resource: { ...dto.resource },
       tolerations: (dto.tolerations ?? []) as Toleration[],
       placement: dto.placement,
-      nodes: (await this.nodes.list()).map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown, spanning: spanningRelease(n.inventory) }, (gpu) => promised.bytes.get(`${n.id}/${gpu}`) ?? 0)),
+      nodes: (await this.nodes.list()).map((n) => planNodeOf(n, (gpu) => promised.bytes.get(`${n.id}/${gpu}`) ?? 0)),
       quota: quotaOf(team, teamId, promised),
       instanceTypes: INSTANCE_TYPES,
     });

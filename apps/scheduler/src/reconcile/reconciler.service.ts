@@ -376,7 +376,7 @@ export class Reconciler implements OnApplicationShutdown {
     const candidates = [...nodes.values()].filter((n) => (avoid?.get(n.id)?.until ?? 0) <= now);
     const resource = d.resource as { count?: number; instanceType?: string; preferredNodes?: string[]; labelSelector?: never };
     const holders = candidates.filter((n) => sha256 !== null && (n.inventory.storedModels ?? []).includes(sha256)).map((n) => n.id);
-    const planNodes = candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown, spanning: spanningRelease(n.inventory) }, (gpu) => ledger.allocatedBytes(n.id, gpu)));
+    const planNodes = candidates.map((n) => planNodeOf(n, (gpu) => ledger.allocatedBytes(n.id, gpu)));
     const plan = planDeployment({
       requirement: replicaRequirementOf(requirements),
       replicas: 1,
@@ -525,7 +525,7 @@ export class Reconciler implements OnApplicationShutdown {
       replicas: 1,
       resource: {},
       tolerations: [],
-      nodes: candidates.map((n) => planNodeOf({ ...n, shuttingDown: !!n.inventory.shuttingDown, spanning: spanningRelease(n.inventory) }, (gpu) => ledger.allocatedBytes(n.id, gpu))),
+      nodes: candidates.map((n) => planNodeOf(n, (gpu) => ledger.allocatedBytes(n.id, gpu))),
       quota: null,
       instanceTypes: INSTANCE_TYPES,
     });
@@ -570,7 +570,7 @@ export class Reconciler implements OnApplicationShutdown {
    * placed again.
    */
   private resident(r: ReplicaRecord, node: NodeRecord | undefined, d: DeploymentRecord | undefined, now: number): ResidentReplica {
-    const report = (node?.replicaReports as ReplicaReport[] | undefined)?.find((x) => x.id === r.id);
+    const report = reportFor(r, node);
     const usage = this.registry.usage(r.id, r.createdAt.getTime());
     return {
       id: r.id,
@@ -604,7 +604,7 @@ export class Reconciler implements OnApplicationShutdown {
   }
 
   private observe(r: ReplicaRecord, node: NodeRecord | undefined, now: number): ObservedReplica {
-    const report = (node?.replicaReports as ReplicaReport[] | undefined)?.find((x) => x.id === r.id) ?? null;
+    const report = reportFor(r, node);
     const usage = this.registry.usage(r.id, r.createdAt.getTime());
     return {
       id: r.id,

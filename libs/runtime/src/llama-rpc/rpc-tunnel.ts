@@ -29,6 +29,18 @@ export function tunnelKey(groupSecret: Buffer, identity: string): Buffer {
   return createHmac('sha256', groupSecret).update(identity).digest();
 }
 
+/**
+ * The key of a replica group's tunnel: HMAC-SHA256 under the leader node's credential secret
+ * makes the group's secret, and the leader's identity in the group its key. The leader derives
+ * it from its own credential; the api, which holds the credential sealed, derives it for the
+ * workers and gives it to each in its heartbeat's answer only. A new group has a new id, so the
+ * key dies with its group; the credential itself never leaves its node.
+ */
+export function groupTunnelKey(leaderSecretKey: string, groupId: string, leaderNodeId: string): Buffer {
+  const groupSecret = createHmac('sha256', leaderSecretKey).update('gridline/rpc-tunnel/v1').digest();
+  return tunnelKey(groupSecret, tunnelIdentity(groupId, leaderNodeId));
+}
+
 export interface RpcTunnel {
   /** The port it listens on. */
   readonly port: number;

@@ -1,5 +1,6 @@
 import type { PlanNode, PlanNodeStatus, ReplicaRequirement } from './plan-deployment';
 import type { Taint } from './node-match';
+import { spanningRelease } from '../rpc/replica-group';
 
 /** A node as the control plane stores it: what placement needs of it (the api's validation and the scheduler's placement read the same). */
 export interface FleetNode {
@@ -10,14 +11,15 @@ export interface FleetNode {
   status: PlanNodeStatus;
   cordoned: boolean;
   draining: boolean;
-  /** The agent said it is shutting down: no new replica goes there. */
-  shuttingDown: boolean;
   backend: string;
   gpus: readonly { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number }[];
   labels: Readonly<Record<string, string>>;
   taints: readonly Taint[];
-  /** The llama.cpp release it runs spanning replicas with (RPC binaries and a tunnel address), or null. */
-  spanning: string | null;
+  /**
+   * What the agent last reported: `shuttingDown` (no new replica goes there), and the capabilities
+   * and tunnel address that let it run spanning replicas.
+   */
+  inventory: { shuttingDown?: boolean; capabilities?: readonly string[]; rpc?: { address: string; ports: [number, number] } };
 }
 
 /**
@@ -33,11 +35,11 @@ export function planNodeOf(n: FleetNode, promisedBytes: (gpuIndex: number) => nu
     approved: n.approved && !n.revokedAt,
     status: n.status,
     cordoned: n.cordoned,
-    draining: n.draining || n.shuttingDown,
+    draining: n.draining || !!n.inventory.shuttingDown,
     labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
     taints: n.taints,
     gpus: n.gpus.map((g) => ({ index: g.index, totalBytes: g.totalMemoryBytes, allocatedBytes: Math.max(promisedBytes(g.index), g.totalMemoryBytes - g.freeMemoryBytes) })),
-    capabilities: { spanningReplicas: n.spanning !== null },
+    capabilities: { spanningReplicas: spanningRelease(n.inventory) !== null },
   };
 }
 

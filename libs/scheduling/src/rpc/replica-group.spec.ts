@@ -1,16 +1,6 @@
-import { freeTunnelPort, groupTunnelIdentity, groupTunnelKey, spanningRelease } from './replica-group';
+import { freeTunnelPort, spanningRelease } from './replica-group';
 
 describe('replica groups', () => {
-  it("derives a group's tunnel key from the leader's credential and the group, so another group or another leader gets another key", () => {
-    const key = groupTunnelKey('leader-secret', 'group-1', 'node-a');
-    expect(key).toHaveLength(32);
-    expect(groupTunnelKey('leader-secret', 'group-1', 'node-a').equals(key)).toBe(true);
-    expect(groupTunnelKey('leader-secret', 'group-2', 'node-a').equals(key)).toBe(false);
-    expect(groupTunnelKey('leader-secret', 'group-1', 'node-b').equals(key)).toBe(false);
-    expect(groupTunnelKey('other-secret', 'group-1', 'node-a').equals(key)).toBe(false);
-    expect(groupTunnelIdentity('group-1', 'node-a')).toBe('group-1/node-a');
-  });
-
   it('lets a node span only with RPC binaries and a tunnel address', () => {
     const rpc = { address: '10.0.0.2', ports: [7400, 7401] as [number, number] };
     expect(spanningRelease({ capabilities: ['simulated-gpus', 'llama-rpc@v0.5.0'], rpc })).toBe('v0.5.0');

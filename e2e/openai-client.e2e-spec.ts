@@ -11,6 +11,7 @@ describe('the openai npm client with a bearer token', () => {
   let stack: RunningStack;
   let admin: StackClient;
   let openai: OpenAI;
+  let bearer: string;
   const model = 'tiny-oai';
   const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Tell me about lighthouses.' }];
   const prompt = 'The lighthouse keeper opened the door and';
@@ -21,7 +22,8 @@ describe('the openai npm client with a bearer token', () => {
     admin = new StackClient(stack, stack.url);
     const token = await admin.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'sdk', scope: 'inference' });
     expect(token.status).toBe(201);
-    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: token.body.token, maxRetries: 0 });
+    bearer = token.body.token;
+    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: bearer, maxRetries: 0 });
   }, 120_000);
 
   afterAll(async () => {
@@ -65,6 +67,36 @@ describe('the openai npm client with a bearer token', () => {
     expect(withChoice.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(whole.choices[0].message.content);
     // The usage chunk comes last and has no choices.
     expect(chunks[chunks.length - 1]).toMatchObject({ choices: [], usage: { ...usageShape, completion_tokens: 16 } });
+  });
+
+  it("x-gridline-overhead-ms and server-timing: the api's account of where a request's time went, streamed and not", async () => {
+    for (const stream of [false, true]) {
+      const started = performance.now();
+      const res = await fetch(`${stack.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+        body: JSON.stringify({ model, messages, max_tokens: 8, temperature: 0, stream }),
+      });
+      expect(res.status).toBe(200);
+      await res.text();
+      const clientMs = performance.now() - started;
+      const steps = (res.headers.get('server-timing') ?? '').split(', ').map((s) => {
+        const [name, dur] = s.split(';dur=');
+        return { name, ms: Number(dur) };
+      });
+      // Every step in order, each a duration; the model's own part is the node's report.
+      expect(steps.map((s) => s.name)).toEqual(['read', 'auth', 'validate', 'model', 'row', 'dispatch', 'transit', 'node', 'runner', ...(stream ? [] : ['generate'])]);
+      for (const s of steps) expect(s.ms).toBeGreaterThanOrEqual(0);
+      const accounted = steps.reduce((sum, s) => sum + s.ms, 0);
+      const overhead = Number(res.headers.get('x-gridline-overhead-ms'));
+      // The steps cover the api's time up to the answer (less than the client waited); the
+      // overhead is that time without the model's work (streamed: up to the first text).
+      expect(accounted).toBeLessThanOrEqual(clientMs);
+      expect(steps.find((s) => s.name === 'runner')?.ms).toBeGreaterThan(0);
+      expect(overhead).toBeGreaterThan(0);
+      expect(overhead).toBeLessThan(accounted);
+      if (stream) expect(overhead).toBeCloseTo(accounted - (steps.find((s) => s.name === 'runner')?.ms ?? 0), 0);
+    }
   });
 
   it('completions: Completion shape, and the streamed text equals the non-streamed one', async () => {

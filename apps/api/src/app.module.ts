@@ -13,6 +13,7 @@ import { JobLifecycle } from '@gridline/jobs';
 import { MessagingModule } from '@gridline/messaging';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { ModelLookupModule } from './models/model-lookup';
 import { KeypairsModule } from './keypairs/keypairs.module';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
@@ -54,6 +55,7 @@ export class AppModule {
         UsersModule,
         KeypairsModule,
         TokensModule,
+        ModelLookupModule,
         ModelCatalogModule,
         DeploymentsModule,
         NodesModule,

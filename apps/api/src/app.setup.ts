@@ -2,6 +2,7 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { inputGuard } from './common/input-guard';
 import { ProblemFilter } from './common/problem.filter';
+import { startTimeline } from './common/request-timeline';
 import { globalValidationPipe } from './common/validation';
 import { mountSwagger } from './openapi';
 
@@ -10,6 +11,10 @@ export const API_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
 
 /** Everything main.ts applies to the HTTP app, shared with the in-process tests. */
 export function configureApp(app: NestExpressApplication): void {
+  app.use((req: Parameters<typeof startTimeline>[0], _res: unknown, next: () => void) => {
+    startTimeline(req);
+    next();
+  });
   app.use(inputGuard);
   app.useGlobalPipes(globalValidationPipe());
   app.useGlobalFilters(new ProblemFilter());

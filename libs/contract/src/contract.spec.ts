@@ -72,6 +72,7 @@ describe('job events', () => {
     const events: JobEvent[] = [
       { type: 'started', attempt: 1, nodeId: 'n' },
       { type: 'delta', index: 0, text: 'a' },
+      { type: 'delta', index: 0, text: 'a', timing: { nodeMs: 2.5, runnerMs: 1.25 } },
       { type: 'usage', promptTokens: 3, completionTokens: 1 },
       { type: 'usage', promptTokens: 3, completionTokens: 1, cachedPromptTokens: 2 },
       { type: 'finished', finishReason: 'length', firstTokenMs: 1, totalMs: 2 },
@@ -81,6 +82,12 @@ describe('job events', () => {
     for (const e of events) expect(parseJobEvent(JSON.stringify(e))).toEqual(e);
     for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"usage","promptTokens":3,"completionTokens":1,"cachedPromptTokens":"2"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null']) {
       expect(parseJobEvent(bad)).toBeNull();
+    }
+  });
+
+  it("drops a malformed timing, never the delta's text (it is only an account)", () => {
+    for (const timing of [{ nodeMs: -1, runnerMs: 1 }, { nodeMs: 1 }, 'fast', null]) {
+      expect(parseJobEvent(JSON.stringify({ type: 'delta', index: 2, text: 'b', timing }))).toEqual({ type: 'delta', index: 2, text: 'b' });
     }
   });
 

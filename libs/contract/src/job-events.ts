@@ -15,17 +15,36 @@ export type FinishReason = 'stop' | 'length';
  */
 export type JobEvent =
   | { type: 'started'; attempt: number; nodeId: string; fromDelta?: number }
-  | { type: 'delta'; index: number; text: string }
+  /** `timing`: on an attempt's first delta only, the node's own account of it (see DeltaTiming). */
+  | { type: 'delta'; index: number; text: string; timing?: DeltaTiming }
   | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
   /** `retryAfterSeconds`: when trying again may succeed (a full queue), for the client's Retry-After. */
   | { type: 'error'; code: JobErrorCode; message: string; retryAfterSeconds?: number };
+
+/**
+ * How long the node took to produce an attempt's first delta, in milliseconds on its own
+ * clock: `nodeMs` from the job's arrival on the node to the delta's write, `runnerMs` of that
+ * from asking the runner to its first text (the model's own work, IPC included). The api adds
+ * its own steps to tell how much of the time to first token is Gridline's.
+ */
+export interface DeltaTiming {
+  nodeMs: number;
+  runnerMs: number;
+}
 
 export type TerminalJobEvent = Extract<JobEvent, { type: 'finished' | 'error' }>;
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Parses an event read back from Redis; null for anything malformed (never trusted blindly). */
+/** A delta's timing as sent, or null (absent or malformed: it is only an account, never a reason to drop text). */
+function timingOf(t: unknown): { timing: DeltaTiming } | null {
+  if (typeof t !== 'object' || t === null) return null;
+  const { nodeMs, runnerMs } = t as Record<string, unknown>;
+  return num(nodeMs) && num(runnerMs) && nodeMs >= 0 && runnerMs >= 0 ? { timing: { nodeMs, runnerMs } } : null;
+}
+
 export function parseJobEvent(raw: string): JobEvent | null {
   let e: Record<string, unknown>;
   try {
@@ -40,7 +59,8 @@ export function parseJobEvent(raw: string): JobEvent | null {
       if (e.fromDelta !== undefined && !(Number.isInteger(e.fromDelta) && (e.fromDelta as number) >= 0)) return null;
       return { type: 'started', attempt: e.attempt, nodeId: e.nodeId, ...(e.fromDelta !== undefined ? { fromDelta: e.fromDelta as number } : {}) };
     case 'delta':
-      return num(e.index) && typeof e.text === 'string' ? { type: 'delta', index: e.index, text: e.text } : null;
+      if (!(num(e.index) && typeof e.text === 'string')) return null;
+      return { type: 'delta', index: e.index, text: e.text, ...(timingOf(e.timing) ?? {}) };
     case 'usage':
       if (!(num(e.promptTokens) && num(e.completionTokens))) return null;
       if (e.cachedPromptTokens !== undefined && !num(e.cachedPromptTokens)) return null;

@@ -1,4 +1,4 @@
-import type { JobEvent } from '@gridline/contract';
+import type { DeltaTiming, JobEvent } from '@gridline/contract';
 
 /**
  * Writes generated text as numbered deltas (from 0, or from `firstIndex` when the attempt
@@ -11,6 +11,9 @@ import type { JobEvent } from '@gridline/contract';
  */
 export class DeltaWriter {
   private buffer = '';
+  /** The first delta's timing, until it is written. */
+  private timing: DeltaTiming | null = null;
+  private timed = false;
   private index: number;
   private inFlight: Promise<void> | null = null;
   private stopped: 'fenced' | 'failed' | null = null;
@@ -35,8 +38,13 @@ export class DeltaWriter {
     return this.stopped;
   }
 
-  push(text: string): void {
+  /** Buffers text; `timing` (the node's account of the first text) goes out with the first delta only. */
+  push(text: string, timing?: DeltaTiming): void {
     if (this.stopped || this.closed) return;
+    if (timing && !this.timed) {
+      this.timed = true;
+      this.timing = timing;
+    }
     this.buffer += text;
     if (!this.inFlight) this.flush();
   }
@@ -49,14 +57,19 @@ export class DeltaWriter {
     this.closed = true;
     while (this.inFlight) await this.inFlight;
     if (this.stopped || !this.buffer) return [];
-    const last: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
-    this.buffer = '';
+    const last = this.delta();
     return [last];
   }
 
-  private flush(): void {
-    const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer };
+  private delta(): JobEvent {
+    const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer, ...(this.timing ? { timing: this.timing } : {}) };
     this.buffer = '';
+    this.timing = null;
+    return event;
+  }
+
+  private flush(): void {
+    const event = this.delta();
     this.inFlight = this.writeWithRetries([event]).then((outcome) => this.settled(outcome));
   }
 

@@ -53,6 +53,7 @@ export class JobRunner implements OnApplicationBootstrap {
 
   @OnQueue(Queues.node)
   async run(job: GenerateJobPayload): Promise<void> {
+    const arrived = performance.now();
     const nodeId = this.identity.id;
     const { jobId, attempt } = job;
     const end = (events: JobEvent[]) => endWithRetries(() => this.streams.end(jobId, attempt, job.nodeId, events));
@@ -63,14 +64,22 @@ export class JobRunner implements OnApplicationBootstrap {
     }
     const resume = job.resume;
     const started: JobEvent = { type: 'started', attempt, nodeId, ...(resume ? { fromDelta: resume.deltas } : {}) };
-    if (!(await this.streams.append(jobId, attempt, nodeId, [started]))) {
-      // Cancelled or expired before it started, or a newer attempt owns it: tell the scheduler only.
-      await end([]);
-      return;
-    }
+    // The model starts at once, while `started` is written (the fence: false when the job was
+    // cancelled or expired before it started, or a newer attempt owns it); the first delta waits
+    // for it, and a refused start stops the generation. So the write costs no time to first token.
+    const begun = this.streams.append(jobId, attempt, nodeId, [started]).then(
+      (ok) => {
+        if (!ok) this.replicas.cancel(jobId);
+        return ok;
+      },
+      (e: unknown) => {
+        this.replicas.cancel(jobId);
+        throw e;
+      },
+    );
     this.running.set(jobId, { jobId, attempt, replicaId: replica.id });
     const deltas = new DeltaWriter(
-      (events) => this.streams.append(jobId, attempt, nodeId, events),
+      async (events) => (await begun) && this.streams.append(jobId, attempt, nodeId, events),
       (why) => {
         if (why === 'failed') this.logger.error({ jobId }, 'writing the job\'s events failed: stopping the generation');
         this.replicas.cancel(jobId);
@@ -78,8 +87,26 @@ export class JobRunner implements OnApplicationBootstrap {
       undefined,
       resume?.deltas ?? 0,
     );
+    /** False (and the scheduler told) when the start was refused; a Redis failure throws, as a refused write would have before the model started. */
+    const startAccepted = async (): Promise<boolean> => {
+      if (await begun) return true;
+      await deltas.finish();
+      await end([]);
+      return false;
+    };
     try {
-      const result = await this.replicas.generate(replica, jobId, job.request, (text) => deltas.push(text), resume);
+      const asked = performance.now();
+      const result = await this.replicas.generate(
+        replica,
+        jobId,
+        job.request,
+        (text) => {
+          const now = performance.now();
+          deltas.push(text, { nodeMs: now - arrived, runnerMs: now - asked });
+        },
+        resume,
+      );
+      if (!(await startAccepted())) return;
       const rest = await deltas.finish();
       if (deltas.stoppedBy === 'failed') {
         // Some text never reached the stream: its reader must not take the rest for a whole answer.
@@ -101,6 +128,7 @@ export class JobRunner implements OnApplicationBootstrap {
         'job done',
       );
     } catch (e) {
+      if (!(await startAccepted())) return;
       if (e instanceof RunnerError && e.code === 'context_length_exceeded') {
         // The client's own error, found by the runner's exact count before it generated anything.
         this.logger.log({ jobId, requestId: job.requestId }, 'job refused: it does not fit the context');

@@ -1,7 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { AuthError } from '@gridline/auth';
+import { timelineOf } from '../common/request-timeline';
 import { ACCESS, AccessRule, IS_PUBLIC } from './auth.decorators';
 import { Principal } from './principal';
 
@@ -16,7 +18,9 @@ export class GridlineAuthGuard extends AuthGuard('gridline') {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     await super.canActivate(context);
-    const principal = context.switchToHttp().getRequest<{ user: Principal }>().user;
+    const req = context.switchToHttp().getRequest<IncomingMessage & { user: Principal }>();
+    timelineOf(req).mark('auth');
+    const principal = req.user;
     const rule = this.reflector.getAllAndOverride<AccessRule>(ACCESS, targets) ?? { scope: 'management' };
     if (principal.credential.kind === 'token' && rule.scope === 'management' && principal.credential.scope !== 'management') {
       throw new AuthError('insufficient_scope', 'this token has the inference scope; the route needs a management token or a keypair');

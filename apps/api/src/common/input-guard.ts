@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiError, JsonLimits, JsonScanner, JsonViolation, hasForbiddenText } from '@gridline/common';
 import { sendError } from './problem.filter';
 import { requestIdOf } from './request-id';
+import { timelineOf } from './request-timeline';
 
 const MiB = 1024 * 1024;
 
@@ -143,6 +144,7 @@ export function inputGuard(req: Request, res: Response, next: NextFunction): voi
         return answer(new ApiError('invalid_json', 'the request body is not valid JSON'));
       }
     }
+    timelineOf(req).mark('read');
     next();
   };
   req.on('data', onData);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError, errorSummary } from '@gridline/common';
-import { INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
+import { DeltaTiming, INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
 import type { JobsService } from './jobs.service';
@@ -11,8 +11,10 @@ export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
 
 /** What a relay hands to its sink, in order. */
 export type RelayStep =
-  | { type: 'text'; text: string }
-  | { type: 'done'; output: RelayedOutput }
+  /** `timing`: the node's account of the first text, on the first step only. */
+  | { type: 'text'; text: string; timing?: DeltaTiming }
+  /** `runnerMs`: the model's own time for the whole generation, as the node measured it. */
+  | { type: 'done'; output: RelayedOutput; runnerMs: number }
   | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string; param?: string; retryAfterSeconds?: number };
 
 const logger = new Logger('JobRelay');
@@ -79,15 +81,15 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           if (event.index < nextIndex) break;
           textAttempt = attempt;
           nextIndex = event.index + 1;
+          sink({ type: 'text', text: event.text, ...(text === '' && event.timing ? { timing: event.timing } : {}) });
           text += event.text;
-          sink({ type: 'text', text: event.text });
           break;
         case 'usage':
           usage = { promptTokens: event.promptTokens, cachedPromptTokens: event.cachedPromptTokens ?? null, completionTokens: event.completionTokens };
           break;
         case 'finished':
           finished = true;
-          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...usage } });
+          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...usage }, runnerMs: event.totalMs });
           return;
         case 'error':
           finished = true;

@@ -2,10 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ApiError, errorSummary, quote } from '@gridline/common';
 import { INPUT_PARAM, InferenceRequest, JobStatus, certainOverflow } from '@gridline/contract';
-import { JobKind, JobMode, JobRecord, JobRepository, ModelRecord, ModelRepository } from '@gridline/db';
+import { JobKind, JobMode, JobRecord, JobRepository, ModelRecord } from '@gridline/db';
 import { JobLifecycle } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
+import type { RequestTimeline } from '../common/request-timeline';
+import { ModelLookup } from '../models/model-lookup';
 import { RedisHealth } from '../redis/redis-health';
 import { Principal, scopeFor } from '../auth/principal';
 import { chatInput, toInferenceRequest } from '../openai/inference-body';
@@ -17,6 +19,8 @@ export interface SubmitOptions {
   idempotencyKey?: string;
   /** Order among the team's waiting jobs (default 0). */
   priority?: number;
+  /** The request's timeline, when the caller answers with its server-timing. */
+  timeline?: RequestTimeline;
 }
 
 export interface JobPage {
@@ -46,7 +50,7 @@ export class JobsService {
     private readonly config: ApiConfig,
     private readonly lifecycle: JobLifecycle,
     private readonly jobs: JobRepository,
-    private readonly models: ModelRepository,
+    private readonly models: ModelLookup,
     private readonly follower: JobEventFollower,
     private readonly redis: RedisHealth,
   ) {}
@@ -71,6 +75,7 @@ export class JobsService {
     // queue slot; the runner checks the exact count before it generates.
     const overflow = certainOverflow(record.facts.serving, request);
     if (overflow) throw new ApiError('context_length_exceeded', overflow, { param: INPUT_PARAM[request.input.kind] });
+    options.timeline?.mark('model');
     // Refused before anything is written: Redis carries the job from here on.
     this.redis.assertRoomForJob();
     const now = new Date();
@@ -92,6 +97,7 @@ export class JobsService {
       requestHash,
       priority: options.priority ?? 0,
     });
+    options.timeline?.mark('row');
     if (!created) {
       if (job.requestHash !== requestHash) {
         throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
@@ -110,6 +116,7 @@ export class JobsService {
       void this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
       throw this.redis.failure(e);
     }
+    options.timeline?.mark('dispatch');
     return { job, created, model: record };
   }
 

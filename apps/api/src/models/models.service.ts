@@ -32,6 +32,7 @@ import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
 import { MODEL_NAME, ModelDto, ModelPageDto, RegisterModelDto, UpdateModelDto, toModelDto } from './dto/model.dto';
 import { ModelStore } from './model-store';
+import { ModelLookup } from './model-lookup';
 import { ModelPresetListDto, PresetRequirementsQueryDto, RequirementsDto, RequirementsQueryDto, memoryBreakdown } from './dto/requirements.dto';
 
 /** Requirements of a shape at the settings of a query, split over its GPUs when it names some. */
@@ -72,6 +73,7 @@ export class ModelsService {
     private readonly audit: AuditService,
     private readonly config: ApiConfig,
     private readonly store: ModelStore,
+    private readonly lookup: ModelLookup,
   ) {}
 
   async register(p: Principal, dto: RegisterModelDto, origin: RequestOrigin): Promise<ModelDto> {
@@ -188,6 +190,7 @@ export class ModelsService {
     const found = await this.models.findChangeable(scopeFor(p), name);
     if (!found) throw notFound('model', name, 'name');
     await this.models.setMemoryOverride(found.id, dto.memoryOverrideBytes);
+    this.lookup.forget();
     const model = { ...found, memoryOverrideBytes: dto.memoryOverrideBytes };
     await this.audit.record(p, origin, { action: 'model.update', targetType: 'model', targetId: model.id, teamId: model.teamId, details: { memoryOverrideBytes: dto.memoryOverrideBytes } });
     return toModelDto(model);
@@ -197,6 +200,7 @@ export class ModelsService {
   async remove(p: Principal, name: string, origin: RequestOrigin): Promise<void> {
     const model = await this.models.findChangeable(scopeFor(p), name);
     if (!model || !(await this.models.delete(model.id))) throw notFound('model', name, 'name');
+    this.lookup.forget();
     await this.audit.record(p, origin, { action: 'model.delete', targetType: 'model', targetId: model.id, teamId: model.teamId });
   }
 }

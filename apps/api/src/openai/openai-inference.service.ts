@@ -4,6 +4,7 @@ import { ApiError } from '@gridline/common';
 import type { InferenceInput } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { Principal } from '../auth/principal';
+import { RequestTimeline, timelineOf } from '../common/request-timeline';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
 import { JobsService } from '../jobs/jobs.service';
 import { ChatCompletionResponseDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
@@ -59,6 +60,17 @@ function usage(r: RelayedOutput): UsageDto {
   };
 }
 
+/**
+ * `x-gridline-overhead-ms`: the milliseconds of this request spent outside the model's own
+ * work (up to the first output when streaming, the whole answer otherwise); `server-timing`:
+ * where they went, step by step.
+ */
+function setTimingHeaders(res: Response, timeline: RequestTimeline): void {
+  if (res.headersSent) return;
+  res.setHeader('x-gridline-overhead-ms', timeline.overhead().toFixed(2));
+  res.setHeader('server-timing', timeline.serverTiming());
+}
+
 /** POST /v1/chat/completions and POST /v1/completions: one synchronous job each, answered whole or streamed. */
 @Injectable()
 export class OpenAiInference {
@@ -92,7 +104,9 @@ export class OpenAiInference {
     req: Request & { id?: string },
     res: Response,
   ): Promise<{ meta: Meta; output: RelayedOutput } | undefined> {
-    const { job, model } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'sync', requestId: req.id ? String(req.id) : null });
+    const timeline = timelineOf(req);
+    timeline.mark('validate');
+    const { job, model } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
     res.setHeader('x-gridline-job-id', job.id);
     const meta: Meta = {
       id: `${shape.idPrefix}-${job.id.replace(/-/g, '')}`,
@@ -101,16 +115,20 @@ export class OpenAiInference {
       system_fingerprint: systemFingerprint(model),
     };
     if (dto.stream) {
-      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true);
+      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true, timeline);
       return undefined;
     }
     let last: RelayStep | null = null;
     await relayJob(this.jobs, job, res, (step) => {
       if (step.type !== 'text') last = step;
+      else if (step.timing) timeline.markFirstOutput(step.timing);
     });
     const outcome = last as RelayStep | null;
     if (outcome?.type === 'error') throw relayError(outcome);
     if (outcome?.type !== 'done') throw new ApiError('cancelled');
+    timeline.mark('generate');
+    timeline.runnerMs = outcome.runnerMs;
+    setTimingHeaders(res, timeline);
     return { meta, output: outcome.output };
   }
 
@@ -119,7 +137,7 @@ export class OpenAiInference {
    * it produced anything (its request does not fit the context, it timed out) is answered with
    * its HTTP status and error body, as without streaming; after that, an error is an event.
    */
-  private async stream(res: Response, job: JobRecord, shape: Shape, meta: Meta, includeUsage: boolean): Promise<void> {
+  private async stream(res: Response, job: JobRecord, shape: Shape, meta: Meta, includeUsage: boolean, timeline: RequestTimeline): Promise<void> {
     const send = (data: unknown) => {
       if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
     };
@@ -128,6 +146,7 @@ export class OpenAiInference {
     const open = () => {
       if (opened) return;
       opened = true;
+      setTimingHeaders(res, timeline);
       res.status(200);
       res.setHeader('content-type', 'text/event-stream; charset=utf-8');
       res.setHeader('cache-control', 'no-cache');
@@ -141,6 +160,7 @@ export class OpenAiInference {
         failure = step as Failure;
         return;
       }
+      if (step.type === 'text' && !opened) timeline.markFirstOutput(step.timing);
       open();
       if (step.type === 'text') chunk(shape.textChoice(step.text));
       else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: step.param ?? null, code: step.code } });

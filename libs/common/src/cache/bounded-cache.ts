@@ -64,6 +64,11 @@ export class BoundedCache<V extends object> {
     this.lru.delete(key);
   }
 
+  /** Forgets every key. */
+  clear(): void {
+    this.lru.clear();
+  }
+
   /** Bytes held now (for tests and metrics). */
   get bytes(): number {
     return this.lru.calculatedSize;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobStatus, JobTransition, OPEN_JOB_STATUSES, transitionSources, transitionTarget } from '@gridline/contract';
 import { JobEntity, JobKind, JobMode } from '../entities';
 import { fenceCondition } from './lease.repository';
@@ -72,8 +73,9 @@ export class JobRepository {
       if (existing) return { job: toRecord(existing), created: false };
     }
     try {
-      const saved = await this.repo.save(this.repo.create({ ...job, status: 'queued', attempt: 1 }));
-      return { job: toRecord(saved), created: true };
+      // One statement, one round trip (save() would wrap it in a transaction of three).
+      const result = await this.repo.createQueryBuilder().insert().into(JobEntity).values({ ...job, status: 'queued', attempt: 1 } as QueryDeepPartialEntity<JobEntity>).returning('*').execute();
+      return { job: this.fromRow((result.raw as Record<string, unknown>[])[0]), created: true };
     } catch (e) {
       // Two submits with one key at once: the loser returns the winner's job.
       if ((e as { code?: string }).code === '23505' && job.idempotencyKey) {

@@ -1,3 +1,4 @@
+import { ChatOpenAI } from '@langchain/openai';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { RunningStack, StackClient, startStack } from '@gridline/testing';
 
@@ -97,6 +98,25 @@ describe('the openai npm client with a bearer token', () => {
       expect(overhead).toBeLessThan(accounted);
       if (stream) expect(overhead).toBeCloseTo(accounted - (steps.find((s) => s.name === 'runner')?.ms ?? 0), 0);
     }
+  });
+
+  it("LangChain's ChatOpenAI, unmodified: invoke, and a stream whose chunks arrive while the model generates and join into the same text", async () => {
+    const chat = new ChatOpenAI({ model, apiKey: bearer, configuration: { baseURL: `${stack.url}/v1` }, temperature: 0, maxTokens: 24, maxRetries: 0 });
+    const whole = await chat.invoke([{ role: 'user', content: 'Tell me about lighthouses.' }]);
+    expect(typeof whole.content).toBe('string');
+    expect((whole.content as string).length).toBeGreaterThan(0);
+    expect(whole.usage_metadata).toMatchObject({ output_tokens: 24, input_tokens: expect.any(Number), total_tokens: expect.any(Number) });
+    expect(whole.response_metadata).toMatchObject({ finish_reason: 'length', system_fingerprint: expect.stringMatching(FINGERPRINT) });
+
+    const arrivals: number[] = [];
+    let text = '';
+    for await (const chunk of await chat.stream([{ role: 'user', content: 'Tell me about lighthouses.' }])) {
+      arrivals.push(performance.now());
+      text += typeof chunk.content === 'string' ? chunk.content : '';
+    }
+    expect(text).toBe(whole.content);
+    // Streamed as generated, not delivered at the end in one piece.
+    expect(new Set(arrivals.map((t) => Math.round(t))).size).toBeGreaterThanOrEqual(3);
   });
 
   it('completions: Completion shape, and the streamed text equals the non-streamed one', async () => {

@@ -81,6 +81,11 @@ describe('llama runner function calling (tiny ChatML model)', () => {
     }
   });
 
+  it('forces a call of a function without parameters: its arguments are {}', async () => {
+    const done = await runner.generate('ping', chatRequest(ask, { maxTokens: 60, sampling: greedy, tools: [{ name: 'ping' }, WEATHER], toolChoice: { name: 'ping' } }));
+    expect(done).toMatchObject({ finishReason: 'tool_calls', toolCalls: [{ name: 'ping', arguments: '{}' }] });
+  });
+
   it('counts the tools the template documents in the prompt: auto shows them, none does not', async () => {
     const plain = await runner.generate('plain', chatRequest(ask, { maxTokens: 4, sampling: greedy }));
     const none = await runner.generate('none', chatRequest(ask, { maxTokens: 4, sampling: greedy, tools: [WEATHER, TIME], toolChoice: 'none' }));

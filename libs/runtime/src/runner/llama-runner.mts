@@ -398,6 +398,11 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   if (!model || !chatWrapper || (!context && !spanServer)) throw new Error('no model is loaded');
   const loadedModel = model;
   const wrapper = chatWrapper;
+  if (spanServer && req.request.input.kind === 'chat' && (req.request.tools?.length ?? 0) > 0 && req.request.toolChoice !== 'none') {
+    // llama-server is given rendered tokens and samples freely: no function-call grammar, no call parsing.
+    send({ type: 'error', id: req.id, code: 'invalid_request', param: 'tools', message: 'tools: function calling is not available on a replica spanning several nodes; call without tools (or with tool_choice "none")' });
+    return;
+  }
   // A job that continues an earlier attempt's text. When its generation is deterministic, the
   // text is generated again from the prompt and kept back, and only what follows is sent: the
   // result is exactly the uninterrupted one. Evaluating the text after the prompt instead would
@@ -428,11 +433,6 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   });
   if (overflow) {
     send({ type: 'error', id: req.id, code: 'context_length_exceeded', message: overflow });
-    return;
-  }
-  if (spanServer && prompt.kind === 'chat' && prompt.functions) {
-    // llama-server is given rendered tokens and samples freely: no function-call grammar, no call parsing.
-    send({ type: 'error', id: req.id, code: 'invalid_request', param: 'tools', message: 'tools: function calling is not available on a replica spanning several nodes; call without tools (or with tool_choice "none")' });
     return;
   }
   const abort = new AbortController();

@@ -1,5 +1,6 @@
 export * from './shape';
 export * from './inference-request';
+export * from './tools';
 export * from './context-window';
 export * from './job-errors';
 export * from './job-events';

@@ -1,16 +1,21 @@
 import { PayloadError, assertShape } from './shape';
+import { ToolCall, ToolChoice, ToolFunction, assertToolFields } from './tools';
 
 /**
  * The normalized inference request: what every edge (the OpenAI routes, the jobs API, the
  * queues, the runner) maps to and from. Nothing else redeclares it.
  */
 
-export type ChatRole = 'system' | 'user' | 'assistant';
-export const CHAT_ROLES: readonly ChatRole[] = ['system', 'user', 'assistant'];
+export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+export const CHAT_ROLES: readonly ChatRole[] = ['system', 'user', 'assistant', 'tool'];
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** An assistant message's calls of tools (see tools.ts). */
+  toolCalls?: ToolCall[];
+  /** A `tool` message: the call whose result `content` is. */
+  toolCallId?: string;
 }
 
 /** Chat messages rendered with the model's chat template, or a plain prompt continued as is. */
@@ -60,6 +65,10 @@ export interface InferenceRequest {
   stop?: string[];
   /** The most tokens to generate; left out: up to the rest of the context (see context-window.ts). */
   maxTokens?: number;
+  /** Functions the model may call (chat only); see tools.ts. */
+  tools?: ToolFunction[];
+  /** Left out: `auto` when there are tools. */
+  toolChoice?: ToolChoice;
 }
 
 /** Picks the sampling parameters out of an OpenAI-shaped body (already validated). */
@@ -87,7 +96,7 @@ function numberWithin(what: string, v: unknown, spec: { min: number; max: number
 
 /** Validates a request as it comes back from Redis or a JSON column. */
 export function assertInferenceRequest(value: unknown): asserts value is InferenceRequest {
-  assertShape('request', value, { input: 'object', sampling: 'object', stop: 'array?', maxTokens: 'number?' });
+  assertShape('request', value, { input: 'object', sampling: 'object', stop: 'array?', maxTokens: 'number?', tools: 'array?' });
   const r = value as InferenceRequest;
   if (r.maxTokens !== undefined) numberWithin('request.maxTokens', r.maxTokens, { ...REQUEST_LIMITS.maxTokens, integer: true });
   if (r.input.kind === 'chat') {
@@ -97,8 +106,10 @@ export function assertInferenceRequest(value: unknown): asserts value is Inferen
       assertShape('message', m, { role: 'string', content: 'string' });
       if (!CHAT_ROLES.includes(m.role)) throw new PayloadError('message.role is unknown');
     }
+    assertToolFields(r, r.input.messages);
   } else if (r.input.kind === 'completion') {
     assertShape('request.input', r.input, { prompt: 'string' });
+    if (r.tools !== undefined || r.toolChoice !== undefined) throw new PayloadError('a completion takes no tools');
   } else {
     throw new PayloadError('request.input.kind must be chat or completion');
   }
@@ -111,11 +122,16 @@ export function assertInferenceRequest(value: unknown): asserts value is Inferen
 }
 
 /** A chat request (tools, tests, benchmarks); without maxTokens it may fill the context. */
-export function chatRequest(messages: ChatMessage[], options: { maxTokens?: number; sampling?: Sampling; stop?: string[] } = {}): InferenceRequest {
+export function chatRequest(
+  messages: ChatMessage[],
+  options: { maxTokens?: number; sampling?: Sampling; stop?: string[]; tools?: ToolFunction[]; toolChoice?: ToolChoice } = {},
+): InferenceRequest {
   return {
     input: { kind: 'chat', messages },
     sampling: options.sampling ?? {},
     ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
     ...(options.stop ? { stop: options.stop } : {}),
+    ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.toolChoice !== undefined ? { toolChoice: options.toolChoice } : {}),
   };
 }

@@ -1,6 +1,9 @@
 import { JobErrorCode, isJobErrorCode } from './job-errors';
+import type { ToolCall } from './tools';
 
-export type FinishReason = 'stop' | 'length';
+/** `tool_calls`: the generation ended with calls of the request's tools (its `tool_call` events). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
+const FINISH_REASONS: readonly unknown[] = ['stop', 'length', 'tool_calls'];
 
 /**
  * A job's event stream, in order: `started` once per attempt, `delta`s numbered from 0,
@@ -12,15 +15,19 @@ export type FinishReason = 'stop' | 'length';
  * and its `usage.completionTokens` every token generated for the job.
  * `usage.cachedPromptTokens` is how many of the prompt's tokens the node had cached from an
  * earlier job and did not evaluate again (absent from writers that predate it).
+ * `tool_call`s, numbered from 0, are the calls of tools the generation ended with; they come
+ * after the deltas, with `usage` and `finished` (whose reason is then `tool_calls`).
+ * `error.param` names the request field that caused a client error, when one did.
  */
 export type JobEvent =
   | { type: 'started'; attempt: number; nodeId: string; fromDelta?: number }
   /** `timing`: on an attempt's first delta only, the node's own account of it (see DeltaTiming). */
   | { type: 'delta'; index: number; text: string; timing?: DeltaTiming }
+  | ({ type: 'tool_call'; index: number } & ToolCall)
   | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
   /** `retryAfterSeconds`: when trying again may succeed (a full queue), for the client's Retry-After. */
-  | { type: 'error'; code: JobErrorCode; message: string; retryAfterSeconds?: number };
+  | { type: 'error'; code: JobErrorCode; message: string; retryAfterSeconds?: number; param?: string };
 
 /**
  * How long the node took to produce an attempt's first delta, in milliseconds on its own
@@ -61,6 +68,9 @@ export function parseJobEvent(raw: string): JobEvent | null {
     case 'delta':
       if (!(num(e.index) && typeof e.text === 'string')) return null;
       return { type: 'delta', index: e.index, text: e.text, ...(timingOf(e.timing) ?? {}) };
+    case 'tool_call':
+      if (!(Number.isInteger(e.index) && (e.index as number) >= 0 && typeof e.id === 'string' && typeof e.name === 'string' && typeof e.arguments === 'string')) return null;
+      return { type: 'tool_call', index: e.index as number, id: e.id, name: e.name, arguments: e.arguments };
     case 'usage':
       if (!(num(e.promptTokens) && num(e.completionTokens))) return null;
       if (e.cachedPromptTokens !== undefined && !num(e.cachedPromptTokens)) return null;
@@ -71,13 +81,20 @@ export function parseJobEvent(raw: string): JobEvent | null {
         ...(e.cachedPromptTokens !== undefined ? { cachedPromptTokens: e.cachedPromptTokens as number } : {}),
       };
     case 'finished':
-      if (!((e.finishReason === 'stop' || e.finishReason === 'length') && num(e.firstTokenMs) && num(e.totalMs))) return null;
+      if (!(FINISH_REASONS.includes(e.finishReason) && num(e.firstTokenMs) && num(e.totalMs))) return null;
       if (e.deltas !== undefined && !num(e.deltas)) return null;
-      return { type: 'finished', finishReason: e.finishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs, ...(e.deltas !== undefined ? { deltas: e.deltas as number } : {}) };
+      return { type: 'finished', finishReason: e.finishReason as FinishReason, firstTokenMs: e.firstTokenMs, totalMs: e.totalMs, ...(e.deltas !== undefined ? { deltas: e.deltas as number } : {}) };
     case 'error':
       if (!isJobErrorCode(e.code) || typeof e.message !== 'string') return null;
       if (e.retryAfterSeconds !== undefined && !(Number.isInteger(e.retryAfterSeconds) && (e.retryAfterSeconds as number) > 0)) return null;
-      return { type: 'error', code: e.code, message: e.message, ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds as number } : {}) };
+      if (e.param !== undefined && typeof e.param !== 'string') return null;
+      return {
+        type: 'error',
+        code: e.code,
+        message: e.message,
+        ...(e.retryAfterSeconds !== undefined ? { retryAfterSeconds: e.retryAfterSeconds as number } : {}),
+        ...(e.param !== undefined ? { param: e.param as string } : {}),
+      };
     default:
       return null;
   }
@@ -87,6 +104,8 @@ export function parseJobEvent(raw: string): JobEvent | null {
 export interface JobOutput {
   text: string;
   finishReason: FinishReason;
+  /** The calls of tools the generation ended with (finishReason `tool_calls`); absent when none. */
+  toolCalls?: ToolCall[];
   promptTokens: number;
   /** Prompt tokens reused from the node's cache; null when the node did not report it. */
   cachedPromptTokens: number | null;
@@ -130,12 +149,15 @@ export class DeltaContinuity {
  */
 export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput } | { error: { code: JobErrorCode; message: string } } | null {
   const parts: string[] = [];
+  let calls: ToolCall[] = [];
   let usage: Extract<JobEvent, { type: 'usage' }> | null = null;
   for (const e of events) {
     if (e.type === 'started') {
       parts.length = Math.min(parts.length, e.fromDelta ?? 0);
       usage = null;
+      calls = [];
     } else if (e.type === 'delta') parts[e.index] = e.text;
+    else if (e.type === 'tool_call') calls[e.index] = { id: e.id, name: e.name, arguments: e.arguments };
     else if (e.type === 'usage') usage = e;
     else if (e.type === 'error') return { error: { code: e.code, message: e.message } };
     else if (e.type === 'finished') {
@@ -149,6 +171,7 @@ export function foldJobEvents(events: readonly JobEvent[]): { output: JobOutput 
         output: {
           text: parts.join(''),
           finishReason: e.finishReason,
+          ...(calls.length > 0 ? { toolCalls: calls.filter((c) => c !== undefined) } : {}),
           promptTokens: usage?.promptTokens ?? 0,
           cachedPromptTokens: usage?.cachedPromptTokens ?? null,
           completionTokens: usage?.completionTokens ?? 0,

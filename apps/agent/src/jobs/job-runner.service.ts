@@ -120,6 +120,7 @@ export class JobRunner implements OnApplicationBootstrap {
       }
       await end([
         ...rest,
+        ...(result.toolCalls ?? []).map((call, index): JobEvent => ({ type: 'tool_call', index, ...call })),
         { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedPromptTokens: result.cachedPromptTokens },
         { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs, deltas: deltas.deltas },
       ]);
@@ -134,6 +135,13 @@ export class JobRunner implements OnApplicationBootstrap {
         this.logger.log({ jobId, requestId: job.requestId }, 'job refused: it does not fit the context');
         await deltas.finish();
         await end([{ type: 'error', code: e.code, message: e.message }]);
+        return;
+      }
+      if (e instanceof RunnerError && e.code === 'invalid_request') {
+        // The client asked for what this replica cannot do (tools on a spanning replica), found before it generated anything.
+        this.logger.log({ jobId, requestId: job.requestId, param: e.param }, 'job refused by the runner');
+        await deltas.finish();
+        await end([{ type: 'error', code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) }]);
         return;
       }
       const code: JobErrorCode = e instanceof RunnerError && (e.code === 'runner_exited' || e.code === 'runner_unavailable') ? 'runner_crashed' : 'generation_failed';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError, errorSummary } from '@gridline/common';
-import { DeltaTiming, INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput } from '@gridline/contract';
+import { DeltaTiming, INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput, ToolCall } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
 import type { JobsService } from './jobs.service';
@@ -13,6 +13,8 @@ export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
 export type RelayStep =
   /** `timing`: the node's account of the first text, on the first step only. */
   | { type: 'text'; text: string; timing?: DeltaTiming }
+  /** A call of a tool the generation ended with, whole (they come after the text, before `done`). */
+  | { type: 'tool_call'; index: number; call: ToolCall }
   /** `runnerMs`: the model's own time for the whole generation, as the node measured it. */
   | { type: 'done'; output: RelayedOutput; runnerMs: number }
   | { type: 'error'; code: JobErrorCode | 'timeout'; status: number; message: string; param?: string; retryAfterSeconds?: number };
@@ -46,6 +48,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
   let textAttempt: number | null = null;
   let nextIndex = 0;
   let text = '';
+  const toolCalls: ToolCall[] = [];
   let usage: Pick<RelayedOutput, 'promptTokens' | 'cachedPromptTokens' | 'completionTokens'> = { promptTokens: 0, cachedPromptTokens: null, completionTokens: 0 };
   try {
     for (;;) {
@@ -84,12 +87,19 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           sink({ type: 'text', text: event.text, ...(text === '' && event.timing ? { timing: event.timing } : {}) });
           text += event.text;
           break;
+        case 'tool_call':
+          // Never a call twice (a write tried again).
+          if (toolCalls[event.index] !== undefined) break;
+          textAttempt = attempt;
+          toolCalls[event.index] = { id: event.id, name: event.name, arguments: event.arguments };
+          sink({ type: 'tool_call', index: event.index, call: toolCalls[event.index] });
+          break;
         case 'usage':
           usage = { promptTokens: event.promptTokens, cachedPromptTokens: event.cachedPromptTokens ?? null, completionTokens: event.completionTokens };
           break;
         case 'finished':
           finished = true;
-          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...usage }, runnerMs: event.totalMs });
+          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...(toolCalls.length > 0 ? { toolCalls } : {}), ...usage }, runnerMs: event.totalMs });
           return;
         case 'error':
           finished = true;
@@ -99,8 +109,9 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
             status: JOB_ERRORS[event.code].status,
             message: event.message,
             ...(event.retryAfterSeconds !== undefined ? { retryAfterSeconds: event.retryAfterSeconds } : {}),
-            // The runner's exact context check names the input, as the api's own check does.
-            ...(event.code === 'context_length_exceeded' ? { param: INPUT_PARAM[job.kind] } : {}),
+            // The runner's exact context check names the input, as the api's own check does; a
+            // request the runner refused names its field.
+            ...(event.code === 'context_length_exceeded' ? { param: INPUT_PARAM[job.kind] } : event.param ? { param: event.param } : {}),
           });
           return;
       }

@@ -1,16 +1,21 @@
 import { InferenceInput, InferenceRequest, samplingFromOpenAi } from '@gridline/contract';
 import type { ChatMessageDto, InferenceBodyDto } from './dto/chat-completion.dto';
 import { unsupportedParameter } from './openai-parameters';
+import { checkToolMessages, messageToolFields } from './tool-calls';
 
-/** OpenAI chat messages as the contract's: `developer` is a system message, text parts are joined. */
+/**
+ * OpenAI chat messages as the contract's: `developer` is a system message, text parts are
+ * joined, an assistant's null content (tool calls only) is empty; tool calls and results must
+ * pair up (400 naming `messages`).
+ */
 export function chatInput(messages: ChatMessageDto[]): InferenceInput {
-  return {
-    kind: 'chat',
-    messages: messages.map((m) => ({
-      role: m.role === 'developer' ? 'system' : m.role,
-      content: typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join(''),
-    })),
-  };
+  const out = messages.map((m) => ({
+    role: m.role === 'developer' ? ('system' as const) : m.role,
+    content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
+    ...messageToolFields(m),
+  }));
+  checkToolMessages(out);
+  return { kind: 'chat', messages: out };
 }
 
 /**

@@ -53,8 +53,6 @@ describe('OpenAI-compatible routes (in-process, real Postgres and Redis)', () =>
     ['/v1/chat/completions', 'top_logprobs', 3],
     ['/v1/chat/completions', 'logit_bias', { '50256': -100 }],
     ['/v1/chat/completions', 'response_format', { type: 'json_object' }],
-    ['/v1/chat/completions', 'tools', [{ type: 'function', function: { name: 'f' } }]],
-    ['/v1/chat/completions', 'tool_choice', 'auto'],
     ['/v1/chat/completions', 'frequency_penalty', 0.5],
     ['/v1/chat/completions', 'presence_penalty', -1],
     ['/v1/completions', 'logprobs', 2],

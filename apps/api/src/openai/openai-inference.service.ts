@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiError } from '@gridline/common';
-import type { InferenceInput } from '@gridline/contract';
+import type { InferenceRequest } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { Principal } from '../auth/principal';
 import { RequestTimeline, timelineOf } from '../common/request-timeline';
@@ -10,6 +10,7 @@ import { JobsService } from '../jobs/jobs.service';
 import { ChatCompletionResponseDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
 import { chatInput, toInferenceRequest } from './inference-body';
 import { systemFingerprint } from './system-fingerprint';
+import { toolCallChunk, toolCallsMessage, toolFields } from './tool-calls';
 
 type Failure = Extract<RelayStep, { type: 'error' }>;
 type FinishReason = RelayedOutput['finishReason'];
@@ -77,36 +78,39 @@ export class OpenAiInference {
   constructor(private readonly jobs: JobsService) {}
 
   async chat(p: Principal, dto: CreateChatCompletionDto, req: Request & { id?: string }, res: Response): Promise<ChatCompletionResponseDto | void> {
-    const done = await this.run(p, dto, chatInput(dto.messages), CHAT, req, res);
+    const request = { ...toInferenceRequest(dto, chatInput(dto.messages)), ...toolFields(dto) };
+    const done = await this.run(p, dto, request, CHAT, req, res);
     if (!done) return;
     const { meta, output } = done;
     return {
       ...meta,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: output.text, refusal: null }, logprobs: null, finish_reason: output.finishReason }],
+      choices: [{ index: 0, message: { role: 'assistant', content: output.text, refusal: null, ...toolCallsMessage(output) }, logprobs: null, finish_reason: output.finishReason }],
       usage: usage(output),
     };
   }
 
   async complete(p: Principal, dto: CreateCompletionDto, req: Request & { id?: string }, res: Response): Promise<CompletionResponseDto | void> {
-    const done = await this.run(p, dto, { kind: 'completion', prompt: dto.prompt }, COMPLETION, req, res);
+    const done = await this.run(p, dto, toInferenceRequest(dto, { kind: 'completion', prompt: dto.prompt }), COMPLETION, req, res);
     if (!done) return;
     const { meta, output } = done;
-    return { ...meta, object: 'text_completion', choices: [{ index: 0, text: output.text, logprobs: null, finish_reason: output.finishReason }], usage: usage(output) };
+    // A completion has no tools, so never ends with calls.
+    const finishReason = output.finishReason === 'tool_calls' ? 'stop' : output.finishReason;
+    return { ...meta, object: 'text_completion', choices: [{ index: 0, text: output.text, logprobs: null, finish_reason: finishReason }], usage: usage(output) };
   }
 
   /** Admits the job and waits for it; a streamed answer is written here and gives undefined. */
   private async run(
     p: Principal,
     dto: CreateChatCompletionDto | CreateCompletionDto,
-    input: InferenceInput,
+    request: InferenceRequest,
     shape: Shape,
     req: Request & { id?: string },
     res: Response,
   ): Promise<{ meta: Meta; output: RelayedOutput } | undefined> {
     const timeline = timelineOf(req);
     timeline.mark('validate');
-    const { job, model } = await this.jobs.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
+    const { job, model } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
     res.setHeader('x-gridline-job-id', job.id);
     const meta: Meta = {
       id: `${shape.idPrefix}-${job.id.replace(/-/g, '')}`,
@@ -120,8 +124,8 @@ export class OpenAiInference {
     }
     let last: RelayStep | null = null;
     await relayJob(this.jobs, job, res, (step) => {
-      if (step.type !== 'text') last = step;
-      else if (step.timing) timeline.markFirstOutput(step.timing);
+      if (step.type !== 'text' && step.type !== 'tool_call') last = step;
+      else if (step.type === 'text' && step.timing) timeline.markFirstOutput(step.timing);
     });
     const outcome = last as RelayStep | null;
     if (outcome?.type === 'error') throw relayError(outcome);
@@ -161,8 +165,10 @@ export class OpenAiInference {
         return;
       }
       if (step.type === 'text' && !opened) timeline.markFirstOutput(step.timing);
+      else if (step.type === 'tool_call' && !opened) timeline.markFirstOutput(undefined);
       open();
       if (step.type === 'text') chunk(shape.textChoice(step.text));
+      else if (step.type === 'tool_call') chunk(toolCallChunk(step.index, step.call));
       else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: step.param ?? null, code: step.code } });
       else {
         chunk(shape.finishChoice(step.output.finishReason));

@@ -3,7 +3,7 @@ import { ApiError } from '@gridline/common';
 /**
  * OpenAI parameters Gridline cannot honour yet, each with the one value that changes nothing
  * (the default a client may send explicitly). Any other value is refused with 400
- * `unsupported_parameter` naming the parameter: a client that asked for tools, log
+ * `unsupported_parameter` naming the parameter: a client that asked for log
  * probabilities or a second choice must not get an answer that silently lacks them.
  * The parameters OpenAI accepts that change nothing here (`store`, `metadata`, `user`,
  * `service_tier`, `parallel_tool_calls`, `stream_options.include_obfuscation`) are not in
@@ -20,8 +20,6 @@ const UNSUPPORTED: { param: string; harmless: (value: unknown) => boolean; why: 
   { param: 'frequency_penalty', harmless: (v) => v === 0, why: 'only frequency_penalty = 0 is supported' },
   { param: 'presence_penalty', harmless: (v) => v === 0, why: 'only presence_penalty = 0 is supported' },
   { param: 'response_format', harmless: (v) => (v as { type?: unknown }).type === 'text', why: 'only response_format {"type": "text"} is supported' },
-  { param: 'tools', harmless: (v) => Array.isArray(v) && v.length === 0, why: 'function calling (tools) is not supported' },
-  { param: 'tool_choice', harmless: (v) => v === 'none', why: 'function calling is not supported: only tool_choice "none"' },
 ];
 
 /** The first parameter of a validated body whose value cannot be honoured, as a 400; null when all can. */

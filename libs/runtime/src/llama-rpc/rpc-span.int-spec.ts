@@ -214,6 +214,20 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
     expect(b).toEqual({ status: 'rejected', reason: expect.objectContaining({ code: 'context_length_exceeded', message: (a as PromiseRejectedResult).reason.message }) });
   }, 60_000);
 
+  it('refuses tools (no call grammar through llama-server) with invalid_request naming tools; with tool_choice none it answers as without them', async () => {
+    const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris'] } } } }];
+    for (const toolChoice of ['auto', 'required'] as const) {
+      await expect(leader.generate(`tools-${toolChoice}`, chatRequest(chats[0], { maxTokens: 4, sampling: greedy, tools, toolChoice }))).rejects.toMatchObject({
+        code: 'invalid_request',
+        param: 'tools',
+        message: expect.stringMatching(/^tools: function calling is not available on a replica spanning several nodes/),
+      });
+    }
+    const none = await leader.generate('tools-none', chatRequest(chats[0], { maxTokens: 4, sampling: greedy, tools, toolChoice: 'none' }));
+    const plain = await leader.generate('tools-plain', chatRequest(chats[0], { maxTokens: 4, sampling: greedy }));
+    expect(none).toMatchObject({ text: plain.text, promptTokens: plain.promptTokens });
+  }, 60_000);
+
   it('generates on its two sequences at once, each as alone', async () => {
     const requests = chats.slice(0, 2).map((c) => chatRequest(c, { maxTokens: 16, sampling: greedy }));
     const alone = await Promise.all(requests.map((r, i) => single.generate(`par-single-${i}`, r)));

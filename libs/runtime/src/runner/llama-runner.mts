@@ -21,10 +21,11 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { completionBudget, contextOverflow, samplingValue } from '#gridline/contract';
-import type { ChatMessage, InferenceRequest, JobResume } from '@gridline/contract';
+import type { InferenceRequest, JobResume, ToolCall } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 import { SpanServer } from './span-server.mjs';
 import { SpanText } from './span-text.mjs';
+import { chatFunctions, chatHistory, toolCalls, type ChatFunctions } from './runner-tools.mjs';
 
 if (!process.send) {
   process.stderr.write('llama-runner must be started with an IPC channel (child_process.fork)\n');
@@ -77,17 +78,6 @@ let chatWrapper: ChatWrapper | null = null;
 type Slot = { busy: boolean } & ({ kind: 'local'; sequence: LlamaContextSequence } | { kind: 'span'; index: number; held: Token[] });
 let slots: Slot[] = [];
 const running = new Map<string, AbortController>();
-
-/** The messages as LlamaChat's history, ending with the model's response so far (LlamaChat continues a trailing model item). */
-function toHistory(messages: ChatMessage[], responseSoFar = ''): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m): ChatHistoryItem => {
-    if (m.role === 'system') return { type: 'system', text: m.content };
-    if (m.role === 'user') return { type: 'user', text: m.content };
-    return { type: 'model', response: [m.content] };
-  });
-  history.push({ type: 'model', response: responseSoFar ? [responseSoFar] : [] });
-  return history;
-}
 
 async function init(gpu: Extract<RunnerRequest, { type: 'init' }>['gpu']): Promise<void> {
   llama = await getLlama({ gpu, build: 'never', usePrebuiltBinaries: true, progressLogs: false, logLevel: 'error' as never });
@@ -337,23 +327,34 @@ function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
  * an earlier attempt's text, that text is part of them (its last `resumed` tokens), as the model's
  * response so far for a chat, after the prompt for a completion.
  */
-type Prompt = ({ kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[]; stopTriggers: readonly LlamaText[] } | { kind: 'completion'; input: Token[]; tokens: Token[] }) & {
+type Prompt = (
+  | { kind: 'chat'; history: ChatHistoryItem[]; tokens: Token[]; stopTriggers: readonly LlamaText[]; functions: ChatFunctions | null }
+  | { kind: 'completion'; input: Token[]; tokens: Token[] }
+) & {
   resumed: number;
+  /** Tokens put into the sequence after `tokens` before the first generated one (a forced call's prefix): prompt too. */
+  injected: number;
 };
 
 function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: ChatWrapper, resume: JobResume | undefined): Prompt {
   if (request.input.kind === 'chat') {
-    // Rendered and tokenized as LlamaChat does before it evaluates (its context window).
-    const tokensOf = (history: ChatHistoryItem[]) => wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer);
-    const history = toHistory(request.input.messages, resume?.text);
-    const state = wrapper.generateContextState({ chatHistory: history });
+    // Rendered and tokenized as LlamaChat does before it evaluates (its context window), with
+    // the tools' documentation the chat wrapper adds.
+    const functions = chatFunctions(request, wrapper);
+    const render = (history: ChatHistoryItem[]) =>
+      (functions?.wrapper ?? wrapper).generateContextState({ chatHistory: history, ...(functions ? { availableFunctions: functions.functions, documentFunctionParams: true } : {}) });
+    const tokensOf = (history: ChatHistoryItem[]) => render(history).contextText.tokenize(model.tokenizer);
+    const history = chatHistory(request.input.messages, resume?.text);
+    const state = render(history);
     const tokens = state.contextText.tokenize(model.tokenizer);
     return {
       kind: 'chat',
       history,
       tokens,
       stopTriggers: state.stopGenerationTriggers,
-      resumed: resume ? tokens.length - tokensOf(toHistory(request.input.messages)).length : 0,
+      functions,
+      resumed: resume ? tokens.length - tokensOf(chatHistory(request.input.messages)).length : 0,
+      injected: functions?.forcedPrefix ? functions.forcedPrefix.tokenize(model.tokenizer, 'trimLeadingSpace').length : 0,
     };
   }
   // Tokenized here as LlamaCompletion would (it takes tokens as they are, then prepends its token).
@@ -362,7 +363,7 @@ function preparePrompt(request: InferenceRequest, model: LlamaModel, wrapper: Ch
   // The text continued is tokenized on its own, as it was generated: after the prompt's tokens, never merged with them.
   const soFar = resume ? model.tokenize(resume.text, false, 'trimLeadingSpace') : [];
   const input = [...prompt, ...soFar];
-  return { kind: 'completion', input, tokens: first !== null ? [first, ...input] : input, resumed: soFar.length };
+  return { kind: 'completion', input, tokens: first !== null ? [first, ...input] : input, resumed: soFar.length, injected: 0 };
 }
 
 /** A job that ends without generating anything. */
@@ -397,6 +398,11 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   if (!model || !chatWrapper || (!context && !spanServer)) throw new Error('no model is loaded');
   const loadedModel = model;
   const wrapper = chatWrapper;
+  if (spanServer && req.request.input.kind === 'chat' && (req.request.tools?.length ?? 0) > 0 && req.request.toolChoice !== 'none') {
+    // llama-server is given rendered tokens and samples freely: no function-call grammar, no call parsing.
+    send({ type: 'error', id: req.id, code: 'invalid_request', param: 'tools', message: 'tools: function calling is not available on a replica spanning several nodes; call without tools (or with tool_choice "none")' });
+    return;
+  }
   // A job that continues an earlier attempt's text. When its generation is deterministic, the
   // text is generated again from the prompt and kept back, and only what follows is sent: the
   // result is exactly the uninterrupted one. Evaluating the text after the prompt instead would
@@ -407,7 +413,7 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   const prompt = preparePrompt(req.request, loadedModel, wrapper, replay ? undefined : req.resume);
   // A continued text counts against max_tokens.
   const request: InferenceRequest = req.request.maxTokens === undefined ? req.request : { ...req.request, maxTokens: req.request.maxTokens - prompt.resumed };
-  const promptTokens = prompt.tokens.length - prompt.resumed;
+  const promptTokens = prompt.tokens.length + prompt.injected - prompt.resumed;
   if (request.maxTokens !== undefined && request.maxTokens <= 0) {
     // The text continued had already reached max_tokens: the job ends as it would have.
     send({ type: 'done', id: req.id, result: { text: '', finishReason: 'length', promptTokens, cachedPromptTokens: 0, completionTokens: req.request.maxTokens ?? prompt.resumed, firstTokenMs: 0, totalMs: 0 } });
@@ -421,7 +427,7 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   const overflow = contextOverflow({
     kind: prompt.kind,
     contextTokens: contextSize,
-    promptTokens: prompt.tokens.length,
+    promptTokens: prompt.tokens.length + prompt.injected,
     maxTokens: request.maxTokens,
     promptLimit: prompt.kind === 'chat' ? contextSize - 2 : contextSize - 1,
   });
@@ -579,14 +585,24 @@ async function run(
   };
   let text: string;
   let stop: StopReason;
+  let calls: ToolCall[] = [];
   if (prompt.kind === 'chat') {
-    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: wrapper, autoDisposeSequence: false });
+    const fn = prompt.functions;
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: fn?.wrapper ?? wrapper, autoDisposeSequence: false });
     try {
-      const res = await chat.generateResponse(prompt.history, options);
+      const promptLength = prompt.tokens.length + prompt.injected;
+      const onFunctionCallParamsChunk = () => {
+        if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
+      };
+      const res = await chat.generateResponse(prompt.history, fn ? { ...options, functions: fn.functions, documentFunctionParams: true, maxParallelFunctionCalls: 1, onFunctionCallParamsChunk } : options);
       // The check above makes a shift impossible; should one happen anyway, fail loudly.
       if (res.lastEvaluation.contextShiftMetadata != null) throw new Error('the chat history was shifted out of the context window');
       text = res.response;
       stop = res.metadata.stopReason;
+      if (res.functionCalls?.length) calls = toolCalls(res.functionCalls);
+      // A call's tokens (whole or cut by max_tokens) are generated under its grammar and not
+      // reported as text tokens: the sequence holds them, all but the last one sampled.
+      if (fn && stop !== 'abort') completionTokens = Math.max(completionTokens, sequence.nextTokenIndex - promptLength + 1);
     } finally {
       chat.dispose();
     }
@@ -601,6 +617,9 @@ async function run(
     } finally {
       completion.dispose();
     }
+  }
+  if (calls.length > 0) {
+    return { text, finishReason: 'tool_calls', toolCalls: calls, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
   }
   return { text, finishReason: finishReason(stop), completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
 }

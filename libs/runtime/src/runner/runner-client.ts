@@ -13,6 +13,8 @@ export class RunnerError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The request field a client error names (`invalid_request`). */
+    readonly param?: string,
   ) {
     super(message);
   }
@@ -124,7 +126,7 @@ export class RunnerClient extends EventEmitter {
       return;
     }
     this.pending.delete(id as string);
-    if (event.type === 'error') p.reject(new RunnerError(event.code, event.message));
+    if (event.type === 'error') p.reject(new RunnerError(event.code, event.message, event.param));
     else p.resolve(event);
   }
 }

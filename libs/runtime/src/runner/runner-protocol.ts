@@ -4,7 +4,7 @@
  * await. They travel over Node's IPC channel as JSON. This file holds types only; the
  * request itself is the inference contract's.
  */
-import type { InferenceRequest, JobErrorCode, JobResume } from '@gridline/contract';
+import type { InferenceRequest, JobErrorCode, JobResume, ToolCall } from '@gridline/contract';
 
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
@@ -79,7 +79,9 @@ export interface RunnerInspectInfo {
 
 export interface RunnerGenerationDone {
   text: string;
-  finishReason: 'stop' | 'length' | 'cancelled';
+  /** `tool_calls`: the generation ended with calls of the request's tools (`toolCalls`). */
+  finishReason: 'stop' | 'length' | 'cancelled' | 'tool_calls';
+  toolCalls?: ToolCall[];
   promptTokens: number;
   /**
    * Of `promptTokens`, how many the sequence already held from an earlier job (the longest
@@ -94,9 +96,10 @@ export interface RunnerGenerationDone {
 
 /**
  * Why a runner request failed: a job error the client must see as it is (the request does not
- * fit the context), or anything else (`runner_error`).
+ * fit the context, or asks for what this replica cannot do: `invalid_request` with the field in
+ * `param`), or anything else (`runner_error`).
  */
-export type RunnerErrorCode = Extract<JobErrorCode, 'context_length_exceeded'> | 'runner_error';
+export type RunnerErrorCode = Extract<JobErrorCode, 'context_length_exceeded' | 'invalid_request'> | 'runner_error';
 
 export type RunnerEvent =
   | { type: 'ready'; gpu: RunnerGpuInfo }
@@ -104,4 +107,4 @@ export type RunnerEvent =
   | { type: 'loaded'; id: string; info: RunnerLoadedInfo }
   | { type: 'chunk'; id: string; text: string }
   | { type: 'done'; id: string; result: RunnerGenerationDone }
-  | { type: 'error'; id: string | null; code: RunnerErrorCode; message: string };
+  | { type: 'error'; id: string | null; code: RunnerErrorCode; message: string; param?: string };

@@ -17,10 +17,12 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
   ValidationArguments,
   registerDecorator,
 } from 'class-validator';
+import { ToolCallDto, ToolDto } from './tool.dto';
 
 /** `content` is a string or an array of `{type: "text", text}` parts. */
 function IsMessageContent() {
@@ -91,7 +93,7 @@ function IsResponseFormat() {
     });
 }
 
-/** `tool_choice`: none, auto, required, or an object naming a tool. */
+/** `tool_choice`: none, auto, required, or `{type: "function", function: {name}}`. */
 function IsToolChoice() {
   return (target: object, propertyName: string) =>
     registerDecorator({
@@ -99,20 +101,50 @@ function IsToolChoice() {
       target: target.constructor,
       propertyName,
       validator: {
-        validate: (value: unknown) => ['none', 'auto', 'required'].includes(value as string) || (typeof value === 'object' && value !== null && !Array.isArray(value)),
-        defaultMessage: () => 'tool_choice must be none, auto, required or an object',
+        validate: (value: unknown) => {
+          if (['none', 'auto', 'required'].includes(value as string)) return true;
+          const v = value as { type?: unknown; function?: { name?: unknown } } | null;
+          return typeof v === 'object' && v !== null && v.type === 'function' && typeof v.function === 'object' && v.function !== null && typeof v.function.name === 'string' && Object.keys(v).length === 2;
+        },
+        defaultMessage: () => 'tool_choice must be none, auto, required or {"type": "function", "function": {"name": …}}',
       },
     });
 }
 
 export class ChatMessageDto {
-  @ApiProperty({ enum: ['system', 'developer', 'user', 'assistant'] })
-  @IsIn(['system', 'developer', 'user', 'assistant'])
-  role!: 'system' | 'developer' | 'user' | 'assistant';
+  @ApiProperty({ enum: ['system', 'developer', 'user', 'assistant', 'tool'] })
+  @IsIn(['system', 'developer', 'user', 'assistant', 'tool'])
+  role!: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
-  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } } } }] })
+  @ApiProperty({
+    nullable: true,
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: ['text'] }, text: { type: 'string' } } } }],
+    description: 'May be null (or left out) in an assistant message that has tool_calls',
+  })
+  @ValidateIf((m: ChatMessageDto) => !(m.role === 'assistant' && m.tool_calls !== undefined && (m.content === null || m.content === undefined)))
   @IsMessageContent()
-  content!: string | { type: 'text'; text: string }[];
+  content!: string | { type: 'text'; text: string }[] | null;
+
+  @ApiPropertyOptional({ type: [ToolCallDto], description: 'An assistant message: the tools it called (each answered by a following `tool` message)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(128)
+  @ValidateNested({ each: true })
+  @Type(() => ToolCallDto)
+  tool_calls?: ToolCallDto[];
+
+  @ApiPropertyOptional({ description: 'A `tool` message: the id of the call whose result `content` is' })
+  @ValidateIf((m: ChatMessageDto) => m.role === 'tool' || m.tool_call_id !== undefined)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  tool_call_id?: string;
+
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Accepted and ignored, so that a response message can be sent back as it is' })
+  @IsOptional()
+  @IsString()
+  refusal?: string | null;
 
   @ApiPropertyOptional()
   @IsOptional()
@@ -249,17 +281,23 @@ export class CreateChatCompletionDto extends InferenceBodyDto {
   @IsResponseFormat()
   response_format?: { type: string };
 
-  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, description: 'Function calling is not supported: only an empty list (others are 400 unsupported_parameter)' })
+  @ApiPropertyOptional({ type: [ToolDto], description: 'Functions the model may call. Their parameters schemas constrain the arguments generated (a grammar), so only the keywords it honours are accepted; see the README' })
   @IsOptional()
   @IsArray()
-  tools?: object[];
+  @ArrayMaxSize(128)
+  @ValidateNested({ each: true })
+  @Type(() => ToolDto)
+  tools?: ToolDto[];
 
-  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: ['none', 'auto', 'required'] }, { type: 'object' }], description: 'Only `none` is supported (others are 400 unsupported_parameter)' })
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'string', enum: ['none', 'auto', 'required'] }, { type: 'object', properties: { type: { type: 'string', enum: ['function'] }, function: { type: 'object', properties: { name: { type: 'string' } } } } }],
+    description: '`auto` (the default with tools): the model may call a function; `required`: it calls one; `{"type": "function", "function": {"name": …}}`: it calls that one; `none`: it answers in text',
+  })
   @IsOptional()
   @IsToolChoice()
-  tool_choice?: string | object;
+  tool_choice?: 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
-  @ApiPropertyOptional({ description: 'Accepted and ignored (no tools are called)' })
+  @ApiPropertyOptional({ description: 'Accepted and ignored: a response holds at most one tool call' })
   @IsOptional()
   @IsBoolean()
   parallel_tool_calls?: boolean;
@@ -310,10 +348,12 @@ export class CreateCompletionDto extends InferenceBodyDto {
 export class ChatCompletionMessageDto {
   @ApiProperty({ enum: ['assistant'] })
   role!: 'assistant';
-  @ApiProperty()
-  content!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'null when the message is tool calls only' })
+  content!: string | null;
   @ApiProperty({ nullable: true, type: String })
   refusal!: null;
+  @ApiPropertyOptional({ type: [ToolCallDto], description: 'The tools the model called (finish_reason `tool_calls`)' })
+  tool_calls?: ToolCallDto[];
 }
 
 export class ChatCompletionChoiceDto {
@@ -323,8 +363,8 @@ export class ChatCompletionChoiceDto {
   message!: ChatCompletionMessageDto;
   @ApiProperty({ nullable: true, type: Object })
   logprobs!: null;
-  @ApiProperty({ enum: ['stop', 'length'] })
-  finish_reason!: 'stop' | 'length';
+  @ApiProperty({ enum: ['stop', 'length', 'tool_calls'] })
+  finish_reason!: 'stop' | 'length' | 'tool_calls';
 }
 
 export class PromptTokensDetailsDto {

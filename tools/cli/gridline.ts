@@ -18,7 +18,7 @@ const USAGE = `Usage: gridline COMMAND [options]
   login --url URL --access-key AK --secret-key SK   check the keypair and store it (mode 0600)
   logout | whoami
 
-  teams list [--name TEXT] | get ID | create NAME [--weight N] [--quota-gpus N] [--quota-gpu-memory BYTES] [--quota-jobs N]
+  teams list [--name TEXT] | get ID | create NAME [--weight N] [--quota-gpus N] [--quota-gpu-memory BYTES]
   teams update ID [same options] | delete ID
   teams members TEAM_ID | add-member TEAM_ID USER_ID --role team_admin|member | remove-member TEAM_ID USER_ID
   users list [--email TEXT] | get ID | me | create EMAIL NAME [--team ID] [--role team_admin|member] [--superadmin] | delete ID
@@ -265,7 +265,6 @@ async function main(argv: string[]): Promise<number> {
       weight: { type: 'string' },
       'quota-gpus': { type: 'string' },
       'quota-gpu-memory': { type: 'string' },
-      'quota-jobs': { type: 'string' },
       expires: { type: 'string' },
       grace: { type: 'string' },
       scope: { type: 'string' },
@@ -324,7 +323,6 @@ async function main(argv: string[]): Promise<number> {
     ...(f.weight !== undefined ? { weight: int(f.weight, 'weight') } : {}),
     ...(f['quota-gpus'] !== undefined ? { quotaGpus: int(f['quota-gpus'], 'quota-gpus') } : {}),
     ...(f['quota-gpu-memory'] !== undefined ? { quotaGpuMemoryBytes: int(f['quota-gpu-memory'], 'quota-gpu-memory') } : {}),
-    ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
   });
   const [a, b] = rest;
   const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub);
@@ -333,7 +331,7 @@ async function main(argv: string[]): Promise<number> {
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
       return 0;
     case 'teams list':
-      print(await ok(creds, 'GET', `/api/v1/teams${qs({ name: f.name, limit: f.limit })}`), ['id', 'name', 'weight', 'quotaGpus', 'quotaConcurrentJobs'], raw);
+      print(await ok(creds, 'GET', `/api/v1/teams${qs({ name: f.name, limit: f.limit })}`), ['id', 'name', 'weight', 'quotaGpus'], raw);
       return 0;
     case 'teams get':
       print(await ok(creds, 'GET', `/api/v1/teams/${need(a, 'ID')}`), null, raw);

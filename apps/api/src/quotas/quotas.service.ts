@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ApiError, errorSummary, quote } from '@gridline/common';
-import { ModelRepository, QUOTA_LIMIT_FIELDS, QuotaEntry, QuotaEntryRecord, QuotaLimitValues, QuotaRepository, TeamScope } from '@gridline/db';
+import { ModelRepository, QUOTA_LIMIT_FIELDS, QuotaEntry, QuotaEntryRecord, QuotaLimitValues, QuotaRepository, TeamRepository, TeamScope } from '@gridline/db';
 import { QuotaGate, QuotaPolicies, QuotaScopeKind, QuotaSubject } from '@gridline/jobs';
 import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
@@ -30,6 +30,7 @@ export class QuotasService {
 
   constructor(
     private readonly quotas: QuotaRepository,
+    private readonly teams: TeamRepository,
     private readonly models: ModelRepository,
     private readonly gate: QuotaGate,
     private readonly policies: QuotaPolicies,
@@ -37,30 +38,30 @@ export class QuotasService {
   ) {}
 
   async get(p: Principal, teamId: string): Promise<TeamQuotasDto> {
-    const entries = await this.quotas.forTeam(scopeFor(p), teamId);
+    const entries = (await this.teams.get(scopeFor(p), teamId)) ? await this.quotas.forTeam(scopeFor(p), teamId) : null;
     if (!entries) throw notFound('team', teamId, 'id');
     return this.view(teamId, entries);
   }
 
   async put(p: Principal, teamId: string, dto: PutTeamQuotasDto, origin: RequestOrigin): Promise<TeamQuotasDto> {
     // The team first (404), then what the body names (404 naming the entry): checked before anything is written.
-    if (!(await this.quotas.forTeam(scopeFor(p), teamId))) throw notFound('team', teamId, 'id');
+    if (!(await this.teams.get(scopeFor(p), teamId))) throw notFound('team', teamId, 'id');
     const keys = dto.keys ?? [];
     const models = dto.models ?? [];
     const seen = new Set<string>();
     keys.forEach((k, i) => {
-      if (seen.has(k.id)) throw new ApiError('validation_failed', `the key ${quote(k.id)} is listed twice`, { param: `keys.${i}.id` });
+      if (seen.has(k.id)) throw new ApiError('validation_failed', `the key ${quote(k.id)} is listed twice`, { param: `keys[${i}].id` });
       seen.add(k.id);
     });
     models.forEach((m, i) => {
-      if (seen.has(`model:${m.model}`)) throw new ApiError('validation_failed', `the model ${quote(m.model)} is listed twice`, { param: `models.${i}.model` });
+      if (seen.has(`model:${m.model}`)) throw new ApiError('validation_failed', `the model ${quote(m.model)} is listed twice`, { param: `models[${i}].model` });
       seen.add(`model:${m.model}`);
     });
     const foreign = await this.quotas.foreignKeys(teamId, { keypairs: keys.filter((k) => k.kind === 'keypair').map((k) => k.id), tokens: keys.filter((k) => k.kind === 'token').map((k) => k.id) });
     const badKey = keys.findIndex((k) => (k.kind === 'keypair' ? foreign.keypairs : foreign.tokens).includes(k.id));
-    if (badKey >= 0) throw notFound(keys[badKey].kind === 'keypair' ? "the team's keypair" : "the team's token", keys[badKey].id, `keys.${badKey}.id`);
+    if (badKey >= 0) throw notFound(keys[badKey].kind === 'keypair' ? "the team's keypair" : "the team's token", keys[badKey].id, `keys[${badKey}].id`);
     for (const [i, m] of models.entries()) {
-      if (!(await this.models.findVisible(TeamScope.team(teamId), m.model))) throw new ApiError('model_not_found', `The model ${quote(m.model)} does not exist for this team`, { param: `models.${i}.model` });
+      if (!(await this.models.findVisible(TeamScope.team(teamId), m.model))) throw new ApiError('model_not_found', `The model ${quote(m.model)} does not exist for this team`, { param: `models[${i}].model` });
     }
     const entries: QuotaEntry[] = [
       ...(dto.limits ? [{ subject: { kind: 'team' as const }, limits: values(dto.limits) }] : []),

@@ -103,7 +103,6 @@ export class JobsService {
     options.timeline?.mark('model');
     // Refused before anything is written: Redis carries the job from here on.
     this.redis.assertRoomForJob();
-    const now = new Date();
     const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
     const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
     // A submit repeated under its idempotency key returns the first job without being admitted (or refused) again.
@@ -113,6 +112,8 @@ export class JobsService {
     }
     const admission = await this.admit(p, model, record, request, options.mode, timeout);
     options.timeline?.mark('admission');
+    // Accepted from here: after admission, so a job's life as its row tells it lies within its quota slot's.
+    const now = new Date();
     const holds: JobQuotaHolds | null = admission.slot || admission.queued || admission.reservation ? { slot: admission.slot, queued: admission.queued, reservation: admission.reservation } : null;
     let accepted: { job: JobRecord; created: boolean };
     try {

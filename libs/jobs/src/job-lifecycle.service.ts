@@ -205,14 +205,18 @@ export class JobLifecycle {
   /**
    * What the job took from its team's quotas at admission goes back when its row is finished:
    * the concurrency slot and the queue place are freed, the token reservation is replaced by
-   * the tokens the job used (prompt and completion as the row has them; none recorded: zero).
-   * Each is idempotent; a failure is logged, never the end's: a slot then lapses with its lease,
-   * a place with the job's deadline, and an unsettled reservation stays charged to its window.
+   * the tokens the job used: prompt and completion as the row has them; none recorded (it was
+   * cancelled, it failed, it timed out) the whole reservation when it reached a node (it may
+   * have generated: a client that goes away before the end must not make its tokens free), and
+   * zero when it never left the queue. Each is idempotent; a failure is logged, never the end's:
+   * a slot then lapses with its lease, a place with the job's deadline, and an unsettled
+   * reservation stays charged to its window.
    */
   private async giveBackQuota(job: JobRecord): Promise<void> {
     const q = job.quota;
     if (!q) return;
-    const used = (job.promptTokens ?? 0) + (job.completionTokens ?? 0);
+    const reported = job.promptTokens !== null || job.completionTokens !== null;
+    const used = reported ? (job.promptTokens ?? 0) + (job.completionTokens ?? 0) : job.dispatchedAt ? (q.reservation?.tokens ?? 0) : 0;
     const results = await Promise.allSettled([this.quotas.release(q.slot), this.quotas.dequeue(q.queued), this.quotas.settle(q.reservation, used)]);
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ jobId: job.id }, `giving back the job's quota failed: ${errorSummary(r.reason)}`);
   }

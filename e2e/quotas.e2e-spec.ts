@@ -1,3 +1,4 @@
+import OpenAI, { RateLimitError } from 'openai';
 import { InferenceInput, ServedContext, completionBudget, promptTokensLowerBound } from '@gridline/contract';
 import { RunningStack, StackClient, startStack, until } from '@gridline/testing';
 
@@ -98,7 +99,7 @@ describe('quotas per team (real stack)', () => {
     expect(ok.length).toBeGreaterThanOrEqual(10);
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) {
-      expect(r.body).toEqual({ error: { message: expect.stringContaining("the team's max_concurrent_jobs (10 concurrent jobs)"), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } });
+      expect(r.body).toEqual({ error: { message: expect.stringContaining('for the team on max_concurrent_jobs (10 concurrent jobs)'), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' } });
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     }
     // The server's record: one row per admitted request (none for a refused one), and their lives overlap at most 10 deep.
@@ -165,7 +166,7 @@ describe('quotas per team (real stack)', () => {
     expect((await keyed('Two.', 2)).status).toBe(200);
     const third = await keyed('Three.', 2);
     expect(third.status).toBe(429);
-    expect(third.body.error.message).toContain("this key's requests_per_minute (2 requests per minute)");
+    expect(third.body.error.message).toContain('for this key on requests_per_minute (2 requests per minute)');
     const retryAfter = Number(third.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
@@ -179,7 +180,7 @@ describe('quotas per team (real stack)', () => {
     expect((await keyed('Four.', 8)).status).toBe(200);
     const fifth = await keyed('Four.', 8);
     expect(fifth.status).toBe(429);
-    expect(fifth.body.error.message).toContain("this key's tokens_per_minute");
+    expect(fifth.body.error.message).toContain('for this key on tokens_per_minute');
     expect(Number(fifth.headers.get('retry-after'))).toBeLessThanOrEqual(60);
 
     // Both at once: refused in this minute, admitted in the next.
@@ -191,6 +192,27 @@ describe('quotas per team (real stack)', () => {
     expect(next.headers.get('x-ratelimit-remaining-requests')).toBe('1');
     expect(next.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
   }, 150_000);
+
+  it('the official openai client, unmodified: rate-limit headers on a completion, then RateLimitError (429) with Retry-After over quota', async () => {
+    const key = (await admin.json<{ id: string; token: string }>('POST', '/api/v1/tokens', { name: 'quota-sdk', scope: 'inference' })).body;
+    const res = await admin.json('PUT', `/api/v1/teams/${teamId}/quotas`, { keys: [{ kind: 'token', id: key.id, limits: { requestsPerMinute: 1 } }] });
+    expect(res.status).toBe(200);
+    await roomInMinute(10_000);
+    const openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: key.token, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'Hello.' }];
+    const { data, response } = await openai.chat.completions.create({ model, messages, max_tokens: 2, temperature: 0 }).withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('1');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const refused = await openai.chat.completions.create({ model, messages, max_tokens: 2, temperature: 0 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RateLimitError);
+    const e = refused as RateLimitError;
+    expect(e.status).toBe(429);
+    expect(e.code).toBe('rate_limit_exceeded');
+    expect(e.type).toBe('rate_limit_error');
+    expect(Number(e.headers?.get('retry-after'))).toBeGreaterThan(0);
+    expect(e.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+  });
 
   it('a slot held by an api that is killed (SIGKILL) is free again when its lease lapses, while its job still runs', async () => {
     await setQuotas({ maxConcurrentJobs: 1 });

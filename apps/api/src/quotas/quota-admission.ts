@@ -22,7 +22,7 @@ const WHAT: Record<QuotaLimitName, (n: number) => string> = {
   tokens_per_day: (n) => `${n} token${n === 1 ? '' : 's'} per day (UTC)`,
 };
 
-const SCOPE: Record<QuotaScopeKind, string> = { team: "the team's", key: "this key's", model: "the team's quota for this model:" };
+const WHO: Record<QuotaScopeKind, string> = { team: 'the team', key: 'this key', model: "the team's use of this model" };
 
 /**
  * A refusal as the client gets it: 429 `rate_limit_exceeded` in OpenAI's shape, naming the limit
@@ -30,13 +30,13 @@ const SCOPE: Record<QuotaScopeKind, string> = { team: "the team's", key: "this k
  * itself: it can never pass) and the `x-ratelimit-*` headers of the refused kind.
  */
 export function quotaRefusal(r: Refusal): ApiError {
-  const limit = `${SCOPE[r.scope]} ${r.limit} (${WHAT[r.limit](r.max)})`;
+  const on = `${WHO[r.scope]} on ${r.limit} (${WHAT[r.limit](r.max)})`;
   const message =
     r.retryAfterSeconds === null
-      ? `Request too large: it needs ${r.requested} tokens, more than ${limit} allows at all. Lower max_tokens or shorten the input.`
+      ? `Request too large for ${on}: requested ${r.requested}. Lower max_tokens or shorten the input.`
       : r.limit === 'max_concurrent_jobs' || r.limit === 'max_queued_jobs'
-        ? `Rate limit reached: ${limit} are in use. Try again in ${r.retryAfterSeconds} s at most.`
-        : `Rate limit reached: ${limit}; used ${r.current}, requested ${r.requested}. Try again in ${r.retryAfterSeconds} s.`;
+        ? `Rate limit reached for ${on}: ${r.current} in use. Please try again in ${r.retryAfterSeconds} s at most.`
+        : `Rate limit reached for ${on}: used ${r.current}, requested ${r.requested}. Please try again in ${r.retryAfterSeconds} s.`;
   const kind = r.limit === 'requests_per_minute' ? 'requests' : r.limit === 'tokens_per_minute' || r.limit === 'tokens_per_day' ? 'tokens' : null;
   const headers: Record<string, string> = kind
     ? {

@@ -178,7 +178,7 @@ describe('quotas (admin API and admission, real Postgres and Redis)', () => {
       const res = await submit(a, 20);
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBeNull();
-      expect(res.body.detail).toMatch(/^Request too large: it needs 21 tokens/);
+      expect(res.body.detail).toMatch(/^Request too large for the team on tokens_per_minute \(10 tokens per minute\): requested 21\./);
     });
 
     it('requests_per_minute: x-ratelimit-*-requests count down, then 429 with Retry-After until the minute ends', async () => {
@@ -199,7 +199,7 @@ describe('quotas (admin API and admission, real Postgres and Redis)', () => {
       expect(retryAfter).toBeGreaterThan(0);
       expect(retryAfter).toBeLessThanOrEqual(60);
       expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
-      expect(refused.body.detail).toContain("the team's requests_per_minute (3 requests per minute)");
+      expect(refused.body.detail).toContain('for the team on requests_per_minute (3 requests per minute)');
     });
 
     it('a key quota refuses the key and not the team’s other keys', async () => {
@@ -208,7 +208,7 @@ describe('quotas (admin API and admission, real Postgres and Redis)', () => {
       expect((await submit(b, 1)).status).toBe(202);
       const second = await submit(b, 1);
       expect(second.status).toBe(429);
-      expect(second.body.detail).toContain("this key's requests_per_minute");
+      expect(second.body.detail).toContain('for this key on requests_per_minute');
       // The member's own keypair is not limited.
       const byMember = await b.member.call('/api/v1/jobs', { method: 'POST', body: { model: 'visible', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 } });
       expect(byMember.status).toBe(202);

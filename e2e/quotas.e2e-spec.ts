@@ -89,10 +89,11 @@ describe('quotas per team (real stack)', () => {
     return prompt + completionBudget(served.contextTokens, prompt, maxTokens);
   }
 
-  it('500 simultaneous requests against max_concurrent_jobs 10: never more than 10 run at once; the rest get 429 with Retry-After', async () => {
+  it('500 simultaneous requests over two api replicas against max_concurrent_jobs 10: never more than 10 run at once; the rest get 429 with Retry-After', async () => {
     await setQuotas({ maxConcurrentJobs: 10 });
+    const replica = await stack.startApi();
     const since = new Date();
-    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => chat<Completion | OpenAiError>(stack.url, `Count the rivers, number ${i}.`, 24)));
+    const answers = await Promise.all(Array.from({ length: 500 }, (_, i) => chat<Completion | OpenAiError>(i % 2 ? replica.url : stack.url, `Count the rivers, number ${i}.`, 24)));
     const ok = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status === 429);
     expect(ok.length + refused.length).toBe(500);

@@ -214,6 +214,16 @@ describe('quotas (admin API and admission, real Postgres and Redis)', () => {
       expect(byMember.status).toBe(202);
     });
 
+    it("a model quota limits the team's requests for that model", async () => {
+      await roomInMinute(20_000);
+      await put(a.teamId, { models: [{ model: 'visible', limits: { requestsPerMinute: 1 } }] });
+      expect((await submit(a, 1)).status).toBe(202);
+      const second = await submit(a, 1);
+      expect(second.status).toBe(429);
+      expect(second.body.detail).toContain("for the team's use of this model on requests_per_minute (1 request per minute)");
+      expect(second.headers.get('x-ratelimit-limit-requests')).toBe('1');
+    });
+
     it('a submit repeated under its Idempotency-Key returns the first job, even over quota', async () => {
       await put(a.teamId, { limits: { maxQueuedJobs: 1 } });
       const first = await submit(a, 4, { 'idempotency-key': 'quota-repeat' });

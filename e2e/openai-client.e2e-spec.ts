@@ -86,7 +86,7 @@ describe('the openai npm client with a bearer token', () => {
         return { name, ms: Number(dur) };
       });
       // Every step in order, each a duration; the model's own part is the node's report.
-      expect(steps.map((s) => s.name)).toEqual(['read', 'auth', 'validate', 'model', 'row', 'dispatch', 'transit', 'node', 'runner', ...(stream ? [] : ['generate'])]);
+      expect(steps.map((s) => s.name)).toEqual(['read', 'auth', 'validate', 'model', 'admission', 'row', 'dispatch', 'transit', 'node', 'runner', ...(stream ? [] : ['generate'])]);
       for (const s of steps) expect(s.ms).toBeGreaterThanOrEqual(0);
       const accounted = steps.reduce((sum, s) => sum + s.ms, 0);
       const overhead = Number(res.headers.get('x-gridline-overhead-ms'));

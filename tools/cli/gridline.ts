@@ -18,7 +18,7 @@ const USAGE = `Usage: gridline COMMAND [options]
   login --url URL --access-key AK --secret-key SK   check the keypair and store it (mode 0600)
   logout | whoami
 
-  teams list [--name TEXT] | get ID | create NAME [--weight N] [--quota-gpus N] [--quota-gpu-memory BYTES] [--quota-jobs N]
+  teams list [--name TEXT] | get ID | create NAME [--weight N] [--quota-gpus N] [--quota-gpu-memory BYTES]
   teams update ID [same options] | delete ID
   teams members TEAM_ID | add-member TEAM_ID USER_ID --role team_admin|member | remove-member TEAM_ID USER_ID
   users list [--email TEXT] | get ID | me | create EMAIL NAME [--team ID] [--role team_admin|member] [--superadmin] | delete ID
@@ -27,6 +27,9 @@ const USAGE = `Usage: gridline COMMAND [options]
   tokens list [--user ID] | create NAME --scope inference|management [--models a,b] [--expires ISO] [--user ID] | revoke ID
   audit [--action ACTION] [--since ISO] [--limit N]
   usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day] [--team ID] [--csv]
+  quotas [--team ID]                          inference quotas of the team (default: the caller's), with their use now
+  quotas set [--team ID] [--keypair AK|--token ID|--model NAME] [--concurrent N] [--queued N] [--rpm N] [--tpm N] [--tpd N]
+  quotas clear [--team ID] [--keypair AK|--token ID|--model NAME]      (set: a limit given as "none" is removed)
 
   chat [--model NAME] [--max-tokens N] [--temperature T] [--stream] "message"
   jobs submit [--model NAME] [--max-tokens N] [--temperature T] [--prompt] [--idempotency-key K] [--wait] "message"
@@ -237,6 +240,84 @@ async function submitJob(creds: Credentials, message: string, f: { model?: strin
   return job.status === 'succeeded' ? 0 : 1;
 }
 
+/** `GET /api/v1/teams/{id}/quotas`, as `gridline quotas` reads and rewrites it. */
+interface QuotaLimitsView {
+  maxConcurrentJobs: number | null;
+  maxQueuedJobs: number | null;
+  requestsPerMinute: number | null;
+  tokensPerMinute: number | null;
+  tokensPerDay: number | null;
+}
+interface TeamQuotasView {
+  teamId: string;
+  limits: QuotaLimitsView | null;
+  usage: Record<string, number | null> | null;
+  keys: { kind: 'keypair' | 'token'; id: string; limits: QuotaLimitsView; usage: Record<string, number | null> | null }[];
+  models: { model: string; limits: QuotaLimitsView; usage: Record<string, number | null> | null }[];
+}
+
+const QUOTA_FLAGS = { concurrent: 'maxConcurrentJobs', queued: 'maxQueuedJobs', rpm: 'requestsPerMinute', tpm: 'tokensPerMinute', tpd: 'tokensPerDay' } as const;
+const USAGE_FOR = { concurrent: 'concurrentJobs', queued: 'queuedJobs', rpm: 'requestsThisMinute', tpm: 'tokensThisMinute', tpd: 'tokensToday' } as const;
+
+/**
+ * `gridline quotas`: shows a team's quotas as a table (limit, and in brackets its use now), or
+ * changes one scope of them: the current set is read, that scope's entry changed, and the set
+ * written back whole (PUT replaces it).
+ */
+async function quotas(creds: Credentials, sub: string | null, f: Record<string, string | boolean | undefined>, raw: boolean): Promise<number> {
+  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  const team = str('team') ?? ((await ok(creds, 'GET', '/api/v1/whoami')) as { teamId: string }).teamId;
+  const path = `/api/v1/teams/${encodeURIComponent(team)}/quotas`;
+  const current = (await ok(creds, 'GET', path)) as TeamQuotasView;
+  if (sub === null) {
+    if (raw) {
+      print(current, null, true);
+      return 0;
+    }
+    const cell = (limits: QuotaLimitsView, usage: Record<string, number | null> | null, flag: keyof typeof QUOTA_FLAGS) => {
+      const limit = limits[QUOTA_FLAGS[flag]];
+      const used = usage?.[USAGE_FOR[flag]];
+      return limit === null ? null : used === null || used === undefined ? String(limit) : `${limit} (${used})`;
+    };
+    const row = (scope: string, limits: QuotaLimitsView, usage: Record<string, number | null> | null) => ({ scope, ...Object.fromEntries(Object.keys(QUOTA_FLAGS).map((k) => [k, cell(limits, usage, k as keyof typeof QUOTA_FLAGS)])) });
+    const items = [
+      ...(current.limits ? [row('team', current.limits, current.usage)] : []),
+      ...current.keys.map((k) => row(`${k.kind} ${k.id}`, k.limits, k.usage)),
+      ...current.models.map((m) => row(`model ${m.model}`, m.limits, m.usage)),
+    ];
+    print({ items, total: items.length }, ['scope', ...Object.keys(QUOTA_FLAGS)], false);
+    return 0;
+  }
+  if ([str('keypair'), str('token'), str('model')].filter(Boolean).length > 1) throw new CliError('give at most one of --keypair, --token and --model');
+  // A keypair is named by its access key; the quota API takes its id.
+  const keypair = str('keypair') ? ((await ok(creds, 'GET', `/api/v1/keypairs/${encodeURIComponent(str('keypair') as string)}`)) as { id: string }).id : undefined;
+  const token = str('token');
+  const model = str('model');
+  const existing: QuotaLimitsView | null = keypair
+    ? (current.keys.find((k) => k.kind === 'keypair' && k.id === keypair)?.limits ?? null)
+    : token
+      ? (current.keys.find((k) => k.kind === 'token' && k.id === token)?.limits ?? null)
+      : model
+        ? (current.models.find((m) => m.model === model)?.limits ?? null)
+        : current.limits;
+  let next: QuotaLimitsView | null = null;
+  if (sub === 'set') {
+    next = { ...(existing ?? { maxConcurrentJobs: null, maxQueuedJobs: null, requestsPerMinute: null, tokensPerMinute: null, tokensPerDay: null }) };
+    for (const [flag, field] of Object.entries(QUOTA_FLAGS) as [keyof typeof QUOTA_FLAGS, keyof QuotaLimitsView][]) {
+      const v = str(flag);
+      if (v !== undefined) next[field] = v === 'none' ? null : (int(v, flag) as number);
+    }
+  }
+  const keys = current.keys.filter((k) => !(k.id === keypair || k.id === token)).map(({ kind, id, limits }) => ({ kind, id, limits }));
+  const models = current.models.filter((m) => m.model !== model).map(({ model: name, limits }) => ({ model: name, limits }));
+  if (next && keypair) keys.push({ kind: 'keypair', id: keypair, limits: next });
+  if (next && token) keys.push({ kind: 'token', id: token, limits: next });
+  if (next && model) models.push({ model, limits: next });
+  const own = keypair || token || model ? current.limits : next;
+  print(await ok(creds, 'PUT', path, { limits: own, keys, models }), null, true);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: f, positionals } = parseArgs({
     args: argv,
@@ -265,7 +346,13 @@ async function main(argv: string[]): Promise<number> {
       weight: { type: 'string' },
       'quota-gpus': { type: 'string' },
       'quota-gpu-memory': { type: 'string' },
-      'quota-jobs': { type: 'string' },
+      keypair: { type: 'string' },
+      token: { type: 'string' },
+      concurrent: { type: 'string' },
+      queued: { type: 'string' },
+      rpm: { type: 'string' },
+      tpm: { type: 'string' },
+      tpd: { type: 'string' },
       expires: { type: 'string' },
       grace: { type: 'string' },
       scope: { type: 'string' },
@@ -324,16 +411,15 @@ async function main(argv: string[]): Promise<number> {
     ...(f.weight !== undefined ? { weight: int(f.weight, 'weight') } : {}),
     ...(f['quota-gpus'] !== undefined ? { quotaGpus: int(f['quota-gpus'], 'quota-gpus') } : {}),
     ...(f['quota-gpu-memory'] !== undefined ? { quotaGpuMemoryBytes: int(f['quota-gpu-memory'], 'quota-gpu-memory') } : {}),
-    ...(f['quota-jobs'] !== undefined ? { quotaConcurrentJobs: int(f['quota-jobs'], 'quota-jobs') } : {}),
   });
   const [a, b] = rest;
-  const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub);
+  const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub) || (command === 'quotas' && !sub);
   switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
     case 'whoami':
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
       return 0;
     case 'teams list':
-      print(await ok(creds, 'GET', `/api/v1/teams${qs({ name: f.name, limit: f.limit })}`), ['id', 'name', 'weight', 'quotaGpus', 'quotaConcurrentJobs'], raw);
+      print(await ok(creds, 'GET', `/api/v1/teams${qs({ name: f.name, limit: f.limit })}`), ['id', 'name', 'weight', 'quotaGpus'], raw);
       return 0;
     case 'teams get':
       print(await ok(creds, 'GET', `/api/v1/teams/${need(a, 'ID')}`), null, raw);
@@ -450,6 +536,10 @@ async function main(argv: string[]): Promise<number> {
       print({ items, total: items.length }, [...groups, 'requests', 'failed', 'prompt', 'cached', 'completion', 'ttft p50 ms', 'total p50 ms'], raw);
       return 0;
     }
+    case 'quotas':
+    case 'quotas set':
+    case 'quotas clear':
+      return quotas(creds, sub ?? null, f, raw);
     case 'audit':
       print(await ok(creds, 'GET', `/api/v1/audit${qs({ action: f.action, since: f.since, limit: f.limit })}`), ['createdAt', 'action', 'targetType', 'targetId', 'actorCredential', 'teamId'], raw);
       return 0;

@@ -65,6 +65,22 @@ export class ApiConfig extends NodeTimingConfig {
   @Min(1)
   GRIDLINE_MODEL_UPLOAD_MAX_BYTES = 256 * 1024 ** 3;
 
+  /**
+   * How long an api process reuses a team's quota limits before reading them again: a change
+   * made through another api replica applies within this time (one made through this one, at once).
+   */
+  @IsInt()
+  @Min(0)
+  GRIDLINE_QUOTA_CACHE_MS = 2000;
+
+  /**
+   * The lease of a synchronous request's concurrency slot: renewed every third of it while the
+   * request runs; when its api process dies, the slot is free again within this time.
+   */
+  @IsInt()
+  @Min(300)
+  GRIDLINE_QUOTA_SLOT_LEASE_MS = 30_000;
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])

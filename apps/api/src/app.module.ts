@@ -18,6 +18,7 @@ import { KeypairsModule } from './keypairs/keypairs.module';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { OpenAiInference } from './openai/openai-inference.service';
+import { QuotasModule } from './quotas/quotas.module';
 import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
 import { DeploymentsModule } from './deployments/deployments.module';
@@ -59,6 +60,7 @@ export class AppModule {
         ModelCatalogModule,
         DeploymentsModule,
         NodesModule,
+        QuotasModule,
       ],
       controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController, UsageController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference],

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
 import { DatabaseModule } from '@gridline/db';
-import { JobLifecycle } from '@gridline/jobs';
+import { JobLifecycle, QuotaGate } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
 import { Dispatcher } from './dispatch/dispatcher.service';
 import { WaitingJobs } from './dispatch/waiting-jobs';
@@ -43,6 +43,8 @@ export class SchedulerModule implements OnApplicationShutdown {
           useFactory: () => new RedisConnectionWatch('gridline-scheduler', config.REDIS_URL, new Logger('Redis')).attach(new Redis(config.REDIS_URL, redisCommandOptions('gridline-scheduler'))),
         },
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
+        // Quota holds go back when the scheduler finishes a job (JobLifecycle.end) or starts one (its queue place).
+        { provide: QuotaGate, inject: [Redis, RedisKeys], useFactory: (redis: Redis, keys: RedisKeys) => new QuotaGate(redis, keys) },
         ReplicaRegistry,
         Leadership,
         Reconciler,

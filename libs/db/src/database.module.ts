@@ -16,6 +16,7 @@ import { TokenRepository } from './repositories/token.repository';
 import { UserRepository } from './repositories/user.repository';
 import { LeaseRepository } from './repositories/lease.repository';
 import { UsageRepository } from './repositories/usage.repository';
+import { QuotaRepository } from './repositories/quota.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -40,6 +41,7 @@ const REPOSITORIES = [
   DeploymentRepository,
   LeaseRepository,
   UsageRepository,
+  QuotaRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

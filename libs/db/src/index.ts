@@ -16,3 +16,4 @@ export * from './repositories/audit.repository';
 export * from './repositories/deployment.repository';
 export * from './repositories/lease.repository';
 export * from './repositories/usage.repository';
+export * from './repositories/quota.repository';

@@ -6,6 +6,7 @@ import { JOB_STREAM_SETTLED_TTL_SECONDS, JobQueues, JobStreams, Queues } from '@
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { Redis } from 'ioredis';
 import { JobLifecycle, MAX_JOB_ATTEMPTS } from './job-lifecycle.service';
+import { QuotaGate } from './quota';
 
 /** The lifecycle on the real Postgres (migrated template) and Redis: guarded transitions, fenced streams, one ender. */
 describe('job lifecycle (Postgres and Redis)', () => {
@@ -21,7 +22,7 @@ describe('job lifecycle (Postgres and Redis)', () => {
   const N2 = '22222222-2222-4222-8222-222222222222';
 
   beforeAll(async () => {
-    h = await startLifecycleHarness('lifecycle', (j, st, q) => new JobLifecycle(j, st, q));
+    h = await startLifecycleHarness('lifecycle', (j, st, q, r) => new JobLifecycle(j, st, q, new QuotaGate(r.redis, r.keys)));
     ({ redis, jobs, streams, queues, lifecycle, teamId, prefix } = h);
   });
 

@@ -3,6 +3,7 @@ import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEve
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
 import { CloseReason, CloseResult, JobQueues, JobStreams, Queues, StoredJobEvent } from '@gridline/messaging';
 import { errorSummary } from '@gridline/common';
+import { QuotaGate } from './quota/quota.gate';
 
 /**
  * Tries of one job: the first, and one more when its node was lost: from the start when it had
@@ -29,6 +30,7 @@ export class JobLifecycle {
     private readonly jobs: JobRepository,
     private readonly streams: JobStreams,
     private readonly queues: JobQueues,
+    private readonly quotas: QuotaGate,
   ) {}
 
   /** Persists an accepted job (`queued`); an idempotency key already used returns the first job. */
@@ -68,9 +70,11 @@ export class JobLifecycle {
     return job;
   }
 
-  /** dispatched → running: the node's runner began this attempt. */
-  start(jobId: string, attempt: number, at = new Date()): Promise<JobRecord | null> {
-    return this.apply(jobId, 'start', { startedAt: at }, { attempt });
+  /** dispatched → running: the node's runner began this attempt. Its quota queue place is freed (it no longer waits). */
+  async start(jobId: string, attempt: number, at = new Date()): Promise<JobRecord | null> {
+    const job = await this.apply(jobId, 'start', { startedAt: at }, { attempt });
+    if (job?.quota?.queued) await this.quotas.dequeue(job.quota.queued).catch((e: Error) => this.logger.warn({ jobId }, `freeing the job's queue place failed: ${errorSummary(e)}`));
+    return job;
   }
 
   /** Records the first token of the attempt (the point after which a job is never re-run). */
@@ -192,9 +196,29 @@ export class JobLifecycle {
     if (job && ending.transition !== 'succeed' && job.dispatchedAt === null) {
       await this.queues.discardWaiting(Queues.inference, payloadOf(job)).catch(() => undefined);
     }
+    if (job) await this.giveBackQuota(job);
     // The row holds the outcome now: the stream only has to outlast its live reader.
     if (job) await this.streams.retire(jobId).catch((e: Error) => this.logger.warn({ jobId }, `retiring the job's stream failed: ${e.message}`));
     return job;
+  }
+
+  /**
+   * What the job took from its team's quotas at admission goes back when its row is finished:
+   * the concurrency slot and the queue place are freed, the token reservation is replaced by
+   * the tokens the job used: prompt and completion as the row has them; none recorded (it was
+   * cancelled, it failed, it timed out) the whole reservation when it reached a node (it may
+   * have generated: a client that goes away before the end must not make its tokens free), and
+   * zero when it never left the queue. Each is idempotent; a failure is logged, never the end's:
+   * a slot then lapses with its lease, a place with the job's deadline, and an unsettled
+   * reservation stays charged to its window.
+   */
+  private async giveBackQuota(job: JobRecord): Promise<void> {
+    const q = job.quota;
+    if (!q) return;
+    const reported = job.promptTokens !== null || job.completionTokens !== null;
+    const used = reported ? (job.promptTokens ?? 0) + (job.completionTokens ?? 0) : job.dispatchedAt ? (q.reservation?.tokens ?? 0) : 0;
+    const results = await Promise.allSettled([this.quotas.release(q.slot), this.quotas.dequeue(q.queued), this.quotas.settle(q.reservation, used)]);
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ jobId: job.id }, `giving back the job's quota failed: ${errorSummary(r.reason)}`);
   }
 
   private async apply(jobId: string, t: JobTransition, changes: JobChanges, guard: JobGuard): Promise<JobRecord | null> {

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { chatRequest } from '@gridline/contract';
 import { JobRecord, JobRepository, TeamRepository, createDataSource } from '@gridline/db';
+import { RedisKeys } from '@gridline/common';
 import { JobQueues, JobStreams, MessagingConnections } from '@gridline/messaging';
 import { TEST_REDIS_URL, TestDatabase, createTestDatabase, redisPrefix } from './test-env';
 
@@ -21,9 +22,10 @@ export interface LifecycleHarness<L> {
 
 /**
  * The job lifecycle's parts wired by hand on a migrated test database and a Redis namespace of
- * its own, with one team. `makeLifecycle` builds the lifecycle (libs/jobs) from them.
+ * its own, with one team. `makeLifecycle` builds the lifecycle (libs/jobs) from them (its quota gate
+ * on the harness's Redis connection and namespace).
  */
-export async function startLifecycleHarness<L>(name: string, makeLifecycle: (jobs: JobRepository, streams: JobStreams, queues: JobQueues) => L): Promise<LifecycleHarness<L>> {
+export async function startLifecycleHarness<L>(name: string, makeLifecycle: (jobs: JobRepository, streams: JobStreams, queues: JobQueues, redis: { redis: Redis; keys: RedisKeys }) => L): Promise<LifecycleHarness<L>> {
   const prefix = redisPrefix();
   const db: TestDatabase = await createTestDatabase();
   const ds = createDataSource(db.url, { poolSize: 4 });
@@ -33,7 +35,7 @@ export async function startLifecycleHarness<L>(name: string, makeLifecycle: (job
   const jobs = new JobRepository(ds);
   const streams = new JobStreams(connections);
   const queues = new JobQueues(connections);
-  const lifecycle = makeLifecycle(jobs, streams, queues);
+  const lifecycle = makeLifecycle(jobs, streams, queues, { redis, keys: new RedisKeys(prefix) });
   const teamId = (await new TeamRepository(ds).create({ name })).id;
   return {
     prefix,

@@ -80,6 +80,26 @@ describe('gridline CLI', () => {
     expect((await gridline('audit', '--action', 'token.revoke')).stdout).toContain(token.id);
   }, 30_000); // a dozen CLI processes, each a node start-up
 
+  it('sets, shows and clears quotas of the team, a keypair (named by its access key) and a model', async () => {
+    const team = JSON.parse((await gridline('teams', 'create', 'cli-quotas')).stdout) as { id: string };
+    const key = JSON.parse((await gridline('keys', 'create', '--team', team.id)).stdout) as { accessKey: string };
+    expect((await gridline('quotas', 'set', '--team', team.id, '--concurrent', '4', '--rpm', '60')).code).toBe(0);
+    const set = await gridline('quotas', 'set', '--team', team.id, '--keypair', key.accessKey, '--tpd', '100000');
+    expect(set.code).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ limits: { maxConcurrentJobs: 4, requestsPerMinute: 60 }, keys: [{ kind: 'keypair', limits: { tokensPerDay: 100000 } }] });
+    // Changing one limit keeps the others; "none" removes one.
+    expect((await gridline('quotas', 'set', '--team', team.id, '--rpm', 'none', '--tpm', '5000')).code).toBe(0);
+    const shown = (await gridline('quotas', '--team', team.id)).stdout;
+    expect(shown).toMatch(/^scope\s+concurrent\s+queued\s+rpm\s+tpm\s+tpd$/m);
+    expect(shown).toMatch(/^team\s+4 \(0\)\s+-\s+-\s+5000 \(0\)\s+-$/m);
+    expect(shown).toMatch(/^keypair [0-9a-f-]{36}\s+-\s+-\s+-\s+-\s+100000 \(0\)$/m);
+    const refused = await gridline('quotas', 'set', '--team', team.id, '--model', 'no-such-model', '--rpm', '1');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('(model_not_found)');
+    expect((await gridline('quotas', 'clear', '--team', team.id, '--keypair', key.accessKey)).code).toBe(0);
+    expect(JSON.parse((await gridline('quotas', '--team', team.id, '--json')).stdout)).toMatchObject({ limits: { maxConcurrentJobs: 4, tokensPerMinute: 5000, requestsPerMinute: null }, keys: [] });
+  }, 30_000);
+
   it('prints API errors with their code and exits 1', async () => {
     const r = await gridline('teams', 'get', '00000000-0000-4000-8000-000000000000');
     expect(r.code).toBe(1);

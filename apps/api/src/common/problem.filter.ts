@@ -58,6 +58,7 @@ export function usesOpenAiErrors(path: string): boolean {
 /** Writes one error in the shape the route family uses (also used before Nest's pipeline runs). */
 export function sendError(req: Request, res: Response, error: ApiError, requestId: string): void {
   if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
+  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
   if (usesOpenAiErrors(req.path)) {
     res.status(error.status).json({ error: { message: error.message, type: openAiErrorType(error.status), param: error.param ?? null, code: error.code } });
     return;

@@ -19,7 +19,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once' })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried submit with the same key returns the first job; the same key with another body is 409' })
   @ApiAcceptedResponse({ type: JobDto })
-  @ApiErrors(BODY_ERRORS, 'unsupported_parameter', 'model_not_allowed', 'model_not_found', 'idempotency_key_reused', 'redis_memory_full')
+  @ApiErrors(BODY_ERRORS, 'unsupported_parameter', 'model_not_allowed', 'model_not_found', 'idempotency_key_reused', 'rate_limit_exceeded', 'redis_memory_full')
   async create(
     @CurrentPrincipal() p: Principal,
     @Body() dto: CreateJobDto,
@@ -27,7 +27,8 @@ export class JobsController {
     @Req() req: Request & { id?: string },
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
-    const job = await this.jobs.submitAsync(p, dto, idempotencyKey, req.id ? String(req.id) : null);
+    const { job, headers } = await this.jobs.submitAsync(p, dto, idempotencyKey, req.id ? String(req.id) : null);
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.setHeader('x-gridline-job-id', job.id);
     res.setHeader('location', `/api/v1/jobs/${job.id}`);
     return toJobDto(job);

@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { ApiError, errorSummary, quote } from '@gridline/common';
 import { INPUT_PARAM, InferenceRequest, JobStatus, certainOverflow } from '@gridline/contract';
-import { JobKind, JobMode, JobRecord, JobRepository, ModelRecord } from '@gridline/db';
-import { JobLifecycle } from '@gridline/jobs';
+import { JobKind, JobMode, JobQuotaHolds, JobRecord, JobRepository, ModelRecord, TeamScope } from '@gridline/db';
+import { Admission, JobLifecycle, QuotaGate, QuotaPolicies, rateLimitHeaders } from '@gridline/jobs';
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
 import type { RequestTimeline } from '../common/request-timeline';
@@ -12,6 +12,7 @@ import { RedisHealth } from '../redis/redis-health';
 import { Principal, scopeFor } from '../auth/principal';
 import { chatInput, toInferenceRequest } from '../openai/inference-body';
 import type { CreateJobDto } from './dto/job.dto';
+import { quotaRefusal, tokenReservation } from '../quotas/quota-admission';
 
 export interface SubmitOptions {
   mode: JobMode;
@@ -22,6 +23,20 @@ export interface SubmitOptions {
   /** The request's timeline, when the caller answers with its server-timing. */
   timeline?: RequestTimeline;
 }
+
+/** What admission took for a submitted job, as its route needs it. */
+export interface SubmittedQuota {
+  /** OpenAI's `x-ratelimit-*` headers of the admission (none when no rate limit applies). */
+  headers: Record<string, string>;
+  /**
+   * For a synchronous job: stops renewing its concurrency slot (call it when the response
+   * ends, however it ends). The slot itself is freed when the job's row is finished, or lapses
+   * one lease after this call if that never happens.
+   */
+  done(): void;
+}
+
+const NO_QUOTA: SubmittedQuota = { headers: {}, done: () => undefined };
 
 export interface JobPage {
   items: JobRecord[];
@@ -53,15 +68,25 @@ export class JobsService {
     private readonly models: ModelLookup,
     private readonly follower: JobEventFollower,
     private readonly redis: RedisHealth,
+    private readonly gate: QuotaGate,
+    private readonly policies: QuotaPolicies,
   ) {}
 
   /**
-   * Admits a job: checks the caller may use the model, writes the row (so an accepted job is
-   * never lost), then enqueues it. With an idempotency key already used, returns that job, or
-   * refuses a different body under the same key. Returns the model's record too (the OpenAI
-   * routes' `system_fingerprint` is derived from it).
+   * Admits a job: checks the caller may use the model, admits it against the quotas of its
+   * team, key and model (nothing is written when they refuse: 429), writes the row (so an
+   * accepted job is never lost) with what admission took, then enqueues it. With an
+   * idempotency key already used, returns that job (not counted again), or refuses a different
+   * body under the same key. Returns the model's record too (the OpenAI routes'
+   * `system_fingerprint` is derived from it).
+   *
+   * Quotas: every job reserves its tokens (prompt estimate + max_tokens or the rest of the
+   * context) and takes a concurrency slot. A synchronous job's slot is a lease that the caller
+   * keeps alive while it relays (`quota.done()` stops that); an asynchronous job's slot lasts
+   * until its deadline, and it also takes a queue place, freed when it starts. Everything
+   * taken is given back when the row is finished (JobLifecycle.end).
    */
-  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord }> {
+  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord; quota: SubmittedQuota }> {
     const allowed = p.credential.kind === 'token' ? p.credential.models : null;
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
@@ -78,31 +103,47 @@ export class JobsService {
     options.timeline?.mark('model');
     // Refused before anything is written: Redis carries the job from here on.
     this.redis.assertRoomForJob();
-    const now = new Date();
     const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
     const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
-    const { job, created } = await this.lifecycle.accept({
-      teamId: p.teamId,
-      keypairId: p.credential.kind === 'keypair' ? p.credential.id : null,
-      apiTokenId: p.credential.kind === 'token' ? p.credential.id : null,
-      userId: p.userId,
-      kind: request.input.kind as JobKind,
-      mode: options.mode,
-      model,
-      request: request as unknown as Record<string, unknown>,
-      requestId: options.requestId,
-      createdAt: now,
-      deadlineAt: new Date(now.getTime() + timeout * 1000),
-      idempotencyKey: options.idempotencyKey ?? null,
-      requestHash,
-      priority: options.priority ?? 0,
-    });
+    // A submit repeated under its idempotency key returns the first job without being admitted (or refused) again.
+    if (options.idempotencyKey) {
+      const first = await this.jobs.findByIdempotencyKey(TeamScope.team(p.teamId), options.idempotencyKey);
+      if (first) return this.repeated(first, requestHash, record);
+    }
+    const admission = await this.admit(p, model, record, request, options.mode, timeout);
+    options.timeline?.mark('admission');
+    // Accepted from here: after admission, so a job's life as its row tells it lies within its quota slot's.
+    const now = new Date();
+    const holds: JobQuotaHolds | null = admission.slot || admission.queued || admission.reservation ? { slot: admission.slot, queued: admission.queued, reservation: admission.reservation } : null;
+    let accepted: { job: JobRecord; created: boolean };
+    try {
+      accepted = await this.lifecycle.accept({
+        teamId: p.teamId,
+        keypairId: p.credential.kind === 'keypair' ? p.credential.id : null,
+        apiTokenId: p.credential.kind === 'token' ? p.credential.id : null,
+        userId: p.userId,
+        kind: request.input.kind as JobKind,
+        mode: options.mode,
+        model,
+        request: request as unknown as Record<string, unknown>,
+        requestId: options.requestId,
+        createdAt: now,
+        deadlineAt: new Date(now.getTime() + timeout * 1000),
+        idempotencyKey: options.idempotencyKey ?? null,
+        requestHash,
+        priority: options.priority ?? 0,
+        quota: holds,
+      });
+    } catch (e) {
+      await this.giveBack(admission);
+      throw e;
+    }
+    const { job, created } = accepted;
     options.timeline?.mark('row');
     if (!created) {
-      if (job.requestHash !== requestHash) {
-        throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
-      }
-      return { job, created, model: record };
+      // Another submit with the same key won the race: this admission was not needed.
+      await this.giveBack(admission);
+      return this.repeated(job, requestHash, record);
     }
     if (this.config.GRIDLINE_FAULT === 'crash-after-insert') {
       // Fault injection for the resilience tests: die between the row and the queue.
@@ -117,11 +158,53 @@ export class JobsService {
       throw this.redis.failure(e);
     }
     options.timeline?.mark('dispatch');
-    return { job, created, model: record };
+    return { job, created, model: record, quota: options.mode === 'sync' ? this.held(admission, job.id) : { headers: rateLimitHeaders(admission.rateLimits), done: () => undefined } };
+  }
+
+  private repeated(job: JobRecord, requestHash: string | null, model: ModelRecord): { job: JobRecord; created: false; model: ModelRecord; quota: SubmittedQuota } {
+    if (job.requestHash !== requestHash) {
+      throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
+    }
+    return { job, created: false, model, quota: NO_QUOTA };
+  }
+
+  /** Checks and takes what the job needs of its team's, key's and model's quotas, or refuses (429) changing nothing. */
+  private async admit(p: Principal, model: string, record: ModelRecord, request: InferenceRequest, mode: JobMode, timeoutSeconds: number): Promise<Admission> {
+    const keyId = p.credential.id;
+    const policy = await this.policies.policyFor(p.teamId, keyId, model);
+    const sync = mode === 'sync';
+    let result;
+    try {
+      result = await this.gate.admit(
+        { teamId: p.teamId, keyId, model },
+        policy,
+        // An asynchronous job holds its slot (and its queue place until it starts) at most until its deadline: nothing renews them.
+        { tokens: tokenReservation(record.facts.serving, request), slot: true, queue: !sync, ...(sync ? {} : { leaseMs: timeoutSeconds * 1000, queueTtlMs: timeoutSeconds * 1000 }) },
+      );
+    } catch (e) {
+      throw this.redis.failure(e);
+    }
+    if (!result.admitted) throw quotaRefusal(result);
+    return result;
+  }
+
+  /** A synchronous job's slot is renewed while its response lasts. */
+  private held(admission: Admission, jobId: string): SubmittedQuota {
+    const headers = rateLimitHeaders(admission.rateLimits);
+    const slot = admission.slot;
+    if (!slot) return { headers, done: () => undefined };
+    // Lost: the job's end freed it (while the response was still being written), or the lease lapsed (this process stalled).
+    const stop = this.gate.keepAlive(slot, () => this.logger.debug({ jobId }, 'the concurrency slot is no longer held'));
+    return { headers, done: stop };
+  }
+
+  /** Gives back an admission whose job was never written (or was a repeat). */
+  private async giveBack(a: Admission): Promise<void> {
+    await Promise.allSettled([this.gate.release(a.slot), this.gate.dequeue(a.queued), this.gate.settle(a.reservation, 0)]);
   }
 
   /** POST /api/v1/jobs: a chat (`messages`) or plain (`prompt`) body, run asynchronously. */
-  async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null): Promise<JobRecord> {
+  async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null): Promise<{ job: JobRecord; headers: Record<string, string> }> {
     if ((dto.messages === undefined) === (dto.prompt === undefined)) {
       throw new ApiError('validation_failed', 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
     }
@@ -129,7 +212,8 @@ export class JobsService {
       throw new ApiError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
     }
     const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
-    return (await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey, priority: dto.priority })).job;
+    const { job, quota } = await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey, priority: dto.priority });
+    return { job, headers: quota.headers };
   }
 
   /**

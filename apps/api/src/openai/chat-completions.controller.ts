@@ -9,7 +9,7 @@ import { OpenAiInference } from './openai-inference.service';
 
 /** How a job can end badly for a client that waits on it (a cancelled one has no client left to tell). */
 const JOB_FAILURES = ['invalid_request', 'context_length_exceeded', 'no_capacity', 'timeout', 'node_lost', 'runner_crashed', 'generation_failed'] as const;
-const INFERENCE_ERRORS = [BODY_ERRORS, 'unsupported_parameter', 'model_not_allowed', 'model_not_found', 'redis_memory_full', JOB_FAILURES] as const;
+const INFERENCE_ERRORS = [BODY_ERRORS, 'unsupported_parameter', 'model_not_allowed', 'model_not_found', 'rate_limit_exceeded', 'redis_memory_full', JOB_FAILURES] as const;
 
 @ApiTags('openai')
 @Authenticated({ scope: 'inference' })

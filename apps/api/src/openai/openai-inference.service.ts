@@ -110,8 +110,12 @@ export class OpenAiInference {
   ): Promise<{ meta: Meta; output: RelayedOutput } | undefined> {
     const timeline = timelineOf(req);
     timeline.mark('validate');
-    const { job, model } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
+    const { job, model, quota } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
     res.setHeader('x-gridline-job-id', job.id);
+    // Quotas: the rate-limit headers before anything is flushed; the slot is renewed until the response ends, however it ends.
+    for (const [name, value] of Object.entries(quota.headers)) res.setHeader(name, value);
+    if (res.destroyed) quota.done();
+    else res.once('close', quota.done);
     const meta: Meta = {
       id: `${shape.idPrefix}-${job.id.replace(/-/g, '')}`,
       created: Math.floor(job.createdAt.getTime() / 1000),

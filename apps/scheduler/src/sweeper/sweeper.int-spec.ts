@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { RedisKeys } from '@gridline/common';
 import { JobRecord, TeamRepository } from '@gridline/db';
-import { JobLifecycle } from '@gridline/jobs';
+import { JobLifecycle, QuotaGate } from '@gridline/jobs';
 import { JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
 import { WaitingJobs } from '../dispatch/waiting-jobs';
@@ -26,7 +26,7 @@ describe('sweeper', () => {
   let keys: RedisKeys;
 
   beforeAll(async () => {
-    h = await startLifecycleHarness('sweeper', (j, st, q) => new JobLifecycle(j, st, q));
+    h = await startLifecycleHarness('sweeper', (j, st, q, r) => new JobLifecycle(j, st, q, new QuotaGate(r.redis, r.keys)));
     ({ redis, jobs, streams, queues, lifecycle } = h);
     keys = new RedisKeys(h.prefix);
     registry = new ReplicaRegistry();

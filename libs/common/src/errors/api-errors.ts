@@ -73,6 +73,11 @@ const RESOURCES = {
   node_not_schedulable: { status: 409, title: 'Node not schedulable' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
+const QUOTAS = {
+  /** A team, key or model quota refused the request (the message names the limit); `Retry-After` says when it may pass. */
+  rate_limit_exceeded: { status: 429, title: 'Rate limit exceeded' },
+} as const satisfies Record<string, ApiErrorSpec>;
+
 const AVAILABILITY = {
   not_ready: { status: 503, title: 'Not ready' },
   /** Redis (queues, streams, replay markers) does not answer: stalled, restarting or lost. */
@@ -87,7 +92,7 @@ const JOBS = Object.fromEntries(
   (Object.keys(JOB_ERRORS) as JobErrorCode[]).map((code) => [code, { status: JOB_ERRORS[code].status, title: JOB_ERRORS[code].message.replace(/^./, (c) => c.toUpperCase()) }]),
 ) as JobErrorSpecs;
 
-export const API_ERRORS = { ...REQUEST, ...AUTH, ...RESOURCES, ...AVAILABILITY, ...JOBS } as const;
+export const API_ERRORS = { ...REQUEST, ...AUTH, ...RESOURCES, ...QUOTAS, ...AVAILABILITY, ...JOBS } as const;
 export type ApiErrorCode = keyof typeof API_ERRORS;
 export type AuthErrorCode = keyof typeof AUTH;
 export const API_ERROR_CODES = Object.keys(API_ERRORS) as ApiErrorCode[];
@@ -120,6 +125,8 @@ export interface ApiErrorOptions {
   extra?: Record<string, unknown>;
   /** Seconds after which trying again may succeed: sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /** Further response headers (a quota refusal's `x-ratelimit-*`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -133,6 +140,7 @@ export class ApiError extends Error {
   readonly param: string | undefined;
   readonly extra: Record<string, unknown> | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
@@ -145,5 +153,6 @@ export class ApiError extends Error {
     this.param = options.param;
     this.extra = options.extra;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers;
   }
 }

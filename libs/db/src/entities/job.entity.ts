@@ -5,6 +5,24 @@ import { TeamEntity } from './team.entity';
 export type JobMode = 'sync' | 'async';
 export type JobKind = 'chat' | 'completion';
 
+/** A quota slot or queue place a job holds (@gridline/jobs QuotaHold, as stored). */
+export interface JobQuotaHold {
+  id: string;
+  keys: string[];
+  leaseMs: number;
+}
+
+/**
+ * What a job took at admission from its team's quotas (@gridline/jobs QuotaGate), so whoever
+ * ends it gives it back: the concurrency slot, the queue place (until it starts) and the token
+ * reservation (settled to the actual count).
+ */
+export interface JobQuotaHolds {
+  slot: JobQuotaHold | null;
+  queued: JobQuotaHold | null;
+  reservation: { key: string; buckets: string[]; tokens: number } | null;
+}
+
 @Entity('jobs')
 @Index(['teamId', 'createdAt'])
 @Index(['status', 'deadlineAt'])
@@ -52,6 +70,10 @@ export class JobEntity {
 
   @Column({ type: 'jsonb', nullable: true })
   result!: JobOutput | null;
+
+  /** Quota holds taken at admission (null: none: no quota applied). */
+  @Column({ type: 'jsonb', nullable: true })
+  quota!: JobQuotaHolds | null;
 
   @Column({ name: 'error_code', type: 'text', nullable: true })
   errorCode!: JobErrorCode | null;

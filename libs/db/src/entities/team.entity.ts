@@ -19,9 +19,6 @@ export class TeamEntity {
   @Column({ name: 'quota_gpu_memory_bytes', type: 'bigint', nullable: true, transformer: bigintNumber })
   quotaGpuMemoryBytes!: number | null;
 
-  @Column({ name: 'quota_concurrent_jobs', type: 'integer', nullable: true })
-  quotaConcurrentJobs!: number | null;
-
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

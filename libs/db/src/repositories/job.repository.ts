@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobStatus, JobTransition, OPEN_JOB_STATUSES, transitionSources, transitionTarget } from '@gridline/contract';
-import { JobEntity, JobKind, JobMode } from '../entities';
+import { JobEntity, JobKind, JobMode, JobQuotaHolds } from '../entities';
 import { fenceCondition } from './lease.repository';
 import { TeamScope, teamWhere } from './team-scope';
 
@@ -23,6 +23,8 @@ export interface NewJob {
   requestHash: string | null;
   /** Default 0. */
   priority?: number;
+  /** What the job took from its team's quotas (default none). */
+  quota?: JobQuotaHolds | null;
 }
 
 export type JobRecord = Omit<JobEntity, 'team'>;
@@ -64,6 +66,12 @@ export class JobRepository {
 
   private get repo() {
     return this.db.getRepository(JobEntity);
+  }
+
+  /** The team's job submitted under an idempotency key, if any. */
+  async findByIdempotencyKey(scope: TeamScope, idempotencyKey: string): Promise<JobRecord | null> {
+    const row = await this.repo.findOne({ where: teamWhere(scope, { idempotencyKey }) });
+    return row ? toRecord(row) : null;
   }
 
   /** Inserts a queued job; with an idempotency key already used by the team, returns that job instead. */

@@ -9,20 +9,18 @@ export interface TeamRecord {
   weight: number;
   quotaGpus: number | null;
   quotaGpuMemoryBytes: number | null;
-  quotaConcurrentJobs: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type TeamChanges = Partial<Pick<TeamRecord, 'name' | 'weight' | 'quotaGpus' | 'quotaGpuMemoryBytes' | 'quotaConcurrentJobs'>>;
+export type TeamChanges = Partial<Pick<TeamRecord, 'name' | 'weight' | 'quotaGpus' | 'quotaGpuMemoryBytes'>>;
 
-const toRecord = ({ id, name, weight, quotaGpus, quotaGpuMemoryBytes, quotaConcurrentJobs, createdAt, updatedAt }: TeamEntity): TeamRecord => ({
+const toRecord = ({ id, name, weight, quotaGpus, quotaGpuMemoryBytes, createdAt, updatedAt }: TeamEntity): TeamRecord => ({
   id,
   name,
   weight,
   quotaGpus,
   quotaGpuMemoryBytes,
-  quotaConcurrentJobs,
   createdAt,
   updatedAt,
 });

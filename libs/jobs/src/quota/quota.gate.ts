@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@gridline/common';
 import { ADMIT_SCRIPT, RELEASE_SCRIPT, RENEW_SCRIPT, SETTLE_SCRIPT } from './quota.scripts';
-import { AdmissionResult, QuotaDemand, QuotaHold, QuotaLimitName, QuotaLimits, QuotaPolicy, QuotaScopeKind, QuotaSubject, RateLimitState, SettleResult, TokenReservation } from './quota.types';
+import { AdmissionResult, QuotaDemand, QuotaHold, QuotaLimitName, QuotaLimits, QuotaPolicy, QuotaScopeKind, QuotaSubject, QuotaUsage, RateLimitState, SettleResult, TokenReservation } from './quota.types';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -233,16 +233,47 @@ export class QuotaGate {
   }
 
   /**
+   * What one scope uses now, for display (read without a script: the figures may be a moment
+   * apart): live slots and queue places, and the requests and tokens of the current windows.
+   */
+  async usage(subject: QuotaSubject, kind: QuotaScopeKind): Promise<QuotaUsage> {
+    const base = this.base(subject, kind);
+    if (!base) throw new RangeError(`the subject names no ${kind}`);
+    const now = Math.floor(this.clock());
+    const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    const day = Math.floor(now / DAY_MS) * DAY_MS;
+    const r = await this.redis
+      .multi()
+      .zcount(`${base}:slots`, `(${now}`, '+inf')
+      .zcount(`${base}:queued`, `(${now}`, '+inf')
+      .get(`${base}:rpm:${minute}`)
+      .get(`${base}:tpm:${minute}`)
+      .get(`${base}:tpd:${day}`)
+      .exec();
+    const n = (i: number) => Number(r?.[i]?.[1] ?? 0) || 0;
+    return { concurrentJobs: n(0), queuedJobs: n(1), requestsThisMinute: n(2), tokensThisMinute: n(3), tokensToday: n(4) };
+  }
+
+  /**
    * The scopes that apply and their key bases. Every key of a team shares the hash tag `{team}`,
    * so one script call stays on one slot of a Redis Cluster.
    */
   private scopes(subject: QuotaSubject, policy: QuotaPolicy): Scope[] {
-    const tag = this.tag(subject.teamId);
     const out: Scope[] = [];
-    if (policy.team) out.push({ kind: 'team', base: `${tag}:team`, limits: policy.team });
-    if (policy.key && subject.keyId) out.push({ kind: 'key', base: `${tag}:key:${encodeURIComponent(subject.keyId)}`, limits: policy.key });
-    if (policy.model && subject.model) out.push({ kind: 'model', base: `${tag}:model:${encodeURIComponent(subject.model)}`, limits: policy.model });
+    for (const kind of ['team', 'key', 'model'] as const) {
+      const limits = policy[kind];
+      const base = this.base(subject, kind);
+      if (limits && base) out.push({ kind, base, limits });
+    }
     return out;
+  }
+
+  /** The key base of one scope of the subject; null when the subject names no such scope. */
+  private base(subject: QuotaSubject, kind: QuotaScopeKind): string | null {
+    const tag = this.tag(subject.teamId);
+    if (kind === 'team') return `${tag}:team`;
+    if (kind === 'key') return subject.keyId ? `${tag}:key:${encodeURIComponent(subject.keyId)}` : null;
+    return subject.model ? `${tag}:model:${encodeURIComponent(subject.model)}` : null;
   }
 
   private tag(teamId: string): string {

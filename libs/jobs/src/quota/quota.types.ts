@@ -109,3 +109,12 @@ export interface SettleResult {
   reserved: number;
   overBy: number;
 }
+
+/** What one scope uses now (QuotaGate.usage). */
+export interface QuotaUsage {
+  concurrentJobs: number;
+  queuedJobs: number;
+  requestsThisMinute: number;
+  tokensThisMinute: number;
+  tokensToday: number;
+}

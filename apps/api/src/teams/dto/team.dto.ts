@@ -37,13 +37,6 @@ export class CreateTeamDto {
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   quotaGpuMemoryBytes?: number | null;
-
-  @ApiPropertyOptional({ nullable: true, type: Number })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(INT4_MAX)
-  quotaConcurrentJobs?: number | null;
 }
 
 export class UpdateTeamDto extends PartialType(CreateTeamDto) {}
@@ -54,7 +47,6 @@ export class TeamDto {
   @ApiProperty({ description: 'Fair-share weight' }) weight!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'null: no limit' }) quotaGpus!: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'null: no limit' }) quotaGpuMemoryBytes!: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: 'null: no limit' }) quotaConcurrentJobs!: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
@@ -69,7 +61,6 @@ export function toTeamDto(t: TeamRecord): TeamDto {
     weight: t.weight,
     quotaGpus: t.quotaGpus,
     quotaGpuMemoryBytes: t.quotaGpuMemoryBytes,
-    quotaConcurrentJobs: t.quotaConcurrentJobs,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };

@@ -7,14 +7,22 @@
  * three scopes (team, key, model: admit, settle, release). At concurrency 1 and 64; prints
  * operations per second, the p50/p99 latency of one operation, and redis-server's CPU time per
  * operation (which bounds what one Redis admits for all api replicas together).
+ *
+ * Then the whole path through one api process: HMAC-signed `POST /api/v1/jobs` submissions
+ * (signature and replay check, validation, model lookup, quota admission with the team's
+ * limits set, the job row, the queue), answered 202, at concurrency 1 and 64, against a signed
+ * `GET /api/v1/whoami` (authentication alone) in the same run. The scheduler and agent are
+ * stopped first, so the api has the machine (`BENCH_HTTP_REQUESTS`, default 3,000 per row).
  */
 import { Redis } from 'ioredis';
+import { signingFetch } from '@gridline/auth';
 import { RedisKeys } from '@gridline/common';
 import { QuotaGate, QuotaPolicy } from '@gridline/jobs';
-import { RedisServer } from '@gridline/testing';
+import { RedisServer, StackClient, startStack } from '@gridline/testing';
 import { quantiles } from './bench-stats';
 
 const N = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const HTTP_N = Number(process.env.BENCH_HTTP_REQUESTS ?? 3_000);
 const LOTS = 1_000_000_000;
 
 interface Row {
@@ -57,7 +65,73 @@ async function measure(redis: Redis, name: string, concurrency: number, once: (i
   return { name, concurrency, perSecond, p50: q(0.5), p99: q(0.99), redisUs };
 }
 
+/** `count` calls of `once` over `concurrency` workers: calls per second and latency quantiles. */
+async function throughput(count: number, concurrency: number, once: () => Promise<void>): Promise<{ perSecond: number; p50: number; p99: number }> {
+  const lat = new Float64Array(count);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const s = performance.now();
+        await once();
+        lat[i] = performance.now() - s;
+      }
+    }),
+  );
+  const q = quantiles(lat);
+  return { perSecond: count / ((performance.now() - t0) / 1000), p50: q(0.5), p99: q(0.99) };
+}
+
+async function httpSubmissions(): Promise<void> {
+  const out = process.stdout;
+  const stack = await startStack({ modelName: 'bench' });
+  try {
+    const admin = new StackClient(stack, stack.url);
+    // One answer first, so the model is served and its context known (the reservation uses it).
+    const first = await admin.json('POST', '/v1/chat/completions', { model: 'bench', messages: [{ role: 'user', content: 'Hi.' }], max_tokens: 2 });
+    if (first.status !== 200) throw new Error(`first chat answered ${first.status}`);
+    const teamId = (await admin.json<{ teamId: string }>('GET', '/api/v1/whoami')).body.teamId;
+    const limits = { maxConcurrentJobs: LOTS, maxQueuedJobs: LOTS, requestsPerMinute: LOTS, tokensPerMinute: LOTS, tokensPerDay: LOTS };
+    const put = await admin.json('PUT', `/api/v1/teams/${teamId}/quotas`, { limits });
+    if (put.status !== 200) throw new Error(`setting quotas answered ${put.status}`);
+    await admin.close();
+    await Promise.all([stack.scheduler.stop(), stack.agent.stop()]);
+    const signed = signingFetch({ accessKey: stack.accessKey, secretKey: stack.secretKey });
+    const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: 'Summarize the river and the stone.' }], max_tokens: 16 });
+    const submit = async () => {
+      const res = await signed(`${stack.url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      if (res.status !== 202 || !res.headers.get('x-ratelimit-limit-requests')) throw new Error(`submission answered ${res.status}`);
+    };
+    const whoami = async () => {
+      const res = await signed(`${stack.url}/api/v1/whoami`);
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`whoami answered ${res.status}`);
+    };
+    for (let i = 0; i < 200; i++) {
+      await submit();
+      await whoami();
+    }
+    out.write(`
+One api process, HMAC-signed over HTTP (${HTTP_N} requests per row; the team's five limits set; scheduler and agent stopped)\n`);
+    for (const concurrency of [1, 64]) {
+      const base = await throughput(HTTP_N, concurrency, whoami);
+      const jobs = await throughput(HTTP_N, concurrency, submit);
+      out.write(`  c=${String(concurrency).padEnd(3)} signed GET /api/v1/whoami (baseline)        ${base.perSecond.toFixed(0).padStart(7)} /s   p50 ${base.p50.toFixed(2)} ms  p99 ${base.p99.toFixed(2)} ms\n`);
+      out.write(`  c=${String(concurrency).padEnd(3)} signed POST /api/v1/jobs, quota-checked, 202 ${jobs.perSecond.toFixed(0).padStart(7)} /s   p50 ${jobs.p50.toFixed(2)} ms  p99 ${jobs.p99.toFixed(2)} ms   (${(jobs.perSecond / base.perSecond).toFixed(2)}x the baseline)\n`);
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  await gateAlone();
+  await httpSubmissions();
+}
+
+async function gateAlone(): Promise<void> {
   const server = await RedisServer.start();
   const redis = new Redis(server.url);
   try {

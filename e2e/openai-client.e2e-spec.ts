@@ -179,12 +179,12 @@ describe('the openai npm client with a bearer token', () => {
   });
 
   it('an unsupported parameter is the client BadRequestError naming it; accepted-and-ignored ones change nothing', async () => {
-    const error = await openai.chat.completions.create({ model, messages, logprobs: true, max_tokens: 4 }).then(
+    const error = await openai.chat.completions.create({ model, messages, n: 2, max_tokens: 4 }).then(
       () => null,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(BadRequestError);
-    expect(error).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'logprobs', type: 'invalid_request_error' });
+    expect(error).toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'n', type: 'invalid_request_error' });
 
     const plain = await openai.chat.completions.create({ model, messages, max_tokens: 6, temperature: 0 });
     const decorated = await openai.chat.completions.create({

@@ -2,6 +2,7 @@ import { REQUEST_LIMITS, SAMPLING_PARAMETERS, assertInferenceRequest, chatReques
 import { JOB_ERRORS, JOB_ERROR_CODES, isJobErrorCode } from './job-errors';
 import { DeltaContinuity, JobEvent, foldJobEvents, parseJobEvent } from './job-events';
 import { parseGenerateJobPayload, parseInferenceJobPayload } from './job-payloads';
+import { logitBiasProblem } from './output-controls';
 import { PayloadError } from './shape';
 
 const payload = {
@@ -48,9 +49,36 @@ describe('inference contract', () => {
     ['an unknown sampling parameter', { ...payload, request: { ...payload.request, sampling: { mirostat: 2 } } }],
     ['a temperature out of bounds', { ...payload, request: { ...payload.request, sampling: { temperature: 9 } } }],
     ['a fractional seed', { ...payload, request: { ...payload.request, sampling: { seed: 1.5 } } }],
+    ['a frequency penalty out of bounds', { ...payload, request: { ...payload.request, sampling: { frequencyPenalty: -2.5 } } }],
+    ['a logit bias of no token id', { ...payload, request: { ...payload.request, logitBias: { x: 1 } } }],
+    ['a logit bias above 100', { ...payload, request: { ...payload.request, logitBias: { '3': 100.5 } } }],
+    ['logprobs with 21 alternatives', { ...payload, request: { ...payload.request, logprobs: { top: 21 } } }],
+    ['an unknown response format', { ...payload, request: { ...payload.request, responseFormat: { type: 'yaml' } } }],
+    ['a json_schema format without a schema', { ...payload, request: { ...payload.request, responseFormat: { type: 'json_schema', name: 'x' } } }],
     ['not an object', 'oops'],
   ])('refuses %s', (_what, data) => {
     expect(() => parseInferenceJobPayload(data)).toThrow(PayloadError);
+  });
+
+  it('carries penalties, token biases, log probabilities and a response format through Redis', () => {
+    const full = {
+      ...payload,
+      request: {
+        ...payload.request,
+        sampling: { temperature: 0, frequencyPenalty: -2, presencePenalty: 1.5 },
+        logitBias: { '0': -100, '42': 100 },
+        logprobs: { top: 20 },
+        responseFormat: { type: 'json_schema', name: 'm', schema: { type: 'object', properties: { a: { enum: ['x'] } } } },
+      },
+    };
+    expect(parseInferenceJobPayload(JSON.parse(JSON.stringify(full)))).toEqual(full);
+    expect(samplingFromOpenAi({ frequency_penalty: 0.5, presence_penalty: -1 })).toEqual({ frequencyPenalty: 0.5, presencePenalty: -1 });
+  });
+
+  it('checks logit_bias maps: token ids as decimal integers, biases from -100 to 100', () => {
+    expect(logitBiasProblem({ '0': -100, '50256': 100, '7': 0.25 })).toBeNull();
+    for (const bad of [{ '01': 1 }, { '-1': 1 }, { '1.5': 1 }, { a: 1 }, { '1': '5' }, { '1': Infinity }, [], null]) expect(logitBiasProblem(bad)).not.toBeNull();
+    expect(logitBiasProblem(Object.fromEntries(Array.from({ length: 1025 }, (_, i) => [String(i), 1])))).toMatch(/at most 1024/);
   });
 
   it('requires the node id on a generate payload', () => {
@@ -73,14 +101,18 @@ describe('job events', () => {
       { type: 'started', attempt: 1, nodeId: 'n' },
       { type: 'delta', index: 0, text: 'a' },
       { type: 'delta', index: 0, text: 'a', timing: { nodeMs: 2.5, runnerMs: 1.25 } },
+      { type: 'delta', index: 1, text: ' b', logprobs: [{ token: ' b', logprob: -0.5, bytes: [32, 98], top: [{ token: ' b', logprob: -0.5, bytes: [32, 98] }] }] },
+      { type: 'delta', index: 0, text: 'a', timing: { nodeMs: 2.5, runnerMs: 1.25 }, logprobs: [{ token: 'a', logprob: -1, bytes: [97], top: [] }] },
       { type: 'usage', promptTokens: 3, completionTokens: 1 },
       { type: 'usage', promptTokens: 3, completionTokens: 1, cachedPromptTokens: 2 },
       { type: 'finished', finishReason: 'length', firstTokenMs: 1, totalMs: 2 },
       { type: 'finished', finishReason: 'stop', firstTokenMs: 1, totalMs: 2, deltas: 4 },
       { type: 'error', code: 'node_lost', message: 'gone' },
+      { type: 'error', code: 'invalid_request', message: 'logit_bias: token 9 is not in the vocabulary', param: 'logit_bias' },
     ];
     for (const e of events) expect(parseJobEvent(JSON.stringify(e))).toEqual(e);
-    for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"usage","promptTokens":3,"completionTokens":1,"cachedPromptTokens":"2"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null']) {
+    for (const bad of ['{', '{"type":"delta","index":"0","text":"a"}', '{"type":"error","code":"made_up","message":"x"}', '{"type":"usage","promptTokens":3,"completionTokens":1,"cachedPromptTokens":"2"}', '{"type":"finished","finishReason":"cancelled","firstTokenMs":1,"totalMs":1}', '[]', 'null',
+      '{"type":"delta","index":0,"text":"a","logprobs":[{"token":"a","logprob":null,"bytes":[97],"top":[]}]}', '{"type":"delta","index":0,"text":"a","logprobs":[{"token":"a","logprob":-1,"bytes":[300],"top":[]}]}', '{"type":"error","code":"invalid_request","message":"x","param":3}']) {
       expect(parseJobEvent(bad)).toBeNull();
     }
   });

@@ -1,6 +1,7 @@
 export * from './shape';
 export * from './inference-request';
 export * from './tools';
+export * from './output-controls';
 export * from './context-window';
 export * from './job-errors';
 export * from './job-events';

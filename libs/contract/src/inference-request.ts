@@ -1,3 +1,4 @@
+import { LogitBias, LogprobsRequest, ResponseFormat, assertOutputControls } from './output-controls';
 import { PayloadError, assertShape } from './shape';
 import { ToolCall, ToolChoice, ToolFunction, assertToolFields } from './tools';
 
@@ -42,6 +43,22 @@ export const SAMPLING_PARAMETERS = {
   topP: { openai: 'top_p', integer: false, min: 0, max: 1, default: 1, description: 'Nucleus sampling: sample among the most likely tokens whose probabilities add up to top_p' },
   seed: { openai: 'seed', integer: true, min: 0, max: 4294967295, description: 'Seed for sampling; the same seed and request give the same text' },
   topK: { openai: 'top_k', integer: true, min: 0, max: 1000, description: 'Sample among the k most likely tokens only (0: all); not in OpenAI, as in llama.cpp and vLLM' },
+  frequencyPenalty: {
+    openai: 'frequency_penalty',
+    integer: false,
+    min: -2,
+    max: 2,
+    default: 0,
+    description: "Lowers a token's logit by this times the number of times it occurs in the text generated so far (negative: raises it); llama.cpp's penalty, over the whole completion",
+  },
+  presencePenalty: {
+    openai: 'presence_penalty',
+    integer: false,
+    min: -2,
+    max: 2,
+    default: 0,
+    description: 'Lowers the logit of every token that occurs in the text generated so far by this (negative: raises it); llama.cpp\'s penalty, over the whole completion',
+  },
 } as const satisfies Record<string, NumericParameter>;
 
 export type SamplingParameter = keyof typeof SAMPLING_PARAMETERS;
@@ -69,6 +86,12 @@ export interface InferenceRequest {
   tools?: ToolFunction[];
   /** Left out: `auto` when there are tools. */
   toolChoice?: ToolChoice;
+  /** OpenAI's `logit_bias`: token id to a bias added to its logit (see output-controls.ts). */
+  logitBias?: LogitBias;
+  /** Return the generated tokens' log probabilities (in the deltas). */
+  logprobs?: LogprobsRequest;
+  /** Constrain the output to JSON, or to JSON valid against a schema. */
+  responseFormat?: ResponseFormat;
 }
 
 /** Picks the sampling parameters out of an OpenAI-shaped body (already validated). */
@@ -119,6 +142,7 @@ export function assertInferenceRequest(value: unknown): asserts value is Inferen
     numberWithin(`request.sampling.${name}`, v, spec);
   }
   if (r.stop && !r.stop.every((s) => typeof s === 'string')) throw new PayloadError('request.stop must hold strings');
+  assertOutputControls(r);
 }
 
 /** A chat request (tools, tests, benchmarks); without maxTokens it may fill the context. */

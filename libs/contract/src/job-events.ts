@@ -1,5 +1,6 @@
 import { JobErrorCode, isJobErrorCode } from './job-errors';
 import type { ToolCall } from './tools';
+import { TokenLogprob, parseTokenLogprobs } from './output-controls';
 
 /** `tool_calls`: the generation ended with calls of the request's tools (its `tool_call` events). */
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
@@ -18,11 +19,13 @@ const FINISH_REASONS: readonly unknown[] = ['stop', 'length', 'tool_calls'];
  * `tool_call`s, numbered from 0, are the calls of tools the generation ended with; they come
  * after the deltas, with `usage` and `finished` (whose reason is then `tool_calls`).
  * `error.param` names the request field that caused a client error, when one did.
+ * A delta of a request that asked for log probabilities carries them for the tokens its text
+ * holds (`logprobs`, in order; their texts joined are the delta's text, up to the stop).
  */
 export type JobEvent =
   | { type: 'started'; attempt: number; nodeId: string; fromDelta?: number }
   /** `timing`: on an attempt's first delta only, the node's own account of it (see DeltaTiming). */
-  | { type: 'delta'; index: number; text: string; timing?: DeltaTiming }
+  | { type: 'delta'; index: number; text: string; timing?: DeltaTiming; logprobs?: TokenLogprob[] }
   | ({ type: 'tool_call'; index: number } & ToolCall)
   | { type: 'usage'; promptTokens: number; completionTokens: number; cachedPromptTokens?: number }
   | { type: 'finished'; finishReason: FinishReason; firstTokenMs: number; totalMs: number; deltas?: number }
@@ -65,9 +68,12 @@ export function parseJobEvent(raw: string): JobEvent | null {
       if (!(num(e.attempt) && typeof e.nodeId === 'string')) return null;
       if (e.fromDelta !== undefined && !(Number.isInteger(e.fromDelta) && (e.fromDelta as number) >= 0)) return null;
       return { type: 'started', attempt: e.attempt, nodeId: e.nodeId, ...(e.fromDelta !== undefined ? { fromDelta: e.fromDelta as number } : {}) };
-    case 'delta':
+    case 'delta': {
       if (!(num(e.index) && typeof e.text === 'string')) return null;
-      return { type: 'delta', index: e.index, text: e.text, ...(timingOf(e.timing) ?? {}) };
+      if (e.logprobs === undefined) return { type: 'delta', index: e.index, text: e.text, ...(timingOf(e.timing) ?? {}) };
+      const logprobs = parseTokenLogprobs(e.logprobs);
+      return logprobs ? { type: 'delta', index: e.index, text: e.text, ...(timingOf(e.timing) ?? {}), logprobs } : null;
+    }
     case 'tool_call':
       if (!(Number.isInteger(e.index) && (e.index as number) >= 0 && typeof e.id === 'string' && typeof e.name === 'string' && typeof e.arguments === 'string')) return null;
       return { type: 'tool_call', index: e.index as number, id: e.id, name: e.name, arguments: e.arguments };

@@ -21,6 +21,24 @@ function gatedWrites(results: boolean[] = []) {
 const texts = (events: JobEvent[][]) => events.map((batch) => batch.map((e) => (e.type === 'delta' ? `${e.index}:${e.text}` : e.type)).join(','));
 
 describe('DeltaWriter', () => {
+  it('carries log probabilities with their text, joined in order when pieces are coalesced', async () => {
+    const w = gatedWrites();
+    const d = new DeltaWriter(w.write, () => undefined, []);
+    const lp = (token: string) => ({ token, logprob: -1, bytes: [...Buffer.from(token)], top: [] });
+    d.push('a', undefined, [lp('a')]);
+    d.push('b', undefined, [lp('b')]);
+    d.push('cd', undefined, [lp('c'), lp('d')]);
+    await w.release();
+    d.push('e', undefined, [lp('e')]);
+    const finishing = d.finish();
+    await w.release();
+    expect(w.written).toEqual([
+      [{ type: 'delta', index: 0, text: 'a', logprobs: [lp('a')] }],
+      [{ type: 'delta', index: 1, text: 'bcd', logprobs: [lp('b'), lp('c'), lp('d')] }],
+    ]);
+    expect(await finishing).toEqual([{ type: 'delta', index: 2, text: 'e', logprobs: [lp('e')] }]);
+  });
+
   it('writes the first text at once and coalesces what arrives during a write, numbering deltas in order', async () => {
     const w = gatedWrites();
     const d = new DeltaWriter(w.write, () => undefined, []);

@@ -1,4 +1,4 @@
-import type { DeltaTiming, JobEvent } from '@gridline/contract';
+import type { DeltaTiming, JobEvent, TokenLogprob } from '@gridline/contract';
 
 /**
  * Writes generated text as numbered deltas (from 0, or from `firstIndex` when the attempt
@@ -8,12 +8,16 @@ import type { DeltaTiming, JobEvent } from '@gridline/contract';
  * round trip, not one per token. A write that fails (Redis unreachable) is tried again a few
  * times (a repeat is harmless: deltas are numbered). `onStop` runs once when writing stops:
  * `fenced`, the job was closed or re-assigned; `failed`, Redis could not be written.
+ * Log probabilities (when the request asked for them) travel with their text: a coalesced delta
+ * carries those of every piece it joins, in order.
  */
 export class DeltaWriter {
   private buffer = '';
   /** The first delta's timing, until it is written. */
   private timing: DeltaTiming | null = null;
   private timed = false;
+  /** The buffered text's log probabilities; null when the request asked for none. */
+  private logprobs: TokenLogprob[] | null = null;
   private index: number;
   private inFlight: Promise<void> | null = null;
   private stopped: 'fenced' | 'failed' | null = null;
@@ -39,13 +43,14 @@ export class DeltaWriter {
   }
 
   /** Buffers text; `timing` (the node's account of the first text) goes out with the first delta only. */
-  push(text: string, timing?: DeltaTiming): void {
+  push(text: string, timing?: DeltaTiming, logprobs?: TokenLogprob[]): void {
     if (this.stopped || this.closed) return;
     if (timing && !this.timed) {
       this.timed = true;
       this.timing = timing;
     }
     this.buffer += text;
+    if (logprobs) (this.logprobs ??= []).push(...logprobs);
     if (!this.inFlight) this.flush();
   }
 
@@ -62,9 +67,10 @@ export class DeltaWriter {
   }
 
   private delta(): JobEvent {
-    const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer, ...(this.timing ? { timing: this.timing } : {}) };
+    const event: JobEvent = { type: 'delta', index: this.index++, text: this.buffer, ...(this.timing ? { timing: this.timing } : {}), ...(this.logprobs ? { logprobs: this.logprobs } : {}) };
     this.buffer = '';
     this.timing = null;
+    this.logprobs = null;
     return event;
   }
 

@@ -100,9 +100,9 @@ export class JobRunner implements OnApplicationBootstrap {
         replica,
         jobId,
         job.request,
-        (text) => {
+        (text, logprobs) => {
           const now = performance.now();
-          deltas.push(text, { nodeMs: now - arrived, runnerMs: now - asked });
+          deltas.push(text, { nodeMs: now - arrived, runnerMs: now - asked }, logprobs);
         },
         resume,
       );
@@ -138,7 +138,7 @@ export class JobRunner implements OnApplicationBootstrap {
         return;
       }
       if (e instanceof RunnerError && e.code === 'invalid_request') {
-        // The client asked for what this replica cannot do (tools on a spanning replica), found before it generated anything.
+        // The client asked for what this replica or model cannot do (tools or output controls on a spanning replica, a token id outside the vocabulary, a schema its grammar cannot express), found before it generated anything.
         this.logger.log({ jobId, requestId: job.requestId, param: e.param }, 'job refused by the runner');
         await deltas.finish();
         await end([{ type: 'error', code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) }]);

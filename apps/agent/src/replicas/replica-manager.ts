@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
 import type { InferenceRequest, JobResume, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
-import { RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan, groupTunnelKey, tunnelIdentity } from '@gridline/runtime';
+import { ChunkSink, RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan, groupTunnelKey, tunnelIdentity } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
@@ -98,7 +98,7 @@ export class ReplicaManager {
   }
 
   /** Runs one job on the replica's runner (continuing `resume`'s text when given), counting it for the replica's load figures. */
-  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: (text: string) => void, resume?: JobResume): Promise<RunnerGenerationDone> {
+  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: ChunkSink, resume?: JobResume): Promise<RunnerGenerationDone> {
     const runner = r.runner;
     if (!runner) throw new Error('the replica has no runner');
     r.inFlight++;

@@ -1,18 +1,18 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError, errorSummary } from '@gridline/common';
-import { DeltaTiming, INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput, ToolCall } from '@gridline/contract';
+import { DeltaTiming, INPUT_PARAM, JOB_ERRORS, JobErrorCode, JobOutput, TokenLogprob, ToolCall } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import type { JobEventSubscription } from '@gridline/messaging';
 import type { JobsService } from './jobs.service';
 
-/** What a synchronous client gets of a finished job (timings stay on the job row). */
-export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'>;
+/** What a synchronous client gets of a finished job (timings stay on the job row); `logprobs` when the request asked for them. */
+export type RelayedOutput = Omit<JobOutput, 'firstTokenMs' | 'totalMs'> & { logprobs?: TokenLogprob[] };
 
 /** What a relay hands to its sink, in order. */
 export type RelayStep =
-  /** `timing`: the node's account of the first text, on the first step only. */
-  | { type: 'text'; text: string; timing?: DeltaTiming }
+  /** `timing`: the node's account of the first text, on the first step only; `logprobs`: the text's tokens', when the request asked for them. */
+  | { type: 'text'; text: string; timing?: DeltaTiming; logprobs?: TokenLogprob[] }
   /** A call of a tool the generation ended with, whole (they come after the text, before `done`). */
   | { type: 'tool_call'; index: number; call: ToolCall }
   /** `runnerMs`: the model's own time for the whole generation, as the node measured it. */
@@ -49,6 +49,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
   let nextIndex = 0;
   let text = '';
   const toolCalls: ToolCall[] = [];
+  let logprobs: TokenLogprob[] | null = null;
   let usage: Pick<RelayedOutput, 'promptTokens' | 'cachedPromptTokens' | 'completionTokens'> = { promptTokens: 0, cachedPromptTokens: null, completionTokens: 0 };
   try {
     for (;;) {
@@ -84,7 +85,8 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           if (event.index < nextIndex) break;
           textAttempt = attempt;
           nextIndex = event.index + 1;
-          sink({ type: 'text', text: event.text, ...(text === '' && event.timing ? { timing: event.timing } : {}) });
+          if (event.logprobs) (logprobs ??= []).push(...event.logprobs);
+          sink({ type: 'text', text: event.text, ...(text === '' && event.timing ? { timing: event.timing } : {}), ...(event.logprobs ? { logprobs: event.logprobs } : {}) });
           text += event.text;
           break;
         case 'tool_call':
@@ -99,7 +101,7 @@ export async function relayJob(jobs: JobsService, job: JobRecord, res: Response,
           break;
         case 'finished':
           finished = true;
-          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...(toolCalls.length > 0 ? { toolCalls } : {}), ...usage }, runnerMs: event.totalMs });
+          sink({ type: 'done', output: { text, finishReason: event.finishReason, ...(toolCalls.length > 0 ? { toolCalls } : {}), ...usage, ...(logprobs ? { logprobs } : {}) }, runnerMs: event.totalMs });
           return;
         case 'error':
           finished = true;

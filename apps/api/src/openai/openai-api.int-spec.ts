@@ -49,13 +49,6 @@ describe('OpenAI-compatible routes (in-process, real Postgres and Redis)', () =>
 
   it.each([
     ['/v1/chat/completions', 'n', 2],
-    ['/v1/chat/completions', 'logprobs', true],
-    ['/v1/chat/completions', 'top_logprobs', 3],
-    ['/v1/chat/completions', 'logit_bias', { '50256': -100 }],
-    ['/v1/chat/completions', 'response_format', { type: 'json_object' }],
-    ['/v1/chat/completions', 'frequency_penalty', 0.5],
-    ['/v1/chat/completions', 'presence_penalty', -1],
-    ['/v1/completions', 'logprobs', 2],
     ['/v1/completions', 'echo', true],
     ['/v1/completions', 'best_of', 2],
     ['/v1/completions', 'suffix', 'end'],
@@ -66,6 +59,45 @@ describe('OpenAI-compatible routes (in-process, real Postgres and Redis)', () =>
     expect(res.status).toBe(400);
     expect((res.body as OpenAiError).error).toEqual({ message: expect.stringMatching(new RegExp(`^${param}: `)), type: 'invalid_request_error', param, code: 'unsupported_parameter' });
     expect(await jobCount()).toBe(0);
+  });
+
+  const schema = { type: 'object', properties: { mood: { enum: ['happy', 'sad'] } }, required: ['mood'], additionalProperties: false };
+  it.each([
+    ['chat', '/v1/chat/completions', { messages: user, logprobs: true, top_logprobs: 20, response_format: { type: 'json_schema', json_schema: { name: 'mood', schema, strict: true } } }],
+    ['chat', '/v1/chat/completions', { messages: user, response_format: { type: 'json_object' } }],
+    ['completions', '/v1/completions', { prompt: 'Once', logprobs: 5 }],
+  ])('%s: accepts penalties, token biases, log probabilities and JSON formats (%#)', async (_what, path, body) => {
+    const res = await post(path, { model: 'no-such-model', ...body, frequency_penalty: -2, presence_penalty: 1.5, logit_bias: { '0': -100, '42': 100, '7': 0.5 } });
+    // Past validation: the request reaches the catalog, which has no such model.
+    expect([res.status, (res.body as OpenAiError).error.code]).toEqual([404, 'model_not_found']);
+  });
+
+  it.each([
+    ['a token id that is no number', { logit_bias: { abc: 1 } }, 'logit_bias', 'validation_failed'],
+    ['a negative token id', { logit_bias: { '-1': 1 } }, 'logit_bias', 'validation_failed'],
+    ['a bias above 100', { logit_bias: { '5': 101 } }, 'logit_bias', 'validation_failed'],
+    ['a frequency_penalty above 2', { frequency_penalty: 2.5 }, 'frequency_penalty', 'validation_failed'],
+    ['a presence_penalty below -2', { presence_penalty: -3 }, 'presence_penalty', 'validation_failed'],
+    ['top_logprobs without logprobs', { top_logprobs: 2 }, 'top_logprobs', 'validation_failed'],
+    ['top_logprobs above 20', { logprobs: true, top_logprobs: 21 }, 'top_logprobs', 'validation_failed'],
+    ['an unknown response_format type', { response_format: { type: 'yaml' } }, 'response_format', 'validation_failed'],
+    ['a json_schema without a name', { response_format: { type: 'json_schema', json_schema: { schema } } }, 'response_format', 'validation_failed'],
+    ['a json_schema without a schema', { response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 'response_format', 'unsupported_parameter'],
+    ['a schema with pattern', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a' } } } }, 'response_format', 'unsupported_parameter'],
+    ['a schema with allOf', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { allOf: [{ type: 'string' }] } } } }, 'response_format', 'unsupported_parameter'],
+    ['a JSON format with tools', { response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'f' } }] }, 'response_format', 'unsupported_parameter'],
+    ['a schema with minimum', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } } } } } }, 'response_format', 'unsupported_parameter'],
+    ['a $ref to nothing', { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { $ref: '#/$defs/missing' } } } }, 'response_format', 'unsupported_parameter'],
+  ])('chat refuses %s with 400 naming the parameter, and creates no job', async (_what, body, param, code) => {
+    const res = await post('/v1/chat/completions', { model: 'visible', messages: user, ...body });
+    expect(res.status).toBe(400);
+    expect((res.body as OpenAiError).error).toMatchObject({ type: 'invalid_request_error', param, code });
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('completions refuse logprobs above 5 with 400 naming it', async () => {
+    const res = await post('/v1/completions', { model: 'visible', prompt: 'p', logprobs: 6 });
+    expect([res.status, (res.body as OpenAiError).error.param, (res.body as OpenAiError).error.code]).toEqual([400, 'logprobs', 'validation_failed']);
   });
 
   it.each([

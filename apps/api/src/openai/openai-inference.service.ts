@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiError } from '@gridline/common';
-import type { InferenceRequest } from '@gridline/contract';
+import type { InferenceRequest, TokenLogprob } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { Principal } from '../auth/principal';
 import { RequestTimeline, timelineOf } from '../common/request-timeline';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
 import { JobsService } from '../jobs/jobs.service';
-import { ChatCompletionResponseDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
+import { ChatCompletionChoiceDto, ChatCompletionResponseDto, CompletionChoiceDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
 import { chatInput, toInferenceRequest } from './inference-body';
 import { systemFingerprint } from './system-fingerprint';
 import { toolCallChunk, toolCallsMessage, toolFields } from './tool-calls';
@@ -25,24 +25,45 @@ interface Shape {
   chunkObject: string;
   /** The choice of the first chunk, sent when the stream opens (chat: the role); null: none. */
   opening: Record<string, unknown> | null;
-  textChoice(text: string): Record<string, unknown>;
+  /** `logprobs`: the piece's log probabilities, in this route's shape (null: not asked for). */
+  textChoice(text: string, logprobs: unknown): Record<string, unknown>;
   finishChoice(reason: FinishReason): Record<string, unknown>;
+  /** A new writer of this route's `logprobs` objects for one answer (completions count text offsets across its pieces). */
+  logprobs(): (entries: readonly TokenLogprob[]) => unknown;
 }
 
 const CHAT: Shape = {
   idPrefix: 'chatcmpl',
   chunkObject: 'chat.completion.chunk',
   opening: { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
-  textChoice: (text) => ({ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }),
+  textChoice: (text, logprobs) => ({ index: 0, delta: { content: text }, logprobs, finish_reason: null }),
   finishChoice: (reason) => ({ index: 0, delta: {}, logprobs: null, finish_reason: reason }),
+  logprobs: () => (entries) => ({
+    content: entries.map((e) => ({ token: e.token, logprob: e.logprob, bytes: e.bytes, top_logprobs: e.top.map((t) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes })) })),
+    refusal: null,
+  }),
 };
 
 const COMPLETION: Shape = {
   idPrefix: 'cmpl',
   chunkObject: 'text_completion',
   opening: null,
-  textChoice: (text) => ({ index: 0, text, logprobs: null, finish_reason: null }),
+  textChoice: (text, logprobs) => ({ index: 0, text, logprobs, finish_reason: null }),
   finishChoice: (reason) => ({ index: 0, text: '', logprobs: null, finish_reason: reason }),
+  logprobs: () => {
+    // Offsets in the completion's text (in UTF-16 code units, as the text is a JSON string), from its first token.
+    let offset = 0;
+    return (entries) => ({
+      tokens: entries.map((e) => e.token),
+      token_logprobs: entries.map((e) => e.logprob),
+      top_logprobs: entries.map((e) => Object.fromEntries(e.top.map((t) => [t.token, t.logprob]))),
+      text_offset: entries.map((e) => {
+        const at = offset;
+        offset += e.token.length;
+        return at;
+      }),
+    });
+  },
 };
 
 interface Meta {
@@ -81,11 +102,18 @@ export class OpenAiInference {
     const request = { ...toInferenceRequest(dto, chatInput(dto.messages)), ...toolFields(dto) };
     const done = await this.run(p, dto, request, CHAT, req, res);
     if (!done) return;
-    const { meta, output } = done;
+    const { meta, output, logprobs } = done;
     return {
       ...meta,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: output.text, refusal: null, ...toolCallsMessage(output) }, logprobs: null, finish_reason: output.finishReason }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: output.text, refusal: null, ...toolCallsMessage(output) },
+          logprobs: logprobs as ChatCompletionChoiceDto['logprobs'],
+          finish_reason: output.finishReason,
+        },
+      ],
       usage: usage(output),
     };
   }
@@ -93,10 +121,10 @@ export class OpenAiInference {
   async complete(p: Principal, dto: CreateCompletionDto, req: Request & { id?: string }, res: Response): Promise<CompletionResponseDto | void> {
     const done = await this.run(p, dto, toInferenceRequest(dto, { kind: 'completion', prompt: dto.prompt }), COMPLETION, req, res);
     if (!done) return;
-    const { meta, output } = done;
+    const { meta, output, logprobs } = done;
     // A completion has no tools, so never ends with calls.
     const finishReason = output.finishReason === 'tool_calls' ? 'stop' : output.finishReason;
-    return { ...meta, object: 'text_completion', choices: [{ index: 0, text: output.text, logprobs: null, finish_reason: finishReason }], usage: usage(output) };
+    return { ...meta, object: 'text_completion', choices: [{ index: 0, text: output.text, logprobs: logprobs as CompletionChoiceDto['logprobs'], finish_reason: finishReason }], usage: usage(output) };
   }
 
   /** Admits the job and waits for it; a streamed answer is written here and gives undefined. */
@@ -107,10 +135,12 @@ export class OpenAiInference {
     shape: Shape,
     req: Request & { id?: string },
     res: Response,
-  ): Promise<{ meta: Meta; output: RelayedOutput } | undefined> {
+  ): Promise<{ meta: Meta; output: RelayedOutput; logprobs: unknown } | undefined> {
     const timeline = timelineOf(req);
     timeline.mark('validate');
     const { job, model, quota } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
+    // Log probabilities in the route's shape, when the request asked for them (null otherwise, as OpenAI).
+    const logprobsOf = request.logprobs ? shape.logprobs() : null;
     res.setHeader('x-gridline-job-id', job.id);
     // Quotas: the rate-limit headers before anything is flushed; the slot is renewed until the response ends, however it ends.
     for (const [name, value] of Object.entries(quota.headers)) res.setHeader(name, value);
@@ -123,7 +153,7 @@ export class OpenAiInference {
       system_fingerprint: systemFingerprint(model),
     };
     if (dto.stream) {
-      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true, timeline);
+      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true, timeline, logprobsOf);
       return undefined;
     }
     let last: RelayStep | null = null;
@@ -137,7 +167,7 @@ export class OpenAiInference {
     timeline.mark('generate');
     timeline.runnerMs = outcome.runnerMs;
     setTimingHeaders(res, timeline);
-    return { meta, output: outcome.output };
+    return { meta, output: outcome.output, logprobs: logprobsOf ? logprobsOf(outcome.output.logprobs ?? []) : null };
   }
 
   /**
@@ -145,7 +175,15 @@ export class OpenAiInference {
    * it produced anything (its request does not fit the context, it timed out) is answered with
    * its HTTP status and error body, as without streaming; after that, an error is an event.
    */
-  private async stream(res: Response, job: JobRecord, shape: Shape, meta: Meta, includeUsage: boolean, timeline: RequestTimeline): Promise<void> {
+  private async stream(
+    res: Response,
+    job: JobRecord,
+    shape: Shape,
+    meta: Meta,
+    includeUsage: boolean,
+    timeline: RequestTimeline,
+    logprobsOf: ((entries: readonly TokenLogprob[]) => unknown) | null,
+  ): Promise<void> {
     const send = (data: unknown) => {
       if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
     };
@@ -171,7 +209,7 @@ export class OpenAiInference {
       if (step.type === 'text' && !opened) timeline.markFirstOutput(step.timing);
       else if (step.type === 'tool_call' && !opened) timeline.markFirstOutput(undefined);
       open();
-      if (step.type === 'text') chunk(shape.textChoice(step.text));
+      if (step.type === 'text') chunk(shape.textChoice(step.text, logprobsOf ? logprobsOf(step.logprobs ?? []) : null));
       else if (step.type === 'tool_call') chunk(toolCallChunk(step.index, step.call));
       else if (step.type === 'error') send({ error: { message: step.message, type: step.status >= 500 ? 'api_error' : 'invalid_request_error', param: step.param ?? null, code: step.code } });
       else {

@@ -3,8 +3,15 @@ import { ApiError } from '@gridline/common';
 /**
  * OpenAI parameters Gridline cannot honour yet, each with the one value that changes nothing
  * (the default a client may send explicitly). Any other value is refused with 400
- * `unsupported_parameter` naming the parameter: a client that asked for log
- * probabilities or a second choice must not get an answer that silently lacks them.
+ * `unsupported_parameter` naming the parameter: a client that asked for a second choice must
+ * not get an answer that silently lacks it.
+ * Honoured (see inference-body.ts and the runner): `frequency_penalty` / `presence_penalty`
+ * (llama.cpp's penalties, -2 to 2), `logit_bias` (added to the logits; -100 bans a token),
+ * `logprobs` / `top_logprobs` (chat) and `logprobs` (completions) from the generation pass
+ * itself, `response_format` `json_object` and `json_schema` (a grammar; the schema subset of
+ * tools.ts's toolSchemaProblem, others 400 `unsupported_parameter`), `tools` / `tool_choice`.
+ * A model spanning several nodes refuses the sampling ones (400 `invalid_request` naming the
+ * parameter).
  * The parameters OpenAI accepts that change nothing here (`store`, `metadata`, `user`,
  * `service_tier`, `parallel_tool_calls`, `stream_options.include_obfuscation`) are not in
  * this table: the DTOs validate and then ignore them.
@@ -14,12 +21,6 @@ const UNSUPPORTED: { param: string; harmless: (value: unknown) => boolean; why: 
   { param: 'best_of', harmless: (v) => v === 1, why: 'only best_of = 1 is supported' },
   { param: 'echo', harmless: (v) => v === false, why: 'echoing the prompt is not supported' },
   { param: 'suffix', harmless: () => false, why: 'suffix (insertion) is not supported' },
-  { param: 'logprobs', harmless: (v) => v === false, why: 'log probabilities are not supported' },
-  { param: 'top_logprobs', harmless: (v) => v === 0, why: 'log probabilities are not supported' },
-  { param: 'logit_bias', harmless: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0, why: 'token biases are not supported' },
-  { param: 'frequency_penalty', harmless: (v) => v === 0, why: 'only frequency_penalty = 0 is supported' },
-  { param: 'presence_penalty', harmless: (v) => v === 0, why: 'only presence_penalty = 0 is supported' },
-  { param: 'response_format', harmless: (v) => (v as { type?: unknown }).type === 'text', why: 'only response_format {"type": "text"} is supported' },
 ];
 
 /** The first parameter of a validated body whose value cannot be honoured, as a 400; null when all can. */

@@ -228,6 +228,23 @@ describe('a replica spanning nodes (llama-server over RPC through the tunnel)', 
     expect(none).toMatchObject({ text: plain.text, promptTokens: plain.promptTokens });
   }, 60_000);
 
+  it('refuses what llama-server is not given (penalties, logit_bias, logprobs, response_format) with invalid_request naming each; penalties of 0 are answered', async () => {
+    const base = chatRequest(chats[0], { maxTokens: 4, sampling: greedy });
+    const refused: [string, InferenceRequest][] = [
+      ['frequency_penalty', { ...base, sampling: { ...greedy, frequencyPenalty: 1 } }],
+      ['presence_penalty', { ...base, sampling: { ...greedy, presencePenalty: -1 } }],
+      ['logit_bias', { ...base, logitBias: { '5': 1 } }],
+      ['logprobs', { ...base, logprobs: { top: 0 } }],
+      ['response_format', { ...base, responseFormat: { type: 'json_object' } }],
+    ];
+    for (const [param, request] of refused) {
+      await expect(leader.generate(`refused-${param}`, request)).rejects.toMatchObject({ code: 'invalid_request', param, message: expect.stringContaining('not supported on a model spanning several nodes') });
+    }
+    const zero = await leader.generate('zero-penalties', { ...base, sampling: { ...greedy, frequencyPenalty: 0, presencePenalty: 0 } });
+    const plain = await leader.generate('no-penalties', base);
+    expect(zero).toMatchObject({ text: plain.text, completionTokens: 4 });
+  }, 60_000);
+
   it('generates on its two sequences at once, each as alone', async () => {
     const requests = chats.slice(0, 2).map((c) => chatRequest(c, { maxTokens: 16, sampling: greedy }));
     const alone = await Promise.all(requests.map((r, i) => single.generate(`par-single-${i}`, r)));

@@ -11,17 +11,19 @@ import {
   LlamaVocabularyType,
   readGgufFileInfo,
   resolveChatWrapper,
+  TokenBias,
   type ChatHistoryItem,
   type ChatWrapper,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   type LlamaText,
   type Token,
 } from 'node-llama-cpp';
-import { completionBudget, contextOverflow, samplingValue } from '#gridline/contract';
-import type { InferenceRequest, JobResume, ToolCall } from '@gridline/contract';
+import { completionBudget, contextOverflow, grammarSchema, samplingValue, toolSchemaProblem } from '#gridline/contract';
+import type { InferenceRequest, JobResume, TokenLogprob, ToolCall } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 import { SpanServer } from './span-server.mjs';
 import { SpanText } from './span-text.mjs';
@@ -315,6 +317,170 @@ function samplingOptions(request: InferenceRequest) {
   };
 }
 
+/**
+ * OpenAI's frequency and presence penalties as node-llama-cpp's repeat penalty: llama.cpp's
+ * penalties sampler subtracts `count × frequency + (count > 0) × presence` from a token's logit,
+ * OpenAI's formula, negative values included (they favour repetition). It counts the tokens
+ * generated so far for this request, all of them (the window is the completion's budget, so
+ * newlines count too), not the prompt's. Undefined when both are 0: no penalty, as before.
+ */
+function penaltyOptions(request: InferenceRequest, budget: number) {
+  const frequencyPenalty = samplingValue(request.sampling, 'frequencyPenalty') ?? 0;
+  const presencePenalty = samplingValue(request.sampling, 'presencePenalty') ?? 0;
+  if (frequencyPenalty === 0 && presencePenalty === 0) return undefined;
+  return { frequencyPenalty, presencePenalty, penalty: 1, lastTokens: Math.max(1, budget), penalizeNewLine: true };
+}
+
+/** A parameter of the request the model cannot honour: the job fails with `invalid_request` naming it. */
+class InvalidParameter extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The logit a logit_bias value adds: OpenAI's -100 bans the token; any other value is added to the logit as it is (+100 all but forces it). */
+function biasLogit(value: number): number {
+  return value <= -100 ? -Infinity : value;
+}
+
+/**
+ * OpenAI's `logit_bias` as node-llama-cpp's TokenBias, with every token id checked against the
+ * model's vocabulary (the api has no vocabulary: the check is here). TokenBias.set skips
+ * end-of-generation tokens, which a client may well bias (to ban the end of a text): those are
+ * written to its map directly, the one node-llama-cpp reads (see getTokenBiasesForAddon).
+ */
+function tokenBias(request: InferenceRequest, m: LlamaModel): TokenBias | undefined {
+  const entries = Object.entries(request.logitBias ?? {});
+  if (entries.length === 0) return undefined;
+  const size = vocabularySize(m);
+  const bias = new TokenBias(m.tokenizer);
+  const direct = (bias as unknown as { _biases?: unknown })._biases;
+  for (const [id, value] of entries) {
+    const token = Number(id) as Token;
+    if (!Number.isInteger(token) || token < 0 || token >= size) throw new InvalidParameter('logit_bias', `logit_bias: token ${id} is not in the model's vocabulary (ids 0 to ${size - 1})`);
+    if (!m.isEogToken(token)) bias.set(token, { logit: biasLogit(value) });
+    else if (direct instanceof Map) direct.set(token, biasLogit(value));
+    else throw new InvalidParameter('logit_bias', `logit_bias: token ${id} ends generation and cannot be biased with this runtime`);
+  }
+  return bias;
+}
+
+function vocabularySize(m: LlamaModel): number {
+  return m.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+}
+
+/** The grammar for a response_format: any JSON, or JSON valid against a schema (node-llama-cpp's JSON-schema grammar). */
+async function responseGrammar(request: InferenceRequest, l: Llama): Promise<LlamaGrammar | undefined> {
+  const format = request.responseFormat;
+  if (!format) return undefined;
+  if (format.type === 'json_object') return l.getGrammarFor('json');
+  // The subset the grammar enforces, as for a tool's parameters (checked by the api too).
+  const problem = toolSchemaProblem(format.schema, 'response_format.json_schema.schema');
+  if (problem) throw new InvalidParameter('response_format', `response_format: the JSON schema is not supported: ${problem}`);
+  try {
+    return await l.createGrammarForJsonSchema(grammarSchema(format.schema) as never);
+  } catch (e) {
+    throw new InvalidParameter('response_format', `response_format: the JSON schema is not supported: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** What a request asks of its output, as node-llama-cpp options; throws InvalidParameter for what the model cannot honour. */
+async function outputOptions(request: InferenceRequest, m: LlamaModel, l: Llama) {
+  return { tokenBias: tokenBias(request, m), grammar: await responseGrammar(request, l) };
+}
+
+/**
+ * A spanning replica's llama-server is given sampling, limits and stops only: a request that
+ * asks for more is refused, naming the parameter, rather than answered without it.
+ */
+function spanningRefusal(request: InferenceRequest): InvalidParameter | null {
+  const refuse = (param: string, what: string) => new InvalidParameter(param, `${param}: ${what} is not supported on a model spanning several nodes`);
+  if ((request.sampling.frequencyPenalty ?? 0) !== 0) return refuse('frequency_penalty', 'a frequency penalty');
+  if ((request.sampling.presencePenalty ?? 0) !== 0) return refuse('presence_penalty', 'a presence penalty');
+  if (Object.keys(request.logitBias ?? {}).length > 0) return refuse('logit_bias', 'a token bias');
+  if (request.logprobs) return refuse('logprobs', 'returning log probabilities');
+  if (request.responseFormat) return refuse('response_format', 'a response format');
+  return null;
+}
+
+/** OpenAI's floor for a log probability it cannot represent (a token the sampler ruled out has probability 0). */
+const MIN_LOGPROB = -9999;
+const logprobOf = (p: number | undefined) => (p !== undefined && p > 0 ? Math.max(MIN_LOGPROB, Math.log(p)) : MIN_LOGPROB);
+
+/**
+ * Log probabilities from the generation pass itself. LlamaChat and LlamaCompletion evaluate
+ * through `sequence.evaluate(...)`, which is `evaluateWithMetadata(tokens, {}, options)` giving
+ * the tokens only; for the job's duration the sequence's `evaluate` asks for the probabilities
+ * too (same call, same options, same sampler), and records each generated token's. They are
+ * those of the distribution the token was sampled from, after logit_bias, penalties, a grammar
+ * and, when sampling, top_k / top_p / temperature (with temperature 0: the model's own, biased
+ * and penalized). `take` gives the entries of the tokens LlamaChat passes on as text (onToken):
+ * a generated token it keeps back for good (a stop trigger, the end token) is skipped.
+ */
+class ProbabilityRecorder {
+  private readonly queue: { token: Token; logprob: number; top: [Token, number][] }[] = [];
+  /** The tokens taken so far: a token's text is read after them, as LlamaChat and LlamaCompletion read the text they stream (the first one on its own). */
+  private readonly previous: Token[] = [];
+
+  constructor(
+    private readonly sequence: LlamaContextSequence,
+    private readonly m: LlamaModel,
+    top: number,
+  ) {
+    const metadata = top > 0 ? ({ probabilities: true } as const) : ({ confidence: true } as const);
+    const queue = this.queue;
+    const evaluate = async function* (tokens: Token[], options?: Parameters<LlamaContextSequence['evaluate']>[1]): AsyncGenerator<Token, void, Token | Token[] | void> {
+      const iterator = sequence.evaluateWithMetadata(tokens, metadata, options);
+      let input: Token | Token[] | void = undefined;
+      try {
+        for (;;) {
+          const { value, done } = await iterator.next(input);
+          if (done) return;
+          const probabilities = (value as { probabilities?: Map<Token, number> }).probabilities;
+          const confidence = (value as { confidence?: number }).confidence;
+          // The map is sorted from the most likely token down.
+          const alternatives: [Token, number][] = [];
+          for (const entry of probabilities ?? []) {
+            if (alternatives.length >= top) break;
+            alternatives.push(entry);
+          }
+          queue.push({ token: value.token, logprob: logprobOf(probabilities ? probabilities.get(value.token) : confidence), top: alternatives });
+          input = yield value.token;
+        }
+      } finally {
+        await iterator.return();
+      }
+    };
+    Object.defineProperty(sequence, 'evaluate', { value: evaluate, configurable: true, writable: true });
+  }
+
+  /** The entries of tokens passed on as text, in order. */
+  take(tokens: readonly Token[]): TokenLogprob[] {
+    const out: TokenLogprob[] = [];
+    for (const token of tokens) {
+      let entry = this.queue.shift();
+      while (entry && entry.token !== token) entry = this.queue.shift();
+      const text = (t: Token) => this.m.detokenize([t], false, this.previous.slice(-8));
+      const piece = (t: Token, logprob: number) => {
+        const s = text(t);
+        return { token: s, logprob, bytes: [...Buffer.from(s, 'utf8')] };
+      };
+      const self = piece(token, entry?.logprob ?? MIN_LOGPROB);
+      out.push({ ...self, top: (entry?.top ?? []).map(([t, p]) => piece(t, logprobOf(p))) });
+      this.previous.push(token);
+    }
+    return out;
+  }
+
+  /** Gives the sequence its own `evaluate` back. */
+  restore(): void {
+    delete (this.sequence as unknown as { evaluate?: unknown }).evaluate;
+  }
+}
+
 type StopReason = 'eogToken' | 'stopGenerationTrigger' | 'customStopTrigger' | 'maxTokens' | 'abort' | 'functionCalls';
 
 function finishReason(stop: StopReason): RunnerGenerationDone['finishReason'] {
@@ -435,9 +601,24 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
     send({ type: 'error', id: req.id, code: 'context_length_exceeded', message: overflow });
     return;
   }
+  // Registered before anything is awaited, so that a cancel finds the job from now on.
   const abort = new AbortController();
   running.set(req.id, abort);
-  const slot = await acquireSlot(prompt.tokens, abort.signal);
+  // What the request asks of its output, checked against the model before any generation.
+  let controls: OutputOptions = {};
+  try {
+    const refusal = spanServer ? spanningRefusal(request) : null;
+    if (refusal) throw refusal;
+    if (!spanServer && llama) controls = await outputOptions(request, loadedModel, llama);
+    // node-llama-cpp constrains either a function call or the answer, not both (the api refuses the pair too).
+    if (controls.grammar && prompt.kind === 'chat' && prompt.functions) throw new InvalidParameter('response_format', 'response_format: a JSON format cannot be combined with tools');
+  } catch (e) {
+    running.delete(req.id);
+    if (!(e instanceof InvalidParameter)) throw e;
+    send({ type: 'error', id: req.id, code: 'invalid_request', message: e.message, param: e.param });
+    return;
+  }
+  const slot = abort.signal.aborted ? null : await acquireSlot(prompt.tokens, abort.signal);
   if (!slot) {
     // Cancelled while it waited for a sequence: nothing was generated.
     running.delete(req.id);
@@ -449,14 +630,15 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   let failed = true;
   try {
     let diverged = false;
-    const onText = (text: string) => {
+    // A text generated again and kept back takes its log probabilities with it (a token partly kept back keeps its own).
+    const onText = (text: string, logprobs?: TokenLogprob[]) => {
       const fresh = replay ? replay.pass(text) : text;
       if (fresh === null) {
         diverged = true;
         abort.abort();
-      } else if (fresh) send({ type: 'chunk', id: req.id, text: fresh });
+      } else if (fresh) send({ type: 'chunk', id: req.id, text: fresh, ...(logprobs ? { logprobs } : {}) });
     };
-    const options = { signal: abort.signal, started, onText };
+    const options: RunOptions = { signal: abort.signal, started, onText, controls };
     const done = slot.kind === 'local' ? await runLocal(prompt, slot.sequence, wrapper, request, options) : await runSpanning(prompt, slot, loadedModel, request, options);
     failed = false;
     if (done === null) {
@@ -481,10 +663,14 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   send({ type: 'done', id: req.id, result });
 }
 
+type OutputOptions = Partial<Awaited<ReturnType<typeof outputOptions>>>;
+
 interface RunOptions {
   signal: AbortSignal;
   started: number;
-  onText: (text: string) => void;
+  onText: (text: string, logprobs?: TokenLogprob[]) => void;
+  /** The request's token bias and grammar (a local sequence only). */
+  controls: OutputOptions;
 }
 
 /** A generation's result before the job's accounting (promptTokens, a resumed text). */
@@ -565,27 +751,42 @@ async function run(
   sequence: LlamaContextSequence,
   wrapper: ChatWrapper,
   request: InferenceRequest,
-  { signal, started, onText }: RunOptions,
+  { signal, started, onText, controls }: RunOptions,
 ): Promise<Omit<RunnerGenerationDone, 'promptTokens' | 'cachedPromptTokens'>> {
   let firstTokenMs = -1;
   let completionTokens = 0;
+  const maxTokens = completionBudget(contextSize, prompt.tokens.length, request.maxTokens);
+  // Log probabilities: recorded as the tokens are sampled, handed on with the text they make.
+  const recorder = request.logprobs ? new ProbabilityRecorder(sequence, sequence.model, request.logprobs.top) : null;
+  let pending: TokenLogprob[] = [];
   const options = {
-    maxTokens: completionBudget(contextSize, prompt.tokens.length, request.maxTokens),
+    maxTokens,
     ...samplingOptions(request),
+    repeatPenalty: penaltyOptions(request, maxTokens),
+    ...controls,
     customStopTriggers: request.stop,
     signal,
     // An abort ends the generation between two evaluations: the sequence keeps exactly the
     // tokens it evaluated, a consistent state for the next job's reuse.
     stopOnAbortSignal: true,
-    onToken: (tokens: readonly unknown[]) => {
+    onToken: (tokens: Token[]) => {
       if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
       completionTokens += tokens.length;
+      if (recorder) pending.push(...recorder.take(tokens));
     },
-    onTextChunk: onText,
+    onTextChunk: (text: string) => {
+      if (!recorder) return onText(text);
+      // An empty piece carries nothing: its tokens' entries go with the next text.
+      if (!text) return;
+      const logprobs = pending;
+      pending = [];
+      onText(text, logprobs);
+    },
   };
   let text: string;
   let stop: StopReason;
   let calls: ToolCall[] = [];
+  try {
   if (prompt.kind === 'chat') {
     const fn = prompt.functions;
     const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: fn?.wrapper ?? wrapper, autoDisposeSequence: false });
@@ -594,7 +795,7 @@ async function run(
       const onFunctionCallParamsChunk = () => {
         if (firstTokenMs < 0) firstTokenMs = performance.now() - started;
       };
-      const res = await chat.generateResponse(prompt.history, fn ? { ...options, functions: fn.functions, documentFunctionParams: true, maxParallelFunctionCalls: 1, onFunctionCallParamsChunk } : options);
+      const res = await chat.generateResponse(prompt.history, fn ? { ...options, grammar: undefined, functions: fn.functions, documentFunctionParams: true, maxParallelFunctionCalls: 1, onFunctionCallParamsChunk } : options);
       // The check above makes a shift impossible; should one happen anyway, fail loudly.
       if (res.lastEvaluation.contextShiftMetadata != null) throw new Error('the chat history was shifted out of the context window');
       text = res.response;
@@ -618,11 +819,15 @@ async function run(
       completion.dispose();
     }
   }
+  } finally {
+    recorder?.restore();
+  }
   if (calls.length > 0) {
     return { text, finishReason: 'tool_calls', toolCalls: calls, completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
   }
   return { text, finishReason: finishReason(stop), completionTokens, firstTokenMs: Math.max(0, firstTokenMs), totalMs: performance.now() - started };
 }
+
 
 process.on('message', (msg: RunnerRequest) => {
   handle(msg).catch((e: unknown) => {

@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { InferenceRequest, JobResume } from '@gridline/contract';
+import type { InferenceRequest, JobResume, TokenLogprob } from '@gridline/contract';
 import { killGroup } from '../llama-rpc/rpc-worker-client';
 import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerRequest } from './runner-protocol';
 
@@ -20,7 +20,10 @@ export class RunnerError extends Error {
   }
 }
 
-type Pending = { resolve: (e: RunnerEvent) => void; reject: (e: Error) => void; onChunk?: (text: string) => void };
+/** Receives generated text as it comes, with its tokens' log probabilities when the request asked for them. */
+export type ChunkSink = (text: string, logprobs?: TokenLogprob[]) => void;
+
+type Pending = { resolve: (e: RunnerEvent) => void; reject: (e: Error) => void; onChunk?: ChunkSink };
 
 
 /**
@@ -83,7 +86,7 @@ export class RunnerClient extends EventEmitter {
   }
 
   /** Generates one completion (continuing `resume`'s text when given); `onChunk` receives text as it is produced. */
-  generate(id: string, request: InferenceRequest, onChunk?: (text: string) => void, resume?: JobResume): Promise<RunnerGenerationDone> {
+  generate(id: string, request: InferenceRequest, onChunk?: ChunkSink, resume?: JobResume): Promise<RunnerGenerationDone> {
     return this.call({ type: 'generate', id, request, ...(resume ? { resume } : {}) }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
   }
 
@@ -106,7 +109,7 @@ export class RunnerClient extends EventEmitter {
     return `r${++this.seq}`;
   }
 
-  private call(req: Extract<RunnerRequest, { id: string }>, onChunk?: (text: string) => void): Promise<RunnerEvent> {
+  private call(req: Extract<RunnerRequest, { id: string }>, onChunk?: ChunkSink): Promise<RunnerEvent> {
     const child = this.child;
     if (!child?.connected) return Promise.reject(new RunnerError('runner_unavailable', 'the runner is not running'));
     return new Promise<RunnerEvent>((resolve, reject) => {
@@ -122,7 +125,7 @@ export class RunnerClient extends EventEmitter {
     const p = id ? this.pending.get(id) : undefined;
     if (!p) return;
     if (event.type === 'chunk') {
-      p.onChunk?.(event.text);
+      p.onChunk?.(event.text, event.logprobs);
       return;
     }
     this.pending.delete(id as string);

@@ -4,7 +4,7 @@
  * await. They travel over Node's IPC channel as JSON. This file holds types only; the
  * request itself is the inference contract's.
  */
-import type { InferenceRequest, JobErrorCode, JobResume, ToolCall } from '@gridline/contract';
+import type { InferenceRequest, JobErrorCode, JobResume, TokenLogprob, ToolCall } from '@gridline/contract';
 
 export type RunnerRequest =
   | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
@@ -105,6 +105,7 @@ export type RunnerEvent =
   | { type: 'ready'; gpu: RunnerGpuInfo }
   | { type: 'inspected'; id: string; info: RunnerInspectInfo }
   | { type: 'loaded'; id: string; info: RunnerLoadedInfo }
-  | { type: 'chunk'; id: string; text: string }
+  /** `logprobs`: the log probabilities of the tokens the text holds, when the request asked for them. */
+  | { type: 'chunk'; id: string; text: string; logprobs?: TokenLogprob[] }
   | { type: 'done'; id: string; result: RunnerGenerationDone }
   | { type: 'error'; id: string | null; code: RunnerErrorCode; message: string; param?: string };

@@ -10,7 +10,6 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -203,21 +202,13 @@ export class InferenceBodyDto extends SamplingFields() {
   @Max(128)
   n?: number;
 
-  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-2)
-  @Max(2)
-  frequency_penalty?: number;
-
-  @ApiPropertyOptional({ minimum: -2, maximum: 2, default: 0, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-2)
-  @Max(2)
-  presence_penalty?: number;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'number' }, description: 'Only an empty map is supported (any bias is 400 unsupported_parameter)' })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'number', minimum: -100, maximum: 100 },
+    maxProperties: 1024,
+    description:
+      "Token id (of the model's tokenizer) to a bias added to the token's logit before sampling: -100 bans the token, 100 all but forces it, values in between shift its odds. An id outside the model's vocabulary fails the request with 400 invalid_request (param logit_bias)",
+  })
   @IsOptional()
   @IsObject()
   logit_bias?: Record<string, number>;
@@ -264,22 +255,30 @@ export class CreateChatCompletionDto extends InferenceBodyDto {
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ default: false, description: 'Only false is supported (true is 400 unsupported_parameter)' })
+  @ApiPropertyOptional({ default: false, description: 'Return the log probability of each generated token (choices[].logprobs.content), from the generation pass itself' })
   @IsOptional()
   @IsBoolean()
   logprobs?: boolean;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 20, description: 'Only 0 is supported (any other value is 400 unsupported_parameter)' })
+  @ApiPropertyOptional({ minimum: 0, maximum: 20, description: 'With logprobs: true, the most likely tokens at each place, with their log probabilities' })
   @IsOptional()
   @IsInt()
   @Min(0)
   @Max(20)
   top_logprobs?: number;
 
-  @ApiPropertyOptional({ type: 'object', properties: { type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] } }, description: 'Only `{"type": "text"}` is supported (others are 400 unsupported_parameter)' })
+  @ApiPropertyOptional({
+    type: 'object',
+    properties: {
+      type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] },
+      json_schema: { type: 'object', properties: { name: { type: 'string', maxLength: 64 }, description: { type: 'string' }, schema: { type: 'object', additionalProperties: true }, strict: { type: 'boolean', nullable: true } } },
+    },
+    description:
+      "`json_object`: the output is JSON; `json_schema`: JSON valid against `json_schema.schema`, enforced by a grammar while generating. Schemas are held to what the grammar enforces, as tools' parameters (type, enum, const, oneOf, anyOf, $ref to $defs, properties, required, additionalProperties, items, prefixItems, min/max items, properties and length, string formats date, time, date-time): others are 400 unsupported_parameter, as is a JSON format with tools",
+  })
   @IsOptional()
   @IsResponseFormat()
-  response_format?: { type: string };
+  response_format?: { type: string; json_schema?: { name?: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
 
   @ApiPropertyOptional({ type: [ToolDto], description: 'Functions the model may call. Their parameters schemas constrain the arguments generated (a grammar), so only the keywords it honours are accepted; see the README' })
   @IsOptional()
@@ -320,7 +319,7 @@ export class CreateCompletionDto extends InferenceBodyDto {
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 5, description: 'Not supported: any value is 400 unsupported_parameter' })
+  @ApiPropertyOptional({ minimum: 0, maximum: 5, nullable: true, description: 'Return the log probability of each generated token and of the most likely `logprobs` tokens at its place (choices[].logprobs)' })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -356,13 +355,34 @@ export class ChatCompletionMessageDto {
   tool_calls?: ToolCallDto[];
 }
 
+export class TopLogprobDto {
+  @ApiProperty()
+  token!: string;
+  @ApiProperty({ description: 'Natural log of the probability; -9999 for a token the sampler ruled out' })
+  logprob!: number;
+  @ApiProperty({ type: [Number], nullable: true, description: "The token's UTF-8 bytes" })
+  bytes!: number[] | null;
+}
+
+export class ChatTokenLogprobDto extends TopLogprobDto {
+  @ApiProperty({ type: [TopLogprobDto], description: 'The most likely tokens at this place (top_logprobs of them), most likely first' })
+  top_logprobs!: TopLogprobDto[];
+}
+
+export class ChatLogprobsDto {
+  @ApiProperty({ type: [ChatTokenLogprobDto], nullable: true })
+  content!: ChatTokenLogprobDto[] | null;
+  @ApiProperty({ type: [ChatTokenLogprobDto], nullable: true })
+  refusal!: null;
+}
+
 export class ChatCompletionChoiceDto {
   @ApiProperty()
   index!: number;
   @ApiProperty({ type: ChatCompletionMessageDto })
   message!: ChatCompletionMessageDto;
-  @ApiProperty({ nullable: true, type: Object })
-  logprobs!: null;
+  @ApiProperty({ type: ChatLogprobsDto, nullable: true, description: 'With logprobs: true; else null' })
+  logprobs!: ChatLogprobsDto | null;
   @ApiProperty({ enum: ['stop', 'length', 'tool_calls'] })
   finish_reason!: 'stop' | 'length' | 'tool_calls';
 }
@@ -400,13 +420,24 @@ export class ChatCompletionResponseDto {
   system_fingerprint!: string;
 }
 
+export class CompletionLogprobsDto {
+  @ApiProperty({ type: [String] })
+  tokens!: string[];
+  @ApiProperty({ type: [Number] })
+  token_logprobs!: number[];
+  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: { type: 'number' } }, description: 'Per token, the most likely tokens at its place and their log probabilities' })
+  top_logprobs!: Record<string, number>[];
+  @ApiProperty({ type: [Number], description: "Each token's offset in the text, in characters" })
+  text_offset!: number[];
+}
+
 export class CompletionChoiceDto {
   @ApiProperty()
   index!: number;
   @ApiProperty()
   text!: string;
-  @ApiProperty({ nullable: true, type: Object })
-  logprobs!: null;
+  @ApiProperty({ type: CompletionLogprobsDto, nullable: true, description: 'With logprobs set; else null' })
+  logprobs!: CompletionLogprobsDto | null;
   @ApiProperty({ enum: ['stop', 'length'] })
   finish_reason!: 'stop' | 'length';
 }

@@ -21,9 +21,7 @@ describe('the openai npm client with a bearer token', () => {
   beforeAll(async () => {
     stack = await startStack({ modelName: model });
     admin = new StackClient(stack, stack.url);
-    const token = await admin.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'sdk', scope: 'inference' });
-    expect(token.status).toBe(201);
-    bearer = token.body.token;
+    bearer = await admin.inferenceToken();
     openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: bearer, maxRetries: 0 });
   }, 120_000);
 

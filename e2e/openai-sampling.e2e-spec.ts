@@ -33,9 +33,7 @@ describe('sampling parameters with the openai client and LangChain', () => {
   beforeAll(async () => {
     stack = await startStack({ modelName: model });
     admin = new StackClient(stack, stack.url);
-    const made = await admin.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'sdk', scope: 'inference' });
-    expect(made.status).toBe(201);
-    token = made.body.token;
+    token = await admin.inferenceToken();
     openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: token, maxRetries: 0 });
   }, 120_000);
 

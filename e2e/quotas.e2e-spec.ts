@@ -56,7 +56,7 @@ describe('quotas per team (real stack)', () => {
     });
     admin = new StackClient(stack, stack.url);
     teamId = (await admin.json<{ teamId: string }>('GET', '/api/v1/whoami')).body.teamId;
-    token = (await admin.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'quota-e2e', scope: 'inference' })).body.token;
+    token = await admin.inferenceToken('quota-e2e');
     // The first completion makes sure the model is served (and its context announced).
     expect((await chat(stack.url, 'Hello.', 2)).status).toBe(200);
     served = (await admin.sql<{ s: ServedContext }>(`SELECT facts->'serving' AS s FROM models WHERE name = $1`, [model]))[0].s;

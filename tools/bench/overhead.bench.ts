@@ -9,9 +9,8 @@
  * Uses the local Postgres and Redis, a fresh database and namespace.
  */
 import { ChatMessage, chatRequest } from '@gridline/contract';
-import { startRunner, startStack } from '@gridline/testing';
 import { quantiles } from './bench-stats';
-import { inferenceToken, streamChat } from './stream-client';
+import { stackBesideRunner, streamChat } from './stream-client';
 
 const ROUNDS = Number(process.env.BENCH_REQUESTS ?? 200);
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 4);
@@ -60,13 +59,8 @@ const f = (x: number) => `${x.toFixed(2).padStart(8)} ms`;
 
 async function main(): Promise<void> {
   const out = process.stdout;
-  const stack = await startStack({ modelName: 'bench', parallel: PARALLEL, agentEnv: { GRIDLINE_CONTEXT_SIZE: String(CONTEXT) } });
-  const runner = startRunner();
+  const { stack, runner, token, stop } = await stackBesideRunner(PARALLEL, CONTEXT);
   try {
-    const token = await inferenceToken(stack);
-
-    await runner.start('cpu');
-    await runner.load({ modelPath: stack.modelPath, gpuLayers: 0, contextSize: CONTEXT, parallel: PARALLEL, threads: 1 });
     let n = 0;
     const direct = async (): Promise<Sample> => {
       const started = performance.now();
@@ -107,8 +101,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await runner.stop().catch(() => undefined);
-    await stack.stop();
+    await stop();
   }
 }
 

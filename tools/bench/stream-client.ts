@@ -1,15 +1,24 @@
-/** What the benchmarks that go through the OpenAI routes share: a bearer token, and a streamed chat read as a client reads it. */
-import { RunningStack, StackClient } from '@gridline/testing';
+/** What the benchmarks that compare the OpenAI routes with a bare runner share: the two sides, and a streamed chat read as a client reads it. */
+import type { RunnerClient } from '@gridline/runtime';
+import { RunningStack, StackClient, startRunner, startStack } from '@gridline/testing';
 
-/** A new inference token of the stack's admin (what the SDKs send). */
-export async function inferenceToken(stack: RunningStack): Promise<string> {
-  const client = new StackClient(stack, stack.url);
+/** A stack and, beside it, a runner of the same model with the same settings (the direct side of a comparison); and a bearer token for the stack. */
+export async function stackBesideRunner(parallel: number, contextSize: number): Promise<{ stack: RunningStack; runner: RunnerClient; token: string; stop(): Promise<void> }> {
+  const stack = await startStack({ modelName: 'bench', parallel, agentEnv: { GRIDLINE_CONTEXT_SIZE: String(contextSize) } });
+  const runner = startRunner();
+  const stop = async () => {
+    await runner.stop().catch(() => undefined);
+    await stack.stop();
+  };
   try {
-    const created = await client.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'bench', scope: 'inference' });
-    if (created.status !== 201) throw new Error(`creating a token answered ${created.status}`);
-    return created.body.token;
-  } finally {
-    await client.close();
+    const client = new StackClient(stack, stack.url);
+    const token = await client.inferenceToken('bench').finally(() => client.close());
+    await runner.start('cpu');
+    await runner.load({ modelPath: stack.modelPath, gpuLayers: 0, contextSize, parallel, threads: 1 });
+    return { stack, runner, token, stop };
+  } catch (e) {
+    await stop();
+    throw e;
   }
 }
 

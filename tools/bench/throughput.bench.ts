@@ -7,8 +7,7 @@
  * Prints tokens/s on each side and their ratio (the aim is at least 95 %).
  */
 import { ChatMessage, chatRequest } from '@gridline/contract';
-import { startRunner, startStack } from '@gridline/testing';
-import { inferenceToken, streamChat } from './stream-client';
+import { stackBesideRunner, streamChat } from './stream-client';
 
 const MAX_TOKENS = Number(process.env.BENCH_MAX_TOKENS ?? 128);
 const PARALLEL = Number(process.env.BENCH_PARALLEL ?? 8);
@@ -32,12 +31,8 @@ async function tokensPerSecond(clients: number, one: () => Promise<number>): Pro
 
 async function main(): Promise<void> {
   const out = process.stdout;
-  const stack = await startStack({ modelName: 'bench', parallel: PARALLEL, agentEnv: { GRIDLINE_CONTEXT_SIZE: String(CONTEXT) } });
-  const runner = startRunner();
+  const { stack, runner, token, stop } = await stackBesideRunner(PARALLEL, CONTEXT);
   try {
-    const token = await inferenceToken(stack);
-    await runner.start('cpu');
-    await runner.load({ modelPath: stack.modelPath, gpuLayers: 0, contextSize: CONTEXT, parallel: PARALLEL, threads: 1 });
     let n = 0;
     const direct = async () => (await runner.generate(`t${n++}`, chatRequest(messages, { maxTokens: MAX_TOKENS, sampling: { temperature: 0 } }), () => undefined)).completionTokens;
     const stacked = async () => (await streamChat(stack.url, token, { model: 'bench', messages, max_tokens: MAX_TOKENS, temperature: 0 })).completionTokens;
@@ -56,8 +51,7 @@ async function main(): Promise<void> {
       out.write(`  ${String(clients).padStart(3)} clients: through Gridline ${s.toFixed(1).padStart(8)} tokens/s   runner directly ${d.toFixed(1).padStart(8)} tokens/s   ${((100 * s) / d).toFixed(1)} %\n`);
     }
   } finally {
-    await runner.stop().catch(() => undefined);
-    await stack.stop();
+    await stop();
   }
 }
 

@@ -30,6 +30,13 @@ export class StackClient {
     this.fetch = signingFetch({ accessKey: stack.accessKey, secretKey: stack.secretKey });
   }
 
+  /** A new bearer token of the inference scope (what the OpenAI SDKs send), for this client's user. */
+  async inferenceToken(name = 'sdk'): Promise<string> {
+    const made = await this.json<{ token: string }>('POST', '/api/v1/tokens', { name, scope: 'inference' });
+    if (made.status !== 201) throw new Error(`creating an inference token answered ${made.status}: ${JSON.stringify(made.body)}`);
+    return made.body.token;
+  }
+
   async json<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
     const res = await this.fetch(`${this.base}${path}`, {
       method,

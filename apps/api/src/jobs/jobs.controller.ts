@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } 
 import type { Request, Response } from 'express';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal } from '../auth/principal';
+import { timelineOf } from '../common/request-timeline';
 import { ApiErrors, BODY_ERRORS, ID_ERRORS, QUERY_ERRORS } from '../common/api-errors.decorator';
 import { ParseUuidPipe } from '../common/parse-uuid.pipe';
 import { CreateJobDto, JobDto, JobListDto, JobQueryDto, toJobDto } from './dto/job.dto';
@@ -27,7 +28,7 @@ export class JobsController {
     @Req() req: Request & { id?: string },
     @Res({ passthrough: true }) res: Response,
   ): Promise<JobDto> {
-    const { job, headers } = await this.jobs.submitAsync(p, dto, idempotencyKey, req.id ? String(req.id) : null);
+    const { job, headers } = await this.jobs.submitAsync(p, dto, idempotencyKey, req.id ? String(req.id) : null, timelineOf(req));
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.setHeader('x-gridline-job-id', job.id);
     res.setHeader('location', `/api/v1/jobs/${job.id}`);

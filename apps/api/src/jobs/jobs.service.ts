@@ -204,7 +204,7 @@ export class JobsService {
   }
 
   /** POST /api/v1/jobs: a chat (`messages`) or plain (`prompt`) body, run asynchronously. */
-  async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null): Promise<{ job: JobRecord; headers: Record<string, string> }> {
+  async submitAsync(p: Principal, dto: CreateJobDto, idempotencyKey: string | undefined, requestId: string | null, timeline?: RequestTimeline): Promise<{ job: JobRecord; headers: Record<string, string> }> {
     if ((dto.messages === undefined) === (dto.prompt === undefined)) {
       throw new ApiError('validation_failed', 'give exactly one of messages and prompt', { param: dto.messages ? 'prompt' : 'messages' });
     }
@@ -212,8 +212,9 @@ export class JobsService {
       throw new ApiError('validation_failed', 'Idempotency-Key must be 1 to 255 visible ASCII characters', { param: 'Idempotency-Key' });
     }
     const input = dto.messages ? chatInput(dto.messages) : { kind: 'completion' as const, prompt: dto.prompt as string };
-    const { job, quota } = await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey, priority: dto.priority });
-    return { job, headers: quota.headers };
+    timeline?.mark('validate');
+    const { job, quota } = await this.submit(p, dto.model, toInferenceRequest(dto, input), { mode: 'async', requestId, idempotencyKey, priority: dto.priority, timeline });
+    return { job, headers: { ...quota.headers, ...(timeline ? { 'server-timing': timeline.serverTiming() } : {}) } };
   }
 
   /**

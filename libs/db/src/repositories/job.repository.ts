@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -28,6 +29,9 @@ export interface NewJob {
 }
 
 export type JobRecord = Omit<JobEntity, 'team'>;
+
+/** The most jobs one INSERT writes (a burst beyond goes in several). */
+const MAX_INSERT_BATCH = 256;
 
 /** Column changes a transition may carry (never the status: the transition sets it). */
 export type JobChanges = Partial<
@@ -74,24 +78,71 @@ export class JobRepository {
     return row ? toRecord(row) : null;
   }
 
-  /** Inserts a queued job; with an idempotency key already used by the team, returns that job instead. */
+  /**
+   * Inserts a queued job; with an idempotency key already used by the team, returns that job
+   * instead. Jobs without a key are written by `insertBatched`: what arrives while an insert is
+   * in flight goes in the next one, so a burst of submissions costs one commit per batch, not
+   * one each (a commit waits for the disk), and a lone one waits for nothing.
+   */
   async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    if (job.idempotencyKey) {
-      const existing = await this.repo.findOne({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
-      if (existing) return { job: toRecord(existing), created: false };
-    }
+    if (!job.idempotencyKey) return { job: await this.insertBatched(job), created: true };
+    const existing = await this.repo.findOne({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
+    if (existing) return { job: toRecord(existing), created: false };
     try {
-      // One statement, one round trip (save() would wrap it in a transaction of three).
-      const result = await this.repo.createQueryBuilder().insert().into(JobEntity).values({ ...job, status: 'queued', attempt: 1 } as QueryDeepPartialEntity<JobEntity>).returning('*').execute();
-      return { job: this.fromRow((result.raw as Record<string, unknown>[])[0]), created: true };
+      return { job: (await this.insertRows([this.rowOf(job)]))[0], created: true };
     } catch (e) {
       // Two submits with one key at once: the loser returns the winner's job.
-      if ((e as { code?: string }).code === '23505' && job.idempotencyKey) {
-        const existing = await this.repo.findOneOrFail({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
-        return { job: toRecord(existing), created: false };
+      if ((e as { code?: string }).code === '23505') {
+        const winner = await this.repo.findOneOrFail({ where: { teamId: job.teamId, idempotencyKey: job.idempotencyKey } });
+        return { job: toRecord(winner), created: false };
       }
       throw e;
     }
+  }
+
+  private readonly waiting: { row: QueryDeepPartialEntity<JobEntity> & { id: string }; done: (job: JobRecord) => void; failed: (e: unknown) => void }[] = [];
+  private inserting = false;
+
+  private insertBatched(job: NewJob): Promise<JobRecord> {
+    return new Promise((done, failed) => {
+      this.waiting.push({ row: this.rowOf(job), done, failed });
+      if (!this.inserting) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.inserting = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, MAX_INSERT_BATCH);
+        try {
+          const rows = await this.insertRows(batch.map((b) => b.row));
+          const byId = new Map(rows.map((r) => [r.id, r]));
+          for (const b of batch) {
+            const row = byId.get(b.row.id);
+            if (row) b.done(row);
+            else b.failed(new Error('the inserted job was not returned'));
+          }
+        } catch (e) {
+          // One row the database refuses (its team deleted meanwhile) fails alone: the others go in one by one.
+          if (batch.length === 1) batch[0].failed(e);
+          else await Promise.all(batch.map((b) => this.insertRows([b.row]).then(([row]) => b.done(row), b.failed)));
+        }
+      }
+    } finally {
+      this.inserting = false;
+    }
+  }
+
+  /** A new job's row: its id made here, so a batch's rows are matched to their callers by id. */
+  private rowOf(job: NewJob): QueryDeepPartialEntity<JobEntity> & { id: string } {
+    return { ...job, id: randomUUID(), status: 'queued', attempt: 1 } as QueryDeepPartialEntity<JobEntity> & { id: string };
+  }
+
+  /** One INSERT … RETURNING for all the rows: one round trip and one commit (save() would take a transaction of three per row). */
+  private async insertRows(rows: QueryDeepPartialEntity<JobEntity>[]): Promise<JobRecord[]> {
+    const result = await this.repo.createQueryBuilder().insert().into(JobEntity).values(rows).returning('*').execute();
+    return (result.raw as Record<string, unknown>[]).map((raw) => this.fromRow(raw));
   }
 
   /**

@@ -79,18 +79,30 @@ export class JobProgressFeed {
           const reply = (await blocking.xreadgroup('GROUP', group, consumer, 'COUNT', 200, 'BLOCK', cursor === '0' ? 1 : 2000, 'STREAMS', key, cursor)) as GroupReply;
           const entries = reply?.[0]?.[1] ?? [];
           const rescanning = cursor === '0';
+          // One job's notes in their order, different jobs' at once: a job's end (which frees its
+          // sequence) never waits behind other jobs' database writes. Handled ones are acknowledged
+          // together; a failed one stays pending, to be taken again.
+          const perJob = new Map<string, [string, ProgressNote][]>();
+          const handled: string[] = [];
           for (const [id, fields] of entries) {
             const note = fields ? decode(id, fields) : null;
-            if (note) {
-              try {
-                await handle(note);
-              } catch (e) {
-                this.logger.warn({ jobId: note.jobId }, `handling ${note.kind} failed: ${(e as Error).message}`);
-                continue;
-              }
-            }
-            await blocking.xack(key, group, id);
+            if (!note) handled.push(id);
+            else perJob.set(note.jobId, [...(perJob.get(note.jobId) ?? []), [id, note]]);
           }
+          await Promise.all(
+            [...perJob.values()].map(async (notes) => {
+              for (const [id, note] of notes) {
+                try {
+                  await handle(note);
+                } catch (e) {
+                  this.logger.warn({ jobId: note.jobId }, `handling ${note.kind} failed: ${(e as Error).message}`);
+                  continue;
+                }
+                handled.push(id);
+              }
+            }),
+          );
+          if (handled.length > 0) await blocking.xack(key, group, ...handled);
           if (rescanning) cursor = '>';
           watch.up();
         } catch (e) {

@@ -1,6 +1,6 @@
 import { ChatOpenAI } from '@langchain/openai';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
-import { RunningStack, StackClient, startStack } from '@gridline/testing';
+import { RunningStack, startOpenAiStack } from '@gridline/testing';
 
 /**
  * The official `openai` client, unmodified, with a bearer token (what the SDKs send), against
@@ -10,7 +10,6 @@ import { RunningStack, StackClient, startStack } from '@gridline/testing';
  */
 describe('the openai npm client with a bearer token', () => {
   let stack: RunningStack;
-  let admin: StackClient;
   let openai: OpenAI;
   let bearer: string;
   const model = 'tiny-oai';
@@ -19,16 +18,10 @@ describe('the openai npm client with a bearer token', () => {
   const FINGERPRINT = /^gl-[0-9a-f]{12}-c[1-9][0-9]*$/;
 
   beforeAll(async () => {
-    stack = await startStack({ modelName: model });
-    admin = new StackClient(stack, stack.url);
-    bearer = await admin.inferenceToken();
-    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: bearer, maxRetries: 0 });
+    ({ stack, openai, token: bearer } = await startOpenAiStack(model));
   }, 120_000);
 
-  afterAll(async () => {
-    await admin?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   const usageShape = { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number), total_tokens: expect.any(Number), prompt_tokens_details: { cached_tokens: expect.any(Number) } };
 

@@ -1,7 +1,7 @@
 import OpenAI, { BadRequestError } from 'openai';
 import { ChatOpenAI } from '@langchain/openai';
 import { buildTinyVocab } from '@gridline/models';
-import { RunningStack, StackClient, startStack } from '@gridline/testing';
+import { RunningStack, startOpenAiStack } from '@gridline/testing';
 
 /**
  * OpenAI's sampling parameters through the whole stack, with unmodified clients and a bearer
@@ -11,7 +11,6 @@ import { RunningStack, StackClient, startStack } from '@gridline/testing';
  */
 describe('sampling parameters with the openai client and LangChain', () => {
   let stack: RunningStack;
-  let admin: StackClient;
   let openai: OpenAI;
   let token: string;
   const model = 'tiny-sampling';
@@ -31,16 +30,10 @@ describe('sampling parameters with the openai client and LangChain', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ modelName: model });
-    admin = new StackClient(stack, stack.url);
-    token = await admin.inferenceToken();
-    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: token, maxRetries: 0 });
+    ({ stack, openai, token } = await startOpenAiStack(model));
   }, 120_000);
 
-  afterAll(async () => {
-    await admin?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   describe('the openai client', () => {
     it('json_schema: the answer parses and validates against the schema', async () => {

@@ -3,7 +3,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { AIMessage, AIMessageChunk, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
-import { RunningStack, StackClient, startStack } from '@gridline/testing';
+import { RunningStack, startOpenAiStack } from '@gridline/testing';
 
 /**
  * Function calling through the whole stack, with the official `openai` client and LangChain's
@@ -13,7 +13,6 @@ import { RunningStack, StackClient, startStack } from '@gridline/testing';
  */
 describe('function calling with the openai client and LangChain', () => {
   let stack: RunningStack;
-  let admin: StackClient;
   let openai: OpenAI;
   let token: string;
   const model = 'tiny-tools';
@@ -45,16 +44,10 @@ describe('function calling with the openai client and LangChain', () => {
   }
 
   beforeAll(async () => {
-    stack = await startStack({ modelName: model });
-    admin = new StackClient(stack, stack.url);
-    token = await admin.inferenceToken();
-    openai = new OpenAI({ baseURL: `${stack.url}/v1`, apiKey: token, maxRetries: 0 });
+    ({ stack, openai, token } = await startOpenAiStack(model));
   }, 120_000);
 
-  afterAll(async () => {
-    await admin?.close();
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   describe('the openai client', () => {
     it('a forced call: message.tool_calls in OpenAI shape, content null, finish_reason tool_calls; then the tool result and a final answer', async () => {

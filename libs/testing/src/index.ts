@@ -6,3 +6,4 @@ export * from './api-process';
 export * from './stack-client';
 export * from './lifecycle-harness';
 export * from './redis-server';
+export * from './openai-stack';

@@ -215,6 +215,25 @@ describe('quotas per team (real stack)', () => {
     expect(e.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
   });
 
+  it('asynchronous jobs beyond max_concurrent_jobs wait queued instead of being refused; never more than the limit run at once', async () => {
+    // One slot, on a replica with two sequences: the limit, not the replica, holds them back.
+    await setQuotas({ maxConcurrentJobs: 1, maxQueuedJobs: 20 });
+    const submitted = await Promise.all(Array.from({ length: 5 }, (_, i) => admin.json<{ id: string }>('POST', '/api/v1/jobs', { model, messages: [{ role: 'user', content: `Tell me about river ${i}.` }], max_tokens: 24 })));
+    expect(submitted.map((s) => s.status)).toEqual(Array(5).fill(202));
+    const ids = submitted.map((s) => s.body.id);
+    const rows = await until('every job to finish', async () => {
+      const r = await admin.sql<{ created_at: Date; finished_at: Date; status: string }>(`SELECT dispatched_at AS created_at, finished_at, status FROM jobs WHERE id = ANY($1)`, [ids]);
+      return r.every((x) => x.finished_at) ? r : undefined;
+    }, 120_000, 250);
+    expect(rows.map((r) => r.status)).toEqual(Array(5).fill('succeeded'));
+    // From dispatch to end, one at a time: the others waited for the slot.
+    expect(maxOverlap(rows)).toBe(1);
+    await until('the slots to be free', async () => {
+      const q = (await admin.json<{ usage: { concurrentJobs: number; queuedJobs: number } }>('GET', `/api/v1/teams/${teamId}/quotas`)).body;
+      return q.usage.concurrentJobs === 0 && q.usage.queuedJobs === 0 ? true : undefined;
+    });
+  }, 180_000);
+
   it('a slot held by an api that is killed (SIGKILL) is free again when its lease lapses, while its job still runs', async () => {
     await setQuotas({ maxConcurrentJobs: 1 });
     const doomed = await stack.startApi({ GRIDLINE_QUOTA_SLOT_LEASE_MS: '1500' });
@@ -234,18 +253,28 @@ describe('quotas per team (real stack)', () => {
       await streaming;
       const [{ id: jobId }] = await admin.sql<{ id: string }>(`SELECT id FROM jobs WHERE status IN ('dispatched', 'running') AND api_token_id IS NULL ORDER BY created_at DESC LIMIT 1`);
       opened.push(jobId);
-      // The slot is held: refused at first; admitted (an async job, which needs no agent to be accepted) once the lease lapsed.
-      const probe = () => admin.json<{ id: string }>('POST', '/api/v1/jobs', { model, messages: [{ role: 'user', content: 'Probe.' }], max_tokens: 2 });
-      const admitted = await until('the slot to be free', async () => {
-        const res = await probe();
-        if (res.status === 429) return undefined;
-        return res;
+      // The slot is held: a chat is refused at once. Once the lease lapsed, the team's slot count is
+      // 0 while the job is still open, and a chat is admitted (it gets no answer: the agent is
+      // paused; the client gives up, which cancels it).
+      const probe = async (): Promise<number | 'admitted'> => {
+        const res = await fetch(`${stack.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Probe.' }], max_tokens: 2 }),
+          signal: AbortSignal.timeout(3000),
+        }).catch(() => null);
+        await res?.text().catch(() => undefined);
+        return res ? res.status : 'admitted';
+      };
+      expect(await probe()).toBe(429);
+      await until('the slot to lapse', async () => {
+        const q = (await admin.json<{ usage: { concurrentJobs: number } }>('GET', `/api/v1/teams/${teamId}/quotas`)).body;
+        return q.usage.concurrentJobs === 0 ? true : undefined;
       }, 20_000, 200);
-      expect(admitted.status).toBe(202);
       // Not the job's end that freed it: the job is still open.
       const row = (await admin.sql<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [jobId]))[0];
       expect(['dispatched', 'running']).toContain(row.status);
-      opened.push(admitted.body.id);
+      expect(await probe()).toBe('admitted');
     } finally {
       stack.agent.child.kill('SIGCONT');
     }

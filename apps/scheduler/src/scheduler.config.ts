@@ -22,6 +22,14 @@ export class SchedulerConfig extends NodeTimingConfig {
   @Min(1)
   GRIDLINE_DISPATCH_CONCURRENCY = 16;
 
+  /**
+   * How long the scheduler reuses a team's quota limits when it dispatches asynchronous jobs
+   * (their concurrency slots): a change applies to dispatches within this time.
+   */
+  @IsInt()
+  @Min(0)
+  GRIDLINE_QUOTA_CACHE_MS = 2000;
+
   /** How often stuck jobs are looked for (past their deadline, lost with their node, lost by Redis). */
   @IsInt()
   @Min(1)

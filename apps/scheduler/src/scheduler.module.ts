@@ -2,8 +2,8 @@ import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } 
 import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
 import { RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
-import { DatabaseModule } from '@gridline/db';
-import { JobLifecycle, QuotaGate } from '@gridline/jobs';
+import { DatabaseModule, QuotaRepository } from '@gridline/db';
+import { JobLifecycle, QuotaGate, QuotaPolicies } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
 import { Dispatcher } from './dispatch/dispatcher.service';
 import { WaitingJobs } from './dispatch/waiting-jobs';
@@ -45,6 +45,8 @@ export class SchedulerModule implements OnApplicationShutdown {
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
         // Quota holds go back when the scheduler finishes a job (JobLifecycle.end) or starts one (its queue place).
         { provide: QuotaGate, inject: [Redis, RedisKeys], useFactory: (redis: Redis, keys: RedisKeys) => new QuotaGate(redis, keys) },
+        // An asynchronous job's concurrency slot is taken as it is dispatched, under its team's, key's and model's limits.
+        { provide: QuotaPolicies, inject: [QuotaRepository], useFactory: (repo: QuotaRepository) => new QuotaPolicies(repo, { ttlMs: config.GRIDLINE_QUOTA_CACHE_MS }) },
         ReplicaRegistry,
         Leadership,
         Reconciler,

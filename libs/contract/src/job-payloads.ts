@@ -5,6 +5,8 @@ import { PayloadError, assertShape } from './shape';
 export interface InferenceJobPayload {
   jobId: string;
   teamId: string;
+  /** The keypair or token it was submitted with (its key-scoped quotas apply); absent for older jobs. */
+  keyId?: string;
   model: string;
   requestId: string | null;
   /** `sync`: a client waits on the connection (bounded queue wait); `async`: waits for capacity until its deadline. */
@@ -54,6 +56,7 @@ export function parseInferenceJobPayload(data: unknown): InferenceJobPayload {
   if (d.mode !== 'sync' && d.mode !== 'async') throw new PayloadError('inference job: mode must be sync or async');
   if (!Number.isInteger(d.attempt) || d.attempt < 1) throw new PayloadError('inference job: attempt must be a positive integer');
   if (d.priority !== undefined && !Number.isInteger(d.priority)) throw new PayloadError('inference job: priority must be an integer');
+  if (d.keyId !== undefined && typeof d.keyId !== 'string') throw new PayloadError('inference job: keyId must be a string');
   assertInferenceRequest(d.request);
   if (d.resume !== undefined) assertResume(d.resume);
   return d;

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobResume, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
-import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob } from '@gridline/db';
+import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob, QuotaSlotChange } from '@gridline/db';
 import { CloseReason, CloseResult, JobQueues, JobStreams, Queues, StoredJobEvent } from '@gridline/messaging';
 import { errorSummary } from '@gridline/common';
 import { QuotaGate } from './quota/quota.gate';
+import type { QuotaHold } from './quota/quota.types';
 
 /**
  * Tries of one job: the first, and one more when its node was lost: from the start when it had
@@ -61,8 +62,9 @@ export class JobLifecycle {
    * queued → dispatched, and the attempt may now write the job's stream. `fence`: the scheduler lease token the dispatch is
    * made under; refused (null) once a newer scheduler leads.
    */
-  async dispatch(jobId: string, attempt: number, nodeId: string, replicaId: string, at = new Date(), fence?: number): Promise<JobRecord | null> {
-    const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt, fence });
+  async dispatch(jobId: string, attempt: number, nodeId: string, replicaId: string, at = new Date(), fence?: number, slot?: QuotaHold | null): Promise<JobRecord | null> {
+    // An asynchronous job's concurrency slot, taken as it is dispatched, is recorded with it (given back at its end or requeue).
+    const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt, fence }, slot ? { slot } : undefined);
     if (job && !(await this.streams.open(jobId, attempt))) {
       // Closed in Redis meanwhile (cancelled, expired): the row catches up when its ender runs.
       this.logger.debug({ jobId }, 'dispatched a job whose stream is closed');
@@ -125,8 +127,9 @@ export class JobLifecycle {
   async requeue(job: JobRecord, reason: string): Promise<boolean> {
     if (job.attempt >= MAX_JOB_ATTEMPTS || job.firstTokenAt) return false;
     if (!(await this.streams.reassign(job.id, job.attempt, job.attempt + 1))) return false;
-    const next = await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null }, { attempt: job.attempt, noFirstToken: true });
+    const next = await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null }, { attempt: job.attempt, noFirstToken: true }, this.slotBack(job));
     if (!next) return false;
+    await this.releaseSlot(job);
     this.logger.warn({ jobId: job.id, attempt: next.attempt }, `requeued: ${reason}`);
     await this.enqueue(next);
     return true;
@@ -147,8 +150,9 @@ export class JobLifecycle {
     const lost = `the node running the job was lost (${reason})`;
     const resume = resumeFrom(await this.streams.read(job.id), job.attempt + 1);
     const next = resume
-      ? await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null, firstTokenAt: job.firstTokenAt ?? new Date() }, { attempt: job.attempt })
+      ? await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null, firstTokenAt: job.firstTokenAt ?? new Date() }, { attempt: job.attempt }, this.slotBack(job))
       : null;
+    if (next) await this.releaseSlot(job);
     if (!resume || !next) {
       // The stream now belongs to an attempt that will never run: closed here, whatever the row says.
       await this.end(job.id, { transition: 'fail', code: 'node_lost', message: lost });
@@ -221,8 +225,21 @@ export class JobLifecycle {
     for (const r of results) if (r.status === 'rejected') this.logger.warn({ jobId: job.id }, `giving back the job's quota failed: ${errorSummary(r.reason)}`);
   }
 
-  private async apply(jobId: string, t: JobTransition, changes: JobChanges, guard: JobGuard): Promise<JobRecord | null> {
-    const job = await this.jobs.transition(jobId, t, changes, guard);
+  /**
+   * A requeued asynchronous job waits again without its slot (its next dispatch takes one); a
+   * synchronous job keeps its own, held by the api that relays it for as long as its client waits.
+   */
+  private slotBack(job: JobRecord): QuotaSlotChange | undefined {
+    return job.mode === 'async' && job.quota?.slot ? { slot: null } : undefined;
+  }
+
+  private async releaseSlot(job: JobRecord): Promise<void> {
+    if (!this.slotBack(job)) return;
+    await this.quotas.release(job.quota?.slot ?? null).catch((e: Error) => this.logger.warn({ jobId: job.id }, `freeing the requeued job's slot failed: ${errorSummary(e)}`));
+  }
+
+  private async apply(jobId: string, t: JobTransition, changes: JobChanges, guard: JobGuard, quota?: QuotaSlotChange): Promise<JobRecord | null> {
+    const job = await this.jobs.transition(jobId, t, changes, guard, quota);
     if (job) return job;
     const current = await this.jobs.get(jobId);
     const found = current ? `${current.status} (attempt ${current.attempt})` : 'missing';
@@ -263,6 +280,7 @@ export function payloadOf(job: JobRecord): InferenceJobPayload {
   return {
     jobId: job.id,
     teamId: job.teamId,
+    ...(job.keypairId || job.apiTokenId ? { keyId: (job.keypairId ?? job.apiTokenId) as string } : {}),
     model: job.model,
     requestId: job.requestId,
     mode: job.mode,

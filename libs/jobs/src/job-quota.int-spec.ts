@@ -63,4 +63,31 @@ describe('job lifecycle gives back quota holds', () => {
     expect(await gate.settle(dispatched.admission.reservation, 0)).toMatchObject({ settled: false });
     expect(await usage()).toEqual({ ...before, tokensToday: before.tokensToday + 100 });
   });
+
+  it("an asynchronous job's slot taken at dispatch is recorded on its row, given back when the job is requeued (node lost) and again taken by the next dispatch", async () => {
+    const before = await usage();
+    const r = await gate.admit({ teamId: h.teamId }, policy, { tokens: 100, queue: true, queueTtlMs: 60_000 });
+    if (!r.admitted) throw new Error('refused');
+    const now = new Date();
+    const { job } = await h.jobs.create({ teamId: h.teamId, keypairId: null, kind: 'chat', mode: 'async', model: 'm', request: chatRequest([{ role: 'user', content: 'hi' }], { maxTokens: 99 }) as unknown as Record<string, unknown>, requestId: null, createdAt: now, deadlineAt: new Date(now.getTime() + 60_000), idempotencyKey: null, requestHash: null, quota: { slot: null, queued: r.queued, reservation: r.reservation } });
+    expect(await usage()).toMatchObject({ concurrentJobs: before.concurrentJobs, queuedJobs: before.queuedJobs + 1 });
+    // As the scheduler does: the slot first, then the dispatch that records it.
+    const take = async () => {
+      const s = await gate.admit({ teamId: h.teamId }, policy, { requests: 0, slot: true, leaseMs: 60_000 });
+      if (!s.admitted || !s.slot) throw new Error('no slot');
+      return s.slot;
+    };
+    const first = await take();
+    const dispatched = await h.lifecycle.dispatch(job.id, 1, N1, `${N1}/m`, new Date(), undefined, first);
+    expect(dispatched?.quota).toEqual({ slot: first, queued: r.queued, reservation: r.reservation });
+    expect(await usage()).toMatchObject({ concurrentJobs: before.concurrentJobs + 1 });
+    expect(await h.lifecycle.requeue(dispatched as JobRecord, 'its node was lost')).toBe(true);
+    expect((await h.jobs.get(job.id))?.quota).toEqual({ slot: null, queued: r.queued, reservation: r.reservation });
+    expect(await usage()).toMatchObject({ concurrentJobs: before.concurrentJobs, queuedJobs: before.queuedJobs + 1 });
+    const second = await take();
+    await h.lifecycle.dispatch(job.id, 2, N1, `${N1}/m`, new Date(), undefined, second);
+    expect((await h.jobs.get(job.id))?.quota?.slot).toEqual(second);
+    await h.lifecycle.end(job.id, { transition: 'cancel', code: 'cancelled' });
+    expect(await usage()).toMatchObject({ concurrentJobs: before.concurrentJobs, queuedJobs: before.queuedJobs });
+  });
 });

@@ -80,11 +80,12 @@ export class JobsService {
    * body under the same key. Returns the model's record too (the OpenAI routes'
    * `system_fingerprint` is derived from it).
    *
-   * Quotas: every job reserves its tokens (prompt estimate + max_tokens or the rest of the
-   * context) and takes a concurrency slot. A synchronous job's slot is a lease that the caller
-   * keeps alive while it relays (`quota.done()` stops that); an asynchronous job's slot lasts
-   * until its deadline, and it also takes a queue place, freed when it starts. Everything
-   * taken is given back when the row is finished (JobLifecycle.end).
+   * Quotas: every job counts one request and reserves its tokens (prompt estimate + max_tokens
+   * or the rest of the context). A synchronous job takes a concurrency slot here: a lease that
+   * the caller keeps alive while it relays (`quota.done()` stops that). An asynchronous job takes
+   * a queue place here, freed when it starts; its slot is taken by the scheduler when it is
+   * dispatched (it waits queued while its team's slots are in use). Everything taken is given
+   * back when the row is finished (JobLifecycle.end).
    */
   async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord; quota: SubmittedQuota }> {
     const allowed = p.credential.kind === 'token' ? p.credential.models : null;
@@ -178,8 +179,8 @@ export class JobsService {
       result = await this.gate.admit(
         { teamId: p.teamId, keyId, model },
         policy,
-        // An asynchronous job holds its slot (and its queue place until it starts) at most until its deadline: nothing renews them.
-        { tokens: tokenReservation(record.facts.serving, request), slot: true, queue: !sync, ...(sync ? {} : { leaseMs: timeoutSeconds * 1000, queueTtlMs: timeoutSeconds * 1000 }) },
+        // An asynchronous job holds its queue place at most until its deadline (nothing renews it); its slot comes at dispatch.
+        { tokens: tokenReservation(record.facts.serving, request), slot: sync, queue: !sync, ...(sync ? {} : { queueTtlMs: timeoutSeconds * 1000 }) },
       );
     } catch (e) {
       throw this.redis.failure(e);

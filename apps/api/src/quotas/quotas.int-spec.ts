@@ -140,15 +140,14 @@ describe('quotas (admin API and admission, real Postgres and Redis)', () => {
       expect((await submit(a, 4)).status).toBe(202);
     });
 
-    it('max_concurrent_jobs counts an asynchronous job from its submission to its end', async () => {
-      await put(a.teamId, { limits: { maxConcurrentJobs: 1 } });
-      const first = await submit(a, 4);
-      expect(first.status).toBe(202);
-      const second = await submit(a, 4);
-      expect(second.status).toBe(429);
-      expect(second.body.detail).toContain('max_concurrent_jobs (1 concurrent job)');
-      await cancel(a, first.body.id);
-      expect((await submit(a, 4)).status).toBe(202);
+    it('max_concurrent_jobs does not refuse asynchronous jobs: they wait queued, their slots taken as they are dispatched', async () => {
+      await put(a.teamId, { limits: { maxConcurrentJobs: 1, maxQueuedJobs: 10 } });
+      const submitted = [await submit(a, 4), await submit(a, 4), await submit(a, 4)];
+      expect(submitted.map((r) => r.status)).toEqual([202, 202, 202]);
+      // No scheduler here: all three wait, holding queue places and no slot.
+      expect(((await a.member.call(`/api/v1/teams/${a.teamId}/quotas`)).body as Quotas).usage).toMatchObject({ concurrentJobs: 0, queuedJobs: 3 });
+      for (const r of submitted) await cancel(a, r.body.id);
+      expect(((await a.member.call(`/api/v1/teams/${a.teamId}/quotas`)).body as Quotas).usage).toMatchObject({ concurrentJobs: 0, queuedJobs: 0 });
     });
 
     it('tokens_per_day: a reservation that reaches the limit exactly is admitted, one token more is refused', async () => {

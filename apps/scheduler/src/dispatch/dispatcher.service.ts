@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InferenceJobPayload } from '@gridline/contract';
 import { LeaseRepository } from '@gridline/db';
-import { JobLifecycle } from '@gridline/jobs';
+import { JobLifecycle, QuotaGate, QuotaHold, QuotaPolicies } from '@gridline/jobs';
 import { JobQueues, OnQueue, QueueConsumers, QueueJobContext, Queues } from '@gridline/messaging';
 import { Leadership } from '../leadership/leadership.service';
 import { NodeWatch } from '../nodes/node-watch.service';
@@ -36,6 +36,8 @@ export class Dispatcher {
     private readonly leadership: Leadership,
     private readonly leases: LeaseRepository,
     private readonly reconciler: Reconciler,
+    private readonly quotas: QuotaGate,
+    private readonly policies: QuotaPolicies,
     consumers: QueueConsumers,
   ) {
     leadership.register({
@@ -77,10 +79,26 @@ export class Dispatcher {
       if (!(await this.queueUp(job, ctx, now))) return;
       return ctx.retryLater(this.recheck(ctx));
     }
-    this.waiting.unpark(ctx.id);
     const { nodeId, replicaId } = placed;
+    let slot: QuotaHold | null = null;
+    if (job.mode === 'async') {
+      const taken = await this.takeSlot(job, now).catch((e: unknown) => {
+        this.replicas.release(nodeId, job.jobId, job.attempt);
+        throw e;
+      });
+      if (taken === 'refused') {
+        // Its team's slots are all in use: the sequence goes to another job, and this one looks
+        // again by itself (outside the fair queue, where it would hold back the jobs behind it).
+        this.waiting.unpark(ctx.id);
+        this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
+        return ctx.retryLater(recheckMs(ctx.deliveries));
+      }
+      slot = taken;
+    }
+    this.waiting.unpark(ctx.id);
     try {
-      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId, new Date(), fence);
+      const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId, new Date(), fence, slot);
+      if (!dispatched) await this.quotas.release(slot);
       if (!dispatched && (await this.leases.current())?.token !== fence) {
         // Another scheduler leads now: nothing was written; the job goes back for it to route.
         this.replicas.release(nodeId, job.jobId, job.attempt);
@@ -97,6 +115,17 @@ export class Dispatcher {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       throw e;
     }
+  }
+
+  /**
+   * An asynchronous job's concurrency slot, as it starts: a lease until its deadline (nothing
+   * renews it; its end or requeue gives it back). Null when no max_concurrent_jobs applies.
+   * The api took its request and tokens already: only the slot is asked for here.
+   */
+  private async takeSlot(job: InferenceJobPayload, now: number): Promise<QuotaHold | null | 'refused'> {
+    const policy = await this.policies.policyFor(job.teamId, job.keyId ?? null, job.model);
+    const result = await this.quotas.admit({ teamId: job.teamId, ...(job.keyId ? { keyId: job.keyId } : {}), model: job.model }, policy, { requests: 0, tokens: 0, slot: true, leaseMs: Math.max(1000, job.deadlineAt - now) });
+    return result.admitted ? result.slot : 'refused';
   }
 
   /** When a waiting job looks again by itself: at once if the fair queue chose it meanwhile. */

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, FindOptionsWhere, In, IsNull, LessThan } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { JobStatus, JobTransition, OPEN_JOB_STATUSES, transitionSources, transitionTarget } from '@gridline/contract';
-import { JobEntity, JobKind, JobMode, JobQuotaHolds } from '../entities';
+import { JobEntity, JobKind, JobMode, JobQuotaHold, JobQuotaHolds } from '../entities';
 import { fenceCondition } from './lease.repository';
 import { TeamScope, teamWhere } from './team-scope';
 
@@ -45,6 +45,11 @@ export interface JobGuard {
   noFirstToken?: boolean;
   /** Only while this is still the scheduler lease's token (a deposed leader dispatches nothing). */
   fence?: number;
+}
+
+/** A transition's change to the concurrency slot the row records (`quota.slot`): the slot taken, or null once given back. */
+export interface QuotaSlotChange {
+  slot: JobQuotaHold | null;
 }
 
 export interface JobListFilter {
@@ -149,16 +154,19 @@ export class JobRepository {
    * Applies a lifecycle transition as a compare-and-set: the row changes only when its status
    * is one the transition starts from (and the guard holds). Returns the updated row, or null.
    */
-  async transition(id: string, t: JobTransition, changes: JobChanges, guard: JobGuard = {}): Promise<JobRecord | null> {
+  async transition(id: string, t: JobTransition, changes: JobChanges, guard: JobGuard = {}, quota?: QuotaSlotChange): Promise<JobRecord | null> {
+    // The slot is set inside the row's holds (the queue place and the reservation stay as they are).
+    const slot = quota ? { quota: () => `jsonb_set(COALESCE(quota, '{"slot": null, "queued": null, "reservation": null}'::jsonb), '{slot}', CAST(:slot AS jsonb))` } : {};
     const qb = this.repo
       .createQueryBuilder()
       .update(JobEntity)
-      .set({ ...changes, status: transitionTarget(t) } as never)
+      .set({ ...changes, ...slot, status: transitionTarget(t) } as never)
       .where('id = :id', { id })
       .andWhere('status IN (:...from)', { from: [...transitionSources(t)] });
     if (guard.attempt !== undefined) qb.andWhere('attempt = :attempt', { attempt: guard.attempt });
     if (guard.noFirstToken) qb.andWhere('first_token_at IS NULL');
     if (guard.fence !== undefined) qb.andWhere(fenceCondition(), { fence: guard.fence });
+    if (quota) qb.setParameter('slot', JSON.stringify(quota.slot));
     const result = await qb.returning('*').execute();
     const raw = (result.raw as Record<string, unknown>[])[0];
     return raw ? this.fromRow(raw) : null;

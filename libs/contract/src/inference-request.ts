@@ -111,6 +111,11 @@ export function samplingValue(sampling: Sampling, name: SamplingParameter): numb
   return sampling[name] ?? spec.default;
 }
 
+/** Greedy or seeded: the same request gives the same tokens again (so a lost attempt's text can be generated again exactly). */
+export function isDeterministic(request: InferenceRequest): boolean {
+  return samplingValue(request.sampling, 'temperature') === 0 || request.sampling.seed !== undefined;
+}
+
 function numberWithin(what: string, v: unknown, spec: { min: number; max: number; integer?: boolean }): void {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.integer && !Number.isInteger(v))) {
     throw new PayloadError(`${what} must be ${spec.integer ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}`);

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { RedisKeys } from '@gridline/common';
-import { parseInferenceJobPayload } from '@gridline/contract';
+import { chatRequest, parseInferenceJobPayload } from '@gridline/contract';
 import { JobRecord, TeamScope } from '@gridline/db';
 import { JOB_STREAM_SETTLED_TTL_SECONDS, JobQueues, JobStreams, Queues } from '@gridline/messaging';
 import { LifecycleHarness, startLifecycleHarness } from '@gridline/testing';
@@ -169,6 +169,18 @@ describe('job lifecycle (Postgres and Redis)', () => {
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2, completionTokens: 6, result: { text: 'Once upon a time, the end.' } });
     // A second loss finds no try left.
     expect(await lifecycle.resume({ ...(done as JobRecord), status: 'running' }, 'lost again')).toBe(false);
+  });
+
+  it('does not resume a sampled job under a JSON format (a new attempt would start a second document after the text); a greedy one it does', async () => {
+    for (const [temperature, resumes] of [[0.8, false], [0, true]] as const) {
+      const now = new Date();
+      const request = { ...chatRequest([{ role: 'user', content: 'JSON, please.' }], { maxTokens: 50, sampling: { temperature } }), responseFormat: { type: 'json_object' } };
+      const { job } = await jobs.create({ teamId, keypairId: null, kind: 'chat', mode: 'sync', model: 'm', request: request as unknown as Record<string, unknown>, requestId: null, createdAt: now, deadlineAt: new Date(now.getTime() + 60_000), idempotencyKey: null, requestHash: null });
+      await lifecycle.dispatch(job.id, 1, N1, 'r');
+      await streams.append(job.id, 1, N1, [{ type: 'started', attempt: 1, nodeId: N1 }, { type: 'delta', index: 0, text: '{"river": ' }]);
+      expect(await lifecycle.resume((await jobs.get(job.id)) as JobRecord, 'lost')).toBe(resumes);
+      expect(await jobs.get(job.id)).toMatchObject(resumes ? { status: 'queued', attempt: 2 } : { status: 'dispatched', attempt: 1 });
+    }
   });
 
   it('does not resume a job with no try left, nor one whose streamed text has a hole, and changes nothing then', async () => {

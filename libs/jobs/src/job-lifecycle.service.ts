@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, JobErrorCode, JobEvent, JobOutput, JobResume, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
+import { InferenceJobPayload, InferenceRequest, JOB_ERRORS, isDeterministic, JobErrorCode, JobEvent, JobOutput, JobResume, JobTransition, foldJobEvents, isTerminalStatus } from '@gridline/contract';
 import { JobChanges, JobGuard, JobRecord, JobRepository, NewJob, QuotaSlotChange } from '@gridline/db';
 import { CloseReason, CloseResult, JobQueues, JobStreams, Queues, StoredJobEvent } from '@gridline/messaging';
 import { errorSummary } from '@gridline/common';
@@ -144,6 +144,10 @@ export class JobLifecycle {
    * produced no token (see `requeue`), the job was closed, or no tries are left.
    */
   async resume(job: JobRecord, reason: string): Promise<boolean> {
+    // A sampled job under a grammar (a JSON format) cannot go on from part of its text: a new
+    // attempt would start a new document after it. Only an exact replay continues it.
+    const request = job.request as unknown as InferenceRequest;
+    if (request.responseFormat && !isDeterministic(request)) return false;
     // The row's first-token time may lag behind the stream (progress notes are read later): the stream decides.
     if (job.attempt >= MAX_JOB_ATTEMPTS || !resumeFrom(await this.streams.read(job.id), job.attempt + 1)) return false;
     if (!(await this.streams.reassign(job.id, job.attempt, job.attempt + 1, { resuming: true }))) return false;

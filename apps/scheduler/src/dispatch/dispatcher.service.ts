@@ -83,7 +83,9 @@ export class Dispatcher {
     let slot: QuotaHold | null = null;
     if (job.mode === 'async') {
       const taken = await this.takeSlot(job, now).catch((e: unknown) => {
-        this.replicas.release(nodeId, job.jobId, job.attempt);
+        // As every other way out: not chosen any more, and its sequence offered to the next job.
+        this.waiting.unpark(ctx.id);
+        this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
         throw e;
       });
       if (taken === 'refused') {
@@ -96,8 +98,11 @@ export class Dispatcher {
       slot = taken;
     }
     this.waiting.unpark(ctx.id);
+    // Once the row records the slot, the job's end or requeue gives it back; until then, this does.
+    let recorded = false;
     try {
       const dispatched = await this.lifecycle.dispatch(job.jobId, job.attempt, nodeId, replicaId, new Date(), fence, slot);
+      recorded = dispatched !== null;
       if (!dispatched) await this.quotas.release(slot);
       if (!dispatched && (await this.leases.current())?.token !== fence) {
         // Another scheduler leads now: nothing was written; the job goes back for it to route.
@@ -113,6 +118,7 @@ export class Dispatcher {
       await this.queues.enqueue(Queues.node, { ...job, nodeId, replicaId }, { param: nodeId });
     } catch (e) {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
+      if (!recorded) await this.quotas.release(slot).catch(() => undefined);
       throw e;
     }
   }

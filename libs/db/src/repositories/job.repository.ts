@@ -128,14 +128,27 @@ export class JobRepository {
             if (row) b.done(row);
             else b.failed(new Error('the inserted job was not returned'));
           }
-        } catch (e) {
-          // One row the database refuses (its team deleted meanwhile) fails alone: the others go in one by one.
-          if (batch.length === 1) batch[0].failed(e);
-          else await Promise.all(batch.map((b) => this.insertRows([b.row]).then(([row]) => b.done(row), b.failed)));
+        } catch {
+          // One row the database refuses (its team deleted meanwhile) fails alone: the rows go in one by one.
+          await Promise.all(batch.map((b) => this.insertAlone(b.row).then(b.done, b.failed)));
         }
       }
     } finally {
       this.inserting = false;
+    }
+  }
+
+  /**
+   * One row on its own, after its batch failed. The batch may have been written all the same (its
+   * answer was lost after the commit): a row already there under this id is that row.
+   */
+  private async insertAlone(row: QueryDeepPartialEntity<JobEntity> & { id: string }): Promise<JobRecord> {
+    try {
+      return (await this.insertRows([row]))[0];
+    } catch (e) {
+      const written = (e as { code?: string }).code === '23505' ? await this.get(row.id) : null;
+      if (written) return written;
+      throw e;
     }
   }
 

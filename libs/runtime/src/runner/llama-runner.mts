@@ -22,7 +22,7 @@ import {
   type LlamaText,
   type Token,
 } from 'node-llama-cpp';
-import { completionBudget, contextOverflow, grammarSchema, samplingValue, toolSchemaProblem } from '#gridline/contract';
+import { completionBudget, contextOverflow, grammarSchema, isDeterministic, samplingValue, toolSchemaProblem } from '#gridline/contract';
 import type { InferenceRequest, JobResume, TokenLogprob, ToolCall } from '@gridline/contract';
 import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
 import { SpanServer } from './span-server.mjs';
@@ -555,10 +555,6 @@ class Replay {
   }
 }
 
-/** Greedy or seeded: the same request gives the same tokens again. */
-function deterministic(request: InferenceRequest): boolean {
-  return samplingValue(request.sampling, 'temperature') === 0 || request.sampling.seed !== undefined;
-}
 
 async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Promise<void> {
   if (!model || !chatWrapper || (!context && !spanServer)) throw new Error('no model is loaded');
@@ -575,7 +571,7 @@ async function generate(req: Extract<RunnerRequest, { type: 'generate' }>): Prom
   // be quicker but not exact: a text does not always tokenize back into the tokens that made it
   // (a tokenizer may spell a generated word with other pieces), and the model then goes on
   // differently. A sampled generation has no exact result to keep, so it continues the text.
-  const replay = req.resume && deterministic(req.request) ? new Replay(req.resume.text) : null;
+  const replay = req.resume && isDeterministic(req.request) ? new Replay(req.resume.text) : null;
   const prompt = preparePrompt(req.request, loadedModel, wrapper, replay ? undefined : req.resume);
   // A continued text counts against max_tokens.
   const request: InferenceRequest = req.request.maxTokens === undefined ? req.request : { ...req.request, maxTokens: req.request.maxTokens - prompt.resumed };

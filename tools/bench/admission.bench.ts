@@ -47,22 +47,10 @@ async function redisBusyUs(redis: Redis): Promise<number> {
 async function measure(redis: Redis, name: string, concurrency: number, once: (i: number) => Promise<void>): Promise<Row> {
   for (let i = 0; i < 2000; i++) await once(i);
   const busy0 = await redisBusyUs(redis);
-  const lat = new Float64Array(N);
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < N; i = next++) {
-        const s = performance.now();
-        await once(i);
-        lat[i] = performance.now() - s;
-      }
-    }),
-  );
-  const perSecond = N / ((performance.now() - t0) / 1000);
+  let i = 0;
+  const { perSecond, p50, p99 } = await throughput(N, concurrency, () => once(i++));
   const redisUs = ((await redisBusyUs(redis)) - busy0) / N;
-  const q = quantiles(lat);
-  return { name, concurrency, perSecond, p50: q(0.5), p99: q(0.99), redisUs };
+  return { name, concurrency, perSecond, p50, p99, redisUs };
 }
 
 /** `count` calls of `once` over `concurrency` workers: calls per second and latency quantiles. */

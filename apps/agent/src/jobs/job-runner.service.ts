@@ -96,11 +96,15 @@ export class JobRunner implements OnApplicationBootstrap {
     };
     try {
       const asked = performance.now();
+      let timed = false;
       const result = await this.replicas.generate(
         replica,
         jobId,
         job.request,
         (text, logprobs) => {
+          if (timed) return deltas.push(text, undefined, logprobs);
+          // The node's account of the first text only (the api adds it to its own).
+          timed = true;
           const now = performance.now();
           deltas.push(text, { nodeMs: now - arrived, runnerMs: now - asked }, logprobs);
         },

@@ -403,21 +403,25 @@ export class UsageDto {
   prompt_tokens_details?: PromptTokensDetailsDto;
 }
 
-export class ChatCompletionResponseDto {
-  @ApiProperty({ example: 'chatcmpl-3f0c5f0e9d7c4c8f9b7f2b5c1d2e3f4a' })
+/** What every completion answer carries besides its object and choices. */
+abstract class CompletionEnvelopeDto {
+  @ApiProperty({ example: 'chatcmpl-3f0c5f0e9d7c4c8f9b7f2b5c1d2e3f4a', description: '`chatcmpl-…` for chat, `cmpl-…` for plain completions' })
   id!: string;
-  @ApiProperty({ enum: ['chat.completion'] })
-  object!: 'chat.completion';
   @ApiProperty({ description: 'Unix seconds' })
   created!: number;
   @ApiProperty()
   model!: string;
-  @ApiProperty({ type: [ChatCompletionChoiceDto] })
-  choices!: ChatCompletionChoiceDto[];
   @ApiProperty({ type: UsageDto })
   usage!: UsageDto;
   @ApiProperty({ example: 'gl-3b1f0c2a9d4e-c4096', description: 'The model file and the context it is served with; see the README' })
   system_fingerprint!: string;
+}
+
+export class ChatCompletionResponseDto extends CompletionEnvelopeDto {
+  @ApiProperty({ enum: ['chat.completion'] })
+  object!: 'chat.completion';
+  @ApiProperty({ type: [ChatCompletionChoiceDto] })
+  choices!: ChatCompletionChoiceDto[];
 }
 
 export class CompletionLogprobsDto {
@@ -442,21 +446,11 @@ export class CompletionChoiceDto {
   finish_reason!: 'stop' | 'length';
 }
 
-export class CompletionResponseDto {
-  @ApiProperty({ example: 'cmpl-3f0c5f0e9d7c4c8f9b7f2b5c1d2e3f4a' })
-  id!: string;
+export class CompletionResponseDto extends CompletionEnvelopeDto {
   @ApiProperty({ enum: ['text_completion'] })
   object!: 'text_completion';
-  @ApiProperty({ description: 'Unix seconds' })
-  created!: number;
-  @ApiProperty()
-  model!: string;
   @ApiProperty({ type: [CompletionChoiceDto] })
   choices!: CompletionChoiceDto[];
-  @ApiProperty({ type: UsageDto })
-  usage!: UsageDto;
-  @ApiProperty({ example: 'gl-3b1f0c2a9d4e-c4096', description: 'The model file and the context it is served with; see the README' })
-  system_fingerprint!: string;
 }
 
 export class ModelDto {

@@ -22,7 +22,7 @@ step('typecheck', 'npm run -s typecheck');
 const built = step('build', 'npm run -s build');
 if (built) {
   step('migrations', 'node tools/ci/migration-check.mjs');
-  step('openapi', 'node dist/apps/api/src/openapi-document.js --check');
+  step('openapi', 'node dist/apps/api/src/openapi-document.js --check && node tools/ci/console-api-types.mjs --check');
   // llama.cpp's RPC binaries for replicas spanning nodes: built once per machine (about 7 minutes
   // on 2 cores), reused from the cache after that; their tests need them.
   step('llama-rpc', 'node dist/tools/llama/build-rpc.js');

@@ -1,6 +1,7 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { inputGuard } from './common/input-guard';
+import { mountConsole } from './console/console-static';
 import { ProblemFilter } from './common/problem.filter';
 import { startTimeline } from './common/request-timeline';
 import { globalValidationPipe } from './common/validation';
@@ -21,4 +22,5 @@ export function configureApp(app: NestExpressApplication): void {
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   mountSwagger(app);
+  mountConsole(app);
 }

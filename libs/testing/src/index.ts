@@ -7,3 +7,5 @@ export * from './stack-client';
 export * from './lifecycle-harness';
 export * from './redis-server';
 export * from './openai-stack';
+export * from './browser';
+export * from './console-stack';

@@ -1,0 +1,73 @@
+import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { createApi, type Api, type Credentials, type Schemas } from '../api/client';
+
+export type Whoami = Schemas['WhoamiDto'];
+
+interface Session {
+  credentials: Credentials;
+  whoami: Whoami;
+}
+
+interface SessionContext {
+  session: Session | null;
+  api: Api | null;
+  signIn(credentials: Credentials): Promise<void>;
+  signOut(): void;
+}
+
+/** The credentials live in this tab's sessionStorage only: closing the tab signs out. */
+const STORAGE_KEY = 'gridline.console.session';
+
+function stored(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as Session) : null;
+  } catch {
+    return null;
+  }
+}
+
+const Context = createContext<SessionContext | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [session, setSession] = useState<Session | null>(stored);
+  const api = useMemo(() => (session ? createApi(session.credentials) : null), [session]);
+
+  const signIn = useCallback(async (credentials: Credentials) => {
+    const candidate = createApi(credentials);
+    const { data } = await candidate.GET('/api/v1/whoami');
+    if (!data) throw new Error('the api did not say who this is');
+    const next = { credentials, whoami: data };
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+    setSession(next);
+  }, []);
+
+  const signOut = useCallback(() => {
+    sessionStorage.removeItem(STORAGE_KEY);
+    setSession(null);
+  }, []);
+
+  const value = useMemo(() => ({ session, api, signIn, signOut }), [session, api, signIn, signOut]);
+  return <Context.Provider value={value}>{children}</Context.Provider>;
+}
+
+export function useSession(): SessionContext {
+  const c = useContext(Context);
+  if (!c) throw new Error('useSession outside SessionProvider');
+  return c;
+}
+
+/** The signed-in caller's api client and identity (pages render only when signed in). */
+export function useApi(): { api: Api; whoami: Whoami; credentials: Credentials } {
+  const { session, api } = useSession();
+  if (!session || !api) throw new Error('not signed in');
+  return { api, whoami: session.whoami, credentials: session.credentials };
+}
+
+export function isSuperadmin(w: Whoami): boolean {
+  return w.role === 'superadmin';
+}
+
+export function isTeamAdmin(w: Whoami): boolean {
+  return w.role === 'superadmin' || w.role === 'team_admin';
+}

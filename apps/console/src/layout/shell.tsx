@@ -1,0 +1,55 @@
+import { AppShell, Badge, Button, Group, NavLink, ScrollArea, Text, Title } from '@mantine/core';
+import { NavLink as RouterLink, Outlet, useLocation } from 'react-router-dom';
+import { isSuperadmin, useApi, useSession } from '../auth/session';
+
+interface Section {
+  to: string;
+  label: string;
+  superadminOnly?: boolean;
+}
+
+export const SECTIONS: Section[] = [
+  { to: '/nodes', label: 'Nodes' },
+  { to: '/models', label: 'Models' },
+  { to: '/deployments', label: 'Deployments' },
+  { to: '/jobs', label: 'Jobs' },
+  { to: '/playground', label: 'Playground' },
+  { to: '/teams', label: 'Teams and keys' },
+  { to: '/usage', label: 'Usage' },
+];
+
+/** The frame of every page: navigation (what the caller's role may see) and who is signed in. */
+export function Shell() {
+  const { whoami } = useApi();
+  const { signOut } = useSession();
+  const location = useLocation();
+  const sections = SECTIONS.filter((s) => !s.superadminOnly || isSuperadmin(whoami));
+  return (
+    <AppShell header={{ height: 52 }} navbar={{ width: 210, breakpoint: 'sm' }} padding="md">
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Title order={4}>Gridline</Title>
+          <Group gap="xs">
+            <Text size="sm" data-testid="whoami">
+              {whoami.label}
+            </Text>
+            <Badge variant="light">{whoami.role}</Badge>
+            <Button size="xs" variant="subtle" onClick={signOut}>
+              Sign out
+            </Button>
+          </Group>
+        </Group>
+      </AppShell.Header>
+      <AppShell.Navbar p="xs">
+        <ScrollArea>
+          {sections.map((s) => (
+            <NavLink key={s.to} component={RouterLink} to={s.to} label={s.label} active={location.pathname.startsWith(s.to)} />
+          ))}
+        </ScrollArea>
+      </AppShell.Navbar>
+      <AppShell.Main>
+        <Outlet />
+      </AppShell.Main>
+    </AppShell>
+  );
+}

@@ -175,6 +175,7 @@ async function main(): Promise<void> {
   say('');
   say('================================ Gridline is running ================================');
   say(`  API          ${url}`);
+  say(`  Console      ${url}/console   (sign in with the keypair below)`);
   say(`  Swagger UI   ${url}/docs   (OpenAPI document: ${url}/docs-json)`);
   say(`  Access key   ${keys.accessKey}`);
   say(`  Secret key   ${keys.secretKey}`);

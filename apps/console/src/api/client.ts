@@ -54,14 +54,19 @@ export function authorizedFetch(credentials: Credentials): (url: string, init?: 
 }
 
 /** The typed client of the api, generated from docs/openapi.json: a path or body that the api does not have is a type error. */
-export function createApi(credentials: Credentials) {
+export function createApi(credentials: Credentials, onUnauthorized?: (error: ApiError) => void) {
   const client = createClient<paths>({ baseUrl: window.location.origin });
   const auth: Middleware = {
     async onRequest({ request }) {
       return authorize(request, credentials);
     },
     async onResponse({ response }) {
-      if (!response.ok) throw await apiErrorOf(response);
+      if (!response.ok) {
+        const error = await apiErrorOf(response);
+        // A key deactivated, rotated or expired while signed in: back to the sign-in page, with the reason.
+        if (response.status === 401) onUnauthorized?.(error);
+        throw error;
+      }
       return response;
     },
   };

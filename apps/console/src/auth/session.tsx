@@ -10,6 +10,8 @@ interface Session {
 
 interface SessionContext {
   session: Session | null;
+  /** Why the last session ended, when the api ended it (a key deactivated or expired). */
+  ended: string | null;
   api: Api | null;
   signIn(credentials: Credentials): Promise<void>;
   signOut(): void;
@@ -31,7 +33,18 @@ const Context = createContext<SessionContext | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(stored);
-  const api = useMemo(() => (session ? createApi(session.credentials) : null), [session]);
+  const [ended, setEnded] = useState<string | null>(null);
+  const api = useMemo(
+    () =>
+      session
+        ? createApi(session.credentials, (error) => {
+            sessionStorage.removeItem(STORAGE_KEY);
+            setEnded(`${error.message} (${error.code})`);
+            setSession(null);
+          })
+        : null,
+    [session],
+  );
 
   const signIn = useCallback(async (credentials: Credentials) => {
     const candidate = createApi(credentials);
@@ -39,6 +52,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     if (!data) throw new Error('the api did not say who this is');
     const next = { credentials, whoami: data };
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+    setEnded(null);
     setSession(next);
   }, []);
 
@@ -47,7 +61,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setSession(null);
   }, []);
 
-  const value = useMemo(() => ({ session, api, signIn, signOut }), [session, api, signIn, signOut]);
+  const value = useMemo(() => ({ session, ended, api, signIn, signOut }), [session, ended, api, signIn, signOut]);
   return <Context.Provider value={value}>{children}</Context.Provider>;
 }
 

@@ -5,7 +5,7 @@ import { ApiError, type Credentials } from '../api/client';
 
 /** Sign in with an access/secret keypair (requests are signed in this browser, the secret never leaves it) or a bearer token. */
 export function SignInPage() {
-  const { signIn } = useSession();
+  const { signIn, ended } = useSession();
   const [kind, setKind] = useState<'keypair' | 'token'>('keypair');
   const [accessKey, setAccessKey] = useState('');
   const [secretKey, setSecretKey] = useState('');
@@ -50,6 +50,11 @@ export function SignInPage() {
             </>
           ) : (
             <PasswordInput label="API token" value={token} onChange={(e) => setToken(e.currentTarget.value)} required />
+          )}
+          {ended && !error && (
+            <Alert color="orange" title="Signed out by the api" role="status">
+              {ended}
+            </Alert>
           )}
           {error && (
             <Alert color="red" title="Not signed in" role="alert">

@@ -1,7 +1,7 @@
 import { Navigate, Route, Routes } from 'react-router-dom';
 import { SignInPage } from './auth/sign-in.page';
 import { useSession } from './auth/session';
-import { Shell } from './layout/shell';
+import { SECTIONS, Shell } from './layout/shell';
 import { DeploymentsPage } from './pages/deployments.page';
 import { JobsPage } from './pages/jobs.page';
 import { ModelsPage } from './pages/models.page';
@@ -13,6 +13,8 @@ import { UsagePage } from './pages/usage.page';
 export function App() {
   const { session } = useSession();
   if (!session) return <SignInPage />;
+  // The first page the caller may see: a member starts at Models, a superadmin at Nodes.
+  const home = session.whoami.role === 'superadmin' ? SECTIONS[0].to : '/models';
   return (
     <Routes>
       <Route element={<Shell />}>
@@ -23,7 +25,7 @@ export function App() {
         <Route path="/playground" element={<PlaygroundPage />} />
         <Route path="/teams/*" element={<TeamsPage />} />
         <Route path="/usage" element={<UsagePage />} />
-        <Route path="*" element={<Navigate to="/nodes" replace />} />
+        <Route path="*" element={<Navigate to={home} replace />} />
       </Route>
     </Routes>
   );

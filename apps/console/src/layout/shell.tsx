@@ -1,21 +1,22 @@
 import { AppShell, Badge, Button, Group, NavLink, ScrollArea, Text, Title } from '@mantine/core';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router-dom';
-import { isSuperadmin, useApi, useSession } from '../auth/session';
+import { isSuperadmin, isTeamAdmin, useApi, useSession } from '../auth/session';
 
 interface Section {
   to: string;
   label: string;
-  superadminOnly?: boolean;
+  /** Who the api lets read the page's data: anyone signed in, team admins (and superadmins), superadmins only. */
+  audience?: 'team_admin' | 'superadmin';
 }
 
 export const SECTIONS: Section[] = [
-  { to: '/nodes', label: 'Nodes' },
+  { to: '/nodes', label: 'Nodes', audience: 'superadmin' },
   { to: '/models', label: 'Models' },
   { to: '/deployments', label: 'Deployments' },
   { to: '/jobs', label: 'Jobs' },
   { to: '/playground', label: 'Playground' },
   { to: '/teams', label: 'Teams and keys' },
-  { to: '/usage', label: 'Usage' },
+  { to: '/usage', label: 'Usage', audience: 'team_admin' },
 ];
 
 /** The frame of every page: navigation (what the caller's role may see) and who is signed in. */
@@ -23,7 +24,7 @@ export function Shell() {
   const { whoami } = useApi();
   const { signOut } = useSession();
   const location = useLocation();
-  const sections = SECTIONS.filter((s) => !s.superadminOnly || isSuperadmin(whoami));
+  const sections = SECTIONS.filter((s) => !s.audience || (s.audience === 'superadmin' ? isSuperadmin(whoami) : isTeamAdmin(whoami)));
   return (
     <AppShell header={{ height: 52 }} navbar={{ width: 210, breakpoint: 'sm' }} padding="md">
       <AppShell.Header>

@@ -41,23 +41,34 @@ const FILES = readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'));
 const dashboardText = (file: string) => readFileSync(join(DASHBOARDS, file), 'utf8');
 
 /**
- * Type-checks a dashboard JSON against Grafana's own dashboard schema: the `Dashboard` type of
- * `@grafana/schema` (generated from Grafana's CUE kinds). The JSON is written into a TypeScript
+ * Type-checks dashboard JSONs against Grafana's own dashboard schema: the `Dashboard` type of
+ * `@grafana/schema` (generated from Grafana's CUE kinds). Each JSON is written into a TypeScript
  * source as an object literal that must satisfy the type, so wrong types, unknown enum values,
  * missing required fields and misspelled properties (excess properties) are all errors.
- * Returns the compiler's messages (none: valid).
+ * Returns the compiler's messages for each JSON (none: valid), from one compilation.
  */
-function schemaErrors(json: string): string[] {
+function schemaErrors(...jsons: string[]): string[][] {
   const file = join(ROOT, 'dashboard-schema-check.ts');
-  const source = `import type { Dashboard } from '@grafana/schema';\nexport const dashboard = ${json.trim()} satisfies Dashboard;\n`;
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, types: [] };
+  let source = "import type { Dashboard } from '@grafana/schema';\n";
+  const starts: number[] = [];
+  jsons.forEach((json, i) => {
+    starts.push(source.length);
+    source += `export const dashboard${i} = ${json.trim()} satisfies Dashboard;\n`;
+  });
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, types: [], lib: ['lib.es2022.d.ts'] };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (name, version, onError) => (name === file ? ts.createSourceFile(name, source, version) : getSourceFile(name, version, onError));
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => name === file || fileExists(name);
   const program = ts.createProgram([file], options, host);
-  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const errors: string[][] = jsons.map(() => []);
+  for (const d of ts.getPreEmitDiagnostics(program, program.getSourceFile(file))) {
+    const at = d.start ?? 0;
+    const index = starts.findLastIndex((s) => s <= at);
+    (errors[index] ?? errors[0]).push(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  }
+  return errors;
 }
 
 /** Every metric the three processes register (their /metrics pages with nothing observed yet). */
@@ -79,7 +90,7 @@ describe('Grafana dashboards in docker/grafana/dashboards', () => {
   });
 
   it.each(FILES)('%s validates against Grafana\'s dashboard schema (@grafana/schema)', (file) => {
-    expect(schemaErrors(dashboardText(file))).toEqual([]);
+    expect(schemaErrors(dashboardText(file))).toEqual([[]]);
   });
 
   it('the schema check fails on a broken dashboard', () => {
@@ -87,15 +98,25 @@ describe('Grafana dashboards in docker/grafana/dashboards', () => {
     const broken = (change: (d: typeof good) => void) => {
       const d = structuredClone(good);
       change(d);
-      return schemaErrors(JSON.stringify(d, null, 2));
+      return JSON.stringify(d, null, 2);
     };
-    // A required field missing, a wrong type, a misspelled property, a value outside an enum, a panel without its grid position.
-    expect(broken((d) => delete d.schemaVersion).join('\n')).toMatch(/schemaVersion/);
-    expect(broken((d) => (d.refresh = 30)).join('\n')).toMatch(/number.*string|string/);
-    expect(broken((d) => (d.pannels = d.panels)).join('\n')).toMatch(/pannels/);
-    expect(broken((d) => (d.graphTooltip = 'shared')).length).toBeGreaterThan(0);
-    expect(broken((d) => ((d.panels[1].gridPos as Record<string, unknown>).w = '8')).length).toBeGreaterThan(0);
-    expect(broken((d) => ((d.templating as { list: Record<string, unknown>[] }).list[0].type = 'dropdown')).length).toBeGreaterThan(0);
+    // A required field missing, a wrong type, a misspelled property, a value outside an enum, a grid position of the wrong type, an unknown variable type.
+    const [valid, noVersion, refreshNumber, misspelled, tooltip, gridPos, variable] = schemaErrors(
+      JSON.stringify(good),
+      broken((d) => delete d.schemaVersion),
+      broken((d) => (d.refresh = 30)),
+      broken((d) => (d.pannels = d.panels)),
+      broken((d) => (d.graphTooltip = 'shared')),
+      broken((d) => ((d.panels[1].gridPos as Record<string, unknown>).w = '8')),
+      broken((d) => ((d.templating as { list: Record<string, unknown>[] }).list[0].type = 'dropdown')),
+    );
+    expect(valid).toEqual([]);
+    expect(noVersion.join('\n')).toMatch(/schemaVersion/);
+    expect(refreshNumber.join('\n')).toMatch(/'number' is not assignable to type 'string'/);
+    expect(misspelled.join('\n')).toMatch(/pannels/);
+    expect(tooltip.join('\n')).toMatch(/DashboardCursorSync/);
+    expect(gridPos.join('\n')).toMatch(/'string' is not assignable to type 'number'/);
+    expect(variable.join('\n')).toMatch(/VariableType|dropdown/);
   });
 
   it.each(FILES)('%s: panel ids are unique, panels fit the 24-column grid, every query names the templated Prometheus data source', (file) => {

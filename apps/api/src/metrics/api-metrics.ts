@@ -30,7 +30,7 @@ export class ApiMetrics {
 
   constructor(private readonly figures: MetricsRepository) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'gridline_http_requests_total', help: 'HTTP requests answered, by method, route template and status code', labelNames: ['method', 'route', 'status'] as const, registers });
+    this.requests = new Counter({ name: 'gridline_http_requests_total', help: 'HTTP requests answered, by method, route template (unmatched: no API route, e.g. static files, 404s, bodies refused before routing) and status code', labelNames: ['method', 'route', 'status'] as const, registers });
     this.errors = new Counter({ name: 'gridline_http_errors_total', help: 'HTTP requests answered with an error, by method, route template, status and error code', labelNames: ['method', 'route', 'status', 'code'] as const, registers });
     this.duration = new Histogram({ name: 'gridline_http_request_duration_seconds', help: 'Time from a request’s arrival to the end of its response, by method and route template', labelNames: ['method', 'route'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
     this.overhead = new Histogram({

@@ -165,7 +165,7 @@ async function startControlPlane(dir: string): Promise<ControlPlane> {
     processes.push(api);
     await api.waitFor(/listening on/);
     // After the api: it created and migrated the database.
-    const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...profiled('scheduler') });
+    const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...common, ...profiled('scheduler'), GRIDLINE_METRICS_PORT: '0' });
     processes.push(scheduler);
     // Measured as the leader: it reconciles, sweeps and watches nodes; a standby does not.
     await scheduler.waitFor(/leader \(lease token/);

@@ -157,10 +157,11 @@ async function main(): Promise<void> {
   });
   // A small fleet beside it: agents with simulated GPUs (their models would run on this CPU).
   const fleet = (env.GRIDLINE_DEMO_FLEET ?? 'sim-h100=2xH100-80GB,sim-l4=1xL4-24GB').split(',').filter(Boolean);
-  for (const item of fleet) {
+  // Each agent's metrics listener on a port of its own: the first on the default (9465), the fleet's after it.
+  fleet.forEach((item, i) => {
     const [name, gpus] = item.split('=');
-    run(name, 'apps/agent/src/main.js', { ...agentEnv(name), GRIDLINE_SIMULATE_GPUS: gpus, GRIDLINE_NODE_LABELS: 'gridline.dev/simulated=true' });
-  }
+    run(name, 'apps/agent/src/main.js', { ...agentEnv(name), GRIDLINE_SIMULATE_GPUS: gpus, GRIDLINE_NODE_LABELS: 'gridline.dev/simulated=true', GRIDLINE_METRICS_PORT: String(9466 + i) });
+  });
   await agent.waitFor(/registered as/);
 
   // A first signed request, so "running" means "answers".

@@ -96,4 +96,21 @@ export class AgentConfig extends RedisConfig {
   @IsInt()
   @Min(10)
   GRIDLINE_LOAD_TIMEOUT_SECONDS = 900;
+
+  /**
+   * Port of the metrics listener (`GET /metrics`, Prometheus's text format); 0 turns it off.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  GRIDLINE_METRICS_PORT = 9465;
+
+  /** Address the metrics listener binds. */
+  @IsString()
+  GRIDLINE_METRICS_HOST = '0.0.0.0';
+
+  /** When set, a scrape of /metrics must send `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
+  @IsOptional()
+  @IsString()
+  GRIDLINE_METRICS_TOKEN?: string = undefined;
 }

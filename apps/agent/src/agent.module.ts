@@ -1,9 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { Queues, MessagingModule } from '@gridline/messaging';
-import { RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
+import { MetricsListener, RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
 import { AgentConfig } from './agent.config';
 import { JobRunner } from './jobs/job-runner.service';
+import { AgentMetrics } from './metrics/agent-metrics';
 import { NodeIdentity } from './node/node-identity';
 import { NodeLifecycle } from './node/node-lifecycle.service';
 import { ReplicaManager } from './replicas/replica-manager';
@@ -23,7 +24,19 @@ export class AgentModule {
           consumes: [{ queue: Queues.node, concurrency: config.GRIDLINE_PARALLEL }],
         }),
       ],
-      providers: [{ provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) }, ReplicaManager, NodeIdentity, JobRunner, NodeLifecycle],
+      providers: [
+        { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
+        AgentMetrics,
+        {
+          provide: MetricsListener,
+          inject: [AgentMetrics],
+          useFactory: (m: AgentMetrics) => new MetricsListener(m.registry, { name: 'agent', port: config.GRIDLINE_METRICS_PORT, host: config.GRIDLINE_METRICS_HOST, token: config.GRIDLINE_METRICS_TOKEN }),
+        },
+        ReplicaManager,
+        NodeIdentity,
+        JobRunner,
+        NodeLifecycle,
+      ],
     };
   }
 }

@@ -81,6 +81,14 @@ export class ApiConfig extends NodeTimingConfig {
   @Min(300)
   GRIDLINE_QUOTA_SLOT_LEASE_MS = 30_000;
 
+  /**
+   * When set, `GET /metrics` requires `Authorization: Bearer <token>`; unset, it is open (like
+   * /healthz). It never takes HMAC signing: Prometheus scrapes it as it is.
+   */
+  @IsOptional()
+  @IsString()
+  GRIDLINE_METRICS_TOKEN?: string = undefined;
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])

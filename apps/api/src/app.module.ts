@@ -15,6 +15,8 @@ import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
 import { ModelLookupModule } from './models/model-lookup';
 import { KeypairsModule } from './keypairs/keypairs.module';
+import { ApiMetrics } from './metrics/api-metrics';
+import { MetricsController } from './metrics/metrics.controller';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { OpenAiInference } from './openai/openai-inference.service';
@@ -44,7 +46,7 @@ export class AppModule {
               req: (req: { id: unknown; method: string; url: string; headers: Record<string, unknown> }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0], headers: req.headers }),
             },
             // Probes and heartbeats (every node, every few seconds) would drown the log; a failing heartbeat is logged by the agent and the error filter.
-            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/api/v1/agent/heartbeat' },
+            autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' || req.url === '/api/v1/agent/heartbeat' },
           },
         }),
         DatabaseModule.forRoot({ url: config.DATABASE_URL, applicationName: 'gridline-api', migrate: config.GRIDLINE_MIGRATE }),
@@ -62,8 +64,8 @@ export class AppModule {
         NodesModule,
         QuotasModule,
       ],
-      controllers: [HealthController, ChatCompletionsController, ModelsController, JobsController, UsageController],
-      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference],
+      controllers: [HealthController, MetricsController, ChatCompletionsController, ModelsController, JobsController, UsageController],
+      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics],
     };
   }
 }

@@ -1,10 +1,12 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
 import { inputGuard } from './common/input-guard';
 import { mountConsole } from './console/console-static';
 import { ProblemFilter } from './common/problem.filter';
 import { startTimeline } from './common/request-timeline';
 import { globalValidationPipe } from './common/validation';
+import { ApiMetrics } from './metrics/api-metrics';
 import { mountSwagger } from './openapi';
 
 /** Nest's body parsers are off: the input guard reads and bounds every body. */
@@ -12,8 +14,10 @@ export const API_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
 
 /** Everything main.ts applies to the HTTP app, shared with the in-process tests. */
 export function configureApp(app: NestExpressApplication): void {
-  app.use((req: Parameters<typeof startTimeline>[0], _res: unknown, next: () => void) => {
+  const metrics = app.get(ApiMetrics);
+  app.use((req: Request, res: Response, next: () => void) => {
     startTimeline(req);
+    metrics.track(req, res);
     next();
   });
   app.use(inputGuard);

@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
+import { MetricsListener, RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
 import { DatabaseModule, QuotaRepository } from '@gridline/db';
 import { JobLifecycle, QuotaGate, QuotaPolicies } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
@@ -10,6 +10,7 @@ import { WaitingJobs } from './dispatch/waiting-jobs';
 import { NodeBeatsController } from './nodes/node-beats.controller';
 import { NodeWatch } from './nodes/node-watch.service';
 import { Leadership } from './leadership/leadership.service';
+import { SchedulerMetrics } from './metrics/scheduler-metrics';
 import { ProgressService } from './progress/progress.service';
 import { Reconciler } from './reconcile/reconciler.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
@@ -56,6 +57,12 @@ export class SchedulerModule implements OnApplicationShutdown {
         Dispatcher,
         ProgressService,
         SweeperService,
+        SchedulerMetrics,
+        {
+          provide: MetricsListener,
+          inject: [SchedulerMetrics],
+          useFactory: (m: SchedulerMetrics) => new MetricsListener(m.registry, { name: 'scheduler', port: config.GRIDLINE_METRICS_PORT, host: config.GRIDLINE_METRICS_HOST, token: config.GRIDLINE_METRICS_TOKEN }),
+        },
       ],
     };
   }

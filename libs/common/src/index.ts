@@ -11,3 +11,6 @@ export * from './logging/safe-error';
 export * from './input/json-limits';
 export * from './cache/bounded-cache';
 export * from './files/sha256-file';
+export * from './metrics/metrics-registry';
+export * from './metrics/metrics-auth';
+export * from './metrics/metrics-listener';

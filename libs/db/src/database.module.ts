@@ -17,6 +17,7 @@ import { UserRepository } from './repositories/user.repository';
 import { LeaseRepository } from './repositories/lease.repository';
 import { UsageRepository } from './repositories/usage.repository';
 import { QuotaRepository } from './repositories/quota.repository';
+import { MetricsRepository } from './repositories/metrics.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -42,6 +43,7 @@ const REPOSITORIES = [
   LeaseRepository,
   UsageRepository,
   QuotaRepository,
+  MetricsRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

@@ -17,3 +17,4 @@ export * from './repositories/deployment.repository';
 export * from './repositories/lease.repository';
 export * from './repositories/usage.repository';
 export * from './repositories/quota.repository';
+export * from './repositories/metrics.repository';

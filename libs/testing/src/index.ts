@@ -9,3 +9,4 @@ export * from './redis-server';
 export * from './openai-stack';
 export * from './browser';
 export * from './console-stack';
+export * from './prometheus-text';

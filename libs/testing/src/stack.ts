@@ -35,6 +35,12 @@ export interface RunningStack {
   api: ManagedProcess;
   scheduler: ManagedProcess;
   agent: ManagedProcess;
+  /**
+   * Where each process serves `GET /metrics` (the api on its own port; the scheduler's and the
+   * agent's listeners on ports chosen here). Processes spawned later (`spawnScheduler`,
+   * `spawnAgent`) have theirs off unless their env sets GRIDLINE_METRICS_PORT.
+   */
+  metrics: { api: string; scheduler: string; agent: string };
   /** Milliseconds from spawning the api to the agent's registration. */
   startupMs: number;
   /** Starts a new agent process for the same node (after the first was killed) and waits for its registration. */
@@ -64,6 +70,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const db = freshDatabaseName();
   const prefix = redisPrefix();
   const port = await freePort();
+  const schedulerMetricsPort = await freePort();
+  const agentMetricsPort = await freePort();
   const masterKey = randomBytes(32).toString('hex');
   const common = {
     // Heartbeats every second: a restarted scheduler hears every node, and tests see state changes, quickly.
@@ -87,11 +95,13 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
     GRIDLINE_THREADS: '1',
     GRIDLINE_CONTEXT_SIZE: '2048',
     GRIDLINE_PARALLEL: String(options.parallel ?? 2),
+    GRIDLINE_METRICS_HOST: '127.0.0.1',
+    GRIDLINE_METRICS_PORT: String(agentMetricsPort),
     ...options.agentEnv,
   };
   const api = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), apiEnv(port));
   // A short lease: a scheduler started after one was killed leads within about two seconds.
-  const schedulerEnv = { GRIDLINE_LEADER_LEASE_SECONDS: '2', ...common, ...options.schedulerEnv };
+  const schedulerEnv = { GRIDLINE_LEADER_LEASE_SECONDS: '2', GRIDLINE_METRICS_HOST: '127.0.0.1', GRIDLINE_METRICS_PORT: String(schedulerMetricsPort), ...common, ...options.schedulerEnv };
   const scheduler = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), schedulerEnv);
   const processes: ManagedProcess[] = [api, scheduler];
   let agent: ManagedProcess | null = null;
@@ -123,6 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       api,
       scheduler,
       agent,
+      metrics: { api: `http://127.0.0.1:${port}/metrics`, scheduler: `http://127.0.0.1:${schedulerMetricsPort}/metrics`, agent: `http://127.0.0.1:${agentMetricsPort}/metrics` },
       startupMs: Date.now() - started,
       restartAgent: async () => {
         // Later starts use the node credential the first one stored.
@@ -141,12 +152,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         return next;
       },
       spawnScheduler: async (env = {}) => {
-        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...schedulerEnv, ...env });
+        const next = new ManagedProcess('scheduler', join(DIST, 'apps/scheduler/src/main.js'), { ...schedulerEnv, GRIDLINE_METRICS_PORT: '0', ...env });
         processes.push(next);
         await next.waitFor(/scheduler ready/);
         return next;
       },
-      spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', ...env }),
+      spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', GRIDLINE_METRICS_PORT: '0', ...env }),
       startApi: async (env = {}) => {
         const p = await freePort();
         const proc = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), { ...apiEnv(p), ...env });

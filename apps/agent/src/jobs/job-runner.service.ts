@@ -4,6 +4,7 @@ import { JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messagi
 import { RunnerError } from '@gridline/runtime';
 import { ReplicaManager } from '../replicas/replica-manager';
 import { NodeIdentity } from '../node/node-identity';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { DeltaWriter } from './delta-writer';
 
 /** Pauses between tries of an attempt's last write: it frees the sequence, so it outlasts a Redis restart. */
@@ -36,6 +37,7 @@ export class JobRunner implements OnApplicationBootstrap {
     private readonly identity: NodeIdentity,
     private readonly streams: JobStreams,
     private readonly cancellations: JobCancellations,
+    private readonly metrics: AgentMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,6 +62,7 @@ export class JobRunner implements OnApplicationBootstrap {
     const replica = nodeId === job.nodeId ? this.replicas.forJob(job.replicaId, job.model) : null;
     if (!replica) {
       await end([{ type: 'error', code: 'no_capacity', message: `this node does not serve ${job.model} now` }]);
+      this.metrics.jobEnded(job.model, 'failed', 'no_capacity');
       return;
     }
     const resume = job.resume;
@@ -92,6 +95,7 @@ export class JobRunner implements OnApplicationBootstrap {
       if (await begun) return true;
       await deltas.finish();
       await end([]);
+      this.metrics.jobEnded(job.model, 'not_started');
       return false;
     };
     try {
@@ -115,10 +119,12 @@ export class JobRunner implements OnApplicationBootstrap {
       if (deltas.stoppedBy === 'failed') {
         // Some text never reached the stream: its reader must not take the rest for a whole answer.
         await end([{ type: 'error', code: 'stream_interrupted', message: 'the node could not write part of the job\'s output (Redis unreachable)' }]);
+        this.metrics.jobEnded(job.model, 'failed', 'stream_interrupted');
         return;
       }
       if (result.finishReason === 'cancelled' || deltas.stoppedBy === 'fenced') {
         await end([{ type: 'error', code: 'cancelled', message: 'the job was cancelled' }]);
+        this.metrics.jobEnded(job.model, 'cancelled', 'cancelled');
         this.logger.log({ jobId, requestId: job.requestId, completionTokens: result.completionTokens }, 'job cancelled');
         return;
       }
@@ -128,6 +134,7 @@ export class JobRunner implements OnApplicationBootstrap {
         { type: 'usage', promptTokens: result.promptTokens, completionTokens: result.completionTokens, cachedPromptTokens: result.cachedPromptTokens },
         { type: 'finished', finishReason: result.finishReason, firstTokenMs: result.firstTokenMs, totalMs: result.totalMs, deltas: deltas.deltas },
       ]);
+      this.metrics.jobEnded(job.model, 'succeeded');
       this.logger.log(
         { jobId, requestId: job.requestId, attempt, ...(resume ? { resumedAfterDeltas: resume.deltas } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens, firstTokenMs: Math.round(result.firstTokenMs), totalMs: Math.round(result.totalMs) },
         'job done',
@@ -139,6 +146,7 @@ export class JobRunner implements OnApplicationBootstrap {
         this.logger.log({ jobId, requestId: job.requestId }, 'job refused: it does not fit the context');
         await deltas.finish();
         await end([{ type: 'error', code: e.code, message: e.message }]);
+        this.metrics.jobEnded(job.model, 'failed', e.code);
         return;
       }
       if (e instanceof RunnerError && e.code === 'invalid_request') {
@@ -146,12 +154,14 @@ export class JobRunner implements OnApplicationBootstrap {
         this.logger.log({ jobId, requestId: job.requestId, param: e.param }, 'job refused by the runner');
         await deltas.finish();
         await end([{ type: 'error', code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) }]);
+        this.metrics.jobEnded(job.model, 'failed', e.code);
         return;
       }
       const code: JobErrorCode = e instanceof RunnerError && (e.code === 'runner_exited' || e.code === 'runner_unavailable') ? 'runner_crashed' : 'generation_failed';
       this.logger.error({ jobId, requestId: job.requestId, code }, `generation failed: ${(e as Error).message}`);
       await deltas.finish();
       await end([{ type: 'error', code, message: code === 'runner_crashed' ? 'the model process exited while running the job' : 'generation failed on the node' }]);
+      this.metrics.jobEnded(job.model, 'failed', code);
     } finally {
       this.running.delete(jobId);
     }

@@ -13,6 +13,7 @@ import { mergeGpus } from '../inventory/merge-gpus';
 import { NvidiaSmiGpu, queryNvidiaSmi } from '../inventory/nvidia-smi';
 import { parseSimulatedGpus } from '../inventory/simulated-gpus';
 import { JobRunner } from '../jobs/job-runner.service';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { ReplicaManager } from '../replicas/replica-manager';
 import { ModelStore } from '../store';
 import { ControlPlane, ControlPlaneError } from './control-plane';
@@ -56,6 +57,8 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
    */
   private rpcCapability: string | null = null;
   private rpcPaths: Record<LlamaRpcRole, string> | null = null;
+  /** The GPUs as the last inventory found them (the metrics' GPU memory figures). */
+  private gpus: NodeGpu[] = [];
 
   constructor(
     private readonly config: AgentConfig,
@@ -64,8 +67,10 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
     private readonly jobs: JobRunner,
     private readonly consumers: QueueConsumers,
     private readonly keys: RedisKeys,
+    metrics: AgentMetrics,
   ) {
     this.controlPlane = new ControlPlane(config.GRIDLINE_SERVER);
+    metrics.watchGpus(() => this.gpus);
   }
 
   /** Called once the logger is in place (main.ts): joining and loading take a while and say what they do. */
@@ -250,6 +255,7 @@ export class NodeLifecycle implements BeforeApplicationShutdown, OnApplicationSh
   private async inventory(): Promise<NodeInventory> {
     const host = await hostInventory(this.config.GRIDLINE_DATA_DIR);
     const gpus = mergeGpus({ llama: this.gpu, nvidiaSmi: await this.queryNvidiaSmi(), simulated: this.simulated, allocatedBytes: this.replicas.allocatedBytes() });
+    this.gpus = gpus;
     return {
       agentVersion: AGENT_VERSION,
       backend: this.simulated ? 'cpu' : this.gpu.backend,

@@ -8,6 +8,7 @@ import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, mode
 import { ChunkSink, RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan, groupTunnelKey, tunnelIdentity } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
 import { AgentConfig } from '../agent.config';
+import { AgentMetrics } from '../metrics/agent-metrics';
 import { Replica, placeOnSimulatedGpus, reportOf } from './replica';
 
 /** Where replica files come from: the node's model store (or a stand-in in tests). */
@@ -50,7 +51,12 @@ export class ReplicaManager {
   /** Called when something worth a heartbeat now happened (a load ended, a runner died). */
   onChange: () => void = () => undefined;
 
-  constructor(private readonly config: AgentConfig) {}
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly metrics: AgentMetrics,
+  ) {
+    metrics.watchReplicas(() => this.replicas.values());
+  }
 
   /** What llama.cpp can use on this host, and the simulated GPUs when configured. */
   setup(gpu: RunnerGpuInfo, simulated: NodeGpu[] | null, files: ModelFiles): void {
@@ -105,6 +111,7 @@ export class ReplicaManager {
     try {
       const result = await runner.generate(jobId, request, onChunk, resume);
       r.tokens += result.completionTokens;
+      this.metrics.generatedBy(r, result.promptTokens, result.completionTokens);
       return result;
     } finally {
       r.inFlight--;
@@ -325,12 +332,14 @@ export class ReplicaManager {
       if (!this.simulated && loaded.gpuLayers > 0 && this.gpu) this.gpu.deviceNames.forEach((_, i) => r.allocated.set(i, Math.round((r.memory?.gpuBytes ?? 0) / Math.max(1, this.gpu?.deviceNames.length ?? 1))));
       r.state = 'Ready';
       r.reason = null;
+      this.metrics.loaded(r.model, 'loaded');
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'loaded', reason: null, estimateBytes: r.estimateBytes, gpuBytes: r.memory.gpuBytes, cpuBytes: r.memory.cpuBytes, gpuLayers: loaded.gpuLayers, loadMs: Date.now() - loadStarted });
       this.logger.log(`loaded ${r.model} (replica ${r.id}, runner pid ${child.pid}) in ${Date.now() - loadStarted} ms: ${loaded.gpuLayers}/${loaded.totalLayers} layers on GPU, context ${loaded.contextSize} per sequence, ${loaded.parallel} sequences; memory planned ${r.estimateBytes === null ? 'unknown' : gib(r.estimateBytes)}, used ${gib(r.memory.gpuBytes)} GPU + ${gib(r.memory.cpuBytes)} host${loaded.span ? `; spanning: ${loaded.span.localLayers} layer(s) here, ${loaded.span.workerLayers.join(' + ')} on ${loaded.span.workerLayers.length} worker(s)` : ''}`);
     } catch (e) {
       if (!current()) return this.stopIfOrphaned(r, runner);
       const reason = (e as Error).message || String(e);
       this.fail(r, reason);
+      this.metrics.loaded(r.model, 'failed');
       this.loads.push({ loadId, replicaId: r.origin === 'control-plane' ? r.id : null, model: r.model, outcome: 'failed', reason, estimateBytes: r.estimateBytes, gpuBytes: null, cpuBytes: null, gpuLayers: null, loadMs: Date.now() - loadStarted });
       this.logger.error(`loading ${r.model} (replica ${r.id}) failed: ${reason}`);
     }
@@ -438,6 +447,7 @@ export class ReplicaManager {
     if (this.replicas.get(r.id) !== r) return;
     await this.stopRunner(r);
     this.replicas.delete(r.id);
+    this.metrics.unloaded(r);
     this.logger.log(`unloaded ${r.model} (replica ${r.id})`);
     this.onChange();
   }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiError, ApiErrorCode, openAiErrorType, safeError } from '@gridline/common';
+import { ERROR_CODE_LOCAL } from '../metrics/api-metrics';
 
 /** Nest's own HTTP exceptions (router, pipes) by status, in the catalogue's words. */
 const BY_STATUS: Record<number, ApiErrorCode> = {
@@ -57,6 +58,8 @@ export function usesOpenAiErrors(path: string): boolean {
 
 /** Writes one error in the shape the route family uses (also used before Nest's pipeline runs). */
 export function sendError(req: Request, res: Response, error: ApiError, requestId: string): void {
+  // The request's metrics count the error by its code.
+  res.locals[ERROR_CODE_LOCAL] = error.code;
   if (error.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(error.retryAfterSeconds));
   for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
   if (usesOpenAiErrors(req.path)) {

@@ -31,6 +31,7 @@ export class RequestTimeline {
    */
   markFirstOutput(timing: DeltaTiming | undefined): void {
     const now = performance.now();
+    this.firstOutputMs ??= now - this.startedAt;
     const wait = now - this.last;
     this.last = now;
     if (!timing) {
@@ -40,6 +41,9 @@ export class RequestTimeline {
     this.runnerMs = timing.runnerMs;
     this.steps.push(['transit', Math.max(0, wait - timing.nodeMs)], ['node', Math.max(0, timing.nodeMs - timing.runnerMs)], ['runner', timing.runnerMs]);
   }
+
+  /** Milliseconds from the request's arrival to its first output (null until then). */
+  firstOutputMs: number | null = null;
 
   /** The model's own milliseconds so far, as the node reported them (0 when it did not). */
   runnerMs = 0;

@@ -7,6 +7,7 @@ import { Admission, JobLifecycle, QuotaGate, QuotaPolicies, rateLimitHeaders } f
 import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
 import type { RequestTimeline } from '../common/request-timeline';
+import { ApiMetrics } from '../metrics/api-metrics';
 import { ModelLookup } from '../models/model-lookup';
 import { RedisHealth } from '../redis/redis-health';
 import { Principal, scopeFor } from '../auth/principal';
@@ -70,6 +71,7 @@ export class JobsService {
     private readonly redis: RedisHealth,
     private readonly gate: QuotaGate,
     private readonly policies: QuotaPolicies,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   /**
@@ -159,6 +161,7 @@ export class JobsService {
       throw this.redis.failure(e);
     }
     options.timeline?.mark('dispatch');
+    this.metrics.jobSubmitted(p.teamId, model, options.mode);
     return { job, created, model: record, quota: options.mode === 'sync' ? this.held(admission, job.id) : { headers: rateLimitHeaders(admission.rateLimits), done: () => undefined } };
   }
 
@@ -185,7 +188,10 @@ export class JobsService {
     } catch (e) {
       throw this.redis.failure(e);
     }
-    if (!result.admitted) throw quotaRefusal(result);
+    if (!result.admitted) {
+      this.metrics.quotaRefused(p.teamId, result.scope, result.limit);
+      throw quotaRefusal(result);
+    }
     return result;
   }
 

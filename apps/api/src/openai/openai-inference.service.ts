@@ -7,6 +7,7 @@ import { Principal } from '../auth/principal';
 import { RequestTimeline, timelineOf } from '../common/request-timeline';
 import { RelayStep, RelayedOutput, relayError, relayJob } from '../jobs/job-relay';
 import { JobsService } from '../jobs/jobs.service';
+import { ApiMetrics, InferenceRoute } from '../metrics/api-metrics';
 import { ChatCompletionChoiceDto, ChatCompletionResponseDto, CompletionChoiceDto, CompletionResponseDto, CreateChatCompletionDto, CreateCompletionDto, UsageDto } from './dto/chat-completion.dto';
 import { chatInput, toInferenceRequest } from './inference-body';
 import { systemFingerprint } from './system-fingerprint';
@@ -21,6 +22,8 @@ type FinishReason = RelayedOutput['finishReason'];
  * streaming) is shared.
  */
 interface Shape {
+  /** The route's name in the metrics. */
+  route: InferenceRoute;
   idPrefix: string;
   chunkObject: string;
   /** The choice of the first chunk, sent when the stream opens (chat: the role); null: none. */
@@ -33,6 +36,7 @@ interface Shape {
 }
 
 const CHAT: Shape = {
+  route: 'chat',
   idPrefix: 'chatcmpl',
   chunkObject: 'chat.completion.chunk',
   opening: { index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
@@ -45,6 +49,7 @@ const CHAT: Shape = {
 };
 
 const COMPLETION: Shape = {
+  route: 'completion',
   idPrefix: 'cmpl',
   chunkObject: 'text_completion',
   opening: null,
@@ -96,7 +101,10 @@ function setTimingHeaders(res: Response, timeline: RequestTimeline): void {
 /** POST /v1/chat/completions and POST /v1/completions: one synchronous job each, answered whole or streamed. */
 @Injectable()
 export class OpenAiInference {
-  constructor(private readonly jobs: JobsService) {}
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly metrics: ApiMetrics,
+  ) {}
 
   async chat(p: Principal, dto: CreateChatCompletionDto, req: Request & { id?: string }, res: Response): Promise<ChatCompletionResponseDto | void> {
     const request = { ...toInferenceRequest(dto, chatInput(dto.messages)), ...toolFields(dto) };
@@ -153,7 +161,11 @@ export class OpenAiInference {
       system_fingerprint: systemFingerprint(model),
     };
     if (dto.stream) {
-      await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true, timeline, logprobsOf);
+      try {
+        await this.stream(res, job, shape, meta, dto.stream_options?.include_usage === true, timeline, logprobsOf);
+      } finally {
+        this.observeFirstOutput(dto.model, true, timeline);
+      }
       return undefined;
     }
     let last: RelayStep | null = null;
@@ -161,13 +173,19 @@ export class OpenAiInference {
       if (step.type !== 'text' && step.type !== 'tool_call') last = step;
       else if (step.type === 'text' && step.timing) timeline.markFirstOutput(step.timing);
     });
+    this.observeFirstOutput(dto.model, false, timeline);
     const outcome = last as RelayStep | null;
     if (outcome?.type === 'error') throw relayError(outcome);
     if (outcome?.type !== 'done') throw new ApiError('cancelled');
     timeline.mark('generate');
     timeline.runnerMs = outcome.runnerMs;
     setTimingHeaders(res, timeline);
+    this.metrics.observeOverhead(shape.route, false, timeline.overhead());
     return { meta, output: outcome.output, logprobs: logprobsOf ? logprobsOf(outcome.output.logprobs ?? []) : null };
+  }
+
+  private observeFirstOutput(model: string, stream: boolean, timeline: RequestTimeline): void {
+    if (timeline.firstOutputMs !== null) this.metrics.observeFirstToken(model, stream, timeline.firstOutputMs);
   }
 
   /**
@@ -193,6 +211,7 @@ export class OpenAiInference {
       if (opened) return;
       opened = true;
       setTimingHeaders(res, timeline);
+      this.metrics.observeOverhead(shape.route, true, timeline.overhead());
       res.status(200);
       res.setHeader('content-type', 'text/event-stream; charset=utf-8');
       res.setHeader('cache-control', 'no-cache');

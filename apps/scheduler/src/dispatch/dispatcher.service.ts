@@ -4,6 +4,7 @@ import { LeaseRepository } from '@gridline/db';
 import { JobLifecycle, QuotaGate, QuotaHold, QuotaPolicies } from '@gridline/jobs';
 import { JobQueues, OnQueue, QueueConsumers, QueueJobContext, Queues } from '@gridline/messaging';
 import { Leadership } from '../leadership/leadership.service';
+import { SchedulerMetrics } from '../metrics/scheduler-metrics';
 import { NodeWatch } from '../nodes/node-watch.service';
 import { Reconciler } from '../reconcile/reconciler.service';
 import { ReplicaRegistry, promptBlocks } from '../replicas/replica-registry';
@@ -38,6 +39,7 @@ export class Dispatcher {
     private readonly reconciler: Reconciler,
     private readonly quotas: QuotaGate,
     private readonly policies: QuotaPolicies,
+    private readonly metrics: SchedulerMetrics,
     consumers: QueueConsumers,
   ) {
     leadership.register({
@@ -116,6 +118,7 @@ export class Dispatcher {
         return;
       }
       await this.queues.enqueue(Queues.node, { ...job, nodeId, replicaId }, { param: nodeId });
+      this.metrics.observeQueueWait(job.teamId, (Date.now() - job.acceptedAt) / 1000);
     } catch (e) {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       if (!recorded) await this.quotas.release(slot).catch(() => undefined);

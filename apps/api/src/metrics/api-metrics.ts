@@ -1,0 +1,88 @@
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { Counter, Histogram } from 'prom-client';
+import { FAST_SECONDS_BUCKETS, LATENCY_SECONDS_BUCKETS, createMetricsRegistry } from '@gridline/common';
+import { JobMode, MetricsRepository } from '@gridline/db';
+
+/** Where sendError leaves the error's code for the request's metrics. */
+export const ERROR_CODE_LOCAL = 'gridlineErrorCode';
+
+/** The OpenAI route a completion came through, for the overhead and first-token histograms. */
+export type InferenceRoute = 'chat' | 'completion';
+
+/**
+ * The api's metrics: requests and errors by route template and status, the api's own overhead
+ * and the time to first token of completions, quota refusals and jobs submitted. Each is one
+ * cheap call on the request's path (team names are looked up off it, cached).
+ */
+@Injectable()
+export class ApiMetrics {
+  readonly registry = createMetricsRegistry();
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly errors: Counter<'method' | 'route' | 'status' | 'code'>;
+  private readonly duration: Histogram<'method' | 'route'>;
+  private readonly overhead: Histogram<'route' | 'stream'>;
+  private readonly firstToken: Histogram<'model' | 'stream'>;
+  private readonly refusals: Counter<'team' | 'scope' | 'limit'>;
+  private readonly submitted: Counter<'team' | 'model' | 'mode'>;
+  private names = new Map<string, string>();
+  private namesAt = 0;
+
+  constructor(private readonly figures: MetricsRepository) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'gridline_http_requests_total', help: 'HTTP requests answered, by method, route template (unmatched: no API route, e.g. static files, 404s, bodies refused before routing) and status code', labelNames: ['method', 'route', 'status'] as const, registers });
+    this.errors = new Counter({ name: 'gridline_http_errors_total', help: 'HTTP requests answered with an error, by method, route template, status and error code', labelNames: ['method', 'route', 'status', 'code'] as const, registers });
+    this.duration = new Histogram({ name: 'gridline_http_request_duration_seconds', help: 'Time from a request’s arrival to the end of its response, by method and route template', labelNames: ['method', 'route'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
+    this.overhead = new Histogram({
+      name: 'gridline_request_overhead_seconds',
+      help: "The api's own time on a completion, outside the model's work (the x-gridline-overhead-ms header): up to the first output when streamed, the whole answer otherwise",
+      labelNames: ['route', 'stream'] as const,
+      buckets: FAST_SECONDS_BUCKETS,
+      registers,
+    });
+    this.firstToken = new Histogram({ name: 'gridline_time_to_first_token_seconds', help: 'Time from a completion request’s arrival at the api to its first output', labelNames: ['model', 'stream'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
+    this.refusals = new Counter({ name: 'gridline_quota_refusals_total', help: 'Jobs refused by a quota (429), by team, the scope of the limit (team, key, model) and the limit', labelNames: ['team', 'scope', 'limit'] as const, registers });
+    this.submitted = new Counter({ name: 'gridline_jobs_submitted_total', help: 'Jobs accepted (a row written and queued), by team, model and mode (sync, async)', labelNames: ['team', 'model', 'mode'] as const, registers });
+  }
+
+  /** Counts the request when its response ends (the first middleware calls this). */
+  track(req: Request, res: Response): void {
+    const started = performance.now();
+    res.once('close', () => {
+      // The matched route's template (never the raw path: ids would make a series each).
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}` : 'unmatched';
+      const status = String(res.statusCode);
+      this.requests.inc({ method: req.method, route, status });
+      this.duration.observe({ method: req.method, route }, (performance.now() - started) / 1000);
+      const code = res.locals[ERROR_CODE_LOCAL] as string | undefined;
+      if (code) this.errors.inc({ method: req.method, route, status, code });
+    });
+  }
+
+  observeOverhead(route: InferenceRoute, stream: boolean, ms: number): void {
+    this.overhead.observe({ route, stream: String(stream) }, ms / 1000);
+  }
+
+  observeFirstToken(model: string, stream: boolean, ms: number): void {
+    this.firstToken.observe({ model, stream: String(stream) }, ms / 1000);
+  }
+
+  quotaRefused(teamId: string, scope: string, limit: string): void {
+    void this.teamName(teamId).then((team) => this.refusals.inc({ team, scope, limit }));
+  }
+
+  jobSubmitted(teamId: string, model: string, mode: JobMode): void {
+    void this.teamName(teamId).then((team) => this.submitted.inc({ team, model, mode }));
+  }
+
+  /** A team's name for labels (reread when an unknown id comes, at most every few seconds). */
+  private async teamName(teamId: string): Promise<string> {
+    const known = this.names.get(teamId);
+    if (known !== undefined) return known;
+    if (Date.now() - this.namesAt > 5000) {
+      this.namesAt = Date.now();
+      this.names = await this.figures.teamNames().catch(() => this.names);
+    }
+    return this.names.get(teamId) ?? 'unknown';
+  }
+}

@@ -1,0 +1,30 @@
+import { Controller, Get, Headers, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiError, metricsTokenMatches } from '@gridline/common';
+import { ApiConfig } from '../api.config';
+import { Public } from '../auth/auth.decorators';
+import { ApiMetrics } from './api-metrics';
+
+/**
+ * `GET /metrics` for Prometheus: no HMAC signing (a scraper cannot sign); behind a bearer token
+ * when GRIDLINE_METRICS_TOKEN is set. Kept out of the OpenAPI document: it is not the API.
+ */
+@ApiExcludeController()
+@Public()
+@Controller()
+export class MetricsController {
+  constructor(
+    private readonly config: ApiConfig,
+    private readonly metrics: ApiMetrics,
+  ) {}
+
+  @Get('metrics')
+  async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
+    if (!metricsTokenMatches(authorization, this.config.GRIDLINE_METRICS_TOKEN)) {
+      res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+      throw new ApiError('authentication_required', 'GET /metrics needs the metrics token: Authorization: Bearer <GRIDLINE_METRICS_TOKEN>');
+    }
+    res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+  }
+}

@@ -1,8 +1,10 @@
 import type { NestApplicationOptions } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Request, Response } from 'express';
+import { LogContext } from '@gridline/common';
 import { inputGuard } from './common/input-guard';
 import { mountConsole } from './console/console-static';
+import { requestIdOf } from './common/request-id';
 import { ProblemFilter } from './common/problem.filter';
 import { startTimeline } from './common/request-timeline';
 import { globalValidationPipe } from './common/validation';
@@ -21,6 +23,9 @@ export function configureApp(app: NestExpressApplication): void {
     next();
   });
   app.use(inputGuard);
+  // Every line logged while the request runs carries its id (and, once it submits one, its job's).
+  // After the input guard: it reads the body, and a stream's events would not run in the context.
+  app.use((req: Request, res: Response, next: () => void) => LogContext.run({ requestId: requestIdOf(req, res) }, next));
   app.useGlobalPipes(globalValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.disable('x-powered-by');

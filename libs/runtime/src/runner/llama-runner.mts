@@ -60,8 +60,8 @@ function runnerLogger(settings: RunnerLogSettings): Logger {
   });
 }
 let log: Logger = runnerLogger({ level: 'info', format: 'json' });
-/** The trace of each generation in progress, by request id: what its log lines carry. */
-const traces = new Map<string, JobTrace>();
+/** The trace of each generation in progress, by request id: what its log lines carry (none for a runner driven without one, as in tests). */
+const traces = new Map<string, Partial<JobTrace>>();
 
 /** Logs the end of a generation as its answer goes out: how it finished, or its error's code (never its text or message). */
 function logOutcome(event: RunnerEvent): void {
@@ -168,10 +168,8 @@ async function handle(req: RunnerRequest): Promise<void> {
       return;
     }
     case 'generate':
-      if (req.trace) {
-        traces.set(req.id, req.trace);
-        log.info({ ...req.trace, kind: req.request.input.kind, maxTokens: req.request.maxTokens, ...(req.resume ? { resumedAfterDeltas: req.resume.deltas } : {}) }, 'generation started');
-      }
+      traces.set(req.id, req.trace ?? {});
+      log.info({ ...req.trace, kind: req.request.input.kind, maxTokens: req.request.maxTokens, ...(req.resume ? { resumedAfterDeltas: req.resume.deltas } : {}) }, 'generation started');
       return generate(req);
     case 'cancel': {
       const trace = traces.get(req.id);

@@ -10,6 +10,8 @@ import { startTimeline } from './common/request-timeline';
 import { globalValidationPipe } from './common/validation';
 import { ApiMetrics } from './metrics/api-metrics';
 import { mountSwagger } from './openapi';
+import { QueueBoard } from './queue-board/queue-board.service';
+import { QUEUE_BOARD_PATH } from './queue-board/queue-board-sessions';
 
 /** Nest's body parsers are off: the input guard reads and bounds every body. */
 export const API_APP_OPTIONS: NestApplicationOptions = { bodyParser: false };
@@ -26,6 +28,8 @@ export function configureApp(app: NestExpressApplication): void {
   // Every line logged while the request runs carries its id (and, once it submits one, its job's).
   // After the input guard: it reads the body, and a stream's events would not run in the context.
   app.use((req: Request, res: Response, next: () => void) => LogContext.run({ requestId: requestIdOf(req, res) }, next));
+  // bull-board for superadmins, behind its own gate (a browser brings a session cookie, curl a credential).
+  app.use(QUEUE_BOARD_PATH, app.get(QueueBoard).handler());
   app.useGlobalPipes(globalValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   app.disable('x-powered-by');

@@ -110,6 +110,7 @@ export class QueueBoard {
     if (REFUSED_ACTIONS.some((a) => a.method === req.method && a.path.test(path))) {
       throw new ApiError('queue_board_action_refused', 'the queue board does not add, edit or obliterate jobs: a job enters and changes through its lifecycle');
     }
+    this.logger.log({ method: req.method, path, userId: principal.userId }, 'queue board action');
     await this.audit.record(principal, { ip: req.ip ?? null, requestId: String((req as Request & { id?: unknown }).id ?? '') || null }, {
       action: 'queue_board.action',
       targetType: 'queue',

@@ -59,7 +59,8 @@ function runnerLogger(settings: RunnerLogSettings): Logger {
     transport: settings.format === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
   });
 }
-let log: Logger = runnerLogger({ level: 'info', format: 'json' });
+// Until `init` says otherwise (a runner driven by a test or a bench): warnings and errors only.
+let log: Logger = runnerLogger({ level: 'warn', format: 'json' });
 /** The trace of each generation in progress, by request id: what its log lines carry (none for a runner driven without one, as in tests). */
 const traces = new Map<string, Partial<JobTrace>>();
 

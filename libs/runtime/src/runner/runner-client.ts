@@ -42,7 +42,7 @@ export class RunnerClient extends EventEmitter {
     super();
   }
 
-  /** Starts the child and initialises llama.cpp with the requested backend; it logs as `log` says (default: JSON at info). */
+  /** Starts the child and initialises llama.cpp with the requested backend; it logs as `log` says (default: JSON, warnings and errors only). */
   start(gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu', log?: RunnerLogSettings): Promise<RunnerGpuInfo> {
     if (this.ready) return this.ready;
     // Its own process group: a terminal's Ctrl-C (or a signal to the agent's group) reaches the agent, which

@@ -75,7 +75,14 @@ describe('the queue board', () => {
     const page = await board('', { headers: { cookie } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
-    expect(await page.text()).toContain('/admin/queues');
+    const html = await page.text();
+    // The UI's own files come from beneath the board's path, so the cookie reaches them too.
+    const baseHref = /<base href="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(baseHref).toBe('/admin/queues/');
+    const script = new URL(/<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1] ?? '', `http://x${baseHref}`).pathname;
+    expect(script).toMatch(/^\/admin\/queues\/static\//);
+    expect((await fetch(`${t.base}${script}`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${t.base}${script}`)).status).toBe(401);
   });
 
   it('sets a Secure cookie behind an https proxy', async () => {

@@ -37,6 +37,13 @@ describe('secrets and tokens never reach a log line', () => {
       expect((await fetch(`${base}/api/v1/whoami`, { headers: replayed })).status).toBe(401);
       expect((await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${token.token}`, 'content-type': 'application/json' }, body: '{"model":' })).status).toBe(400);
 
+      // The queue board's session cookie is a credential too: as set, and as sent back.
+      const session = await asRoot(`${base}/api/v1/admin/queues/session`, { method: 'POST' });
+      const boardCookie = (session.headers.get('set-cookie') ?? '').split(';')[0];
+      secrets.push(boardCookie.split('=')[1] ?? '');
+      expect((await fetch(`${base}/admin/queues/api/queues`, { headers: { cookie: boardCookie } })).status).toBe(200);
+      expect((await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${token.token}` } })).status).toBe(403);
+
       await new Promise((r) => setTimeout(r, 300));
       const output = api.output;
       // The capture is real: requests were logged, with the access keys that identify callers.

@@ -20,6 +20,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { ChatCompletionsController } from './openai/chat-completions.controller';
 import { ModelsController } from './openai/models.controller';
 import { OpenAiInference } from './openai/openai-inference.service';
+import { QueueBoardModule } from './queue-board/queue-board.module';
 import { QuotasModule } from './quotas/quotas.module';
 import { RedisModule } from './redis/redis.module';
 import { TeamsModule } from './teams/teams.module';
@@ -63,6 +64,7 @@ export class AppModule {
         DeploymentsModule,
         NodesModule,
         QuotasModule,
+        QueueBoardModule,
       ],
       controllers: [HealthController, MetricsController, ChatCompletionsController, ModelsController, JobsController, UsageController],
       providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics],

@@ -3,6 +3,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { BEARER_SECURITY, HMAC_SECURITY } from './auth/auth.decorators';
 import { openAiErrorShapes } from './common/api-errors.decorator';
 import { ErrorResponseDto, ProblemDto } from './common/dto/problem.dto';
+import { documentQueueBoard } from './queue-board/queue-board.openapi';
 
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -15,7 +16,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .addSecurity(HMAC_SECURITY, { type: 'apiKey', in: 'header', name: 'Authorization', description: 'BackendAI signMethod=HMAC-SHA256, credential=ACCESS_KEY:SIGNATURE' })
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'gl_… token (OpenAI-compatible clients)' }, BEARER_SECURITY)
     .build();
-  return openAiErrorShapes(SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto, ErrorResponseDto] }));
+  return documentQueueBoard(openAiErrorShapes(SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto, ErrorResponseDto] })));
 }
 
 export function mountSwagger(app: INestApplication): void {

@@ -3,6 +3,7 @@ export * from './config/config.module';
 export * from './config/common-config';
 export * from './errors/api-errors';
 export * from './logging/logger-options';
+export * from './logging/log-context';
 export * from './redis/redis-keys';
 export * from './redis/redis-connection';
 export * from './database/ensure-database';

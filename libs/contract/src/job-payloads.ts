@@ -41,6 +41,21 @@ export interface JobResume {
   deltas: number;
 }
 
+/**
+ * What every log line about a job carries, in every process (api, scheduler, agent, runner):
+ * the job, its try, and the api request (`x-request-id`) that submitted it. Derived from a
+ * payload with `jobTraceOf`, never copied field by field.
+ */
+export interface JobTrace {
+  jobId: string;
+  requestId: string | null;
+  attempt?: number;
+}
+
+export function jobTraceOf(p: Pick<InferenceJobPayload, 'jobId' | 'requestId' | 'attempt'>): JobTrace {
+  return { jobId: p.jobId, requestId: p.requestId ?? null, attempt: p.attempt };
+}
+
 /** scheduler → agent (`node.<id>` queue): run this attempt on this node. */
 export interface GenerateJobPayload extends InferenceJobPayload {
   nodeId: string;

@@ -67,7 +67,7 @@ export class JobLifecycle {
     const job = await this.apply(jobId, 'dispatch', { nodeId, replicaId, dispatchedAt: at }, { attempt, fence }, slot ? { slot } : undefined);
     if (job && !(await this.streams.open(jobId, attempt))) {
       // Closed in Redis meanwhile (cancelled, expired): the row catches up when its ender runs.
-      this.logger.debug({ jobId }, 'dispatched a job whose stream is closed');
+      this.logger.debug({ jobId, requestId: job.requestId }, 'dispatched a job whose stream is closed');
     }
     return job;
   }
@@ -75,7 +75,7 @@ export class JobLifecycle {
   /** dispatched → running: the node's runner began this attempt. Its quota queue place is freed (it no longer waits). */
   async start(jobId: string, attempt: number, at = new Date()): Promise<JobRecord | null> {
     const job = await this.apply(jobId, 'start', { startedAt: at }, { attempt });
-    if (job?.quota?.queued) await this.quotas.dequeue(job.quota.queued).catch((e: Error) => this.logger.warn({ jobId }, `freeing the job's queue place failed: ${errorSummary(e)}`));
+    if (job?.quota?.queued) await this.quotas.dequeue(job.quota.queued).catch((e: Error) => this.logger.warn({ jobId, requestId: job.requestId }, `freeing the job's queue place failed: ${errorSummary(e)}`));
     return job;
   }
 
@@ -130,7 +130,7 @@ export class JobLifecycle {
     const next = await this.apply(job.id, 'requeue', { attempt: job.attempt + 1, nodeId: null, replicaId: null, dispatchedAt: null, startedAt: null }, { attempt: job.attempt, noFirstToken: true }, this.slotBack(job));
     if (!next) return false;
     await this.releaseSlot(job);
-    this.logger.warn({ jobId: job.id, attempt: next.attempt }, `requeued: ${reason}`);
+    this.logger.warn({ jobId: job.id, requestId: job.requestId, attempt: next.attempt }, `requeued: ${reason}`);
     await this.enqueue(next);
     return true;
   }
@@ -162,7 +162,7 @@ export class JobLifecycle {
       await this.end(job.id, { transition: 'fail', code: 'node_lost', message: lost });
       return true;
     }
-    this.logger.warn({ jobId: job.id, attempt: next.attempt, deltas: resume.deltas }, `resumed: ${reason}`);
+    this.logger.warn({ jobId: job.id, requestId: job.requestId, attempt: next.attempt, deltas: resume.deltas }, `resumed: ${reason}`);
     await this.enqueue(next, { resume });
     return true;
   }
@@ -206,7 +206,7 @@ export class JobLifecycle {
     }
     if (job) await this.giveBackQuota(job);
     // The row holds the outcome now: the stream only has to outlast its live reader.
-    if (job) await this.streams.retire(jobId).catch((e: Error) => this.logger.warn({ jobId }, `retiring the job's stream failed: ${e.message}`));
+    if (job) await this.streams.retire(jobId).catch((e: Error) => this.logger.warn({ jobId, requestId: job.requestId }, `retiring the job's stream failed: ${e.message}`));
     return job;
   }
 
@@ -226,7 +226,7 @@ export class JobLifecycle {
     const reported = job.promptTokens !== null || job.completionTokens !== null;
     const used = reported ? (job.promptTokens ?? 0) + (job.completionTokens ?? 0) : job.dispatchedAt ? (q.reservation?.tokens ?? 0) : 0;
     const results = await Promise.allSettled([this.quotas.release(q.slot), this.quotas.dequeue(q.queued), this.quotas.settle(q.reservation, used)]);
-    for (const r of results) if (r.status === 'rejected') this.logger.warn({ jobId: job.id }, `giving back the job's quota failed: ${errorSummary(r.reason)}`);
+    for (const r of results) if (r.status === 'rejected') this.logger.warn({ jobId: job.id, requestId: job.requestId }, `giving back the job's quota failed: ${errorSummary(r.reason)}`);
   }
 
   /**
@@ -239,7 +239,7 @@ export class JobLifecycle {
 
   private async releaseSlot(job: JobRecord): Promise<void> {
     if (!this.slotBack(job)) return;
-    await this.quotas.release(job.quota?.slot ?? null).catch((e: Error) => this.logger.warn({ jobId: job.id }, `freeing the requeued job's slot failed: ${errorSummary(e)}`));
+    await this.quotas.release(job.quota?.slot ?? null).catch((e: Error) => this.logger.warn({ jobId: job.id, requestId: job.requestId }, `freeing the requeued job's slot failed: ${errorSummary(e)}`));
   }
 
   private async apply(jobId: string, t: JobTransition, changes: JobChanges, guard: JobGuard, quota?: QuotaSlotChange): Promise<JobRecord | null> {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { GenerateJobPayload, JobErrorCode, JobEvent, RunningJob } from '@gridline/contract';
+import { GenerateJobPayload, JobErrorCode, JobEvent, JobTrace, RunningJob, jobTraceOf } from '@gridline/contract';
+import { LogContext } from '@gridline/common';
 import { JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messaging';
 import { RunnerError } from '@gridline/runtime';
 import { ReplicaManager } from '../replicas/replica-manager';
@@ -31,6 +32,8 @@ async function endWithRetries(write: () => Promise<boolean>): Promise<boolean> {
 export class JobRunner implements OnApplicationBootstrap {
   private readonly logger = new Logger('Jobs');
   private readonly running = new Map<string, RunningJob>();
+  /** The log fields of each running job, for lines written outside its handler (a cancel heard on the bus). */
+  private readonly traces = new Map<string, JobTrace>();
 
   constructor(
     private readonly replicas: ReplicaManager,
@@ -43,7 +46,7 @@ export class JobRunner implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.cancellations.listen((jobId) => {
       if (!this.running.has(jobId)) return;
-      this.logger.log({ jobId }, 'cancel received: stopping the generation');
+      LogContext.run(this.traces.get(jobId) ?? { jobId }, () => this.logger.log('cancel received: stopping the generation'));
       this.replicas.cancel(jobId);
     });
   }
@@ -81,6 +84,8 @@ export class JobRunner implements OnApplicationBootstrap {
       },
     );
     this.running.set(jobId, { jobId, attempt, replicaId: replica.id });
+    const trace = jobTraceOf(job);
+    this.traces.set(jobId, trace);
     const deltas = new DeltaWriter(
       async (events) => (await begun) && this.streams.append(jobId, attempt, nodeId, events),
       (why) => {
@@ -113,6 +118,7 @@ export class JobRunner implements OnApplicationBootstrap {
           deltas.push(text, { nodeMs: now - arrived, runnerMs: now - asked }, logprobs);
         },
         resume,
+        trace,
       );
       if (!(await startAccepted())) return;
       const rest = await deltas.finish();
@@ -164,6 +170,7 @@ export class JobRunner implements OnApplicationBootstrap {
       this.metrics.jobEnded(job.model, 'failed', code);
     } finally {
       this.running.delete(jobId);
+      this.traces.delete(jobId);
     }
   }
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '@gridline/common';
-import type { InferenceRequest, JobResume, NodeGpu } from '@gridline/contract';
+import type { InferenceRequest, JobResume, JobTrace, NodeGpu } from '@gridline/contract';
 import { GgufHeader, estimateRequirements, loadabilityProblems, modelFacts, modelShape, readGgufHeader } from '@gridline/models';
 import { ChunkSink, RpcWorkerClient, RunnerClient, RunnerGenerationDone, RunnerGpuInfo, RunnerLoadedInfo, RunnerSpan, groupTunnelKey, tunnelIdentity } from '@gridline/runtime';
 import type { LoadReport, ReplicaReport, ReplicaSpec } from '@gridline/scheduling';
@@ -104,12 +104,12 @@ export class ReplicaManager {
   }
 
   /** Runs one job on the replica's runner (continuing `resume`'s text when given), counting it for the replica's load figures. */
-  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: ChunkSink, resume?: JobResume): Promise<RunnerGenerationDone> {
+  async generate(r: Replica, jobId: string, request: InferenceRequest, onChunk: ChunkSink, resume?: JobResume, trace?: JobTrace): Promise<RunnerGenerationDone> {
     const runner = r.runner;
     if (!runner) throw new Error('the replica has no runner');
     r.inFlight++;
     try {
-      const result = await runner.generate(jobId, request, onChunk, resume);
+      const result = await runner.generate(jobId, request, onChunk, resume, trace);
       r.tokens += result.completionTokens;
       this.metrics.generatedBy(r, result.promptTokens, result.completionTokens);
       return result;
@@ -318,7 +318,7 @@ export class ReplicaManager {
       child.on('exit', (err: Error) => this.runnerExited(r, child, err));
       const gpuLayers = this.runnerGpu === 'cpu' || this.gpu?.backend === 'cpu' ? 0 : settings.gpuLayers;
       const loaded = await this.withinLoadTimeout(async () => {
-        await child.start(this.runnerGpu);
+        await child.start(this.runnerGpu, { level: this.config.LOG_LEVEL, format: this.config.LOG_FORMAT });
         // A spec's threads 0 leaves the choice to the node (its GRIDLINE_THREADS; 0 there: llama.cpp's default).
         const span = this.spanOf(r.spec);
         return child.load({ modelPath: path, gpuLayers, contextSize: settings.contextSize, parallel: settings.parallel, threads: settings.threads || this.config.GRIDLINE_THREADS, ...(span ? { span } : {}) });

@@ -31,6 +31,6 @@ import { WhoamiController } from './whoami.controller';
     CredentialOwner,
     { provide: APP_GUARD, useClass: GridlineAuthGuard },
   ],
-  exports: [SecretBox, CredentialOwner, ReplayGuard],
+  exports: [SecretBox, CredentialOwner, ReplayGuard, CredentialStrategy],
 })
 export class AuthModule {}

@@ -81,6 +81,13 @@ function document(handler: object, codes: ApiErrorCode[], notes: Record<number, 
   Reflect.defineMetadata(DECORATORS.API_RESPONSE, responses, handler);
 }
 
+/** The error responses of a route documented by hand (one not built from a controller): one per status. */
+export function errorResponses(codes: ApiErrorCode[], notes: Record<number, string> = {}): Record<string, ResponseObject> {
+  const out: Record<string, ResponseObject> = {};
+  for (const [status, list] of byStatus(codes)) out[status] = errorResponse(list, notes[status]);
+  return out;
+}
+
 /** Codes by status, each list in catalogue order, so the document does not depend on decorator order. */
 function byStatus(codes: ApiErrorCode[]): Map<number, ApiErrorCode[]> {
   const sorted = [...codes].sort((a, b) => API_ERROR_CODES.indexOf(a) - API_ERROR_CODES.indexOf(b));

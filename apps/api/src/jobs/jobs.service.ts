@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ApiError, errorSummary, quote } from '@gridline/common';
+import { ApiError, LogContext, errorSummary, quote } from '@gridline/common';
 import { INPUT_PARAM, InferenceRequest, JobStatus, certainOverflow } from '@gridline/contract';
 import { JobKind, JobMode, JobQuotaHolds, JobRecord, JobRepository, ModelRecord, TeamScope } from '@gridline/db';
 import { Admission, JobLifecycle, QuotaGate, QuotaPolicies, rateLimitHeaders } from '@gridline/jobs';
@@ -142,6 +142,9 @@ export class JobsService {
       throw e;
     }
     const { job, created } = accepted;
+    // Every later line of this request is about the job: the log context carries its id (with the request's).
+    LogContext.assign({ jobId: job.id });
+    if (created) this.logger.log({ mode: options.mode, model }, 'job accepted');
     options.timeline?.mark('row');
     if (!created) {
       // Another submit with the same key won the race: this admission was not needed.

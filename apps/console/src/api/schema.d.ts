@@ -793,6 +793,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/queues/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a queue board session
+         * @description Sets the `gl_queue_board` cookie (HttpOnly, SameSite=Strict, Path=/admin/queues, Secure over https, ten minutes) that lets this browser open the queue board at /admin/queues. Audited.
+         */
+        post: operations["QueueBoardController_open"];
+        /**
+         * End the queue board session in this browser
+         * @description Clears the `gl_queue_board` cookie.
+         */
+        delete: operations["QueueBoardController_close"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The queue board (bull-board) for superadmins
+         * @description bull-board's web UI over Gridline's queues (`inference`, and `node.<id>` per node). A browser opens a session first with POST /api/v1/admin/queues/session; curl may send a superadmin bearer token or signature instead. Its JSON API lies beneath (GET /admin/queues/api/queues lists the queues and their jobs). Retry, clean, promote, pause and resume are allowed and audited; adding, editing or obliterating jobs is refused (queue_board_action_refused).
+         */
+        get: operations["QueueBoard_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/queues/api/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The queue board's list of queues and their jobs (bull-board's JSON API) */
+        get: operations["QueueBoard_queues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -801,7 +862,7 @@ export interface components {
          * @description Stable code from the API error catalogue
          * @enum {string}
          */
-        ApiErrorCode: "invalid_json" | "validation_failed" | "unsupported_parameter" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "payload_too_large" | "unsupported_media_type" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "authentication_required" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version" | "signature_mismatch" | "replayed_request" | "invalid_token" | "insufficient_scope" | "forbidden" | "join_token_invalid" | "join_token_expired" | "join_token_revoked" | "join_token_used" | "node_revoked" | "node_mismatch" | "not_found" | "model_not_allowed" | "email_taken" | "team_exists" | "idempotency_key_reused" | "model_exists" | "invalid_model_source" | "model_source_unreachable" | "invalid_model_file" | "model_shape_unknown" | "model_not_deployable" | "deployment_exists" | "deployment_infeasible" | "deployment_not_applicable" | "node_not_removable" | "node_not_schedulable" | "rate_limit_exceeded" | "not_ready" | "redis_unavailable" | "redis_memory_full" | "internal_error" | "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "internal";
+        ApiErrorCode: "invalid_json" | "validation_failed" | "unsupported_parameter" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "payload_too_large" | "unsupported_media_type" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "authentication_required" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version" | "signature_mismatch" | "replayed_request" | "invalid_token" | "insufficient_scope" | "forbidden" | "join_token_invalid" | "join_token_expired" | "join_token_revoked" | "join_token_used" | "node_revoked" | "node_mismatch" | "queue_board_session_invalid" | "queue_board_session_expired" | "not_found" | "model_not_allowed" | "email_taken" | "team_exists" | "idempotency_key_reused" | "model_exists" | "invalid_model_source" | "model_source_unreachable" | "invalid_model_file" | "model_shape_unknown" | "model_not_deployable" | "deployment_exists" | "deployment_infeasible" | "deployment_not_applicable" | "node_not_removable" | "node_not_schedulable" | "queue_board_action_refused" | "rate_limit_exceeded" | "not_ready" | "redis_unavailable" | "redis_memory_full" | "internal_error" | "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "internal";
         ReadinessChecksDto: {
             /** @enum {string} */
             postgres: "ok" | "unreachable";
@@ -2595,6 +2656,28 @@ export interface components {
             keys?: components["schemas"]["KeyQuotaInputDto"][];
             /** @description Per model: the team's requests for that model count (besides the team's) */
             models?: components["schemas"]["ModelQuotaInputDto"][];
+        };
+        QueueBoardSessionDto: {
+            /**
+             * @description Where the board is served; open it in the same browser
+             * @example /admin/queues
+             */
+            url: string;
+            /**
+             * @description The session cookie (HttpOnly, SameSite=Strict, Secure over https)
+             * @example gl_queue_board
+             */
+            cookie: string;
+            /**
+             * @description The cookie's path: it is sent to the board only
+             * @example /admin/queues
+             */
+            cookiePath: string;
+            /**
+             * Format: date-time
+             * @description When the session ends (ten minutes after it was opened); open a new one then
+             */
+            expiresAt: string;
         };
         ProblemDto: {
             /**
@@ -9132,6 +9215,278 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    QueueBoardController_open: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueBoardSessionDto"];
+                };
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    QueueBoardController_close: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    QueueBoard_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The board (HTML) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description No session cookie and no credential, or a session cookie altered or expired. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token), `queue_board_session_invalid` (Invalid queue board session), `queue_board_session_expired` (Queue board session expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token" | "queue_board_session_invalid" | "queue_board_session_expired";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role (and, for a token, the management scope). Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    QueueBoard_queues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description bull-board's queue list */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queues?: {
+                            name?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description No session cookie and no credential, or a session cookie altered or expired. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token), `queue_board_session_invalid` (Invalid queue board session), `queue_board_session_expired` (Queue board session expired) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token" | "queue_board_session_invalid" | "queue_board_session_expired";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role (and, for a token, the management scope). Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
                     };
                 };
             };

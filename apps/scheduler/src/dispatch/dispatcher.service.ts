@@ -119,6 +119,8 @@ export class Dispatcher {
       }
       await this.queues.enqueue(Queues.node, { ...job, nodeId, replicaId }, { param: nodeId });
       this.metrics.observeQueueWait(job.teamId, (Date.now() - job.acceptedAt) / 1000);
+      // The job and request ids come from the log context (the queue consumer's).
+      this.logger.log({ nodeId, replicaId, waitedMs: now - job.acceptedAt }, 'job dispatched');
     } catch (e) {
       this.waiting.wake(this.replicas.release(nodeId, job.jobId, job.attempt));
       if (!recorded) await this.quotas.release(slot).catch(() => undefined);

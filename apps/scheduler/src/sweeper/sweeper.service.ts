@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { errorSummary, RedisKeys } from '@gridline/common';
+import { LogContext, LogFields, errorSummary, RedisKeys } from '@gridline/common';
 import { JobRecord, JobRepository } from '@gridline/db';
 import { JobLifecycle, payloadOf } from '@gridline/jobs';
 import { JobQueues, Queues } from '@gridline/messaging';
@@ -83,7 +83,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     const report: SweepReport = { expired: 0, requeued: 0, resumed: 0, failed: 0, enqueued: 0, settled: 0 };
     try {
       for (const job of await this.jobs.listOverdue(new Date(now))) {
-        const ended = await this.lifecycle.end(job.id, { transition: 'expire', code: 'timeout', message: 'the job did not finish before its deadline' }, job.attempt);
+        const ended = await LogContext.run(traceOf(job), () => this.lifecycle.end(job.id, { transition: 'expire', code: 'timeout', message: 'the job did not finish before its deadline' }, job.attempt));
         if (ended) {
           this.free(job);
           report.expired++;
@@ -91,11 +91,13 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       }
       // Running work first, so a long queue never hides a lost node's jobs.
       for (const job of [...(await this.jobs.listOpen(['dispatched', 'running'])), ...(await this.jobs.listOpen(['queued']))]) {
-        try {
-          await this.check(job, now, report);
-        } catch (e) {
-          this.logger.warn({ jobId: job.id }, `sweeping the job failed: ${errorSummary(e)}`);
-        }
+        await LogContext.run(traceOf(job), async () => {
+          try {
+            await this.check(job, now, report);
+          } catch (e) {
+            this.logger.warn(`sweeping the job failed: ${errorSummary(e)}`);
+          }
+        });
       }
     } catch (e) {
       this.logger.warn(`sweep failed: ${errorSummary(e)}`);
@@ -155,4 +157,9 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
     if (job.status === 'dispatched' && (await this.queues.holds(Queues.node, { ...payloadOf(job), nodeId: job.nodeId }, job.nodeId))) return null;
     return 'the node does not run it';
   }
+}
+
+/** The log fields of a job the sweeper looks at (as a queue consumer's lines carry them). */
+function traceOf(job: JobRecord): LogFields {
+  return { jobId: job.id, requestId: job.requestId, attempt: job.attempt };
 }

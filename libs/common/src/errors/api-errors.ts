@@ -52,6 +52,10 @@ const AUTH = {
   node_revoked: { status: 403, title: 'Node revoked' },
   /** A node credential used for another node. */
   node_mismatch: { status: 403, title: 'Not this node' },
+  /** The queue board's session cookie was altered, malformed, or signed under another master key. */
+  queue_board_session_invalid: { status: 401, title: 'Invalid queue board session' },
+  /** The queue board's session cookie is past its expiry: open a new session. */
+  queue_board_session_expired: { status: 401, title: 'Queue board session expired' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const RESOURCES = {
@@ -71,6 +75,8 @@ const RESOURCES = {
   deployment_not_applicable: { status: 422, title: 'Deployment not applicable yet' },
   node_not_removable: { status: 409, title: 'Node not removable' },
   node_not_schedulable: { status: 409, title: 'Node not schedulable' },
+  /** A queue board action that would write a job's payload (add, edit, obliterate) outside the job lifecycle. */
+  queue_board_action_refused: { status: 403, title: 'Queue board action refused' },
 } as const satisfies Record<string, ApiErrorSpec>;
 
 const QUOTAS = {

@@ -1,5 +1,6 @@
 import type { LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/common-config';
+import { LogContext } from './log-context';
 
 /** Paths pino censors wherever they appear in a log object. */
 export const REDACTED_PATHS = [
@@ -25,6 +26,8 @@ export function loggerOptions(app: string, level: LogLevel, format: 'json' | 'pr
     level,
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // The request and job a line is about (LogContext); a field the call gives itself wins.
+    mixin: () => LogContext.mixin(),
     transport: format === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
   };
 }

@@ -55,6 +55,11 @@ export class JobQueues {
     if (state === 'waiting' || state === 'delayed' || state === 'prioritized') await job.remove().catch(() => undefined);
   }
 
+  /** The BullMQ queue behind a spec, for operator tools (the queue board) that read and manage it; enqueue through `enqueue`. */
+  queueOf<P>(spec: QueueSpec<P>, param?: string): Queue {
+    return this.queue(queueName(spec, param));
+  }
+
   private queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {

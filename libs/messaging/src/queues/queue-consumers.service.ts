@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
-import { RedisConnectionWatch, isConnectionError } from '@gridline/common';
+import { LogContext, RedisConnectionWatch, isConnectionError } from '@gridline/common';
 import { MessagingConnections } from '../messaging.connections';
 import { MESSAGING_OPTIONS, MessagingOptions } from '../messaging.options';
 import { ON_QUEUE, QueueHandler, QueueJobContext } from './on-queue.decorator';
@@ -132,7 +132,8 @@ export class QueueConsumers implements OnApplicationBootstrap {
         throw new DelayedError();
       },
     };
-    await bound.handler(payload, ctx);
+    // The handler's lines, and those of everything it starts, name the job and the request that submitted it.
+    await LogContext.run(bound.spec.trace(payload), () => bound.handler(payload, ctx));
   }
 
   /** Stops taking jobs and waits for the running ones (also done at shutdown). */

@@ -1,4 +1,4 @@
-import { GenerateJobPayload, InferenceJobPayload, parseGenerateJobPayload, parseInferenceJobPayload } from '@gridline/contract';
+import { GenerateJobPayload, InferenceJobPayload, JobTrace, jobTraceOf, parseGenerateJobPayload, parseInferenceJobPayload } from '@gridline/contract';
 
 /**
  * One queue, declared once: its name, payload type (with the parser that checks what Redis
@@ -10,6 +10,8 @@ export interface QueueSpec<P> {
   readonly parametric: boolean;
   readonly parse: (data: unknown) => P;
   readonly jobId: (payload: P) => string;
+  /** What every log line written while a consumer handles the payload carries (request and job ids). */
+  readonly trace: (payload: P) => JobTrace;
   /** Tries of one BullMQ job; retries beyond it are the job lifecycle's business. */
   readonly attempts: number;
   /**
@@ -39,6 +41,7 @@ export const Queues = {
     parametric: false,
     parse: parseInferenceJobPayload,
     jobId: (p) => `${p.jobId}-a${p.attempt}`,
+    trace: jobTraceOf,
     attempts: 1,
     maxStalledCount: 1,
     // Routing takes milliseconds: a job a killed leader was routing is back for the next within seconds.
@@ -51,6 +54,7 @@ export const Queues = {
     parametric: true,
     parse: parseGenerateJobPayload,
     jobId: (p) => `${p.jobId}-a${p.attempt}`,
+    trace: jobTraceOf,
     attempts: 1,
     maxStalledCount: 0,
     lockDurationMs: 30_000,

@@ -23,8 +23,9 @@ import {
   type Token,
 } from 'node-llama-cpp';
 import { completionBudget, contextOverflow, grammarSchema, isDeterministic, samplingValue, toolSchemaProblem } from '#gridline/contract';
-import type { InferenceRequest, JobResume, TokenLogprob, ToolCall } from '@gridline/contract';
-import type { RunnerEvent, RunnerGenerationDone, RunnerRequest } from './runner-protocol.js';
+import type { InferenceRequest, JobResume, JobTrace, TokenLogprob, ToolCall } from '@gridline/contract';
+import pino, { type Logger } from 'pino';
+import type { RunnerEvent, RunnerGenerationDone, RunnerLogSettings, RunnerRequest } from './runner-protocol.js';
 import { SpanServer } from './span-server.mjs';
 import { SpanText } from './span-text.mjs';
 import { chatFunctions, chatHistory, toolCalls, type ChatFunctions } from './runner-tools.mjs';
@@ -45,10 +46,43 @@ function leave(): void {
   else process.exit(0);
 }
 
+/**
+ * The runner's structured log: pino lines on the agent's stdout (inherited), as the agent's own
+ * settings say (sent with `init`). A line about a generation carries its job's trace (job id,
+ * try, request id); no line carries a prompt or generated text.
+ */
+function runnerLogger(settings: RunnerLogSettings): Logger {
+  return pino({
+    name: 'runner',
+    level: settings.level,
+    base: { app: 'runner', pid: process.pid },
+    transport: settings.format === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } } : undefined,
+  });
+}
+// Until `init` says otherwise (a runner driven by a test or a bench): warnings and errors only.
+let log: Logger = runnerLogger({ level: 'warn', format: 'json' });
+/** The trace of each generation in progress, by request id: what its log lines carry (none for a runner driven without one, as in tests). */
+const traces = new Map<string, Partial<JobTrace>>();
+
+/** Logs the end of a generation as its answer goes out: how it finished, or its error's code (never its text or message). */
+function logOutcome(event: RunnerEvent): void {
+  if ((event.type !== 'done' && event.type !== 'error') || event.id === null) return;
+  const trace = traces.get(event.id);
+  if (!trace) return;
+  traces.delete(event.id);
+  if (event.type === 'done') {
+    const r = event.result;
+    log.info({ ...trace, finishReason: r.finishReason, promptTokens: r.promptTokens, cachedPromptTokens: r.cachedPromptTokens, completionTokens: r.completionTokens, firstTokenMs: Math.round(r.firstTokenMs), totalMs: Math.round(r.totalMs) }, 'generation finished');
+  } else {
+    log[event.code === 'runner_error' ? 'error' : 'info']({ ...trace, code: event.code, ...(event.param ? { param: event.param } : {}) }, 'generation refused or failed');
+  }
+}
+
 /** Set once a spanning replica is lost: the runner only leaves; its jobs end with it (see loadSpanning). */
 let lostReplica = false;
 
 const send = (event: RunnerEvent): void => {
+  logOutcome(event);
   if (!process.connected) return leave();
   if (lostReplica && !(event.type === 'error' && event.id === null)) return;
   // With a callback, a write to a closed or broken channel (EPIPE) is reported here instead of
@@ -93,6 +127,7 @@ async function init(gpu: Extract<RunnerRequest, { type: 'init' }>['gpu']): Promi
 async function handle(req: RunnerRequest): Promise<void> {
   switch (req.type) {
     case 'init':
+      if (req.log) log = runnerLogger(req.log);
       return init(req.gpu);
     case 'inspect': {
       const info = await readGgufFileInfo(req.modelPath, { readTensorInfo: true });
@@ -134,10 +169,15 @@ async function handle(req: RunnerRequest): Promise<void> {
       return;
     }
     case 'generate':
+      traces.set(req.id, req.trace ?? {});
+      log.info({ ...req.trace, kind: req.request.input.kind, maxTokens: req.request.maxTokens, ...(req.resume ? { resumedAfterDeltas: req.resume.deltas } : {}) }, 'generation started');
       return generate(req);
-    case 'cancel':
+    case 'cancel': {
+      const trace = traces.get(req.id);
+      if (trace && running.has(req.id)) log.info(trace, 'cancel: stopping the generation');
       running.get(req.id)?.abort();
       return;
+    }
     case 'shutdown':
       for (const c of running.values()) c.abort();
       await unload().catch(() => undefined);

@@ -1,9 +1,9 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import type { InferenceRequest, JobResume, TokenLogprob } from '@gridline/contract';
+import type { InferenceRequest, JobResume, JobTrace, TokenLogprob } from '@gridline/contract';
 import { killGroup } from '../llama-rpc/rpc-worker-client';
-import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerRequest } from './runner-protocol';
+import type { RunnerEvent, RunnerGenerationDone, RunnerGpuInfo, RunnerInspectInfo, RunnerLoadedInfo, RunnerLogSettings, RunnerRequest } from './runner-protocol';
 
 /** Where the compiled ESM runner sits next to this file in the build output. */
 export const RUNNER_ENTRY = join(__dirname, 'llama-runner.mjs');
@@ -42,8 +42,8 @@ export class RunnerClient extends EventEmitter {
     super();
   }
 
-  /** Starts the child and initialises llama.cpp with the requested backend. */
-  start(gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu'): Promise<RunnerGpuInfo> {
+  /** Starts the child and initialises llama.cpp with the requested backend; it logs as `log` says (default: JSON, warnings and errors only). */
+  start(gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | 'cpu', log?: RunnerLogSettings): Promise<RunnerGpuInfo> {
     if (this.ready) return this.ready;
     // Its own process group: a terminal's Ctrl-C (or a signal to the agent's group) reaches the agent, which
     // stops its runners in order; a runner whose agent is gone exits by itself (its channel closes).
@@ -60,7 +60,7 @@ export class RunnerClient extends EventEmitter {
         }
         this.dispatch(event);
       });
-      child.send({ type: 'init', gpu: gpu === 'cpu' ? false : gpu } satisfies RunnerRequest);
+      child.send({ type: 'init', gpu: gpu === 'cpu' ? false : gpu, ...(log ? { log } : {}) } satisfies RunnerRequest);
     });
     child.on('exit', (code, signal) => {
       const err = new RunnerError('runner_exited', `the runner exited (${signal ?? code})${this.lastWords ? `: ${this.lastWords}` : ''}`);
@@ -85,9 +85,9 @@ export class RunnerClient extends EventEmitter {
     return this.call({ type: 'load', id: this.nextId(), ...options }).then((e) => (e as Extract<RunnerEvent, { type: 'loaded' }>).info);
   }
 
-  /** Generates one completion (continuing `resume`'s text when given); `onChunk` receives text as it is produced. */
-  generate(id: string, request: InferenceRequest, onChunk?: ChunkSink, resume?: JobResume): Promise<RunnerGenerationDone> {
-    return this.call({ type: 'generate', id, request, ...(resume ? { resume } : {}) }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
+  /** Generates one completion (continuing `resume`'s text when given); `onChunk` receives text as it is produced; the runner's log lines about it carry `trace`. */
+  generate(id: string, request: InferenceRequest, onChunk?: ChunkSink, resume?: JobResume, trace?: JobTrace): Promise<RunnerGenerationDone> {
+    return this.call({ type: 'generate', id, request, ...(resume ? { resume } : {}), ...(trace ? { trace } : {}) }, onChunk).then((e) => (e as Extract<RunnerEvent, { type: 'done' }>).result);
   }
 
   cancel(id: string): void {

@@ -4,14 +4,21 @@
  * await. They travel over Node's IPC channel as JSON. This file holds types only; the
  * request itself is the inference contract's.
  */
-import type { InferenceRequest, JobErrorCode, JobResume, TokenLogprob, ToolCall } from '@gridline/contract';
+import type { InferenceRequest, JobErrorCode, JobResume, JobTrace, TokenLogprob, ToolCall } from '@gridline/contract';
+
+/** How the runner logs (the agent's own settings): pino lines on the agent's stdout, which it inherits. */
+export interface RunnerLogSettings {
+  level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  format: 'json' | 'pretty';
+}
 
 export type RunnerRequest =
-  | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false }
+  | { type: 'init'; gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false; log?: RunnerLogSettings }
   | { type: 'inspect'; id: string; modelPath: string }
   | { type: 'load'; id: string; modelPath: string; gpuLayers: number | 'auto' | 'max'; contextSize: number; parallel: number; threads: number; span?: RunnerSpan }
   /** With `resume`: only what follows the text an earlier attempt streamed is sent (see llama-runner's `generate`). */
-  | { type: 'generate'; id: string; request: InferenceRequest; resume?: JobResume }
+  /** `trace`: the job's and request's ids, which the runner's log lines about the generation carry. */
+  | { type: 'generate'; id: string; request: InferenceRequest; resume?: JobResume; trace?: JobTrace }
   | { type: 'cancel'; id: string }
   | { type: 'shutdown' };
 

@@ -1,0 +1,162 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import type { IServerAdapter } from '@bull-board/api/dist/types';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { AuthError } from '@gridline/auth';
+import { ApiError, errorSummary } from '@gridline/common';
+import { NodeRepository, TeamScope, UserRepository } from '@gridline/db';
+import { JobQueues, Queues } from '@gridline/messaging';
+import { AuditService } from '../audit/audit.service';
+import { CredentialStrategy } from '../auth/credential.strategy';
+import { Principal } from '../auth/principal';
+import { sendError } from '../common/problem.filter';
+import { RequestOrigin } from '../common/request-origin';
+import { QueueBoardSessionDto } from './dto/queue-board-session.dto';
+import { QUEUE_BOARD_COOKIE, QUEUE_BOARD_PATH, QueueBoardSessions, cookieOf, sessionCookie } from './queue-board-sessions';
+
+/** How often the board's list of queues (`inference`, and `node.<id>` per node) is read again. */
+const QUEUE_LIST_MS = 5000;
+/** How long a session's user is taken to still be a superadmin before it is read again. */
+const USER_RECHECK_MS = 2000;
+
+/**
+ * bull-board's routes that would write a job's payload outside the job lifecycle (a job added or
+ * edited by hand skips admission, quotas and the job's row) or delete a queue's structure: refused
+ * for everyone. Retry, clean, promote, pause and resume stay (each attempt's writes are fenced).
+ */
+const REFUSED_ACTIONS: { method: string; path: RegExp }[] = [
+  { method: 'POST', path: /^\/api\/queues\/[^/]+\/add$/ },
+  { method: 'PATCH', path: /^\/api\/queues\/[^/]+\/[^/]+\/update-data$/ },
+  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/obliterate$/ },
+];
+
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * bull-board for superadmins at QUEUE_BOARD_PATH. Every request passes the gate first: a
+ * superadmin's bearer token or signature (for curl), or a session cookie from
+ * `POST /api/v1/admin/queues/session`; anything else is refused with a problem body. Changes made
+ * through the board are audited.
+ */
+@Injectable()
+export class QueueBoard {
+  private readonly logger = new Logger('QueueBoard');
+  private readonly server = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
+  // @bull-board/express 9.10.1 carries its own @bull-board/api 9.10.1 beside the 9.10.2 installed: the same interface, declared twice.
+  private readonly board = createBullBoard({ queues: [], serverAdapter: this.server as unknown as IServerAdapter, options: { uiConfig: { boardTitle: 'Gridline queues' } } });
+  private readonly adapters = new Map<string, BullMQAdapter>();
+  private listedAt = 0;
+  private readonly superadmins = new Map<string, { is: boolean; at: number }>();
+
+  constructor(
+    private readonly sessions: QueueBoardSessions,
+    private readonly credentials: CredentialStrategy,
+    private readonly queues: JobQueues,
+    private readonly nodes: NodeRepository,
+    private readonly users: UserRepository,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Opens a session for a superadmin (the route's guard checked the role): the cookie to set, and where to go. */
+  async open(p: Principal, origin: RequestOrigin, secure: boolean): Promise<{ body: QueueBoardSessionDto; setCookie: string }> {
+    const { value, expiresAt } = this.sessions.issue(p);
+    await this.audit.record(p, origin, { action: 'queue_board.session_opened', targetType: 'queue_board', targetId: null, teamId: null, details: { expiresAt: expiresAt.toISOString() } });
+    return {
+      body: { url: QUEUE_BOARD_PATH, cookie: QUEUE_BOARD_COOKIE, cookiePath: QUEUE_BOARD_PATH, expiresAt: expiresAt.toISOString() },
+      setCookie: sessionCookie(value, expiresAt, secure),
+    };
+  }
+
+  /** The Set-Cookie value that ends a session in the browser. */
+  close(secure: boolean): string {
+    return sessionCookie(null, null, secure);
+  }
+
+  /** The express handler mounted at QUEUE_BOARD_PATH: the gate, then bull-board. */
+  handler(): RequestHandler {
+    const router = this.server.getRouter() as RequestHandler;
+    return (req: Request, res: Response, next: NextFunction) => {
+      this.admit(req)
+        .then(async () => {
+          await this.refreshQueues();
+          router(req, res, next);
+        })
+        .catch((e: unknown) => {
+          const error = e instanceof ApiError ? e : new ApiError('internal_error', 'an internal error occurred');
+          if (!(e instanceof ApiError)) this.logger.error(`queue board request failed: ${errorSummary(e)}`);
+          sendError(req, res, error, String((req as Request & { id?: unknown }).id ?? ''));
+        });
+    };
+  }
+
+  /** Lets a superadmin through (by credential or session cookie); refuses everyone else and the refused actions. */
+  private async admit(req: Request): Promise<void> {
+    let principal: Principal;
+    if (req.headers.authorization) {
+      principal = await this.credentials.validate(req);
+      if (principal.credential.kind === 'token' && principal.credential.scope !== 'management') throw new AuthError('insufficient_scope', 'the queue board needs a management token or a keypair');
+    } else {
+      const cookie = cookieOf(req.headers.cookie, QUEUE_BOARD_COOKIE);
+      if (!cookie) throw new AuthError('authentication_required', 'open a session with POST /api/v1/admin/queues/session (or send a superadmin credential)');
+      principal = this.sessions.verify(cookie).principal;
+      // A cookie is sent by the browser with any request to the board: a write must come from the board's own pages.
+      if (!READS.has(req.method) && !sameOrigin(req)) throw new AuthError('forbidden', 'a queue board change must come from the board itself');
+    }
+    if (!(await this.isSuperadmin(principal))) throw new AuthError('forbidden', 'the queue board is for superadmins');
+    if (READS.has(req.method)) return;
+    const path = req.path;
+    if (REFUSED_ACTIONS.some((a) => a.method === req.method && a.path.test(path))) {
+      throw new ApiError('queue_board_action_refused', 'the queue board does not add, edit or obliterate jobs: a job enters and changes through its lifecycle');
+    }
+    this.logger.log({ method: req.method, path, userId: principal.userId }, 'queue board action');
+    await this.audit.record(principal, { ip: req.ip ?? null, requestId: String((req as Request & { id?: unknown }).id ?? '') || null }, {
+      action: 'queue_board.action',
+      targetType: 'queue',
+      targetId: /^\/api\/queues\/([^/]+)/.exec(path)?.[1] ?? null,
+      teamId: null,
+      details: { method: req.method, path },
+    });
+  }
+
+  /** A credential's role is current; a session's user is read again (a user no longer superadmin is refused within seconds). */
+  private async isSuperadmin(p: Principal): Promise<boolean> {
+    if (p.role !== 'superadmin') return false;
+    const known = this.superadmins.get(p.userId);
+    if (known && Date.now() - known.at < USER_RECHECK_MS) return known.is;
+    const user = await this.users.get(TeamScope.all(), p.userId);
+    const is = user?.isSuperadmin === true;
+    this.superadmins.set(p.userId, { is, at: Date.now() });
+    return is;
+  }
+
+  /** Gridline's queues: `inference`, and one `node.<id>` per known node. */
+  private async refreshQueues(): Promise<void> {
+    if (Date.now() - this.listedAt < QUEUE_LIST_MS) return;
+    this.listedAt = Date.now();
+    const wanted = [this.adapter(Queues.inference.name, () => this.queues.queueOf(Queues.inference))];
+    for (const node of await this.nodes.list()) wanted.push(this.adapter(`${Queues.node.name}.${node.id}`, () => this.queues.queueOf(Queues.node, node.id)));
+    this.board.replaceQueues(wanted);
+  }
+
+  private adapter(name: string, queue: () => ReturnType<JobQueues['queueOf']>): BullMQAdapter {
+    let a = this.adapters.get(name);
+    if (!a) {
+      a = new BullMQAdapter(queue(), { readOnlyMode: false, allowRetries: true });
+      this.adapters.set(name, a);
+    }
+    return a;
+  }
+}
+
+/** Whether a browser's write names the board's own origin (Origin, else Referer); a request with neither (curl) passes. */
+function sameOrigin(req: Request): boolean {
+  const from = req.headers.origin ?? req.headers.referer;
+  if (!from) return true;
+  try {
+    return new URL(from).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createBullBoard } from '@bull-board/api';
-import type { IServerAdapter } from '@bull-board/api/dist/types';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { AuthError } from '@gridline/auth';
@@ -45,7 +44,7 @@ export class QueueBoard {
   private readonly logger = new Logger('QueueBoard');
   private readonly server = new ExpressAdapter().setBasePath(QUEUE_BOARD_PATH);
   // @bull-board/express 9.10.1 carries its own @bull-board/api 9.10.1 beside the 9.10.2 installed: the same interface, declared twice.
-  private readonly board = createBullBoard({ queues: [], serverAdapter: this.server as unknown as IServerAdapter, options: { uiConfig: { boardTitle: 'Gridline queues' } } });
+  private readonly board = createBullBoard({ queues: [], serverAdapter: this.server, options: { uiConfig: { boardTitle: 'Gridline queues' } } });
   private readonly adapters = new Map<string, BullMQAdapter>();
   private listedAt = 0;
   private readonly superadmins = new Map<string, { is: boolean; at: number }>();

@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const API = process.env.GRIDLINE_API_URL ?? 'http://127.0.0.1:8080';
 
 /** The console is static files under the api's /console; `npm run build` writes them to dist/apps/console. */
 export default defineConfig({
@@ -16,8 +17,8 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
-    // `npx vite --config apps/console/vite.config.ts` serves the console with live reload against a running api.
-    proxy: { '/api': 'http://127.0.0.1:3000', '/v1': 'http://127.0.0.1:3000' },
+    // `npm run console:dev` serves the console with live reload against a running api (`npm start`'s by default).
+    proxy: { '/api': API, '/v1': API, '/admin': API },
   },
   logLevel: 'warn',
 });

@@ -1,4 +1,4 @@
-import { ConsoleStack, screenshot, startConsoleStack } from '@gridline/testing';
+import { ConsoleStack, StackClient, screenshot, startConsoleStack } from '@gridline/testing';
 
 /** The web console in a real headless Chromium against the real stack and a simulated fleet of two nodes. */
 describe('console', () => {
@@ -24,6 +24,49 @@ describe('console', () => {
     await c.signIn();
     await expectText(page.getByTestId('whoami'), /./);
     expect(await page.getByText('superadmin').first().isVisible()).toBe(true);
+  }, 60_000);
+
+  it('opens the queue board for a superadmin, behind a session the console asked for', async () => {
+    const { page } = c;
+    await c.signIn();
+    const [board] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('button', { name: 'Queues' }).click()]);
+    await board.waitForLoadState();
+    expect(new URL(board.url()).pathname).toMatch(/^\/admin\/queues/);
+    await board.getByText('inference', { exact: true }).first().waitFor();
+    await screenshot(board, '80-queue-board');
+    // Without the console's session the board refuses: a fresh browser context has no cookie.
+    const stranger = await c.browser.newPage();
+    const res = await stranger.goto(`${c.stack.url}/admin/queues`);
+    expect(res?.status()).toBe(401);
+    await stranger.close();
+    await board.close();
+  }, 60_000);
+
+  it("shows a member with a token only what the member's role may see", async () => {
+    const team = await c.client.json<{ id: string }>('POST', '/api/v1/teams', { name: 'console-members' });
+    const user = await c.client.json<{ id: string }>('POST', '/api/v1/users', { email: 'member@example.com', displayName: 'A member', teamId: team.body.id, role: 'member' });
+    const keypair = await c.client.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+    expect([team.status, user.status, keypair.status]).toEqual([201, 201, 201]);
+    // Members mint their own tokens, with their keypair.
+    const member = new StackClient({ ...keypair.body, db: c.stack.db }, c.stack.url);
+    const token = await member.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'console', scope: 'management' });
+    await member.close();
+    expect(token.status).toBe(201);
+
+    const page = await c.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(c.url);
+    await page.getByText('Token', { exact: true }).click();
+    await page.getByLabel('API token').fill(token.body.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByTestId('whoami'), /./);
+    const nav = await page.getByRole('navigation').innerText();
+    expect(nav).toContain('Models');
+    expect(nav).toContain('Playground');
+    expect(nav).not.toContain('Nodes');
+    expect(nav).not.toContain('Usage');
+    expect(await page.getByRole('button', { name: 'Queues' }).count()).toBe(0);
+    expect(new URL(page.url()).pathname).toBe('/console/models');
+    await page.close();
   }, 60_000);
 });
 

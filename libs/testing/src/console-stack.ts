@@ -70,6 +70,9 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
       url,
       signIn: async (p = page) => {
         await p.goto(url);
+        // Already signed in in this tab (the session lives in its sessionStorage): nothing to type.
+        await p.locator('[data-testid=whoami], form[aria-label="Sign in"]').first().waitFor();
+        if (await p.getByTestId('whoami').isVisible()) return;
         await p.getByLabel('Access key').fill(stack.accessKey);
         await p.getByLabel('Secret key').fill(stack.secretKey);
         await p.getByRole('button', { name: 'Sign in' }).click();

@@ -1,5 +1,8 @@
 import { AppShell, Badge, Button, Group, NavLink, ScrollArea, Text, Title } from '@mantine/core';
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router-dom';
+import { notifications } from '@mantine/notifications';
+import { data } from '../api/client';
+import { errorText } from '../components/query-state';
 import { isSuperadmin, isTeamAdmin, useApi, useSession } from '../auth/session';
 
 interface Section {
@@ -21,8 +24,17 @@ export const SECTIONS: Section[] = [
 
 /** The frame of every page: navigation (what the caller's role may see) and who is signed in. */
 export function Shell() {
-  const { whoami } = useApi();
+  const { whoami, api } = useApi();
   const { signOut } = useSession();
+  // The queue board is a separate page: a signed request opens a short session (an HttpOnly cookie scoped to /admin/queues), then the board opens.
+  const openQueueBoard = async () => {
+    try {
+      const session = await data(api.POST('/api/v1/admin/queues/session'));
+      window.open(session.url, '_blank', 'noopener');
+    } catch (e) {
+      notifications.show({ color: 'red', title: 'Queue board', message: errorText(e) });
+    }
+  };
   const location = useLocation();
   const sections = SECTIONS.filter((s) => !s.audience || (s.audience === 'superadmin' ? isSuperadmin(whoami) : isTeamAdmin(whoami)));
   return (
@@ -31,6 +43,14 @@ export function Shell() {
         <Group h="100%" px="md" justify="space-between">
           <Title order={4}>Gridline</Title>
           <Group gap="xs">
+            {isSuperadmin(whoami) && (
+              <Button size="xs" variant="default" onClick={openQueueBoard}>
+                Queues
+              </Button>
+            )}
+            <Button size="xs" variant="default" component="a" href="/docs" target="_blank" rel="noreferrer">
+              API docs
+            </Button>
             <Text size="sm" data-testid="whoami">
               {whoami.label}
             </Text>

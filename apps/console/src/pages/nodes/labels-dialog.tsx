@@ -17,8 +17,7 @@ export function LabelsDialog({ node, opened, onClose }: { node: Node; opened: bo
     setTaints(node.taints.map((t) => ({ key: t.key, value: t.value ?? '', effect: t.effect })));
     setProblem(null);
     update.reset();
-    // Only when the dialog opens: the node refreshes every few seconds and must not wipe the edits.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only when the dialog opens (not on `node`): the node refreshes every few seconds and must not wipe the edits.
   }, [opened]);
 
   function save() {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { CONSOLE_FLEET, ConsoleStack, screenshot, startConsoleStack, until } from '@gridline/testing';
 
@@ -6,6 +9,7 @@ interface NodeView {
   name: string;
   status: string;
   cordoned: boolean;
+  approved: boolean;
   labels: Record<string, string>;
   gpus: { index: number; name: string; totalMemoryBytes: number; freeMemoryBytes: number; simulated?: boolean }[];
   replicas: { id: string; model: string; state: string }[];
@@ -88,7 +92,7 @@ describe('console: nodes and deployments', () => {
         expect(text).toContain(`free / ${gib(g.totalMemoryBytes)}`);
         expect(text).toContain(`${binary(g.freeMemoryBytes)} free`);
         expect(text).toContain(`${binary(g.totalMemoryBytes - g.freeMemoryBytes)} used`);
-        expect(text).toContain('simulated');
+        expect(await gpu.getByText('simulated', { exact: true }).count()).toBe(g.simulated ? 1 : 0);
       }
       for (const [k, v] of Object.entries(n.labels)) expect(await row.innerText()).toContain(`${k}=${v}`);
     }
@@ -132,6 +136,8 @@ describe('console: nodes and deployments', () => {
     expect((await nodeNamed(name)).labels).toEqual({ ...before, tier: 'spot' });
   }, 60_000);
 
+  let installed = '';
+
   it('creates a join token in the Add node dialog and prints its install command once', async () => {
     await page.getByRole('button', { name: 'Add node' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a node' });
@@ -140,7 +146,6 @@ describe('console: nodes and deployments', () => {
     await labels.fill('pool=extra');
     await labels.press('Enter');
     await dialog.getByLabel('Uses', { exact: true }).fill('3');
-    await dialog.getByLabel('Approve joining nodes automatically').check({ force: true });
     await dialog.getByRole('button', { name: 'Create join token' }).click();
 
     const command = page.getByTestId('install-command');
@@ -149,7 +154,7 @@ describe('console: nodes and deployments', () => {
     expect(text).toMatch(new RegExp(`^gridline-agent install --server ${escape(c.stack.url)} --join-token \\S+$`));
     const token = text.split('--join-token ')[1];
     const made = (await c.client.json<{ items: JoinTokenView[] }>('GET', '/api/v1/join-tokens')).body.items.find((t) => t.description === 'rack 7');
-    expect(made).toMatchObject({ maxUses: 3, autoApprove: true, labels: { pool: 'extra' }, state: 'active' });
+    expect(made).toMatchObject({ maxUses: 3, autoApprove: false, labels: { pool: 'extra' }, state: 'active' });
     expect(token.startsWith(made?.prefix ?? '?')).toBe(true);
     await screenshot(page, '12-join-token');
 
@@ -158,7 +163,27 @@ describe('console: nodes and deployments', () => {
     await command.waitFor({ state: 'detached' });
     await page.getByText(`${made?.prefix}…`).waitFor();
     expect(await page.locator('body').innerText()).not.toContain(token);
+    installed = token;
   }, 60_000);
+
+  it('shows a host that joined with that token as Pending with its labels, and approves it from its row', async () => {
+    const name = 'gpu-a10';
+    const agent = c.stack.spawnAgent({ GRIDLINE_NODE_NAME: name, GRIDLINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'gl-fleet-')), GRIDLINE_SIMULATE_GPUS: '1xA10-24GB', GRIDLINE_NODE_LABELS: 'zone=c' }, installed);
+    await agent.waitFor(/registered as/);
+    const row = page.getByTestId(`node-row-${name}`);
+    await row.waitFor({ timeout: 20_000 });
+    await expectText(row.getByTestId('node-status'), /^Pending$/);
+    expect(await row.getByTestId('node-reason').innerText()).toMatch(/waiting for an admin to approve/);
+    // The token's labels, under the host's own.
+    expect(await row.innerText()).toMatch(/pool=extra[\s\S]*zone=c/);
+    expect(await nodeNamed(name)).toMatchObject({ approved: false, status: 'Pending', labels: { pool: 'extra', zone: 'c' } });
+
+    await row.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Approve' }).click();
+    await expectText(row.getByTestId('node-status'), /^Ready$/);
+    expect(await nodeNamed(name)).toMatchObject({ approved: true, status: 'Ready' });
+    expect(await row.getByTestId('gpu-0').innerText()).toContain('/ 24.0 GiB');
+  }, 90_000);
 
   it('follows a deployment of tiny until Ready, with its conditions, replicas on their nodes and the node detail', async () => {
     const made = await c.client.json<DeploymentView>('POST', '/api/v1/deployments', { name: 'tiny-chat', model: 'tiny', replicas: 1, runtime: { contextSize: 512, parallel: 1 } });

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Anchor, Badge, Button, Group, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Button, Group, Progress, Stack, Text, Title, Tooltip } from '@mantine/core';
 import { DataTable, type DataTableSortStatus } from 'mantine-datatable';
 import { Link, Route, Routes } from 'react-router-dom';
 import { isSuperadmin, isTeamAdmin, useApi } from '../auth/session';
@@ -55,6 +55,7 @@ function DeploymentList() {
           withTableBorder
           borderRadius="md"
           highlightOnHover
+          verticalAlign="top"
           minHeight={records.length ? undefined : 200}
           records={records}
           idAccessor="id"
@@ -80,21 +81,34 @@ function DeploymentList() {
             {
               accessor: 'phase',
               sortable: true,
-              render: (d) => (
-                <Tooltip label={d.conditions.at(-1)?.message ?? d.phase} multiline maw={360}>
-                  <Badge color={phaseColor(d.phase)} variant="light" data-testid="deployment-phase">
-                    {d.phase}
-                  </Badge>
-                </Tooltip>
-              ),
+              width: 340,
+              render: (d) => {
+                const now = d.conditions.at(-1);
+                return (
+                  <Stack gap={2}>
+                    <Badge color={phaseColor(d.phase)} variant="light" data-testid="deployment-phase">
+                      {d.phase}
+                    </Badge>
+                    {now && (
+                      <Text size="xs" c="dimmed" lineClamp={2} title={now.message}>
+                        {now.reason}: {now.message}
+                      </Text>
+                    )}
+                  </Stack>
+                );
+              },
             },
             {
               accessor: 'readyReplicas',
               title: 'Ready',
+              width: 110,
               render: (d) => (
-                <Text size="sm" data-testid="deployment-ready">
-                  {d.readyReplicas}/{desiredOf(d)}
-                </Text>
+                <Stack gap={4}>
+                  <Text size="sm" data-testid="deployment-ready">
+                    {d.readyReplicas}/{desiredOf(d)}
+                  </Text>
+                  <Progress size="xs" value={desiredOf(d) ? (100 * d.readyReplicas) / desiredOf(d) : 0} color={d.readyReplicas >= desiredOf(d) ? 'green' : 'blue'} aria-hidden />
+                </Stack>
               ),
             },
             {

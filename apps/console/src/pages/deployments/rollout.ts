@@ -29,7 +29,7 @@ export interface DeploymentLike {
 }
 
 /** The nodes a deployment's replicas are on (spanning replicas count every member's node), by name, each once. */
-export function nodesOf(d: Pick<DeploymentLike, 'status'>): { id: string; name: string }[] {
+export function nodesOf(d: { status: { replicas: ReplicaStatusLike[] } | null }): { id: string; name: string }[] {
   const seen = new Map<string, string>();
   for (const r of d.status?.replicas ?? []) {
     const members = r.members?.length ? r.members : [{ nodeId: r.nodeId, nodeName: r.nodeName }];

@@ -78,6 +78,19 @@ describe('console: nodes and deployments', () => {
     return n;
   };
 
+  /** Each GPU of the row shows the used, free and total memory the api reports for the node now (figures move with loads). */
+  const expectGpuFigures = async (row: Locator, name: string) => {
+    const expected = (g: NodeView['gpus'][number]) => [`${binary(g.totalMemoryBytes - g.freeMemoryBytes)} used`, `${binary(g.freeMemoryBytes)} free / ${gib(g.totalMemoryBytes)}`];
+    await until(`${name}'s GPU figures`, async () => {
+      const node = await nodeNamed(name);
+      for (const g of node.gpus) {
+        const text = await row.getByTestId(`gpu-${g.index}`).innerText();
+        if (!expected(g).every((e) => text.includes(e))) return undefined;
+      }
+      return node.gpus.length > 0 ? true : undefined;
+    });
+  };
+
   it('shows both nodes with their GPUs, marked simulated, and the memory figures the api reports', async () => {
     await nav('Nodes').click();
     const fleet = await nodes();
@@ -86,14 +99,8 @@ describe('console: nodes and deployments', () => {
       const row = page.getByTestId(`node-row-${n.name}`);
       await row.waitFor();
       expect(await row.getByTestId('node-status').textContent()).toBe(n.status);
-      for (const g of n.gpus) {
-        const gpu = row.getByTestId(`gpu-${g.index}`);
-        const text = await gpu.innerText();
-        expect(text).toContain(`free / ${gib(g.totalMemoryBytes)}`);
-        expect(text).toContain(`${binary(g.freeMemoryBytes)} free`);
-        expect(text).toContain(`${binary(g.totalMemoryBytes - g.freeMemoryBytes)} used`);
-        expect(await gpu.getByText('simulated', { exact: true }).count()).toBe(g.simulated ? 1 : 0);
-      }
+      await expectGpuFigures(row, n.name);
+      for (const g of n.gpus) expect(await row.getByTestId(`gpu-${g.index}`).getByText('simulated', { exact: true }).count()).toBe(g.simulated ? 1 : 0);
       for (const [k, v] of Object.entries(n.labels)) expect(await row.innerText()).toContain(`${k}=${v}`);
     }
     // The fleet's L4s are 24 GiB each, the T4 1 GiB: the page says so.
@@ -101,7 +108,6 @@ describe('console: nodes and deployments', () => {
     expect(await l4.getByTestId('gpu-0').innerText()).toMatch(/NVIDIA L4 24GB[\s\S]*\/ 24\.0 GiB/);
     expect(await l4.getByTestId('gpu-1').innerText()).toContain('/ 24.0 GiB');
     expect(await page.getByTestId(`node-row-${CONSOLE_FLEET.small.name}`).getByTestId('gpu-0').innerText()).toContain('/ 1.0 GiB');
-    await screenshot(page, '10-nodes');
   }, 60_000);
 
   it('cordons a node from its row, and the api has it cordoned; uncordon puts it back', async () => {
@@ -118,6 +124,29 @@ describe('console: nodes and deployments', () => {
     await page.getByRole('menuitem', { name: 'Uncordon' }).click();
     await expectText(row.getByTestId('node-status'), /^Ready$/);
     expect(await nodeNamed(name)).toMatchObject({ cordoned: false, status: 'Ready' });
+  }, 60_000);
+
+  it('drains a node only after asking; with nothing on it, it shows Drained', async () => {
+    const name = CONSOLE_FLEET.small.name;
+    const row = page.getByTestId(`node-row-${name}`);
+    await row.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Drain…' }).click();
+    const dialog = page.getByRole('dialog', { name: `Drain ${name}?` });
+    // Cancel leaves it as it was.
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await nodeNamed(name)).toMatchObject({ status: 'Ready' });
+
+    await row.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Drain…' }).click();
+    await dialog.getByRole('button', { name: 'Drain', exact: true }).click();
+    await expectText(row.getByTestId('node-status'), /^Drained$/);
+    expect(await row.getByTestId('node-reason').innerText()).toMatch(/it can be removed/);
+    expect(await nodeNamed(name)).toMatchObject({ status: 'Drained' });
+
+    await row.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Uncordon' }).click();
+    await expectText(row.getByTestId('node-status'), /^Ready$/);
   }, 60_000);
 
   it('edits a node\'s labels in the dialog, and the api keeps them', async () => {
@@ -225,6 +254,13 @@ describe('console: nodes and deployments', () => {
     // The node that holds it lists the replica with its GPU memory.
     const node = await nodeNamed(replica.nodeName);
     await nav('Nodes').click();
+    // The fleet with the replica loaded: its memory shows in the node's row.
+    const holder = page.getByTestId(`node-row-${replica.nodeName}`);
+    await until('the replica in the node row', async () => ((await holder.innerText()).includes('tiny') ? true : undefined));
+    // Its memory is in use now: the bars' used and free figures are the api's.
+    expect((await nodeNamed(replica.nodeName)).gpus.some((g) => g.freeMemoryBytes < g.totalMemoryBytes)).toBe(true);
+    await expectGpuFigures(holder, replica.nodeName);
+    await screenshot(page, '10-nodes');
     await page.getByRole('link', { name: replica.nodeName, exact: true }).click();
     await page.waitForURL(`**/console/nodes/${node.id}`);
     const replicas = page.getByTestId('node-replicas');

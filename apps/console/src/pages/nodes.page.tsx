@@ -88,9 +88,11 @@ function NodeList() {
                   <Anchor component={Link} to={`/nodes/${n.id}`} fw={600} size="sm">
                     {n.name}
                   </Anchor>
-                  <Text size="xs" c="dimmed">
-                    {n.inventory.platform}/{n.inventory.arch} · {n.inventory.backend} · agent {n.inventory.agentVersion}
-                  </Text>
+                  <Tooltip label={`agent ${n.inventory.agentVersion}${n.inventory.llamaCppVersion ? `, llama.cpp ${n.inventory.llamaCppVersion}` : ''}`}>
+                    <Text size="xs" c="dimmed">
+                      {n.inventory.platform}/{n.inventory.arch} · {n.inventory.backend}
+                    </Text>
+                  </Tooltip>
                 </Stack>
               ),
             },
@@ -98,7 +100,7 @@ function NodeList() {
               accessor: 'status',
               title: 'Status',
               sortable: true,
-              width: 220,
+              width: 200,
               render: (n) => (
                 <Stack gap={2}>
                   <Group gap={4}>
@@ -130,6 +132,7 @@ function NodeList() {
               accessor: 'gpus',
               title: 'GPUs and memory',
               sortable: true,
+              width: 290,
               render: (n) =>
                 n.gpus.length === 0 ? (
                   <Text size="xs" c="dimmed">
@@ -146,25 +149,30 @@ function NodeList() {
             {
               accessor: 'replicas',
               title: 'Replicas',
+              width: 150,
               render: (n) =>
                 n.replicas.length === 0 ? (
                   <Text size="xs" c="dimmed">
                     none
                   </Text>
                 ) : (
-                  <Stack gap={2}>
+                  <Stack gap={6}>
                     {n.replicas.map((r) => (
-                      <Group key={r.id} gap={4} wrap="nowrap">
-                        <Badge size="xs" variant="dot" color={r.state === 'Ready' ? 'green' : r.state === 'Failed' ? 'red' : 'blue'}>
-                          {r.state}
-                        </Badge>
-                        <Text size="xs">{r.model}</Text>
-                        {r.memory && (
-                          <Text size="xs" c="dimmed">
-                            {formatBytes(r.memory.gpuBytes)}
-                          </Text>
-                        )}
-                      </Group>
+                      <Stack key={r.id} gap={0}>
+                        <Text size="xs" fw={500}>
+                          {r.model}
+                        </Text>
+                        <Group gap={4} wrap="nowrap">
+                          <Badge size="xs" variant="dot" tt="none" color={r.state === 'Ready' ? 'green' : r.state === 'Failed' ? 'red' : 'blue'}>
+                            {r.state}
+                          </Badge>
+                          {r.memory && (
+                            <Text size="xs" c="dimmed">
+                              {formatBytes(r.memory.gpuBytes)}
+                            </Text>
+                          )}
+                        </Group>
+                      </Stack>
                     ))}
                   </Stack>
                 ),
@@ -175,7 +183,7 @@ function NodeList() {
               accessor: 'lastHeartbeatAt',
               title: 'Heartbeat',
               sortable: true,
-              width: 110,
+              width: 100,
               render: (n) => (
                 <Tooltip label={new Date(n.lastHeartbeatAt).toLocaleString()}>
                   <Text size="xs">{formatAgo(n.lastHeartbeatAt)}</Text>

@@ -6,7 +6,7 @@ import { gpuDisplayName, gpuUsage, usageColor, type GpuLike } from './fleet';
 export function GpuMemory({ gpu, compact }: { gpu: GpuLike; compact?: boolean }) {
   const u = gpuUsage(gpu);
   return (
-    <Stack gap={2} data-testid={`gpu-${gpu.index}`} miw={compact ? 190 : 260}>
+    <Stack gap={2} data-testid={`gpu-${gpu.index}`} miw={compact ? 240 : 260}>
       <Group gap={6} wrap="nowrap" justify="space-between">
         <Text size="xs" fw={500} truncate>
           {gpu.index}: {gpuDisplayName(gpu)}

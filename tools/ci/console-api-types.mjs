@@ -8,7 +8,9 @@ const source = new URL('../../docs/openapi.json', import.meta.url);
 const target = new URL('../../apps/console/src/api/schema.d.ts', import.meta.url);
 
 const header = '// Generated from docs/openapi.json by tools/ci/console-api-types.mjs (`npm run openapi`); do not edit.\n';
-const ast = await openapiTS(JSON.parse(readFileSync(source, 'utf8')));
+// A property with a default is one a client may leave out (every such property is in a request body):
+// openapi-typescript's default would make it required, so PATCH /deployments would demand idleSeconds, pinned, placement.
+const ast = await openapiTS(JSON.parse(readFileSync(source, 'utf8')), { defaultNonNullable: false });
 const text = header + astToString(ast);
 
 if (process.argv.includes('--check')) {

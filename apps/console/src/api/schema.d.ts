@@ -967,12 +967,12 @@ export interface components {
              * @description Sampling temperature; 0 picks the most likely token (greedy)
              * @default 1
              */
-            temperature: number;
+            temperature?: number;
             /**
              * @description Nucleus sampling: sample among the most likely tokens whose probabilities add up to top_p
              * @default 1
              */
-            top_p: number;
+            top_p?: number;
             /** @description Seed for sampling; the same seed and request give the same text */
             seed?: number;
             /** @description Sample among the k most likely tokens only (0: all); not in OpenAI, as in llama.cpp and vLLM */
@@ -981,12 +981,12 @@ export interface components {
              * @description Lowers a token's logit by this times the number of times it occurs in the text generated so far (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            frequency_penalty: number;
+            frequency_penalty?: number;
             /**
              * @description Lowers the logit of every token that occurs in the text generated so far by this (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            presence_penalty: number;
+            presence_penalty?: number;
             /** @example demo */
             model: string;
             /** @description The most tokens to generate. The prompt's tokens plus this must fit the model's context (else 400 context_length_exceeded); left out, generation may go on to the end of the context, at most 32768 tokens */
@@ -998,7 +998,7 @@ export interface components {
              * @description Choices per request: only 1 is supported (any other value is 400 unsupported_parameter)
              * @default 1
              */
-            n: number;
+            n?: number;
             /** @description Token id (of the model's tokenizer) to a bias added to the token's logit before sampling: -100 bans the token, 100 all but forces it, values in between shift its odds. An id outside the model's vocabulary fails the request with 400 invalid_request (param logit_bias) */
             logit_bias?: {
                 [key: string]: number;
@@ -1018,13 +1018,13 @@ export interface components {
             service_tier?: "auto" | "default" | "flex" | "scale" | "priority";
             messages: components["schemas"]["ChatMessageDto"][];
             /** @default false */
-            stream: boolean;
+            stream?: boolean;
             stream_options?: components["schemas"]["StreamOptionsDto"];
             /**
              * @description Return the log probability of each generated token (choices[].logprobs.content), from the generation pass itself
              * @default false
              */
-            logprobs: boolean;
+            logprobs?: boolean;
             /** @description With logprobs: true, the most likely tokens at each place, with their log probabilities */
             top_logprobs?: number;
             /** @description `json_object`: the output is JSON; `json_schema`: JSON valid against `json_schema.schema`, enforced by a grammar while generating. Schemas are held to what the grammar enforces, as tools' parameters (type, enum, const, oneOf, anyOf, $ref to $defs, properties, required, additionalProperties, items, prefixItems, min/max items, properties and length, string formats date, time, date-time): others are 400 unsupported_parameter, as is a JSON format with tools */
@@ -1126,12 +1126,12 @@ export interface components {
              * @description Sampling temperature; 0 picks the most likely token (greedy)
              * @default 1
              */
-            temperature: number;
+            temperature?: number;
             /**
              * @description Nucleus sampling: sample among the most likely tokens whose probabilities add up to top_p
              * @default 1
              */
-            top_p: number;
+            top_p?: number;
             /** @description Seed for sampling; the same seed and request give the same text */
             seed?: number;
             /** @description Sample among the k most likely tokens only (0: all); not in OpenAI, as in llama.cpp and vLLM */
@@ -1140,12 +1140,12 @@ export interface components {
              * @description Lowers a token's logit by this times the number of times it occurs in the text generated so far (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            frequency_penalty: number;
+            frequency_penalty?: number;
             /**
              * @description Lowers the logit of every token that occurs in the text generated so far by this (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            presence_penalty: number;
+            presence_penalty?: number;
             /** @example demo */
             model: string;
             /** @description The most tokens to generate. The prompt's tokens plus this must fit the model's context (else 400 context_length_exceeded); left out, generation may go on to the end of the context, at most 32768 tokens */
@@ -1157,7 +1157,7 @@ export interface components {
              * @description Choices per request: only 1 is supported (any other value is 400 unsupported_parameter)
              * @default 1
              */
-            n: number;
+            n?: number;
             /** @description Token id (of the model's tokenizer) to a bias added to the token's logit before sampling: -100 bans the token, 100 all but forces it, values in between shift its odds. An id outside the model's vocabulary fails the request with 400 invalid_request (param logit_bias) */
             logit_bias?: {
                 [key: string]: number;
@@ -1178,7 +1178,7 @@ export interface components {
             /** @description The text to continue, as is (no chat template) */
             prompt: string;
             /** @default false */
-            stream: boolean;
+            stream?: boolean;
             stream_options?: components["schemas"]["StreamOptionsDto"];
             /** @description Return the log probability of each generated token and of the most likely `logprobs` tokens at its place (choices[].logprobs) */
             logprobs?: number | null;
@@ -1186,12 +1186,12 @@ export interface components {
              * @description Only false is supported (true is 400 unsupported_parameter)
              * @default false
              */
-            echo: boolean;
+            echo?: boolean;
             /**
              * @description Only 1 is supported (others are 400 unsupported_parameter)
              * @default 1
              */
-            best_of: number;
+            best_of?: number;
             /** @description Not supported: any value is 400 unsupported_parameter */
             suffix?: string;
         };
@@ -1272,12 +1272,12 @@ export interface components {
              * @description Sampling temperature; 0 picks the most likely token (greedy)
              * @default 1
              */
-            temperature: number;
+            temperature?: number;
             /**
              * @description Nucleus sampling: sample among the most likely tokens whose probabilities add up to top_p
              * @default 1
              */
-            top_p: number;
+            top_p?: number;
             /** @description Seed for sampling; the same seed and request give the same text */
             seed?: number;
             /** @description Sample among the k most likely tokens only (0: all); not in OpenAI, as in llama.cpp and vLLM */
@@ -1286,12 +1286,12 @@ export interface components {
              * @description Lowers a token's logit by this times the number of times it occurs in the text generated so far (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            frequency_penalty: number;
+            frequency_penalty?: number;
             /**
              * @description Lowers the logit of every token that occurs in the text generated so far by this (negative: raises it); llama.cpp's penalty, over the whole completion
              * @default 0
              */
-            presence_penalty: number;
+            presence_penalty?: number;
             /** @example demo */
             model: string;
             /** @description The most tokens to generate. The prompt's tokens plus this must fit the model's context (else 400 context_length_exceeded); left out, generation may go on to the end of the context, at most 32768 tokens */
@@ -1303,7 +1303,7 @@ export interface components {
              * @description Choices per request: only 1 is supported (any other value is 400 unsupported_parameter)
              * @default 1
              */
-            n: number;
+            n?: number;
             /** @description Token id (of the model's tokenizer) to a bias added to the token's logit before sampling: -100 bans the token, 100 all but forces it, values in between shift its odds. An id outside the model's vocabulary fails the request with 400 invalid_request (param logit_bias) */
             logit_bias?: {
                 [key: string]: number;
@@ -1329,7 +1329,7 @@ export interface components {
              * @description Order among your team's jobs waiting for a busy model (higher first); teams share by their weights whatever the priority
              * @default 0
              */
-            priority: number;
+            priority?: number;
         };
         JobTimingsDto: {
             /** @description When the job was accepted (ISO-8601) */
@@ -1503,7 +1503,7 @@ export interface components {
             /** @example research */
             name: string;
             /** @default 1 */
-            weight: number;
+            weight?: number;
             quotaGpus?: number | null;
             quotaGpuMemoryBytes?: number | null;
         };
@@ -1511,7 +1511,7 @@ export interface components {
             /** @example research */
             name?: string;
             /** @default 1 */
-            weight: number;
+            weight?: number;
             quotaGpus?: number | null;
             quotaGpuMemoryBytes?: number | null;
         };
@@ -1599,7 +1599,7 @@ export interface components {
              * @default member
              * @enum {string}
              */
-            role: "team_admin" | "member";
+            role?: "team_admin" | "member";
             /** @description Superadmin only */
             isSuperadmin?: boolean;
         };
@@ -2024,23 +2024,23 @@ export interface components {
              * @description Tokens of context per sequence
              * @default 4096
              */
-            contextSize: number;
+            contextSize?: number;
             /**
              * @description Sequences decoded together (concurrent requests per replica)
              * @default 1
              */
-            parallel: number;
+            parallel?: number;
             /**
              * @default f16
              * @enum {string}
              */
-            kvCacheType: "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
+            kvCacheType?: "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1";
             /** @default false */
-            flashAttention: boolean;
+            flashAttention?: boolean;
             /** @default 2048 */
-            batchSize: number;
+            batchSize?: number;
             /** @default 512 */
-            ubatchSize: number;
+            ubatchSize?: number;
             /** @description Layers on GPUs (default: all, plus the output layer) */
             gpuLayers?: number;
         };
@@ -2079,7 +2079,7 @@ export interface components {
              * @default Equal
              * @enum {string}
              */
-            operator: "Equal" | "Exists";
+            operator?: "Equal" | "Exists";
             value?: string;
             /** @enum {string} */
             effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
@@ -2101,25 +2101,25 @@ export interface components {
              */
             teamId?: string;
             /** @default 1 */
-            replicas: number;
+            replicas?: number;
             /** @description Replicas kept loaded while no job asks for the model (default: `replicas`, all of them always). Below `replicas`, the rest load when jobs wait and unload after `idleSeconds`; 0 loads the model only on demand. */
             minReplicas?: number;
             /**
              * @description Seconds a replica above `minReplicas` may stay idle before it is unloaded
              * @default 300
              */
-            idleSeconds: number;
+            idleSeconds?: number;
             /**
              * @description Pinned replicas are never evicted to make room for another model
              * @default false
              */
-            pinned: boolean;
+            pinned?: boolean;
             runtime?: components["schemas"]["RuntimeDto"];
             /**
              * @default binpack
              * @enum {string}
              */
-            placement: "binpack" | "spread";
+            placement?: "binpack" | "spread";
             resource?: components["schemas"]["ResourceDto"];
             tolerations?: components["schemas"]["TolerationDto"][];
         };
@@ -2132,25 +2132,25 @@ export interface components {
         };
         UpdateDeploymentDto: {
             /** @default 1 */
-            replicas: number;
+            replicas?: number;
             /** @description Replicas kept loaded while no job asks for the model (default: `replicas`, all of them always). Below `replicas`, the rest load when jobs wait and unload after `idleSeconds`; 0 loads the model only on demand. */
             minReplicas?: number;
             /**
              * @description Seconds a replica above `minReplicas` may stay idle before it is unloaded
              * @default 300
              */
-            idleSeconds: number;
+            idleSeconds?: number;
             /**
              * @description Pinned replicas are never evicted to make room for another model
              * @default false
              */
-            pinned: boolean;
+            pinned?: boolean;
             runtime?: components["schemas"]["RuntimeDto"];
             /**
              * @default binpack
              * @enum {string}
              */
-            placement: "binpack" | "spread";
+            placement?: "binpack" | "spread";
             resource?: components["schemas"]["ResourceDto"];
             tolerations?: components["schemas"]["TolerationDto"][];
         };
@@ -2341,17 +2341,17 @@ export interface components {
              * @description Seconds until the token expires (60 s to 30 days)
              * @default 86400
              */
-            ttlSeconds: number;
+            ttlSeconds?: number;
             /**
              * @description Joins allowed (1: single use); null for any number until it expires
              * @default 1
              */
-            maxUses: number | null;
+            maxUses?: number | null;
             /**
              * @description Approve nodes joining with it at once instead of leaving them Pending
              * @default false
              */
-            autoApprove: boolean;
+            autoApprove?: boolean;
             /** @description Labels every node joining with it gets */
             labels?: {
                 [key: string]: string;
@@ -2555,22 +2555,22 @@ export interface components {
              */
             model: string;
             /** @default 4096 */
-            contextSize: number;
+            contextSize?: number;
             /**
              * @description Parallel sequences (the context is shared among them)
              * @default 4
              */
-            parallel: number;
+            parallel?: number;
             /**
              * @description Layers on the GPU: a number, auto or max
              * @default auto
              */
-            gpuLayers: number | ("auto" | "max");
+            gpuLayers?: number | ("auto" | "max");
             /**
              * @description CPU threads; 0 lets llama.cpp choose
              * @default 0
              */
-            threads: number;
+            threads?: number;
         };
         QuotaLimitValuesDto: {
             maxConcurrentJobs: number | null;

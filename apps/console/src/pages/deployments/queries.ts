@@ -1,0 +1,67 @@
+import { notifications } from '@mantine/notifications';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { data, type Schemas } from '../../api/client';
+import { useApi } from '../../auth/session';
+import { errorText } from '../../components/query-state';
+
+export type Deployment = Schemas['DeploymentDto'];
+
+/** Deployments change as the scheduler works: the pages read them again every 1.5 s. */
+export const DEPLOYMENTS_REFRESH_MS = 1500;
+
+export function useDeployments(limit: number, offset: number) {
+  const { api } = useApi();
+  return useQuery({
+    queryKey: ['deployments', { limit, offset }],
+    queryFn: () => data(api.GET('/api/v1/deployments', { params: { query: { limit, offset } } })),
+    refetchInterval: DEPLOYMENTS_REFRESH_MS,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useDeployment(id: string, enabled = true) {
+  const { api } = useApi();
+  return useQuery({
+    queryKey: ['deployments', id],
+    queryFn: () => data(api.GET('/api/v1/deployments/{id}', { params: { path: { id } } })),
+    refetchInterval: DEPLOYMENTS_REFRESH_MS,
+    enabled,
+  });
+}
+
+/** Team names for the owner column (superadmins see every team's deployments). */
+export function useTeamNames(enabled: boolean) {
+  const { api } = useApi();
+  return useQuery({
+    queryKey: ['teams', 'names'],
+    queryFn: async () => new Map((await data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } }))).items.map((t) => [t.id, t.name])),
+    enabled,
+    staleTime: 60_000,
+  });
+}
+
+export function useScaleDeployment() {
+  const { api } = useApi();
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, replicas }: { id: string; replicas: number }) => data(api.PATCH('/api/v1/deployments/{id}', { params: { path: { id } }, body: { replicas } })),
+    onSuccess: (d) => {
+      notifications.show({ color: 'green', title: `${d.name} scaled`, message: `${d.replicas} replica(s) wanted; the scheduler places them` });
+      return queries.invalidateQueries({ queryKey: ['deployments'] });
+    },
+  });
+}
+
+export function useDeleteDeployment() {
+  const { api } = useApi();
+  const queries = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id }: { id: string; name: string }) => data(api.DELETE('/api/v1/deployments/{id}', { params: { path: { id } } })),
+    onSuccess: (_, { id, name }) => {
+      notifications.show({ color: 'green', title: `${name} deleted`, message: 'the scheduler unloads its replicas' });
+      queries.removeQueries({ queryKey: ['deployments', id] });
+      return queries.invalidateQueries({ queryKey: ['deployments'] });
+    },
+    onError: (e, { name }) => notifications.show({ color: 'red', title: `Could not delete ${name}`, message: errorText(e) }),
+  });
+}

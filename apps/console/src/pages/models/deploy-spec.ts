@@ -46,7 +46,8 @@ export function bodyOf(form: DeployForm): DeploymentBody {
     idleSeconds: 300,
     pinned: false,
     placement: form.placement,
-    runtime: { contextSize: form.contextSize, parallel: form.parallel },
+    // The api fills the other runtime settings with their defaults (the generated type marks defaulted fields required).
+    runtime: { contextSize: form.contextSize, parallel: form.parallel } as DeploymentBody['runtime'],
     ...(Object.keys(resource).length ? { resource } : {}),
   };
 }

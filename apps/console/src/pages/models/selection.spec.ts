@@ -1,5 +1,5 @@
 import type { FleetNode } from './fit';
-import { listedNodes, nodeCountStatus, nodesNeeded, parseLabelFilter, quickSelectors } from './selection';
+import { gpuFamilyOf, listedNodes, nodeCountStatus, nodesNeeded, parseLabelFilter, quickSelectors } from './selection';
 
 const GiB = 1024 ** 3;
 const node = (name: string, gpu: string | null, labels: Record<string, string>): FleetNode => ({
@@ -32,6 +32,7 @@ describe('deploy dialog: node selection', () => {
     const chips = quickSelectors(fleet);
     expect(chips.slice(0, 3).map((c) => [c.kind, c.label, c.nodes])).toEqual([['gpu', 'L4', 1], ['gpu', 'T4', 1], ['instance-type', 'g6.12xlarge', 1]]);
     expect(chips).toContainEqual({ label: 'pool=batch', kind: 'label', key: 'pool', value: 'batch', nodes: 2 });
+    expect(['NVIDIA A100 80GB PCIe', 'NVIDIA L40S', 'NVIDIA H100 NVL', 'T4'].map(gpuFamilyOf)).toEqual(['A100', 'L40S', 'H100', 'T4']);
   });
 
   it('says how many more preferred nodes the count needs, or that it is met', () => {

@@ -90,3 +90,9 @@ export function nodesNeeded(needBytes: number, replicas: number, perNodeBytes: n
   if (perNodeBytes <= 0) return Infinity;
   return Math.max(1, Math.ceil((needBytes * replicas) / perNodeBytes));
 }
+
+/** The GPU architecture of a model name, for the instance-type quick selectors: "NVIDIA A100 80GB PCIe" → "A100", "NVIDIA L40S" → "L40S". */
+export function gpuFamilyOf(gpuModel: string): string {
+  const word = gpuModel.replace(/^NVIDIA\s+/i, '').split(/\s+/)[0] ?? gpuModel;
+  return word || gpuModel;
+}

@@ -32,7 +32,7 @@ import { formatAgo, formatBytes } from '../../components/format';
 import { errorText } from '../../components/query-state';
 import type { Model } from './catalog';
 import { DEPLOYMENT_NAME, ReviewedYamlError, bodyOf, bodyOfYaml, defaultDeploymentName, planRows, quotaLines, type DeployForm, type Plan } from './deploy-spec';
-import { describeFit, fitOnNode, formatTaint, ineligibility, type FitVerdict } from './fit';
+import { describeFit, fitOnNode, formatTaint, gpuSummary, ineligibility, type FitVerdict } from './fit';
 import { formatLabelFilter, gpuFamilyOf, listedNodes, nodeCountStatus, nodesNeeded, parseLabelFilter, quickSelectors } from './selection';
 import { dryRun, useFleet, useRequirements } from './use-fleet';
 
@@ -270,7 +270,7 @@ function Configure(p: ConfigureProps) {
                           <NodeStatus node={n} />
                         </Table.Td>
                         <Table.Td>
-                          <Text size="sm">{n.gpus.length ? `${n.gpus.length} × ${n.gpus[0].name}` : 'no GPU'}</Text>
+                          <Text size="sm">{gpuSummary(n.gpus)}</Text>
                           <Text size="xs" c="dimmed">
                             {fit ? `${formatBytes(fit.freeBytes)} free` : '—'}
                           </Text>

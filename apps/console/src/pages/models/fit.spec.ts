@@ -1,4 +1,4 @@
-import { describeFit, fitOnNode, freeGpuBytes, ineligibility, nodesThatFit, promisedBytes, type FleetNode } from './fit';
+import { describeFit, fitOnNode, freeGpuBytes, gpuSummary, ineligibility, nodesThatFit, promisedBytes, type FleetNode } from './fit';
 
 const GiB = 1024 ** 3;
 
@@ -58,6 +58,9 @@ describe('deploy dialog: per-node fit verdicts', () => {
     expect(ineligibility(node('g', [[24, 24]]), { 'gridline.dev/gpu': 'NVIDIA L4' })).toBeNull();
     const fleet = [l4, t4, node('off', [[80, 80]], { cordoned: true })];
     expect(nodesThatFit(fleet, { totalBytes: 0.5 * GiB, layers: 2, largestLayerBytes: 0.1 * GiB }).map((v) => v.node)).toEqual(['gpu-l4', 'gpu-t4']);
+    expect(gpuSummary(l4.gpus)).toBe('2 × NVIDIA L4 (24.0 GiB each)');
+    expect(gpuSummary(t4.gpus)).toBe('NVIDIA L4 (1.0 GiB)');
+    expect(gpuSummary([])).toBe('no GPU');
     expect(nodesThatFit(fleet, { totalBytes: 30 * GiB, layers: 40, largestLayerBytes: 0.7 * GiB }).map((v) => v.node)).toEqual(['gpu-l4']);
   });
 });

@@ -7,6 +7,7 @@
  * The server's dry-run plan stays the authority: these verdicts update as the user types.
  */
 import type { components } from '../../api/schema';
+import { formatBytes } from '../../components/format';
 
 type S = components['schemas'];
 export type FleetNode = Pick<S['NodeDto'], 'id' | 'name' | 'status' | 'approved' | 'cordoned' | 'draining' | 'revoked' | 'labels' | 'taints' | 'gpus'>;
@@ -117,4 +118,20 @@ export function describeFit(v: FitVerdict): string {
 /** Nodes of the fleet that could hold one replica now: candidates (no selector) whose free memory fits it. */
 export function nodesThatFit(nodes: readonly FleetNode[], need: Need, promised: ReadonlyMap<string, number> = new Map()): FitVerdict[] {
   return nodes.filter((n) => ineligibility(n) === null).map((n) => fitOnNode(n, need, promised)).filter((v) => v.fits);
+}
+
+/** "2 × NVIDIA L4 (24.0 GiB each)": a node's GPUs, alike ones counted together. */
+export function gpuSummary(gpus: readonly { name: string; totalMemoryBytes: number }[]): string {
+  if (gpus.length === 0) return 'no GPU';
+  const groups = new Map<string, number>();
+  for (const g of gpus) {
+    const key = `${g.name}|${g.totalMemoryBytes}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return [...groups.entries()]
+    .map(([key, n]) => {
+      const [name, bytes] = key.split('|');
+      return n > 1 ? `${n} × ${name} (${formatBytes(Number(bytes))} each)` : `${name} (${formatBytes(Number(bytes))})`;
+    })
+    .join(', ');
 }

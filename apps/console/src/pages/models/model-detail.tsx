@@ -9,7 +9,7 @@ import { formatBytes } from '../../components/format';
 import { QueryState, errorText } from '../../components/query-state';
 import { formatTokens, toolSupportText } from './catalog';
 import { DeployDialog } from './deploy-dialog';
-import { describeFit, fitOnNode, ineligibility } from './fit';
+import { describeFit, fitOnNode, gpuSummary, ineligibility } from './fit';
 import { useFleet, useRequirements, type Requirements } from './use-fleet';
 
 /** One model: its facts, the GPU memory a replica needs at a chosen context and parallel sequences, and which nodes could hold one now. */
@@ -183,12 +183,16 @@ function FleetFit({ r }: { r: Requirements }) {
           <Table.Tbody>
             {rows.map(({ n, why, fit }) => (
               <Table.Tr key={n.id} data-testid={`fleet-fit-${n.name}`}>
-                <Table.Td fw={600}>{n.name}</Table.Td>
-                <Table.Td>{n.gpus.map((g) => `${g.name} ${formatBytes(g.totalMemoryBytes)}`).join(', ') || '—'}</Table.Td>
-                <Table.Td>{formatBytes(fit.freeBytes)}</Table.Td>
+                <Table.Td fw={600} style={{ whiteSpace: 'nowrap' }}>
+                  {n.name}
+                </Table.Td>
+                <Table.Td>{gpuSummary(n.gpus)}</Table.Td>
+                <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatBytes(fit.freeBytes)}</Table.Td>
                 <Table.Td>
                   <Group gap="xs" wrap="nowrap">
-                    <Badge color={why ? 'gray' : fit.fits ? 'teal' : 'red'}>{why ? 'not a candidate' : fit.fits ? 'fits' : 'does not fit'}</Badge>
+                    <Badge color={why ? 'gray' : fit.fits ? 'teal' : 'red'} style={{ flexShrink: 0 }}>
+                      {why ? 'not a candidate' : fit.fits ? 'fits' : 'does not fit'}
+                    </Badge>
                     <Text size="sm">{why ?? describeFit(fit)}</Text>
                   </Group>
                 </Table.Td>

@@ -86,7 +86,7 @@ describe('console: models and the deploy dialog', () => {
     const l4 = fleet.find((n) => n.name === 'gpu-l4')!;
     const t4 = fleet.find((n) => n.name === 'gpu-t4')!;
     const r = await requirements('tiny', 2048, 1);
-    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(r.totalBytes))}, gpu-l4 has ${escape(gib(free(l4)))} free → fits on 1 GPU`));
+    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(r.totalBytes))}, gpu-l4 has ${escape(gib(free(l4)))} free → fits \\(`));
     const t4Fits = t4.gpus[0].freeMemoryBytes >= r.totalBytes;
     await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(gib(r.totalBytes))}, gpu-t4 has ${escape(gib(free(t4)))} free → ${t4Fits ? 'fits' : 'does not fit'}`));
     await expectText(dialog.getByTestId('plan-verdict'), /^feasible$/i);
@@ -108,9 +108,11 @@ describe('console: models and the deploy dialog', () => {
     await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(larger.totalBytes))}, gpu-l4 has`));
     await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(gib(larger.totalBytes))}, gpu-t4 has ${escape(gib(free(t4)))} free → ${t4.gpus[0].freeMemoryBytes >= larger.totalBytes ? 'fits' : 'does not fit'}`));
 
-    // The 70B at 8 bits: every node short, the planner refuses with its numbers, Review & Deploy stays disabled.
+    // The 70B at 8 bits, at a modest 4096 tokens and one sequence: every node short, the planner refuses with its numbers, Review & Deploy stays disabled.
+    await dialog.getByLabel('Parallel sequences', { exact: true }).fill('1');
+    await dialog.getByLabel('Context size', { exact: true }).fill('4096');
     await pickModel(page, dialog, 'llama-3.1-70b-q8');
-    const big = await requirements('llama-3.1-70b-q8', 32768, 4);
+    const big = await requirements('llama-3.1-70b-q8', 4096, 1);
     await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(big.totalBytes))}, gpu-l4 has ${escape(gib(free(l4)))} free → does not fit \\(${escape(gib(big.totalBytes - free(l4)))} short\\)`));
     await expectText(dialog.getByTestId('plan-refusal'), /deployment_infeasible[\s\S]*insufficient GPU memory: needs \d+\.\d GiB/);
     await expectText(dialog.getByTestId('plan-verdict'), /^refused$/i);

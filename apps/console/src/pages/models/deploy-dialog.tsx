@@ -34,7 +34,7 @@ import type { Model } from './catalog';
 import { DEPLOYMENT_NAME, ReviewedYamlError, bodyOf, bodyOfYaml, defaultDeploymentName, planRows, quotaLines, type DeployForm, type Plan } from './deploy-spec';
 import { describeFit, fitOnNode, formatTaint, gpuSummary, ineligibility, type FitVerdict } from './fit';
 import { formatLabelFilter, gpuFamilyOf, listedNodes, nodeCountStatus, nodesNeeded, parseLabelFilter, quickSelectors } from './selection';
-import { dryRun, useFleet, useRequirements } from './use-fleet';
+import { FLEET_HIDDEN_NOTE, dryRun, fleetHidden, useFleet, useRequirements } from './use-fleet';
 
 type Deployment = Schemas['DeploymentDto'];
 type Step = 'configure' | 'review' | 'deploying';
@@ -236,7 +236,7 @@ function Configure(p: ConfigureProps) {
                 <Table striped highlightOnHover verticalSpacing={6} aria-label="Candidate nodes">
                   <Table.Thead>
                     <Table.Tr>
-                      <Table.Th>Preferred</Table.Th>
+                      <Table.Th>Prefer</Table.Th>
                       <Table.Th>Node</Table.Th>
                       <Table.Th>Status</Table.Th>
                       <Table.Th>GPUs · free</Table.Th>
@@ -248,7 +248,7 @@ function Configure(p: ConfigureProps) {
                       <Table.Tr>
                         <Table.Td colSpan={5}>
                           <Text c="dimmed" ta="center" py="sm">
-                            {nodes.isLoading ? 'Loading the fleet…' : nodes.error ? errorText(nodes.error) : 'No node matches the filter.'}
+                            {nodes.isLoading ? 'Loading the fleet…' : fleetHidden(nodes.error) ? FLEET_HIDDEN_NOTE : nodes.error ? errorText(nodes.error) : 'No node matches the filter.'}
                           </Text>
                         </Table.Td>
                       </Table.Tr>
@@ -266,7 +266,7 @@ function Configure(p: ConfigureProps) {
                             {formatLabelFilter(n.labels) || 'no labels'}
                           </Text>
                         </Table.Td>
-                        <Table.Td>
+                        <Table.Td style={{ whiteSpace: 'nowrap' }}>
                           <NodeStatus node={n} />
                         </Table.Td>
                         <Table.Td>
@@ -383,8 +383,8 @@ function Configure(p: ConfigureProps) {
 function NodeStatus({ node: n }: { node: Schemas['NodeDto'] }) {
   return (
     <Stack gap={2}>
-      <Group gap={4}>
-        <Badge size="sm" color={n.status === 'Ready' ? 'teal' : 'red'}>
+      <Group gap={4} wrap="nowrap">
+        <Badge size="sm" color={n.status === 'Ready' ? 'teal' : 'red'} style={{ flexShrink: 0 }}>
           {n.status}
         </Badge>
         {!n.approved && (

@@ -110,7 +110,7 @@ const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 /** "needs 1.20 GiB, node has 46.80 GiB free → fits on 1 GPU (45.60 GiB to spare)" — the words the dialog shows. */
 export function describeFit(v: FitVerdict): string {
   const head = `needs ${gib(v.needBytes)}, ${v.node} has ${gib(v.freeBytes)} free`;
-  if (v.fits) return `${head} → fits on ${v.gpusUsed === 1 ? '1 GPU' : `${v.gpusUsed} GPUs`} (${gib(v.marginBytes)} to spare)`;
+  if (v.fits) return `${head} → fits${v.gpusUsed > 1 ? ` over ${v.gpusUsed} GPUs by whole layers` : ''} (${gib(v.marginBytes)} to spare)`;
   if (v.why) return `${head} → does not fit: ${v.why}`;
   return `${head} → does not fit (${gib(-v.marginBytes)} short)`;
 }

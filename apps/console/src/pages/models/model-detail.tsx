@@ -10,7 +10,7 @@ import { QueryState, errorText } from '../../components/query-state';
 import { formatTokens, toolSupportText } from './catalog';
 import { DeployDialog } from './deploy-dialog';
 import { describeFit, fitOnNode, gpuSummary, ineligibility } from './fit';
-import { useFleet, useRequirements, type Requirements } from './use-fleet';
+import { FLEET_HIDDEN_NOTE, fleetHidden, useFleet, useRequirements, type Requirements } from './use-fleet';
 
 /** One model: its facts, the GPU memory a replica needs at a chosen context and parallel sequences, and which nodes could hold one now. */
 export function ModelDetail() {
@@ -170,37 +170,41 @@ function FleetFit({ r }: { r: Requirements }) {
           </Badge>
         )}
       </Group>
-      <QueryState loading={nodes.isLoading} error={nodes.error}>
-        <Table striped>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Node</Table.Th>
-              <Table.Th>GPUs</Table.Th>
-              <Table.Th>Free GPU memory</Table.Th>
-              <Table.Th>Verdict</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.map(({ n, why, fit }) => (
-              <Table.Tr key={n.id} data-testid={`fleet-fit-${n.name}`}>
-                <Table.Td fw={600} style={{ whiteSpace: 'nowrap' }}>
-                  {n.name}
-                </Table.Td>
-                <Table.Td>{gpuSummary(n.gpus)}</Table.Td>
-                <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatBytes(fit.freeBytes)}</Table.Td>
-                <Table.Td>
-                  <Group gap="xs" wrap="nowrap">
-                    <Badge color={why ? 'gray' : fit.fits ? 'teal' : 'red'} style={{ flexShrink: 0 }}>
-                      {why ? 'not a candidate' : fit.fits ? 'fits' : 'does not fit'}
-                    </Badge>
-                    <Text size="sm">{why ?? describeFit(fit)}</Text>
-                  </Group>
-                </Table.Td>
+      {fleetHidden(nodes.error) ? (
+        <Text c="dimmed">{FLEET_HIDDEN_NOTE}</Text>
+      ) : (
+        <QueryState loading={nodes.isLoading} error={nodes.error}>
+          <Table striped>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Node</Table.Th>
+                <Table.Th>GPUs</Table.Th>
+                <Table.Th>Free GPU memory</Table.Th>
+                <Table.Th>Verdict</Table.Th>
               </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      </QueryState>
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.map(({ n, why, fit }) => (
+                <Table.Tr key={n.id} data-testid={`fleet-fit-${n.name}`}>
+                  <Table.Td fw={600} style={{ whiteSpace: 'nowrap' }}>
+                    {n.name}
+                  </Table.Td>
+                  <Table.Td>{gpuSummary(n.gpus)}</Table.Td>
+                  <Table.Td style={{ whiteSpace: 'nowrap' }}>{formatBytes(fit.freeBytes)}</Table.Td>
+                  <Table.Td>
+                    <Group gap="xs" wrap="nowrap">
+                      <Badge color={why ? 'gray' : fit.fits ? 'teal' : 'red'} style={{ flexShrink: 0 }}>
+                        {why ? 'not a candidate' : fit.fits ? 'fits' : 'does not fit'}
+                      </Badge>
+                      <Text size="sm">{why ?? describeFit(fit)}</Text>
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </QueryState>
+      )}
     </Card>
   );
 }

@@ -16,6 +16,11 @@ export function useFleet() {
   return { nodes, deployments, promised };
 }
 
+/** Whether the fleet is hidden from the caller (nodes are for superadmins): then the server's plan is the only fit check. */
+export const fleetHidden = (error: unknown): boolean => error instanceof ApiError && error.status === 403;
+
+export const FLEET_HIDDEN_NOTE = 'The nodes are visible to superadmins only; the server plan checks your deployment against the whole fleet.';
+
 /** GPU memory one replica of the model needs at a context size and parallel sequences. */
 export function useRequirements(model: string, contextSize: number, parallel: number) {
   const { api } = useApi();

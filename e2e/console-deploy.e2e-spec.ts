@@ -76,7 +76,8 @@ describe('console: models and the deploy dialog', () => {
   }, 90_000);
 
   it('shows per-node fit verdicts with the numbers, follows the context size, and refuses an over-size model with the numbers', async () => {
-    const { page } = c;
+    const { page, url } = c;
+    await page.goto(`${url}/models/tiny`);
     await page.getByRole('button', { name: 'Deploy…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('Server plan (dry run)').waitFor();

@@ -23,7 +23,8 @@ export function ModelDetail() {
   const contextSize = chosenContext ?? Math.min(4096, model.data?.contextLength ?? 4096);
   const [parallel, setParallel] = useState(1);
   const [debounced] = useDebouncedValue({ contextSize, parallel }, 300);
-  const requirements = useRequirements(name, debounced.contextSize, debounced.parallel);
+  // Asked once the model is known, so the first figure is at its default context, not a guess.
+  const requirements = useRequirements(model.data ? name : '', debounced.contextSize, debounced.parallel);
   const [deploying, setDeploying] = useState(false);
   const m = model.data;
 
@@ -83,7 +84,7 @@ export function ModelDetail() {
             </Card>
             {requirements.data && <FleetFit r={requirements.data} />}
             {deploying && requirements.data && (
-              <DeployDialog opened model={m} models={models.data?.items ?? [m]} initialContextSize={debounced.contextSize} initialParallel={debounced.parallel} onClose={() => setDeploying(false)} />
+              <DeployDialog opened model={m} models={models.data?.items ?? [m]} initialContextSize={contextSize} initialParallel={parallel} onClose={() => setDeploying(false)} />
             )}
           </>
         )}

@@ -99,6 +99,8 @@ describe('console: models and the deploy dialog', () => {
     await expectText(dialog.getByTestId('count-status'), /^need 1 more$/i);
     await dialog.getByLabel('Prefer gpu-l4').check();
     await expectText(dialog.getByTestId('count-status'), /^exact requirement met$/i);
+    // …and the server plans again with it, trying it first.
+    await expectText(dialog.getByTestId('rule-preferred-nodes'), /preferred nodes gpu-l4 are candidates/);
     await screenshot(page, '32-deploy-dialog-fit');
 
     // A larger context and more sequences: the verdicts follow with the api's new figure.

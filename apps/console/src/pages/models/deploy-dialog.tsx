@@ -238,7 +238,7 @@ function Configure(p: ConfigureProps) {
                     <Table.Tr>
                       <Table.Th>Prefer</Table.Th>
                       <Table.Th>Node</Table.Th>
-                      <Table.Th>Status</Table.Th>
+                      <Table.Th w={120}>Status</Table.Th>
                       <Table.Th>GPUs · free</Table.Th>
                       <Table.Th>Fit of one replica</Table.Th>
                     </Table.Tr>
@@ -384,7 +384,7 @@ function NodeStatus({ node: n }: { node: Schemas['NodeDto'] }) {
   return (
     <Stack gap={2}>
       <Group gap={4} wrap="nowrap">
-        <Badge size="sm" color={n.status === 'Ready' ? 'teal' : 'red'} style={{ flexShrink: 0 }}>
+        <Badge size="sm" color={n.status === 'Ready' ? 'teal' : 'red'} style={{ flexShrink: 0, overflow: 'visible' }} miw="fit-content">
           {n.status}
         </Badge>
         {!n.approved && (

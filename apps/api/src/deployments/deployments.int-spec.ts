@@ -107,6 +107,23 @@ describe('deployments: plans with every rule and its numbers (in-process api, re
     expect((two.body as { plan: Plan }).plan.replicas).toHaveLength(2);
   });
 
+  it("reports the team's GPU quota and what its stored deployments hold, beside the quota rules", async () => {
+    const whoami = (await t.root('/api/v1/whoami')).body as { teamId: string };
+    const stored = ((await t.root('/api/v1/deployments')).body as { items: { plan: Plan }[] }).items;
+    const heldBytes = stored.flatMap((d) => d.plan.replicas.flatMap((r) => r.nodes.flatMap((n) => n.gpus.map((g) => g.bytes)))).reduce((a, b) => a + b, 0);
+    const heldGpus = new Set(stored.flatMap((d) => d.plan.replicas.flatMap((r) => r.nodes.flatMap((n) => n.gpus.map((g) => `${n.name}/${g.index}`))))).size;
+    expect(heldBytes).toBeGreaterThan(0);
+    expect((await t.root(`/api/v1/teams/${whoami.teamId}`, { method: 'PATCH', body: { quotaGpus: 4, quotaGpuMemoryBytes: 100 * GiB } })).status).toBe(200);
+    try {
+      const plan = (await dryRun({ name: 'quota-view', model: 'tiny' })).body as Plan & { quota: unknown };
+      expect(plan.quota).toEqual({ gpus: 4, gpuMemoryBytes: 100 * GiB, usedGpus: heldGpus, usedGpuMemoryBytes: heldBytes });
+      expect(plan.rules.find((r) => r.rule === 'quota-memory')).toMatchObject({ passed: true });
+    } finally {
+      await t.root(`/api/v1/teams/${whoami.teamId}`, { method: 'PATCH', body: { quotaGpus: null, quotaGpuMemoryBytes: null } });
+    }
+    expect(((await dryRun({ name: 'quota-view', model: 'tiny' })).body as { quota: unknown }).quota).toMatchObject({ gpus: null, gpuMemoryBytes: null, usedGpuMemoryBytes: heldBytes });
+  });
+
   it('plans with an admin\'s memory figure in place of the estimate, and back', async () => {
     const set = async (bytes: number | null) => t.root('/api/v1/models/llama-3.1-70b-q8', { method: 'PATCH', body: { memoryOverrideBytes: bytes } });
     expect((await set(300 * GiB)).body).toMatchObject({ memoryOverrideBytes: 300 * GiB });

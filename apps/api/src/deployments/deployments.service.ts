@@ -218,7 +218,8 @@ export class DeploymentsService {
     const rules: PlanRuleResult[] = [...result.rules];
     if (model.headerOnly) rules.push({ rule: 'deployable' as PlanRuleResult['rule'], passed: false, blocks: 'apply', message: `${model.name} is a header-only file (no weights): it plans, and never deploys` });
     const plan: DeploymentPlan = { ...result, rules, applicable: result.applicable && !model.headerOnly };
-    return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryBreakdown(requirements), yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
+    const quota = { gpus: team.quotaGpus, gpuMemoryBytes: team.quotaGpuMemoryBytes, usedGpus: promised.teamGpus.get(teamId)?.size ?? 0, usedGpuMemoryBytes: promised.teamBytes.get(teamId) ?? 0 };
+    return { dto, teamId, model, runtime, plan: { ...plan, memory: memoryBreakdown(requirements), quota, yaml: this.yaml(dto, teamId, runtime, plan) } as DeploymentPlanDto };
   }
 
   /** GPU bytes promised to stored deployments (but the one being replaced), per node GPU and per team; on-demand replicas above their floor are not. */

@@ -70,14 +70,15 @@ describe('model catalog: registration from a GGUF header (in-process api, real P
     const res = await register({ name: 'tiny-real', source: file('tiny.gguf', tiny) });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'tiny-real', headerOnly: false, architecture: 'llama', sizeBytes: tiny.length, teamId: null });
-    expect((await t.root('/api/v1/models/tiny-real')).body).toMatchObject({ name: 'tiny-real' });
+    // The catalog card's facts: family, quantization (general.file_type 0 = F32) and tool support (its ChatML template takes no tools).
+    expect((await t.root('/api/v1/models/tiny-real')).body).toMatchObject({ name: 'tiny-real', family: 'llama', quantization: 'F32', toolSupport: false });
   });
 
   it('registers a header-only 70B of real shape for planning, marked as never deployable', async () => {
     const header = encodeGguf(buildLlamaHeader(LLAMA_PRESETS['llama-3-70b']), { headerOnly: true });
     const res = await register({ name: 'llama-3-70b-shape', source: file('llama-3-70b.gguf', header) });
     expect(res.status).toBe(201);
-    expect(res.body as Model).toMatchObject({ headerOnly: true, layers: 80, contextLength: 8192, sizeBytes: header.length });
+    expect(res.body as Model).toMatchObject({ headerOnly: true, layers: 80, contextLength: 8192, sizeBytes: header.length, toolSupport: null });
   });
 
   it('reads only the header of an http(s) source that serves byte ranges', async () => {

@@ -1251,6 +1251,18 @@ export interface components {
             sha256: string | null;
             /** @example llama */
             architecture: string;
+            /**
+             * @description The family for filtering: the GGUF `general.basename` lower-cased, else the architecture
+             * @example llama
+             */
+            family: string;
+            /**
+             * @description `general.file_type` as llama.cpp names it; null when the file does not say
+             * @example Q4_K_M
+             */
+            quantization: string | null;
+            /** @description The chat template renders tool definitions (it mentions `tools`); null when the file has no chat template or was not read by the catalog */
+            toolSupport: boolean | null;
             /** @description Context the model was trained for, in tokens */
             contextLength: number | null;
             layers: number | null;
@@ -1898,6 +1910,16 @@ export interface components {
             /** @description What the estimate assumed or could not model */
             notes: string[];
         };
+        PlanQuotaDto: {
+            /** @description GPUs the team may hold; null: no limit */
+            gpus: number | null;
+            /** @description GPU bytes the team may hold; null: no limit */
+            gpuMemoryBytes: number | null;
+            /** @description Distinct GPUs the team's other deployments are planned on */
+            usedGpus: number;
+            /** @description GPU bytes the team's other deployments are planned to hold */
+            usedGpuMemoryBytes: number;
+        };
         DeploymentPlanDto: {
             /** @description Every rule that decides feasibility passed */
             feasible: boolean;
@@ -1908,6 +1930,8 @@ export interface components {
             rules: components["schemas"]["PlanRuleDto"][];
             replicas: components["schemas"]["PlannedReplicaDto"][];
             memory: components["schemas"]["MemoryBreakdownDto"];
+            /** @description The owner team's quota and use before this deployment (the quota rules check this plan against it) */
+            quota: components["schemas"]["PlanQuotaDto"];
             /** @description The deployment as it would be stored, for a person to review */
             yaml: string;
         };

@@ -10,6 +10,10 @@ export interface ModelFileFacts {
   layers: number | null;
   embedding: number | null;
   parameterBytes: number;
+  /** Read from the GGUF at registration (libs/models ModelFacts); absent for rows registered before, and for models agents announce. */
+  family?: string;
+  quantization?: string | null;
+  toolSupport?: boolean | null;
   /**
    * How agents serve the file, as they announced it at registration: the largest context per
    * sequence among them (so a check against it never refuses what one replica could serve) and

@@ -1,4 +1,5 @@
 import type { GgufHeader, GgufPlainValue } from '../gguf/gguf-reader';
+import { fileTypeName } from './model-shape';
 
 export interface ModelFacts {
   architecture: string;
@@ -8,6 +9,17 @@ export interface ModelFacts {
   embedding: number | null;
   /** Bytes of weights (the sum of tensor sizes). */
   parameterBytes: number;
+  /** The model family for a catalog's filter: `general.basename` lower-cased, else the architecture. */
+  family: string;
+  /** `general.file_type` as llama.cpp names it (`Q4_K_M`), or null when absent or unknown. */
+  quantization: string | null;
+  /** Whether the chat template handles tool definitions (it mentions `tools`); null when the file has no chat template. */
+  toolSupport: boolean | null;
+}
+
+/** A chat template that can render tool definitions refers to the `tools` variable (Llama 3.1, Qwen 2.5, Mistral, Hermes…). */
+export function templateSupportsTools(template: string): boolean {
+  return /\btools\b/.test(template);
 }
 
 function num(v: GgufPlainValue | undefined): number | null {
@@ -19,6 +31,8 @@ function num(v: GgufPlainValue | undefined): number | null {
 export function modelFacts(header: GgufHeader): ModelFacts {
   const arch = typeof header.metadata['general.architecture'] === 'string' ? (header.metadata['general.architecture'] as string) : 'unknown';
   const name = header.metadata['general.name'];
+  const basename = header.metadata['general.basename'];
+  const template = header.metadata['tokenizer.chat_template'];
   return {
     architecture: arch,
     name: typeof name === 'string' ? name : null,
@@ -26,6 +40,9 @@ export function modelFacts(header: GgufHeader): ModelFacts {
     layers: num(header.metadata[`${arch}.block_count`]),
     embedding: num(header.metadata[`${arch}.embedding_length`]),
     parameterBytes: header.tensorBytes,
+    family: typeof basename === 'string' && basename.trim() ? basename.trim().toLowerCase() : arch,
+    quantization: fileTypeName(num(header.metadata['general.file_type'])),
+    toolSupport: typeof template === 'string' ? templateSupportsTools(template) : null,
   };
 }
 

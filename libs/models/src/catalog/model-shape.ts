@@ -22,6 +22,11 @@ const FILE_TYPE_NAMES: Readonly<Record<number, string>> = {
   32: 'BF16',
 };
 
+/** llama.cpp's name of a `general.file_type` (`15` → `Q4_K_M`), or null when absent or unknown. */
+export function fileTypeName(fileType: number | null): string | null {
+  return fileType === null ? null : (FILE_TYPE_NAMES[fileType] ?? null);
+}
+
 /**
  * What the catalog stores about a model and what the memory estimate needs, read from a
  * GGUF header alone (a header-only file gives the same shape as the full one).
@@ -160,7 +165,7 @@ export function modelShape(header: GgufHeader): ModelShape {
   return {
     architecture,
     name: typeof md['general.name'] === 'string' ? (md['general.name'] as string) : null,
-    fileType: fileTypeNumber === null ? null : (FILE_TYPE_NAMES[fileTypeNumber] ?? null),
+    fileType: fileTypeName(fileTypeNumber),
     tensorTypes,
     parameterCount,
     layers,

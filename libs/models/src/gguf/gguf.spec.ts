@@ -101,6 +101,19 @@ describe('GGUF writer and reader', () => {
     expect(problems).toEqual(['llama.feed_forward_length is missing', 'llama.attention.head_count is missing']);
   });
 
+  it('gives the catalog a family, the quantization and whether the chat template takes tools', () => {
+    expect(modelFacts(header)).toMatchObject({ family: 'llama', quantization: 'F32', toolSupport: false });
+    const doc = buildTinyLlama();
+    const metadata = new Map(doc.metadata);
+    metadata.set('general.basename', gguf.str('Meta-Llama-3.1'));
+    metadata.set('general.file_type', gguf.u32(15));
+    metadata.set('tokenizer.chat_template', gguf.str("{% if tools %}{{ tools | tojson }}{% endif %}{% for m in messages %}{{ m['content'] }}{% endfor %}"));
+    expect(modelFacts(decodeGgufHeader(encodeGguf({ ...doc, metadata })))).toMatchObject({ family: 'meta-llama-3.1', quantization: 'Q4_K_M', toolSupport: true });
+    metadata.delete('tokenizer.chat_template');
+    metadata.set('general.file_type', gguf.u32(9999));
+    expect(modelFacts(decodeGgufHeader(encodeGguf({ ...doc, metadata })))).toMatchObject({ quantization: null, toolSupport: null });
+  });
+
   it('refuses a file that is not GGUF or is cut short', () => {
     expect(() => decodeGgufHeader(Buffer.from('not a gguf file at all'))).toThrow(GgufFormatError);
     expect(() => decodeGgufHeader(tiny.subarray(0, 100))).toThrow(/ends inside its GGUF header/);

@@ -25,6 +25,14 @@ export class PlannedReplicaDto {
   @ApiProperty({ type: [PlannedNodeDto] }) nodes!: PlannedNodeDto[];
 }
 
+/** The owner team's GPU quota and what its stored deployments already hold (their planned GPU shares). */
+export class PlanQuotaDto {
+  @ApiProperty({ type: Number, nullable: true, description: 'GPUs the team may hold; null: no limit' }) gpus!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'GPU bytes the team may hold; null: no limit' }) gpuMemoryBytes!: number | null;
+  @ApiProperty({ description: "Distinct GPUs the team's other deployments are planned on" }) usedGpus!: number;
+  @ApiProperty({ description: "GPU bytes the team's other deployments are planned to hold" }) usedGpuMemoryBytes!: number;
+}
+
 /** A deployment plan: what goes where, every rule with its verdict, and the configuration as YAML. */
 export class DeploymentPlanDto {
   @ApiProperty({ description: 'Every rule that decides feasibility passed' }) feasible!: boolean;
@@ -34,6 +42,7 @@ export class DeploymentPlanDto {
   @ApiProperty({ type: [PlanRuleDto] }) rules!: PlanRuleDto[];
   @ApiProperty({ type: [PlannedReplicaDto] }) replicas!: PlannedReplicaDto[];
   @ApiProperty({ type: MemoryBreakdownDto }) memory!: MemoryBreakdownDto;
+  @ApiProperty({ type: PlanQuotaDto, description: "The owner team's quota and use before this deployment (the quota rules check this plan against it)" }) quota!: PlanQuotaDto;
   @ApiProperty({ description: 'The deployment as it would be stored, for a person to review' }) yaml!: string;
 }
 

@@ -46,6 +46,9 @@ export class ModelDto {
   @ApiProperty({ description: 'Bytes of the file' }) sizeBytes!: number;
   @ApiProperty({ type: String, nullable: true }) sha256!: string | null;
   @ApiProperty({ example: 'llama' }) architecture!: string;
+  @ApiProperty({ example: 'llama', description: 'The family for filtering: the GGUF `general.basename` lower-cased, else the architecture' }) family!: string;
+  @ApiProperty({ type: String, nullable: true, example: 'Q4_K_M', description: '`general.file_type` as llama.cpp names it; null when the file does not say' }) quantization!: string | null;
+  @ApiProperty({ type: Boolean, nullable: true, description: 'The chat template renders tool definitions (it mentions `tools`); null when the file has no chat template or was not read by the catalog' }) toolSupport!: boolean | null;
   @ApiProperty({ type: Number, nullable: true, description: 'Context the model was trained for, in tokens' }) contextLength!: number | null;
   @ApiProperty({ type: Number, nullable: true }) layers!: number | null;
   @ApiProperty({ type: Number, nullable: true }) embedding!: number | null;
@@ -67,6 +70,9 @@ export function toModelDto(m: ModelRecord): ModelDto {
     sizeBytes: m.sizeBytes,
     sha256: m.sha256,
     architecture: m.facts.architecture,
+    family: m.facts.family ?? m.facts.architecture,
+    quantization: m.facts.quantization ?? (m.facts.shape as { fileType?: string | null } | undefined)?.fileType ?? null,
+    toolSupport: m.facts.toolSupport ?? null,
     contextLength: m.facts.contextLength,
     layers: m.facts.layers,
     embedding: m.facts.embedding,

@@ -1,0 +1,55 @@
+import { useMemo } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { ApiError, apiErrorOf, authorizedFetch, data, type Credentials, type Schemas } from '../../api/client';
+import { useApi } from '../../auth/session';
+import type { Plan, DeploymentBody } from './deploy-spec';
+import { promisedBytes } from './fit';
+
+export type Requirements = Schemas['RequirementsDto'];
+
+/** The fleet as the planner sees it: nodes, and the GPU bytes stored deployments' plans promise on them (refreshed every few seconds). */
+export function useFleet() {
+  const { api } = useApi();
+  const nodes = useQuery({ queryKey: ['nodes'], queryFn: () => data(api.GET('/api/v1/nodes')), refetchInterval: 5000 });
+  const deployments = useQuery({ queryKey: ['deployments', 'plans'], queryFn: () => data(api.GET('/api/v1/deployments', { params: { query: { limit: 200 } } })), refetchInterval: 5000 });
+  const promised = useMemo(() => promisedBytes((deployments.data?.items ?? []).map((d) => d.plan)), [deployments.data]);
+  return { nodes, deployments, promised };
+}
+
+/** Whether the fleet is hidden from the caller (nodes are for superadmins): then the server's plan is the only fit check. */
+export const fleetHidden = (error: unknown): boolean => error instanceof ApiError && error.status === 403;
+
+export const FLEET_HIDDEN_NOTE = 'The nodes are visible to superadmins only; the server plan checks your deployment against the whole fleet.';
+
+/** GPU memory one replica of the model needs at a context size and parallel sequences. */
+export function useRequirements(model: string, contextSize: number, parallel: number) {
+  const { api } = useApi();
+  const valid = Number.isInteger(contextSize) && contextSize >= 1 && Number.isInteger(parallel) && parallel >= 1;
+  return useQuery({
+    queryKey: ['requirements', model, contextSize, parallel],
+    queryFn: () => data(api.GET('/api/v1/models/{name}/requirements', { params: { path: { name: model }, query: { contextSize, parallel } } })),
+    enabled: valid && !!model,
+    placeholderData: (previous) => previous,
+    retry: false,
+  });
+}
+
+export interface DryRun {
+  /** The plan: on 200, and on a 422 that carries it (infeasible: every rule with its numbers). */
+  plan: Plan | null;
+  refusal: ApiError | null;
+}
+
+/** POST /api/v1/deployments?dryRun=true: the plan, or the refusal and the plan it carries. */
+export async function dryRun(credentials: Credentials, body: DeploymentBody): Promise<DryRun> {
+  const res = await authorizedFetch(credentials)('/api/v1/deployments?dryRun=true', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.ok) return { plan: (await res.json()) as Plan, refusal: null };
+  const refusal = await apiErrorOf(res);
+  let plan: Plan | null = null;
+  try {
+    plan = ((await res.json()) as { plan?: Plan }).plan ?? null;
+  } catch {
+    // no body: the refusal says it all
+  }
+  return { plan, refusal };
+}

@@ -107,7 +107,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's team's jobs (superadmins: all), newest first, cursor-paginated */
+        /** The caller's team's jobs (superadmins: all, or one team's with `teamId`), newest first, cursor-paginated; filters: status, model */
         get: operations["JobsController_list"];
         put?: never;
         /** Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once */
@@ -1364,6 +1364,11 @@ export interface components {
             object: "job";
             /** @enum {string} */
             status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
+            /**
+             * Format: uuid
+             * @description The team the job ran for
+             */
+            team_id: string;
             model: string;
             /** @enum {string} */
             kind: "chat" | "completion";
@@ -3274,6 +3279,8 @@ export interface operations {
                 limit?: number;
                 status?: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
                 model?: string;
+                /** @description Superadmins: one team's jobs only (others always see their own team's) */
+                teamId?: string;
                 /** @description `next_cursor` of the previous page */
                 cursor?: string;
             };
@@ -3315,7 +3322,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Requires a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope) */
+            /** @description Requires a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3323,7 +3330,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "insufficient_scope";
+                        code?: "insufficient_scope" | "forbidden";
                     };
                 };
             };

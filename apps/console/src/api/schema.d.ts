@@ -1232,40 +1232,20 @@ export interface components {
             object: "text_completion";
             choices: components["schemas"]["CompletionChoiceDto"][];
         };
-        ModelDto: {
-            /** Format: uuid */
+        OpenAiModelDto: {
+            /** @example demo */
             id: string;
-            /** @example llama-3.1-8b-instruct-q4 */
-            name: string;
-            /**
-             * Format: uuid
-             * @description null: every team may use it
-             */
-            teamId: string | null;
-            /** @description null: announced by an agent */
-            source: string | null;
-            /** @description The file has no weights: it validates and plans, and never deploys */
-            headerOnly: boolean;
-            /** @description Bytes of the file */
-            sizeBytes: number;
-            sha256: string | null;
-            /** @example llama */
-            architecture: string;
-            /** @description Context the model was trained for, in tokens */
-            contextLength: number | null;
-            layers: number | null;
-            embedding: number | null;
-            /** @description Bytes of weights (the sum of the tensors) */
-            parameterBytes: number;
-            /** @description GPU bytes per replica an admin set in place of the estimate */
-            memoryOverrideBytes: number | null;
-            /** Format: date-time */
-            createdAt: string;
+            /** @enum {string} */
+            object: "model";
+            /** @description Unix seconds */
+            created: number;
+            /** @example gridline */
+            owned_by: string;
         };
         ModelListDto: {
             /** @enum {string} */
             object: "list";
-            data: components["schemas"]["ModelDto"][];
+            data: components["schemas"]["OpenAiModelDto"][];
         };
         CreateJobDto: {
             /**
@@ -1802,6 +1782,36 @@ export interface components {
              * @description The owning team (superadmins only; default: global for superadmins, the caller's team for team admins)
              */
             teamId?: string;
+        };
+        ModelDto: {
+            /** Format: uuid */
+            id: string;
+            /** @example llama-3.1-8b-instruct-q4 */
+            name: string;
+            /**
+             * Format: uuid
+             * @description null: every team may use it
+             */
+            teamId: string | null;
+            /** @description null: announced by an agent */
+            source: string | null;
+            /** @description The file has no weights: it validates and plans, and never deploys */
+            headerOnly: boolean;
+            /** @description Bytes of the file */
+            sizeBytes: number;
+            sha256: string | null;
+            /** @example llama */
+            architecture: string;
+            /** @description Context the model was trained for, in tokens */
+            contextLength: number | null;
+            layers: number | null;
+            embedding: number | null;
+            /** @description Bytes of weights (the sum of the tensors) */
+            parameterBytes: number;
+            /** @description GPU bytes per replica an admin set in place of the estimate */
+            memoryOverrideBytes: number | null;
+            /** Format: date-time */
+            createdAt: string;
         };
         ModelPageDto: {
             items: components["schemas"]["ModelDto"][];
@@ -3212,7 +3222,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelDto"];
+                    "application/json": components["schemas"]["OpenAiModelDto"];
                 };
             };
             /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */

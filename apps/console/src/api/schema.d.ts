@@ -1373,40 +1373,49 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last */
             next_cursor: string | null;
         };
+        UsageTeamDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        UsageKeyDto: {
+            /** @enum {string} */
+            kind: "keypair" | "token";
+            /** Format: uuid */
+            id: string;
+            /** @description The keypair's access key or the token's name */
+            label: string;
+        };
+        UsageUserDto: {
+            /** Format: uuid */
+            id: string;
+            email: string | null;
+        };
+        UsageOutcomesDto: {
+            succeeded: number;
+            failed: number;
+            cancelled: number;
+            expired: number;
+            /** @description Not ended yet */
+            open: number;
+        };
         TimingDto: {
             mean: number | null;
             p50: number | null;
         };
         UsageRowDto: {
-            team: {
-                id?: string;
-                name?: string;
-            } | null;
+            team: components["schemas"]["UsageTeamDto"] | null;
             model: string | null;
             /** @description A keypair (its access key) or a bearer token (its name) */
-            key: {
-                /** @enum {string} */
-                kind?: "keypair" | "token";
-                id?: string;
-                label?: string;
-            } | null;
-            user: {
-                id?: string;
-                email?: string | null;
-            } | null;
+            key: components["schemas"]["UsageKeyDto"] | null;
+            user: components["schemas"]["UsageUserDto"] | null;
             /**
              * @description UTC day
              * @example 2026-12-01
              */
             day: string | null;
             requests: number;
-            outcomes: {
-                succeeded?: number;
-                failed?: number;
-                cancelled?: number;
-                expired?: number;
-                open?: number;
-            };
+            outcomes: components["schemas"]["UsageOutcomesDto"];
             promptTokens: number;
             /** @description Of promptTokens, those found in the replica's KV cache */
             cachedPromptTokens: number;

@@ -46,10 +46,21 @@ export function PlaygroundPage() {
   const abort = useRef<AbortController | null>(null);
   const viewport = useRef<HTMLDivElement>(null);
 
+  // Which models have a deployment (a bearer token of the inference scope cannot read them: then every model is listed alike).
+  const deployments = useQuery({
+    queryKey: ['deployments', 'for-playground'],
+    queryFn: () => data(api.GET('/api/v1/deployments', { params: { query: { limit: 200 } } })),
+    enabled: credentials.kind === 'keypair',
+    retry: false,
+  });
   const modelIds = (models.data?.data ?? []).map((m) => m.id);
+  const deployed = new Set((deployments.data?.items ?? []).map((d) => d.model));
+  const serving = modelIds.filter((m) => deployed.has(m));
+  const others = modelIds.filter((m) => !deployed.has(m));
+  const choices = serving.length ? [{ group: 'Deployed', items: serving }, { group: 'Not deployed (load on demand or refused)', items: others }] : modelIds;
   useEffect(() => {
-    if (!model && modelIds.length) setModel(modelIds[0]);
-  }, [model, modelIds]);
+    if (!model && modelIds.length && !deployments.isLoading) setModel(serving[0] ?? modelIds[0]);
+  }, [model, modelIds, serving, deployments.isLoading]);
   useEffect(() => {
     viewport.current?.scrollTo({ top: viewport.current.scrollHeight });
   }, [messages]);
@@ -141,7 +152,7 @@ export function PlaygroundPage() {
               <Select
                 label="Model"
                 placeholder={models.isLoading ? 'Loading…' : 'No models'}
-                data={modelIds}
+                data={choices}
                 value={model}
                 onChange={setModel}
                 searchable
@@ -246,7 +257,7 @@ function AnswerCard({ stats }: { stats: AnswerStats }) {
     <Card withBorder padding="md" mt="md" data-testid="answer-stats">
       <Group justify="space-between" mb="xs">
         <Text fw={600}>Last answer</Text>
-        {stats.stopped ? <Badge color="gray">stopped</Badge> : stats.finishReason ? <Badge color="green">{stats.finishReason}</Badge> : <Badge color="blue">streaming</Badge>}
+        {stats.stopped ? <Badge color="gray">stopped</Badge> : stats.finishReason ? <Badge color={stats.finishReason === 'stop' ? 'green' : 'yellow'}>finish: {stats.finishReason}</Badge> : <Badge color="blue">streaming</Badge>}
       </Group>
       <Stack gap={4}>
         {rows.map(([label, value, testid, hint]) => (

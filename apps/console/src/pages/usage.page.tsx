@@ -117,17 +117,16 @@ export function UsagePage() {
 
   const columns: DataTableColumn<Row>[] = [
     ...(groups.includes('team') ? [{ accessor: 'team', sortable: true, render: (r: Row) => r.team?.name ?? '—' }] : []),
-    ...(groups.includes('model') ? [{ accessor: 'model', sortable: true, render: (r: Row) => r.model ?? '—' }] : []),
+    ...(groups.includes('model') ? [{ accessor: 'model', sortable: true, noWrap: true, render: (r: Row) => r.model ?? '—' }] : []),
     ...(groups.includes('key') ? [{ accessor: 'key', render: (r: Row) => (r.key ? `${r.key.kind}: ${r.key.label}` : '—') }] : []),
     ...(groups.includes('user') ? [{ accessor: 'user', render: (r: Row) => r.user?.email ?? r.user?.id?.slice(0, 8) ?? '—' }] : []),
-    ...(groups.includes('day') ? [{ accessor: 'day', sortable: true, render: (r: Row) => r.day ?? '—' }] : []),
+    ...(groups.includes('day') ? [{ accessor: 'day', sortable: true, noWrap: true, render: (r: Row) => r.day ?? '—' }] : []),
     { accessor: 'requests', sortable: true, textAlign: 'right', render: (r) => formatCount(r.requests) },
-    { accessor: 'outcomes', title: 'OK / failed / cancelled', textAlign: 'right', render: (r) => `${r.outcomes.succeeded} / ${r.outcomes.failed + r.outcomes.expired} / ${r.outcomes.cancelled}` },
+    { accessor: 'outcomes', title: 'OK / failed / cancelled', noWrap: true, textAlign: 'right', render: (r) => `${r.outcomes.succeeded} / ${r.outcomes.failed + r.outcomes.expired} / ${r.outcomes.cancelled}` },
     { accessor: 'promptTokens', title: 'Prompt tokens', sortable: true, textAlign: 'right', render: (r) => formatCount(r.promptTokens) },
     { accessor: 'completionTokens', title: 'Completion tokens', sortable: true, textAlign: 'right', render: (r) => formatCount(r.completionTokens) },
     { accessor: 'totalTokens', title: 'Total tokens', sortable: true, textAlign: 'right', render: (r) => <Text size="sm" fw={600}>{formatCount(r.promptTokens + r.completionTokens)}</Text> },
-    { accessor: 'firstTokenMs', title: 'First token p50', textAlign: 'right', render: (r) => formatMs(r.firstTokenMs.p50) },
-    { accessor: 'totalMs', title: 'Total p50', textAlign: 'right', render: (r) => formatMs(r.totalMs.p50) },
+    { accessor: 'firstTokenMs', title: 'p50 first token / total', textAlign: 'right', noWrap: true, render: (r) => `${formatMs(r.firstTokenMs.p50)} / ${formatMs(r.totalMs.p50)}` },
   ];
 
   return (
@@ -189,7 +188,7 @@ export function UsagePage() {
                 withLegend
                 legendProps={{ verticalAlign: 'bottom' }}
                 valueFormatter={(v) => formatCount(v)}
-                series={perDay.series.map((name, i) => ({ name, color: COLORS[i % COLORS.length] }))}
+                series={perDay.series.map((x, i) => ({ name: x.key, label: x.name, color: COLORS[i % COLORS.length] }))}
                 data-testid="usage-chart-days"
               />
             )}

@@ -12,10 +12,13 @@ export interface UsageItem {
 export type SplitBy = 'team' | 'model';
 
 export interface DaySeries {
-  /** One row per UTC day of the range, oldest first: `day` and one number per series name. */
+  /** One row per UTC day of the range, oldest first: `day` and one number per series key. */
   data: Record<string, string | number>[];
-  /** Series names, largest total first. */
-  series: string[];
+  /**
+   * Series, largest total first, without those that used no tokens. Keys are `s0`, `s1`…: a chart
+   * library reads a dotted key (a model called `llama-3.1-8b`) as a path into the row.
+   */
+  series: { key: string; name: string }[];
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -46,10 +49,13 @@ export function tokensPerDay(items: readonly UsageItem[], by: SplitBy, days: rea
     row.set(name, (row.get(name) ?? 0) + tokens);
     cells.set(item.day, row);
   }
-  const series = [...totals.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  const series = [...totals.entries()]
+    .filter(([, total]) => total > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name], i) => ({ key: `s${i}`, name }));
   const data = days.map((day) => {
     const row: Record<string, string | number> = { day };
-    for (const name of series) row[name] = cells.get(day)?.get(name) ?? 0;
+    for (const { key, name } of series) row[key] = cells.get(day)?.get(name) ?? 0;
     return row;
   });
   return { data, series };

@@ -82,7 +82,7 @@ describe('console: playground, jobs, teams, usage', () => {
     const row = page.getByRole('row').filter({ hasText: chatJob.id.slice(0, 8) });
     await row.waitFor();
     const cells = await row.innerText();
-    expect(cells).toContain('succeeded');
+    expect(cells).toMatch(/succeeded/i);
     expect(cells).toContain(`${chatJob.usage?.prompt_tokens} / ${chatJob.usage?.completion_tokens}`);
     expect(cells).toContain('gpu-'); // the node's name, not its id
     await screenshot(page, '50-jobs');
@@ -101,12 +101,56 @@ describe('console: playground, jobs, teams, usage', () => {
     // A finished job offers no cancel.
     expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
     await screenshot(page, '51-job-detail');
+
+    // The list filters by team (superadmins): this team's jobs, none of an unknown team's.
+    const mine = (await c.client.json<{ data: Job[] }>('GET', `/api/v1/jobs?teamId=${chatJob.team_id}`)).body.data;
+    expect(mine.map((j) => j.id)).toContain(chatJob.id);
+    expect((await c.client.json<{ data: Job[] }>('GET', '/api/v1/jobs?teamId=00000000-0000-4000-8000-000000000000')).body.data).toEqual([]);
+  }, 60_000);
+
+  it('cancels a waiting job from its detail, after a confirmation', async () => {
+    // A model that fits on no node: its job waits in the queue.
+    const submitted = await c.client.json<Job>('POST', '/api/v1/jobs', { model: 'llama-3.1-70b-q8', messages: [{ role: 'user', content: 'Hello.' }], max_tokens: 4 });
+    expect(submitted.status).toBe(202);
+    await page.goto(`${c.url}/jobs/${submitted.body.id}`);
+    await expectText(page.getByTestId('job-status'), /queued/i);
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Keep it' }).click();
+    expect((await c.client.json<Job>('GET', `/api/v1/jobs/${submitted.body.id}`)).body.status).toBe('queued');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await dialog.getByRole('button', { name: 'Cancel job' }).click();
+    await expectText(page.getByTestId('job-status'), /cancelled/i);
+    expect((await c.client.json<Job>('GET', `/api/v1/jobs/${submitted.body.id}`)).body.status).toBe('cancelled');
+    // The dialog closes and an ended job offers no cancel.
+    await until('no cancel button left', async () => ((await page.getByRole('button', { name: 'Cancel job' }).count()) === 0 ? true : undefined), 10_000);
+  }, 60_000);
+
+  it('creates a team and adds a member to it, as the api then lists them', async () => {
+    await page.getByRole('link', { name: 'Teams and keys' }).click();
+    await page.getByRole('button', { name: 'New team' }).click();
+    await page.getByLabel('Name').fill('research');
+    await page.getByLabel('Fair-share weight').fill('3');
+    await page.getByRole('button', { name: 'Create team' }).click();
+    await page.getByRole('heading', { name: 'research' }).waitFor();
+    const teamId = /\/teams\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+    expect((await c.client.json<{ name: string; weight: number }>('GET', `/api/v1/teams/${teamId}`)).body).toMatchObject({ name: 'research', weight: 3 });
+
+    await page.getByRole('button', { name: 'Add member' }).click();
+    await page.getByLabel('E-mail').fill('ada@example.com');
+    await page.getByLabel('Display name').fill('Ada Lovelace');
+    await page.getByText('Team admin', { exact: true }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Add' }).click();
+    await page.getByRole('row').filter({ hasText: 'ada@example.com' }).waitFor();
+    const members = (await c.client.json<{ items: { email: string; role: string }[] }>('GET', `/api/v1/teams/${teamId}/members`)).body.items;
+    expect(members).toEqual([expect.objectContaining({ email: 'ada@example.com', role: 'team_admin' })]);
   }, 60_000);
 
   it('creates a keypair in Teams, shows its secret once, and sets a quota read back through the api', async () => {
     const whoami = (await c.client.json<{ teamId: string }>('GET', '/api/v1/whoami')).body;
     const team = (await c.client.json<{ name: string }>('GET', `/api/v1/teams/${whoami.teamId}`)).body;
     await page.getByRole('link', { name: 'Teams and keys' }).click();
+    await page.getByRole('row').filter({ hasText: 'research' }).waitFor();
     const row = page.getByRole('row').filter({ hasText: team.name });
     await row.waitFor();
     await screenshot(page, '60-teams');
@@ -141,6 +185,7 @@ describe('console: playground, jobs, teams, usage', () => {
     const quotas = (await c.client.json<{ limits: Record<string, number | null> | null }>('GET', `/api/v1/teams/${whoami.teamId}/quotas`)).body;
     expect(quotas.limits).toMatchObject({ tokensPerDay: 250000, requestsPerMinute: 600, maxConcurrentJobs: null });
     expect(await page.getByTestId('quota-requestsPerMinute-limit').innerText()).toBe('of 600 requests');
+    expect(await page.getByTestId('quota-maxConcurrentJobs-used').innerText()).toBe('No limit');
   }, 60_000);
 
   it("shows the chat's tokens on the usage page, as the api adds them up", async () => {

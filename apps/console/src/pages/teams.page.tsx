@@ -33,7 +33,7 @@ import { data, type Schemas } from '../api/client';
 import { isSuperadmin, useApi, type Whoami } from '../auth/session';
 import { formatAgo, formatBytes, formatCount } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
-import { LIMIT_FIELDS, formOf, putBodyOf, usedPercent, type LimitsForm } from './teams/quota-form';
+import { LIMIT_FIELDS, formOf, putBodyOf, usedPercent, type LimitsForm, type QuotasView } from './teams/quota-form';
 
 type Team = Schemas['TeamDto'];
 type Member = Schemas['MembershipDto'];
@@ -119,7 +119,7 @@ function TeamList() {
           noRecordsText="No teams"
           onRowClick={({ record }) => navigate(`/teams/${record.id}`)}
           columns={[
-            { accessor: 'name', render: (t) => <Text fw={500}>{t.name}{t.id === whoami.teamId && <Badge ml="xs" size="xs" variant="light">yours</Badge>}</Text> },
+            { accessor: 'name', render: (t) => <Text size="sm" fw={500}>{t.name}{t.id === whoami.teamId && <Badge ml="xs" size="xs" variant="light">yours</Badge>}</Text> },
             { accessor: 'weight', title: 'Fair-share weight', textAlign: 'right' },
             { accessor: 'quotaGpus', title: 'GPU quota', textAlign: 'right', render: (t) => (t.quotaGpus === null ? 'unlimited' : formatCount(t.quotaGpus)) },
             { accessor: 'quotaGpuMemoryBytes', title: 'GPU memory quota', textAlign: 'right', render: (t) => (t.quotaGpuMemoryBytes === null ? 'unlimited' : formatBytes(t.quotaGpuMemoryBytes)) },
@@ -602,7 +602,7 @@ function QuotasTab({ teamId }: { teamId: string }) {
   const quotas = useQuery({ queryKey: ['team', teamId, 'quotas'], queryFn: () => data(api.GET('/api/v1/teams/{id}/quotas', { params: { path: { id: teamId } } })), refetchInterval: 10_000 });
   const [form, setForm] = useState<LimitsForm | null>(null);
   const save = useMutation({
-    mutationFn: (f: LimitsForm) => data(api.PUT('/api/v1/teams/{id}/quotas', { params: { path: { id: teamId } }, body: putBodyOf(quotas.data!, f) })),
+    mutationFn: (v: { current: QuotasView; form: LimitsForm }) => data(api.PUT('/api/v1/teams/{id}/quotas', { params: { path: { id: teamId } }, body: putBodyOf(v.current, v.form) })),
     onSuccess: (q) => {
       client.setQueryData(['team', teamId, 'quotas'], q);
       setForm(null);
@@ -643,12 +643,14 @@ function QuotasTab({ teamId }: { teamId: string }) {
                   ) : (
                     <>
                       <Group gap={6} align="baseline" mt={4}>
-                        <Text size="xl" fw={700} data-testid={`quota-${f.key}-used`}>
-                          {formatCount(used ?? 0)}
+                        <Text size="xl" fw={700} c={limit === null ? 'dimmed' : undefined} data-testid={`quota-${f.key}-used`}>
+                          {limit === null ? 'No limit' : used === null ? '—' : formatCount(used)}
                         </Text>
-                        <Text size="sm" c="dimmed" data-testid={`quota-${f.key}-limit`}>
-                          {limit === null ? 'no limit' : `of ${formatCount(limit)} ${f.unit}`}
-                        </Text>
+                        {limit !== null && (
+                          <Text size="sm" c="dimmed" data-testid={`quota-${f.key}-limit`}>
+                            of {formatCount(limit)} {f.unit}
+                          </Text>
+                        )}
                       </Group>
                       <Progress mt="xs" value={pct ?? 0} color={pct !== null && pct >= 90 ? 'red' : pct !== null && pct >= 70 ? 'orange' : 'blue'} />
                     </>
@@ -661,7 +663,7 @@ function QuotasTab({ teamId }: { teamId: string }) {
             <Group justify="flex-end">
               {save.error && <Alert color="red" role="alert" py={6}>{errorText(save.error)}</Alert>}
               <Button variant="default" onClick={() => setForm(null)}>Cancel</Button>
-              <Button loading={save.isPending} onClick={() => save.mutate(form)}>Save limits</Button>
+              <Button loading={save.isPending} onClick={() => save.mutate({ current: q, form })}>Save limits</Button>
             </Group>
           )}
           {(q.keys.length > 0 || q.models.length > 0) && (

@@ -53,8 +53,8 @@ export function UsagePage() {
   });
 
   const items = chart.data?.items ?? [];
-  const days = valid ? daysBetween(from, to) : [];
-  const perDay = useMemo(() => tokensPerDay(items, split, days), [items, split, days.join()]); // eslint-disable-line react-hooks/exhaustive-deps
+  const days = useMemo(() => (valid ? daysBetween(from, to) : []), [valid, from, to]);
+  const perDay = useMemo(() => tokensPerDay(items, split, days), [items, split, days]);
   const totals = useMemo(() => totalsBy(items, split), [items, split]);
   const sum = grandTotal(items);
   const succeeded = items.reduce((n, i) => n + i.outcomes.succeeded, 0);

@@ -117,6 +117,7 @@ describe('console: playground, jobs, teams, usage', () => {
     await page.getByRole('button', { name: 'Cancel job' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('button', { name: 'Keep it' }).click();
+    await dialog.waitFor({ state: 'hidden' });
     expect((await c.client.json<Job>('GET', `/api/v1/jobs/${submitted.body.id}`)).body.status).toBe('queued');
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await dialog.getByRole('button', { name: 'Cancel job' }).click();

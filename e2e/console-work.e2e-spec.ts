@@ -145,6 +145,8 @@ describe('console: playground, jobs, teams, usage', () => {
     await page.getByRole('row').filter({ hasText: 'ada@example.com' }).waitFor();
     const members = (await c.client.json<{ items: { email: string; role: string }[] }>('GET', `/api/v1/teams/${teamId}/members`)).body.items;
     expect(members).toEqual([expect.objectContaining({ email: 'ada@example.com', role: 'team_admin' })]);
+    // The confirmation notice closes by itself (it would cover the header of the next screenshots).
+    await page.getByText('Member added').waitFor({ state: 'hidden' });
   }, 60_000);
 
   it('creates a keypair in Teams, shows its secret once, and sets a quota read back through the api', async () => {

@@ -36,9 +36,9 @@ export class JobsController {
   }
 
   @Get()
-  @ApiOperation({ summary: "The caller's team's jobs (superadmins: all), newest first, cursor-paginated" })
+  @ApiOperation({ summary: "The caller's team's jobs (superadmins: all, or one team's with `teamId`), newest first, cursor-paginated; filters: status, model" })
   @ApiOkResponse({ type: JobListDto })
-  @ApiErrors(QUERY_ERRORS, 'invalid_cursor')
+  @ApiErrors(QUERY_ERRORS, 'invalid_cursor', 'forbidden')
   async list(@CurrentPrincipal() p: Principal, @Query() q: JobQueryDto): Promise<JobListDto> {
     const page = await this.jobs.list(p, q);
     return { object: 'list', data: page.items.map(toJobDto), next_cursor: page.nextCursor };

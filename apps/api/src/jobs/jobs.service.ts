@@ -252,9 +252,11 @@ export class JobsService {
     return job;
   }
 
-  async list(p: Principal, q: { status?: string; model?: string; limit: number; cursor?: string }): Promise<JobPage> {
+  async list(p: Principal, q: { status?: string; model?: string; teamId?: string; limit: number; cursor?: string }): Promise<JobPage> {
     const status = q.status as JobStatus | undefined; // checked against JOB_STATUSES by JobQueryDto
-    const items = await this.jobs.list(scopeFor(p), { status, model: q.model, limit: q.limit + 1, before: q.cursor ? decodeCursor(q.cursor) : undefined });
+    if (q.teamId && p.role !== 'superadmin' && q.teamId !== p.teamId) throw new ApiError('forbidden', "only superadmins see other teams' jobs", { param: 'teamId' });
+    const scope = q.teamId ? TeamScope.team(q.teamId) : scopeFor(p);
+    const items = await this.jobs.list(scope, { status, model: q.model, limit: q.limit + 1, before: q.cursor ? decodeCursor(q.cursor) : undefined });
     const more = items.length > q.limit;
     const page = more ? items.slice(0, q.limit) : items;
     return { items: page, nextCursor: more ? encodeCursor(page[page.length - 1]) : null };

@@ -5,7 +5,7 @@ import { ModelRecord, ModelRepository, scopedTeam } from '@gridline/db';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal, scopeFor } from '../auth/principal';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { ModelDto, ModelListDto } from './dto/chat-completion.dto';
+import { OpenAiModelDto, ModelListDto } from './dto/chat-completion.dto';
 
 /**
  * What a caller may use, and so see here: the global models and its team's (all of them for a
@@ -17,7 +17,7 @@ function visibleTo(p: Principal, m: ModelRecord): boolean {
   return (team === null || m.teamId === null || m.teamId === team) && (!allowed || allowed.includes(m.name));
 }
 
-function toModel(m: ModelRecord): ModelDto {
+function toModel(m: ModelRecord): OpenAiModelDto {
   return { id: m.name, object: 'model', created: Math.floor(m.createdAt.getTime() / 1000), owned_by: 'gridline' };
 }
 
@@ -36,9 +36,9 @@ export class ModelsController {
 
   @Get(':model')
   @ApiOperation({ summary: 'One model of the catalog (OpenAI-compatible); one the list would not show is 404 model_not_found' })
-  @ApiOkResponse({ type: ModelDto })
+  @ApiOkResponse({ type: OpenAiModelDto })
   @ApiErrors('model_not_found')
-  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string): Promise<ModelDto> {
+  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string): Promise<OpenAiModelDto> {
     const model = await this.models.findVisible(scopeFor(p), name);
     // A model the caller may not see is answered as one that does not exist: its name tells nothing.
     if (!model || !visibleTo(p, model)) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });

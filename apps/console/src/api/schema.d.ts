@@ -107,7 +107,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's team's jobs (superadmins: all), newest first, cursor-paginated */
+        /** The caller's team's jobs (superadmins: all, or one team's with `teamId`), newest first, cursor-paginated; filters: status, model */
         get: operations["JobsController_list"];
         put?: never;
         /** Submit an inference job (the body of a chat or plain completion); answers 202 with its id at once */
@@ -1232,52 +1232,20 @@ export interface components {
             object: "text_completion";
             choices: components["schemas"]["CompletionChoiceDto"][];
         };
-        ModelDto: {
-            /** Format: uuid */
+        OpenAiModelDto: {
+            /** @example demo */
             id: string;
-            /** @example llama-3.1-8b-instruct-q4 */
-            name: string;
-            /**
-             * Format: uuid
-             * @description null: every team may use it
-             */
-            teamId: string | null;
-            /** @description null: announced by an agent */
-            source: string | null;
-            /** @description The file has no weights: it validates and plans, and never deploys */
-            headerOnly: boolean;
-            /** @description Bytes of the file */
-            sizeBytes: number;
-            sha256: string | null;
-            /** @example llama */
-            architecture: string;
-            /**
-             * @description The family for filtering: the GGUF `general.basename` lower-cased, else the architecture
-             * @example llama
-             */
-            family: string;
-            /**
-             * @description `general.file_type` as llama.cpp names it; null when the file does not say
-             * @example Q4_K_M
-             */
-            quantization: string | null;
-            /** @description The chat template renders tool definitions (it mentions `tools`); null when the file has no chat template or was not read by the catalog */
-            toolSupport: boolean | null;
-            /** @description Context the model was trained for, in tokens */
-            contextLength: number | null;
-            layers: number | null;
-            embedding: number | null;
-            /** @description Bytes of weights (the sum of the tensors) */
-            parameterBytes: number;
-            /** @description GPU bytes per replica an admin set in place of the estimate */
-            memoryOverrideBytes: number | null;
-            /** Format: date-time */
-            createdAt: string;
+            /** @enum {string} */
+            object: "model";
+            /** @description Unix seconds */
+            created: number;
+            /** @example gridline */
+            owned_by: string;
         };
         ModelListDto: {
             /** @enum {string} */
             object: "list";
-            data: components["schemas"]["ModelDto"][];
+            data: components["schemas"]["OpenAiModelDto"][];
         };
         CreateJobDto: {
             /**
@@ -1376,6 +1344,11 @@ export interface components {
             object: "job";
             /** @enum {string} */
             status: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
+            /**
+             * Format: uuid
+             * @description The team the job ran for
+             */
+            team_id: string;
             model: string;
             /** @enum {string} */
             kind: "chat" | "completion";
@@ -1400,40 +1373,49 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last */
             next_cursor: string | null;
         };
+        UsageTeamDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        UsageKeyDto: {
+            /** @enum {string} */
+            kind: "keypair" | "token";
+            /** Format: uuid */
+            id: string;
+            /** @description The keypair's access key or the token's name */
+            label: string;
+        };
+        UsageUserDto: {
+            /** Format: uuid */
+            id: string;
+            email: string | null;
+        };
+        UsageOutcomesDto: {
+            succeeded: number;
+            failed: number;
+            cancelled: number;
+            expired: number;
+            /** @description Not ended yet */
+            open: number;
+        };
         TimingDto: {
             mean: number | null;
             p50: number | null;
         };
         UsageRowDto: {
-            team: {
-                id?: string;
-                name?: string;
-            } | null;
+            team: components["schemas"]["UsageTeamDto"] | null;
             model: string | null;
             /** @description A keypair (its access key) or a bearer token (its name) */
-            key: {
-                /** @enum {string} */
-                kind?: "keypair" | "token";
-                id?: string;
-                label?: string;
-            } | null;
-            user: {
-                id?: string;
-                email?: string | null;
-            } | null;
+            key: components["schemas"]["UsageKeyDto"] | null;
+            user: components["schemas"]["UsageUserDto"] | null;
             /**
              * @description UTC day
              * @example 2026-12-01
              */
             day: string | null;
             requests: number;
-            outcomes: {
-                succeeded?: number;
-                failed?: number;
-                cancelled?: number;
-                expired?: number;
-                open?: number;
-            };
+            outcomes: components["schemas"]["UsageOutcomesDto"];
             promptTokens: number;
             /** @description Of promptTokens, those found in the replica's KV cache */
             cachedPromptTokens: number;
@@ -1809,6 +1791,48 @@ export interface components {
              * @description The owning team (superadmins only; default: global for superadmins, the caller's team for team admins)
              */
             teamId?: string;
+        };
+        ModelDto: {
+            /** Format: uuid */
+            id: string;
+            /** @example llama-3.1-8b-instruct-q4 */
+            name: string;
+            /**
+             * Format: uuid
+             * @description null: every team may use it
+             */
+            teamId: string | null;
+            /** @description null: announced by an agent */
+            source: string | null;
+            /** @description The file has no weights: it validates and plans, and never deploys */
+            headerOnly: boolean;
+            /** @description Bytes of the file */
+            sizeBytes: number;
+            sha256: string | null;
+            /** @example llama */
+            architecture: string;
+            /**
+             * @description The family for filtering: the GGUF `general.basename` lower-cased, else the architecture
+             * @example llama
+             */
+            family: string;
+            /**
+             * @description `general.file_type` as llama.cpp names it; null when the file does not say
+             * @example Q4_K_M
+             */
+            quantization: string | null;
+            /** @description The chat template renders tool definitions (it mentions `tools`); null when the file has no chat template or was not read by the catalog */
+            toolSupport: boolean | null;
+            /** @description Context the model was trained for, in tokens */
+            contextLength: number | null;
+            layers: number | null;
+            embedding: number | null;
+            /** @description Bytes of weights (the sum of the tensors) */
+            parameterBytes: number;
+            /** @description GPU bytes per replica an admin set in place of the estimate */
+            memoryOverrideBytes: number | null;
+            /** Format: date-time */
+            createdAt: string;
         };
         ModelPageDto: {
             items: components["schemas"]["ModelDto"][];
@@ -3231,7 +3255,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ModelDto"];
+                    "application/json": components["schemas"]["OpenAiModelDto"];
                 };
             };
             /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
@@ -3298,6 +3322,8 @@ export interface operations {
                 limit?: number;
                 status?: "queued" | "dispatched" | "running" | "succeeded" | "failed" | "cancelled" | "expired";
                 model?: string;
+                /** @description Superadmins: one team's jobs only (others always see their own team's) */
+                teamId?: string;
                 /** @description `next_cursor` of the previous page */
                 cursor?: string;
             };
@@ -3339,7 +3365,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Requires a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope) */
+            /** @description Requires a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3347,7 +3373,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
-                        code?: "insufficient_scope";
+                        code?: "insufficient_scope" | "forbidden";
                     };
                 };
             };

@@ -1,5 +1,343 @@
-import { Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Card, Code, CopyButton, Group, Modal, SimpleGrid, Select, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { DataTable, type DataTableSortStatus } from 'mantine-datatable';
+import { useMemo, useState } from 'react';
+import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
+import { data, type Api, type Schemas } from '../api/client';
+import { isSuperadmin, useApi } from '../auth/session';
+import { formatAgo, formatCount, formatMs } from '../components/format';
+import { QueryState, errorText } from '../components/query-state';
+import { JOB_STATUSES, isCancellable, jobDurations, statusColor } from './jobs/job-timings';
+
+type Job = Schemas['JobDto'];
+type JobStatus = (typeof JOB_STATUSES)[number];
 
 export function JobsPage() {
-  return <Title order={2}>Jobs</Title>;
+  return (
+    <Routes>
+      <Route index element={<JobList />} />
+      <Route path=":id" element={<JobDetail />} />
+    </Routes>
+  );
+}
+
+/** Names for ids the job rows carry: teams (superadmins) and nodes (admins); ids are shown when a name is not visible to the caller. */
+function useNames(api: Api, superadmin: boolean) {
+  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })), enabled: superadmin, staleTime: 60_000 });
+  const nodes = useQuery({ queryKey: ['nodes', 'names'], queryFn: () => data(api.GET('/api/v1/nodes')), enabled: superadmin, staleTime: 60_000 });
+  return useMemo(() => {
+    const team = new Map((teams.data?.items ?? []).map((t) => [t.id, t.name]));
+    const node = new Map(((nodes.data as { items?: { id: string; name: string }[] } | undefined)?.items ?? []).map((n) => [n.id, n.name]));
+    return { teams: teams.data?.items ?? [], team: (id: string) => team.get(id) ?? id.slice(0, 8), node: (id: string | null) => (id ? (node.get(id) ?? id.slice(0, 8)) : '—') };
+  }, [teams.data, nodes.data]);
+}
+
+const PAGE = 50;
+
+function JobList() {
+  const { api, whoami } = useApi();
+  const superadmin = isSuperadmin(whoami);
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const status = params.get('status');
+  const model = params.get('model');
+  const teamId = params.get('team');
+  const names = useNames(api, superadmin);
+  const models = useQuery({ queryKey: ['v1-models'], queryFn: () => data(api.GET('/v1/models')) });
+  const [sort, setSort] = useState<DataTableSortStatus<Job>>({ columnAccessor: 'created', direction: 'desc' });
+
+  const jobs = useInfiniteQuery({
+    queryKey: ['jobs', status, model, teamId],
+    queryFn: ({ pageParam }) =>
+      data(
+        api.GET('/api/v1/jobs', {
+          params: { query: { limit: PAGE, ...(status ? { status: status as JobStatus } : {}), ...(model ? { model } : {}), ...(teamId ? { teamId } : {}), ...(pageParam ? { cursor: pageParam } : {}) } },
+        }),
+      ),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
+    refetchInterval: 5000,
+  });
+
+  const set = (name: string, value: string | null) => {
+    const next = new URLSearchParams(params);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    setParams(next, { replace: true });
+  };
+
+  const rows = useMemo(() => {
+    const all = (jobs.data?.pages ?? []).flatMap((p) => p.data).map((j) => ({ ...j, d: jobDurations(j.timings) }));
+    const key = sort.columnAccessor;
+    const value = (j: (typeof all)[number]): number | string => {
+      switch (key) {
+        case 'queueWait':
+          return j.d.queueWaitMs ?? -1;
+        case 'ttft':
+          return j.d.firstTokenMs ?? -1;
+        case 'total':
+          return j.d.totalMs ?? -1;
+        case 'tokens':
+          return j.usage?.total_tokens ?? -1;
+        case 'model':
+          return j.model;
+        case 'status':
+          return j.status;
+        default:
+          return j.timings.queued_at;
+      }
+    };
+    return [...all].sort((a, b) => {
+      const x = value(a);
+      const y = value(b);
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      return sort.direction === 'asc' ? c : -c;
+    });
+  }, [jobs.data, sort]);
+
+  return (
+    <Stack gap="md">
+      <Group justify="space-between" align="flex-end">
+        <div>
+          <Title order={2}>Jobs</Title>
+          <Text c="dimmed" size="sm">
+            {superadmin ? 'Every team’s inference jobs' : 'Your team’s inference jobs'}, newest first; refreshed every 5 s.
+          </Text>
+        </div>
+        <Group gap="sm" align="flex-end">
+          <Select label="Status" placeholder="Any status" clearable data={[...JOB_STATUSES]} value={status} onChange={(v) => set('status', v)} w={150} />
+          <Select
+            label="Model"
+            placeholder="Any model"
+            clearable
+            searchable
+            data={(models.data?.data ?? []).map((m) => m.id)}
+            value={model}
+            onChange={(v) => set('model', v)}
+            w={200}
+          />
+          {superadmin && (
+            <Select label="Team" placeholder="Any team" clearable searchable data={names.teams.map((t) => ({ value: t.id, label: t.name }))} value={teamId} onChange={(v) => set('team', v)} w={200} />
+          )}
+        </Group>
+      </Group>
+      <QueryState loading={jobs.isLoading} error={jobs.error}>
+        <DataTable<(typeof rows)[number]>
+          withTableBorder
+          borderRadius="sm"
+          highlightOnHover
+          striped
+          minHeight={rows.length ? undefined : 180}
+          records={rows}
+          idAccessor="id"
+          noRecordsText={status || model || teamId ? 'No job matches these filters' : 'No jobs yet: send one from the Playground'}
+          sortStatus={sort as DataTableSortStatus<(typeof rows)[number]>}
+          onSortStatusChange={(s) => setSort(s as unknown as DataTableSortStatus<Job>)}
+          onRowClick={({ record }) => navigate(`/jobs/${record.id}`)}
+          columns={[
+            { accessor: 'id', title: 'Job', render: (j) => <Text ff="monospace" size="sm">{j.id.slice(0, 8)}</Text> },
+            { accessor: 'status', sortable: true, render: (j) => <Badge color={statusColor(j.status)} variant="light">{j.status}</Badge> },
+            { accessor: 'model', sortable: true },
+            ...(superadmin ? [{ accessor: 'team_id', title: 'Team', render: (j: (typeof rows)[number]) => names.team(j.team_id) }] : []),
+            { accessor: 'mode', title: 'Mode', render: (j) => <Text size="sm">{j.kind} · {j.mode}</Text> },
+            { accessor: 'created', title: 'Submitted', sortable: true, render: (j) => <Tooltip label={j.timings.queued_at}><Text size="sm">{formatAgo(j.timings.queued_at)}</Text></Tooltip> },
+            { accessor: 'queueWait', title: 'Queue wait', sortable: true, textAlign: 'right', render: (j) => formatMs(j.d.queueWaitMs) },
+            { accessor: 'ttft', title: 'First token', sortable: true, textAlign: 'right', render: (j) => formatMs(j.d.firstTokenMs) },
+            { accessor: 'total', title: 'Total', sortable: true, textAlign: 'right', render: (j) => formatMs(j.d.totalMs) },
+            { accessor: 'tokens', title: 'Tokens (in / out)', sortable: true, textAlign: 'right', render: (j) => (j.usage ? `${formatCount(j.usage.prompt_tokens)} / ${formatCount(j.usage.completion_tokens)}` : '—') },
+            { accessor: 'node_id', title: 'Node', render: (j) => names.node(j.node_id) },
+          ]}
+        />
+        {jobs.hasNextPage && (
+          <Group justify="center">
+            <Button variant="default" loading={jobs.isFetchingNextPage} onClick={() => void jobs.fetchNextPage()}>
+              Load older jobs
+            </Button>
+          </Group>
+        )}
+      </QueryState>
+    </Stack>
+  );
+}
+
+function Field({ label, children, testid }: { label: string; children: React.ReactNode; testid?: string }) {
+  return (
+    <Group justify="space-between" wrap="nowrap" gap="md">
+      <Text size="sm" c="dimmed">
+        {label}
+      </Text>
+      <Text size="sm" fw={500} ta="right" data-testid={testid} component="div">
+        {children}
+      </Text>
+    </Group>
+  );
+}
+
+function JobDetail() {
+  const { id = '' } = useParams();
+  const { api, whoami } = useApi();
+  const superadmin = isSuperadmin(whoami);
+  const names = useNames(api, superadmin);
+  const client = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const job = useQuery({
+    queryKey: ['job', id],
+    queryFn: () => data(api.GET('/api/v1/jobs/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && !isCancellable(q.state.data.status) ? false : 2000),
+  });
+  const cancel = useMutation({
+    mutationFn: () => data(api.DELETE('/api/v1/jobs/{id}', { params: { path: { id } } })),
+    onSuccess: (j) => {
+      client.setQueryData(['job', id], j);
+      void client.invalidateQueries({ queryKey: ['jobs'] });
+      notifications.show({ color: 'gray', title: 'Job cancelled', message: `Job ${id.slice(0, 8)} is ${j.status}` });
+      setConfirming(false);
+    },
+  });
+
+  return (
+    <Stack gap="md">
+      <Anchor component={Link} to="/jobs" size="sm">
+        ← All jobs
+      </Anchor>
+      <QueryState loading={job.isLoading} error={job.error}>
+        {job.data && (
+          <>
+            <Group justify="space-between">
+              <Group gap="sm">
+                <Title order={2}>
+                  Job <Code fz="xl">{job.data.id.slice(0, 8)}</Code>
+                </Title>
+                <Badge size="lg" color={statusColor(job.data.status)} variant="light" data-testid="job-status">
+                  {job.data.status}
+                </Badge>
+                <CopyButton value={job.data.id}>{({ copied, copy }) => <Button size="compact-xs" variant="subtle" onClick={copy}>{copied ? 'Copied' : 'Copy id'}</Button>}</CopyButton>
+              </Group>
+              {isCancellable(job.data.status) && (
+                <Button color="red" variant="light" onClick={() => setConfirming(true)}>
+                  Cancel job
+                </Button>
+              )}
+            </Group>
+            <JobCards job={job.data} team={superadmin ? names.team(job.data.team_id) : null} node={names.node(job.data.node_id)} />
+            <Modal opened={confirming} onClose={() => setConfirming(false)} title="Cancel this job?" centered>
+              <Stack>
+                <Text size="sm">
+                  The job stops on its node at once (or leaves the queue); a client waiting on it gets a <Code>cancelled</Code> error. This cannot be undone.
+                </Text>
+                {cancel.error && (
+                  <Alert color="red" role="alert">
+                    {errorText(cancel.error)}
+                  </Alert>
+                )}
+                <Group justify="flex-end">
+                  <Button variant="default" onClick={() => setConfirming(false)}>
+                    Keep it
+                  </Button>
+                  <Button color="red" loading={cancel.isPending} onClick={() => cancel.mutate()}>
+                    Cancel job
+                  </Button>
+                </Group>
+              </Stack>
+            </Modal>
+          </>
+        )}
+      </QueryState>
+    </Stack>
+  );
+}
+
+function JobCards({ job, team, node }: { job: Job; team: string | null; node: string }) {
+  const d = jobDurations(job.timings);
+  const t = job.timings;
+  const at = (iso: string | null) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace('Z', ' UTC') : '—');
+  return (
+    <Stack gap="md">
+      <SimpleGrid cols={{ base: 2, md: 4 }}>
+        {(
+          [
+            ['Queue wait', formatMs(d.queueWaitMs), 'detail-queue-wait'],
+            ['Time to first token', formatMs(d.firstTokenMs), 'detail-ttft'],
+            ['Total', formatMs(d.totalMs), 'detail-total'],
+            ['Tokens (in / out)', job.usage ? `${formatCount(job.usage.prompt_tokens)} / ${formatCount(job.usage.completion_tokens)}` : '—', 'detail-tokens'],
+          ] as const
+        ).map(([label, value, testid]) => (
+          <Card key={label} withBorder padding="md">
+            <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+              {label}
+            </Text>
+            <Text size="xl" fw={700} data-testid={testid}>
+              {value}
+            </Text>
+          </Card>
+        ))}
+      </SimpleGrid>
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <Card withBorder padding="md">
+          <Text fw={600} mb="xs">
+            Request
+          </Text>
+          <Stack gap={4}>
+            <Field label="Model">{job.model}</Field>
+            {team && <Field label="Team">{team}</Field>}
+            <Field label="Kind">
+              {job.kind} · {job.mode === 'sync' ? 'synchronous (/v1)' : 'asynchronous (/api/v1/jobs)'}
+            </Field>
+            <Field label="Attempt">{job.attempt}</Field>
+            <Field label="Node" testid="detail-node">
+              {node}
+            </Field>
+            <Field label="Replica">{job.replica_id ? <Code>{job.replica_id.slice(0, 8)}</Code> : '—'}</Field>
+            <Field label="Cached prompt tokens">{formatCount(job.usage?.cached_prompt_tokens)}</Field>
+          </Stack>
+        </Card>
+        <Card withBorder padding="md">
+          <Text fw={600} mb="xs">
+            Timeline
+          </Text>
+          <Table withRowBorders={false} verticalSpacing={2} fz="sm">
+            <Table.Tbody>
+              {(
+                [
+                  ['Accepted', t.queued_at, null],
+                  ['Dispatched', t.dispatched_at, t.dispatched_at ? Date.parse(t.dispatched_at) - Date.parse(t.queued_at) : null],
+                  ['Started', t.started_at, d.queueWaitMs],
+                  ['First token', t.first_token_at, d.firstTokenMs],
+                  ['Finished', t.finished_at, d.totalMs],
+                  ['Deadline', t.deadline_at, null],
+                ] as const
+              ).map(([label, iso, after]) => (
+                <Table.Tr key={label}>
+                  <Table.Td c="dimmed">{label}</Table.Td>
+                  <Table.Td ff="monospace">{at(iso)}</Table.Td>
+                  <Table.Td ta="right">{after !== null ? `+${formatMs(after)}` : ''}</Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Card>
+      </SimpleGrid>
+      {job.error && (
+        <Alert color="red" title={`Error: ${job.error.code}`} role="alert">
+          {job.error.message}
+        </Alert>
+      )}
+      <Card withBorder padding="md">
+        <Group justify="space-between" mb="xs">
+          <Text fw={600}>Result</Text>
+          {job.result && <Badge variant="light">finish: {job.result.finish_reason}</Badge>}
+        </Group>
+        {job.result ? (
+          <Text size="sm" style={{ whiteSpace: 'pre-wrap' }} data-testid="detail-result">
+            {job.result.text}
+          </Text>
+        ) : (
+          <Text size="sm" c="dimmed">
+            {isCancellable(job.status) ? 'Not finished yet.' : 'No result was kept for this job.'}
+          </Text>
+        )}
+      </Card>
+    </Stack>
+  );
 }

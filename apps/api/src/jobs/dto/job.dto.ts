@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { JOB_ERROR_CODES, JOB_STATUSES, REQUEST_LIMITS } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { PageQueryDto } from '../../common/dto/page.dto';
@@ -44,6 +44,11 @@ export class JobQueryDto extends PickType(PageQueryDto, ['limit']) {
   @MaxLength(REQUEST_LIMITS.modelName)
   model?: string;
 
+  @ApiPropertyOptional({ format: 'uuid', description: "Superadmins: one team's jobs only (others always see their own team's)" })
+  @IsOptional()
+  @IsUUID()
+  teamId?: string;
+
   @ApiPropertyOptional({ description: '`next_cursor` of the previous page' })
   @IsOptional()
   @IsString()
@@ -82,6 +87,7 @@ export class JobDto {
   @ApiProperty() id!: string;
   @ApiProperty({ enum: ['job'] }) object!: 'job';
   @ApiProperty({ enum: JOB_STATUSES }) status!: string;
+  @ApiProperty({ format: 'uuid', description: 'The team the job ran for' }) team_id!: string;
   @ApiProperty() model!: string;
   @ApiProperty({ enum: ['chat', 'completion'] }) kind!: string;
   @ApiProperty({ enum: ['sync', 'async'], description: 'sync: a client waited on /v1; async: submitted here' }) mode!: string;
@@ -107,6 +113,7 @@ export function toJobDto(j: JobRecord): JobDto {
     id: j.id,
     object: 'job',
     status: j.status,
+    team_id: j.teamId,
     model: j.model,
     kind: j.kind,
     mode: j.mode,

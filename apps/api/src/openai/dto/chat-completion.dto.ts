@@ -453,7 +453,7 @@ export class CompletionResponseDto extends CompletionEnvelopeDto {
   choices!: CompletionChoiceDto[];
 }
 
-export class ModelDto {
+export class OpenAiModelDto {
   @ApiProperty({ example: 'demo' })
   id!: string;
   @ApiProperty({ enum: ['model'] })
@@ -467,6 +467,6 @@ export class ModelDto {
 export class ModelListDto {
   @ApiProperty({ enum: ['list'] })
   object!: 'list';
-  @ApiProperty({ type: [ModelDto] })
-  data!: ModelDto[];
+  @ApiProperty({ type: [OpenAiModelDto] })
+  data!: OpenAiModelDto[];
 }

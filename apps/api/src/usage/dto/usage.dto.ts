@@ -34,15 +34,39 @@ class TimingDto {
   @ApiProperty({ nullable: true, type: Number }) p50!: number | null;
 }
 
+class UsageTeamDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty() name!: string;
+}
+
+class UsageKeyDto {
+  @ApiProperty({ enum: ['keypair', 'token'] }) kind!: 'keypair' | 'token';
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ description: "The keypair's access key or the token's name" }) label!: string;
+}
+
+class UsageUserDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ nullable: true, type: String }) email!: string | null;
+}
+
+class UsageOutcomesDto {
+  @ApiProperty() succeeded!: number;
+  @ApiProperty() failed!: number;
+  @ApiProperty() cancelled!: number;
+  @ApiProperty() expired!: number;
+  @ApiProperty({ description: 'Not ended yet' }) open!: number;
+}
+
 export class UsageRowDto implements UsageRow {
-  @ApiProperty({ nullable: true, type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' } } }) team!: UsageRow['team'];
+  @ApiProperty({ nullable: true, type: UsageTeamDto }) team!: UsageRow['team'];
   @ApiProperty({ nullable: true, type: String }) model!: string | null;
-  @ApiProperty({ nullable: true, type: 'object', properties: { kind: { type: 'string', enum: ['keypair', 'token'] }, id: { type: 'string' }, label: { type: 'string' } }, description: 'A keypair (its access key) or a bearer token (its name)' })
+  @ApiProperty({ nullable: true, type: UsageKeyDto, description: 'A keypair (its access key) or a bearer token (its name)' })
   key!: UsageRow['key'];
-  @ApiProperty({ nullable: true, type: 'object', properties: { id: { type: 'string' }, email: { type: 'string', nullable: true } } }) user!: UsageRow['user'];
+  @ApiProperty({ nullable: true, type: UsageUserDto }) user!: UsageRow['user'];
   @ApiProperty({ nullable: true, type: String, example: '2026-12-01', description: 'UTC day' }) day!: string | null;
   @ApiProperty() requests!: number;
-  @ApiProperty({ type: 'object', properties: { succeeded: { type: 'number' }, failed: { type: 'number' }, cancelled: { type: 'number' }, expired: { type: 'number' }, open: { type: 'number' } } }) outcomes!: UsageRow['outcomes'];
+  @ApiProperty({ type: UsageOutcomesDto }) outcomes!: UsageRow['outcomes'];
   @ApiProperty() promptTokens!: number;
   @ApiProperty({ description: 'Of promptTokens, those found in the replica\'s KV cache' }) cachedPromptTokens!: number;
   @ApiProperty() completionTokens!: number;

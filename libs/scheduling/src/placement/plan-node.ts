@@ -23,6 +23,13 @@ export interface FleetNode {
 }
 
 /**
+ * Kubernetes' well-known label for a node's instance type (`Standard_NC24ads_A100_v4`, `p4d.24xlarge`):
+ * an admin sets it (`PATCH /api/v1/nodes/{id}`, or the agent's GRIDLINE_NODE_LABELS at install),
+ * and a deployment's `resource.instanceType` selects the nodes that carry it.
+ */
+export const INSTANCE_TYPE_LABEL = 'node.kubernetes.io/instance-type';
+
+/**
  * A node as the planner sees it: approval, admins' flags, labels (with the backend and GPU name
  * as well-known labels) and taints. A GPU's allocated memory is what Gridline promised on it
  * (`promisedBytes`) or what it already uses, whichever is more: a replica placed but not loaded
@@ -38,6 +45,7 @@ export function planNodeOf(n: FleetNode, promisedBytes: (gpuIndex: number) => nu
     draining: n.draining || !!n.inventory.shuttingDown,
     labels: { 'gridline.dev/backend': n.backend, ...(n.gpus[0] ? { 'gridline.dev/gpu': n.gpus[0].name } : {}), ...n.labels },
     taints: n.taints,
+    instanceType: n.labels[INSTANCE_TYPE_LABEL] || undefined,
     gpus: n.gpus.map((g) => ({ index: g.index, totalBytes: g.totalMemoryBytes, allocatedBytes: Math.max(promisedBytes(g.index), g.totalMemoryBytes - g.freeMemoryBytes) })),
     capabilities: { spanningReplicas: spanningRelease(n.inventory) !== null },
   };

@@ -3,7 +3,7 @@
 // e2e tests (Jest, real Postgres/Redis/llama.cpp). Every step runs; the last line is
 // `N passed, N failed`, counting each check as one and each Jest test as one.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
 const env = { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true' };
 const results = [];
@@ -30,6 +30,9 @@ if (built) {
 
 const report = '.jest-results.json';
 rmSync(report, { force: true });
+// The console's browser tests leave a screenshot of every page here: CI keeps the folder as its artifacts.
+const screenshots = 'artifacts/screenshots';
+rmSync(screenshots, { recursive: true, force: true });
 let passed = results.filter((r) => r.ok).length;
 let failed = results.filter((r) => !r.ok).length;
 if (built) {
@@ -50,6 +53,7 @@ if (built) {
   }
 }
 
+if (existsSync(screenshots)) process.stdout.write(`\nconsole screenshots (CI artifacts): ${readdirSync(screenshots).length} in ${screenshots}/\n`);
 process.stdout.write('\n');
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${r.seconds.toFixed(1)} s)\n`);
 process.stdout.write(`${passed} passed, ${failed} failed\n`);

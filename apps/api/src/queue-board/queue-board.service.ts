@@ -21,15 +21,48 @@ const QUEUE_LIST_MS = 5000;
 const USER_RECHECK_MS = 2000;
 
 /**
- * bull-board's routes that would write a job's payload outside the job lifecycle (a job added or
- * edited by hand skips admission, quotas and the job's row) or delete a queue's structure: refused
- * for everyone. Retry, clean, promote, pause and resume stay (each attempt's writes are fenced).
+ * The only bull-board writes let through, on the normalized path (see `boardPath`): each leaves
+ * the jobs table the source of truth. Pausing and resuming holds or releases dispatch (rows stay
+ * queued); a retry or a promotion only makes a BullMQ job run again or sooner, and its dispatch
+ * is conditional on the row (still queued, same attempt), so a job whose row moved on ends without
+ * running; cleaning removes finished BullMQ jobs only (completed or failed, whose rows are
+ * settled). Everything else — adding or editing a job, its delay or priority, emptying or
+ * obliterating a queue, removing one job (it may be waiting), concurrency, rate limits, job
+ * schedulers, and any route bull-board adds later — is refused for everyone.
  */
-const REFUSED_ACTIONS: { method: string; path: RegExp }[] = [
-  { method: 'POST', path: /^\/api\/queues\/[^/]+\/add$/ },
-  { method: 'PATCH', path: /^\/api\/queues\/[^/]+\/[^/]+\/update-data$/ },
-  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/obliterate$/ },
+const ALLOWED_ACTIONS: { method: string; path: RegExp }[] = [
+  { method: 'PUT', path: /^\/api\/queues\/(pause|resume)$/ },
+  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/(pause|resume|promote)$/ },
+  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/(retry|clean)\/(completed|failed)$/ },
+  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/(?!retry\/|clean\/)[^/]+\/(retry|promote)$/ },
 ];
+
+/**
+ * The path as bull-board's router would match it: its express router ignores case and a trailing
+ * slash. Segments are decoded; null when one does not decode or decodes to a slash (so a segment
+ * cannot pose as two).
+ */
+export function boardPath(raw: string): string | null {
+  const segments = raw.replace(/\/+$/, '').split('/');
+  const decoded: string[] = [];
+  for (const s of segments) {
+    let d: string;
+    try {
+      d = decodeURIComponent(s);
+    } catch {
+      return null;
+    }
+    if (d.includes('/') || d.includes('\\')) return null;
+    decoded.push(d.toLowerCase());
+  }
+  return decoded.join('/');
+}
+
+/** Whether a bull-board write is one of ALLOWED_ACTIONS. */
+export function isAllowedBoardAction(method: string, rawPath: string): boolean {
+  const path = boardPath(rawPath);
+  return path !== null && ALLOWED_ACTIONS.some((a) => a.method === method.toUpperCase() && a.path.test(path));
+}
 
 const READS = new Set(['GET', 'HEAD']);
 
@@ -106,14 +139,14 @@ export class QueueBoard {
     if (!(await this.isSuperadmin(principal))) throw new AuthError('forbidden', 'the queue board is for superadmins');
     if (READS.has(req.method)) return;
     const path = req.path;
-    if (REFUSED_ACTIONS.some((a) => a.method === req.method && a.path.test(path))) {
-      throw new ApiError('queue_board_action_refused', 'the queue board does not add, edit or obliterate jobs: a job enters and changes through its lifecycle');
+    if (!isAllowedBoardAction(req.method, path)) {
+      throw new ApiError('queue_board_action_refused', 'the queue board only pauses, resumes, retries, promotes and cleans finished jobs: a job enters and changes through its lifecycle');
     }
     this.logger.log({ method: req.method, path, userId: principal.userId }, 'queue board action');
     await this.audit.record(principal, { ip: req.ip ?? null, requestId: String((req as Request & { id?: unknown }).id ?? '') || null }, {
       action: 'queue_board.action',
       targetType: 'queue',
-      targetId: /^\/api\/queues\/([^/]+)/.exec(path)?.[1] ?? null,
+      targetId: /^\/api\/queues\/([^/]+)/i.exec(path)?.[1] ?? null,
       teamId: null,
       details: { method: req.method, path },
     });

@@ -158,4 +158,25 @@ describe('the queue board', () => {
     expect((queues.body.queues as { name: string; isPaused: boolean }[]).find((q) => q.name === 'inference')?.isPaused).toBe(true);
     expect((await send('PUT', '/api/queues/inference/resume/')).status).toBeLessThan(300);
   });
+
+  it("ends a session when its keypair is deactivated or its token revoked (within the recheck's seconds)", async () => {
+    const me = (await t.root('/api/v1/users/me')).body as { id: string; teamId: string };
+    const keys = (await t.root('/api/v1/keypairs', { method: 'POST', body: { userId: me.id, teamId: me.teamId } })).body as { accessKey: string; secretKey: string };
+    const token = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'board-revoked', scope: 'management' } })).body as { id: string; token: string };
+    const keypairCookie = cookieFrom(await openSession(keys));
+    const tokenSession = await fetch(`${t.base}/api/v1/admin/queues/session`, { method: 'POST', headers: { authorization: `Bearer ${token.token}` } });
+    expect(tokenSession.status).toBe(201);
+    const tokenCookie = cookieFrom(tokenSession);
+    expect((await board('/api/queues', { headers: { cookie: keypairCookie } })).status).toBe(200);
+    expect((await board('/api/queues', { headers: { cookie: tokenCookie } })).status).toBe(200);
+
+    expect((await t.root(`/api/v1/keypairs/${keys.accessKey}`, { method: 'PATCH', body: { isActive: false } })).status).toBe(200);
+    expect((await t.root(`/api/v1/tokens/${token.id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    // Past the board's cache of a credential's standing (2 s).
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await asJson(await board('/api/queues', { headers: { cookie: keypairCookie } }))).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect(await asJson(await board('/api/queues', { headers: { cookie: tokenCookie } }))).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    // The root keypair's own session is unaffected.
+    expect((await board('/api/queues', { headers: { cookie: cookieFrom(await openSession({ accessKey: ROOT_ACCESS, secretKey: ROOT_SECRET })) } })).status).toBe(200);
+  });
 });

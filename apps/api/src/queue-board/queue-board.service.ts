@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { AuthError } from '@gridline/auth';
 import { ApiError, errorSummary } from '@gridline/common';
-import { NodeRepository, TeamScope, UserRepository } from '@gridline/db';
+import { IdentityRepository, NodeRepository } from '@gridline/db';
 import { JobQueues, Queues } from '@gridline/messaging';
 import { AuditService } from '../audit/audit.service';
 import { CredentialStrategy } from '../auth/credential.strategy';
@@ -17,8 +17,8 @@ import { QUEUE_BOARD_COOKIE, QUEUE_BOARD_PATH, QueueBoardSessions, cookieOf, ses
 
 /** How often the board's list of queues (`inference`, and `node.<id>` per node) is read again. */
 const QUEUE_LIST_MS = 5000;
-/** How long a session's user is taken to still be a superadmin before it is read again. */
-const USER_RECHECK_MS = 2000;
+/** How long a session's credential and user are taken to still stand before they are read again. */
+const CREDENTIAL_RECHECK_MS = 2000;
 
 /**
  * The only bull-board writes let through, on the normalized path (see `boardPath`): each leaves
@@ -80,14 +80,14 @@ export class QueueBoard {
   private readonly board = createBullBoard({ queues: [], serverAdapter: this.server, options: { uiConfig: { boardTitle: 'Gridline queues' } } });
   private readonly adapters = new Map<string, BullMQAdapter>();
   private listedAt = 0;
-  private readonly superadmins = new Map<string, { is: boolean; at: number }>();
+  private readonly standing = new Map<string, { is: boolean; at: number }>();
 
   constructor(
     private readonly sessions: QueueBoardSessions,
     private readonly credentials: CredentialStrategy,
     private readonly queues: JobQueues,
     private readonly nodes: NodeRepository,
-    private readonly users: UserRepository,
+    private readonly identity: IdentityRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -152,14 +152,20 @@ export class QueueBoard {
     });
   }
 
-  /** A credential's role is current; a session's user is read again (a user no longer superadmin is refused within seconds). */
+  /**
+   * Whether the caller is a superadmin whose credential still stands. A credential sent with the
+   * request was just checked; a session cookie names one, read again (with its user) every few
+   * seconds: a deactivated, revoked or expired credential, or a user no longer superadmin, ends
+   * the session within seconds.
+   */
   private async isSuperadmin(p: Principal): Promise<boolean> {
     if (p.role !== 'superadmin') return false;
-    const known = this.superadmins.get(p.userId);
-    if (known && Date.now() - known.at < USER_RECHECK_MS) return known.is;
-    const user = await this.users.get(TeamScope.all(), p.userId);
-    const is = user?.isSuperadmin === true;
-    this.superadmins.set(p.userId, { is, at: Date.now() });
+    const key = `${p.credential.kind}:${p.credential.id}:${p.userId}`;
+    const known = this.standing.get(key);
+    if (known && Date.now() - known.at < CREDENTIAL_RECHECK_MS) return known.is;
+    const is = await this.identity.isLiveSuperadminCredential(p.credential.kind, p.credential.id, p.userId);
+    for (const [k, v] of this.standing) if (Date.now() - v.at >= CREDENTIAL_RECHECK_MS) this.standing.delete(k);
+    this.standing.set(key, { is, at: Date.now() });
     return is;
   }
 

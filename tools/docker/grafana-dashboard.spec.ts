@@ -169,9 +169,12 @@ describe('Prometheus and Grafana provisioning (compose profile `observability`)'
     volumes?: string[];
     environment?: Record<string, string>;
     depends_on?: unknown;
+    configs?: { source: string; target: string }[];
   }
-  const compose = parse(read('docker/compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
-  const prometheus = parse(read('docker/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+  const compose = parse(read('docker/compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown>; configs?: Record<string, { content?: string }> };
+  const prometheus = parse(read('docker/prometheus/prometheus.yml')) as {
+    scrape_configs: { job_name: string; metrics_path?: string; authorization?: { credentials_file?: string }; static_configs: { targets: string[] }[] }[];
+  };
   const dashboard = JSON.parse(dashboardText('gridline.json')) as DashboardJson;
   /** A bind mount's host path (relative to docker/) for a container path. */
   const mountOf = (svc: Service, target: string) => (svc.volumes ?? []).map((v) => v.split(':')).find(([, t]) => t === target)?.[0];
@@ -200,6 +203,20 @@ describe('Prometheus and Grafana provisioning (compose profile `observability`)'
     expect(agents.length).toBeGreaterThan(0);
     expect(jobs['gridline-agent'].sort()).toEqual(agents.map(([name, svc]) => `${name}:${svc.environment?.GRIDLINE_METRICS_PORT}`).sort());
     for (const c of prometheus.scrape_configs) expect(c.metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it('every Gridline process guards /metrics with the token Prometheus sends; the listeners bind all interfaces only there', () => {
+    const gridline = Object.entries(compose.services).filter(([name]) => name === 'api' || name === 'scheduler' || name.startsWith('agent'));
+    const token = compose.configs?.['metrics-token']?.content;
+    expect(token).toMatch(/^\$\{GRIDLINE_METRICS_TOKEN:-.+\}$/);
+    for (const [name, svc] of gridline) expect({ name, token: svc.environment?.GRIDLINE_METRICS_TOKEN }).toEqual({ name, token });
+    const file = compose.services.prometheus.configs?.find((c) => c.source === 'metrics-token')?.target;
+    expect(file).toBe('/etc/prometheus/metrics-token');
+    for (const c of prometheus.scrape_configs) expect({ job: c.job_name, file: c.authorization?.credentials_file }).toEqual({ job: c.job_name, file });
+    // The listeners' own default is loopback: compose opens them to Prometheus explicitly.
+    expect(loadConfig(SchedulerConfig, {}).GRIDLINE_METRICS_HOST).toBe('127.0.0.1');
+    expect(loadConfig(AgentConfig, {}).GRIDLINE_METRICS_HOST).toBe('127.0.0.1');
+    for (const [name, svc] of gridline.filter(([n]) => n !== 'api')) expect({ name, host: svc.environment?.GRIDLINE_METRICS_HOST }).toEqual({ name, host: '0.0.0.0' });
   });
 
   it('Grafana is provisioned with the Prometheus data source the dashboard names and a provider that loads the mounted dashboards', () => {

@@ -15,3 +15,4 @@ export * from './files/sha256-file';
 export * from './metrics/metrics-registry';
 export * from './metrics/metrics-auth';
 export * from './metrics/metrics-listener';
+export * from './metrics/metrics-listener-config';

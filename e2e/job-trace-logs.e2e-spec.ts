@@ -4,12 +4,15 @@ import { ManagedProcess, RunningStack, startStack } from '@gridline/testing';
 
 type Line = Record<string, unknown> & { app?: string; msg?: string; jobId?: string; requestId?: string };
 
-/** The JSON log lines a process wrote (the agent's output holds its runners' lines too: they inherit its stdout). */
+/**
+ * The JSON log lines a process wrote (the agent's output holds its runners' lines too: they
+ * inherit its stdout). Only whole lines: the last segment, without its newline yet, may be a line
+ * still being written.
+ */
 function linesOf(p: ManagedProcess): Line[] {
-  return p.output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Line);
+  const segments = p.output.split('\n');
+  segments.pop();
+  return segments.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
 }
 
 /**

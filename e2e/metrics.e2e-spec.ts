@@ -136,7 +136,9 @@ describe('metrics (real stack)', () => {
       'the figures to settle',
       async () => {
         await read();
-        return sumSamples(agent, 'gridline_agent_jobs_total') === db.dispatched && sumSamples(api, 'gridline_jobs_submitted_total') === db.jobs && sumSamples(scheduler, 'gridline_node_heartbeats_missed') === 0 ? true : undefined;
+        // The scheduler reuses the jobs table's figures for a few seconds (JOB_FIGURES_TTL_MS).
+        const schedulerSettled = sumSamples(scheduler, 'gridline_jobs') === db.jobs && sumSamples(scheduler, 'gridline_jobs', { state: 'succeeded' }) === byStatus.get('succeeded');
+        return sumSamples(agent, 'gridline_agent_jobs_total') === db.dispatched && sumSamples(api, 'gridline_jobs_submitted_total') === db.jobs && sumSamples(scheduler, 'gridline_node_heartbeats_missed') === 0 && schedulerSettled ? true : undefined;
       },
       15_000,
     ).catch(() => undefined);

@@ -1,9 +1,12 @@
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min } from 'class-validator';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { RedisConfig } from '@gridline/common';
+import { RedisConfig, WithMetricsListener } from '@gridline/common';
 
-export class AgentConfig extends RedisConfig {
+/** The metrics listener's port when GRIDLINE_METRICS_PORT is unset. */
+export const AGENT_METRICS_PORT = 9465;
+
+export class AgentConfig extends WithMetricsListener(RedisConfig) {
   /** Node name; registration is idempotent by name. */
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, { message: 'must be 1-63 letters, digits, . _ -' })
   GRIDLINE_NODE_NAME = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'node';
@@ -96,21 +99,4 @@ export class AgentConfig extends RedisConfig {
   @IsInt()
   @Min(10)
   GRIDLINE_LOAD_TIMEOUT_SECONDS = 900;
-
-  /**
-   * Port of the metrics listener (`GET /metrics`, Prometheus's text format); 0 turns it off.
-   */
-  @IsInt()
-  @Min(0)
-  @Max(65535)
-  GRIDLINE_METRICS_PORT = 9465;
-
-  /** Address the metrics listener binds. */
-  @IsString()
-  GRIDLINE_METRICS_HOST = '0.0.0.0';
-
-  /** When set, a scrape of /metrics must send `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
-  @IsOptional()
-  @IsString()
-  GRIDLINE_METRICS_TOKEN?: string = undefined;
 }

@@ -1,8 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { Queues, MessagingModule } from '@gridline/messaging';
-import { MetricsListener, RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
-import { AgentConfig } from './agent.config';
+import { metricsListenerProvider, RedisKeys, TypedConfigModule, loggerOptions } from '@gridline/common';
+import { AGENT_METRICS_PORT, AgentConfig } from './agent.config';
 import { JobRunner } from './jobs/job-runner.service';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { NodeIdentity } from './node/node-identity';
@@ -27,11 +27,7 @@ export class AgentModule {
       providers: [
         { provide: RedisKeys, useValue: new RedisKeys(config.GRIDLINE_REDIS_PREFIX) },
         AgentMetrics,
-        {
-          provide: MetricsListener,
-          inject: [AgentMetrics],
-          useFactory: (m: AgentMetrics) => new MetricsListener(m.registry, { name: 'agent', port: config.GRIDLINE_METRICS_PORT, host: config.GRIDLINE_METRICS_HOST, token: config.GRIDLINE_METRICS_TOKEN }),
-        },
+        metricsListenerProvider(AgentMetrics, config, 'agent', AGENT_METRICS_PORT),
         ReplicaManager,
         NodeIdentity,
         JobRunner,

@@ -82,17 +82,29 @@ export class ApiConfig extends NodeTimingConfig {
   GRIDLINE_QUOTA_SLOT_LEASE_MS = 30_000;
 
   /**
-   * When set, `GET /metrics` requires `Authorization: Bearer <token>`; unset, it is open (like
-   * /healthz). It never takes HMAC signing: Prometheus scrapes it as it is.
+   * When set, `GET /metrics` requires `Authorization: Bearer <token>`. Unset, it is open in
+   * development and answers 404 metrics_not_exposed in production (its labels name teams and
+   * models) unless GRIDLINE_METRICS_PUBLIC is true. It never takes HMAC signing: Prometheus
+   * scrapes it as it is.
    */
   @IsOptional()
   @IsString()
   GRIDLINE_METRICS_TOKEN?: string = undefined;
 
+  /** In production without GRIDLINE_METRICS_TOKEN, `true` serves `GET /metrics` to anyone (behind a proxy that guards it). */
+  @IsBoolean()
+  GRIDLINE_METRICS_PUBLIC = false;
+
   /** Testing only, refused in production: `crash-after-insert` kills the api between a job's row and its enqueue. */
   @IsOptional()
   @IsIn(['crash-after-insert'])
   GRIDLINE_FAULT?: 'crash-after-insert' = undefined;
+
+  /** How `GET /metrics` answers: behind the token, open, or not at all (see GRIDLINE_METRICS_TOKEN). */
+  get metricsAccess(): 'token' | 'open' | 'hidden' {
+    if (this.GRIDLINE_METRICS_TOKEN) return 'token';
+    return this.NODE_ENV !== 'production' || this.GRIDLINE_METRICS_PUBLIC ? 'open' : 'hidden';
+  }
 
   get modelRoots(): string[] {
     const roots = this.GRIDLINE_MODEL_ROOTS.split(',').map((r) => r.trim()).filter(Boolean);

@@ -1,7 +1,10 @@
-import { IsBoolean, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { NodeTimingConfig } from '@gridline/common';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { NodeTimingConfig, WithMetricsListener } from '@gridline/common';
 
-export class SchedulerConfig extends NodeTimingConfig {
+/** The metrics listener's port when GRIDLINE_METRICS_PORT is unset. */
+export const SCHEDULER_METRICS_PORT = 9464;
+
+export class SchedulerConfig extends WithMetricsListener(NodeTimingConfig) {
   /** How long an admitted job may wait for a free replica before it fails with no_replica. */
   @IsInt()
   @Min(1)
@@ -67,21 +70,4 @@ export class SchedulerConfig extends NodeTimingConfig {
    */
   @IsBoolean()
   GRIDLINE_ROUTING_PREFIX_AFFINITY = true;
-
-  /**
-   * Port of the metrics listener (`GET /metrics`, Prometheus's text format); 0 turns it off.
-   */
-  @IsInt()
-  @Min(0)
-  @Max(65535)
-  GRIDLINE_METRICS_PORT = 9464;
-
-  /** Address the metrics listener binds. */
-  @IsString()
-  GRIDLINE_METRICS_HOST = '0.0.0.0';
-
-  /** When set, a scrape of /metrics must send `Authorization: Bearer <token>` (Prometheus: `authorization.credentials`). */
-  @IsOptional()
-  @IsString()
-  GRIDLINE_METRICS_TOKEN?: string = undefined;
 }

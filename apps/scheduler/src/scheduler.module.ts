@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { LoggerModule } from 'nestjs-pino';
-import { MetricsListener, RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
+import { metricsListenerProvider, RedisConnectionWatch, RedisKeys, TypedConfigModule, loggerOptions, redisCommandOptions } from '@gridline/common';
 import { DatabaseModule, QuotaRepository } from '@gridline/db';
 import { JobLifecycle, QuotaGate, QuotaPolicies } from '@gridline/jobs';
 import { MessagingModule, Queues } from '@gridline/messaging';
@@ -14,7 +14,7 @@ import { SchedulerMetrics } from './metrics/scheduler-metrics';
 import { ProgressService } from './progress/progress.service';
 import { Reconciler } from './reconcile/reconciler.service';
 import { ReplicaRegistry } from './replicas/replica-registry';
-import { SchedulerConfig } from './scheduler.config';
+import { SCHEDULER_METRICS_PORT, SchedulerConfig } from './scheduler.config';
 import { SweeperService } from './sweeper/sweeper.service';
 
 @Global()
@@ -58,11 +58,7 @@ export class SchedulerModule implements OnApplicationShutdown {
         ProgressService,
         SweeperService,
         SchedulerMetrics,
-        {
-          provide: MetricsListener,
-          inject: [SchedulerMetrics],
-          useFactory: (m: SchedulerMetrics) => new MetricsListener(m.registry, { name: 'scheduler', port: config.GRIDLINE_METRICS_PORT, host: config.GRIDLINE_METRICS_HOST, token: config.GRIDLINE_METRICS_TOKEN }),
-        },
+        metricsListenerProvider(SchedulerMetrics, config, 'scheduler', SCHEDULER_METRICS_PORT),
       ],
     };
   }

@@ -15,3 +15,6 @@ export * from './files/sha256-file';
 export * from './metrics/metrics-registry';
 export * from './metrics/metrics-auth';
 export * from './metrics/metrics-listener';
+export * from './metrics/metrics-listener-config';
+export * from './metrics/team-name-labels';
+export * from './metrics/scraped-gauge';

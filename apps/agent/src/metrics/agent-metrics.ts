@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { createMetricsRegistry } from '@gridline/common';
+import { createMetricsRegistry, scrapedGauge } from '@gridline/common';
 import type { NodeGpu } from '@gridline/contract';
 import { AgentConfig } from '../agent.config';
 import type { Replica } from '../replicas/replica';
@@ -38,12 +38,9 @@ export class AgentMetrics {
     this.loads = new Counter({ name: 'gridline_agent_replica_loads_total', help: 'Replica loads by outcome (loaded, failed)', labelNames: ['model', 'outcome'] as const, registers });
     this.unloads = new Counter({ name: 'gridline_agent_replica_unloads_total', help: 'Replicas unloaded', labelNames: ['model'] as const, registers });
 
-    /** A gauge read at scrape time: emptied first, so replicas and GPUs that went away go. */
+    /** A gauge read at scrape time from the replicas and the last inventory. */
     const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (g: Gauge<L>) => void): void => {
-      const g: Gauge<L> = new Gauge({ name, help, labelNames, registers, collect: () => {
-        g.reset();
-        fill(g);
-      } });
+      scrapedGauge(registry, { name, help, labelNames }, () => undefined, (g) => fill(g));
     };
     const eachReplica = (set: (labels: { model: string; replica: string }, r: Replica) => void) => {
       for (const r of this.replicaSource()) set({ model: r.model, replica: r.id }, r);

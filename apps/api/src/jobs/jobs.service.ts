@@ -164,6 +164,7 @@ export class JobsService {
       throw this.redis.failure(e);
     }
     options.timeline?.mark('dispatch');
+    // Counted at the api as it accepts: a row the sweeper queues after an api crash is not counted.
     this.metrics.jobSubmitted(p.teamId, model, options.mode);
     return { job, created, model: record, quota: options.mode === 'sync' ? this.held(admission, job.id) : { headers: rateLimitHeaders(admission.rateLimits), done: () => undefined } };
   }

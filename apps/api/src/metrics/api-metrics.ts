@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Counter, Histogram } from 'prom-client';
-import { FAST_SECONDS_BUCKETS, LATENCY_SECONDS_BUCKETS, createMetricsRegistry } from '@gridline/common';
-import { JobMode, MetricsRepository } from '@gridline/db';
+import { FAST_SECONDS_BUCKETS, LATENCY_SECONDS_BUCKETS, TeamNameLabels, createMetricsRegistry } from '@gridline/common';
+import { JobMode, MetricsRepository, TeamScope } from '@gridline/db';
 
 /** Where sendError leaves the error's code for the request's metrics. */
 export const ERROR_CODE_LOCAL = 'gridlineErrorCode';
@@ -25,10 +25,10 @@ export class ApiMetrics {
   private readonly firstToken: Histogram<'model' | 'stream'>;
   private readonly refusals: Counter<'team' | 'scope' | 'limit'>;
   private readonly submitted: Counter<'team' | 'model' | 'mode'>;
-  private names = new Map<string, string>();
-  private namesAt = 0;
+  private readonly teams: TeamNameLabels;
 
-  constructor(private readonly figures: MetricsRepository) {
+  constructor(figures: MetricsRepository) {
+    this.teams = new TeamNameLabels({ load: () => figures.teamNames(TeamScope.all()) });
     const registers = [this.registry];
     this.requests = new Counter({ name: 'gridline_http_requests_total', help: 'HTTP requests answered, by method, route template (unmatched: no API route, e.g. static files, 404s, bodies refused before routing) and status code', labelNames: ['method', 'route', 'status'] as const, registers });
     this.errors = new Counter({ name: 'gridline_http_errors_total', help: 'HTTP requests answered with an error, by method, route template, status and error code', labelNames: ['method', 'route', 'status', 'code'] as const, registers });
@@ -42,7 +42,7 @@ export class ApiMetrics {
     });
     this.firstToken = new Histogram({ name: 'gridline_time_to_first_token_seconds', help: 'Time from a completion request’s arrival at the api to its first output', labelNames: ['model', 'stream'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
     this.refusals = new Counter({ name: 'gridline_quota_refusals_total', help: 'Jobs refused by a quota (429), by team, the scope of the limit (team, key, model) and the limit', labelNames: ['team', 'scope', 'limit'] as const, registers });
-    this.submitted = new Counter({ name: 'gridline_jobs_submitted_total', help: 'Jobs accepted (a row written and queued), by team, model and mode (sync, async)', labelNames: ['team', 'model', 'mode'] as const, registers });
+    this.submitted = new Counter({ name: 'gridline_jobs_submitted_total', help: 'Submissions the api accepted (a row written and queued by the api), by team, model and mode (sync, async); a row the sweeper queues later, after an api crash, is not counted here', labelNames: ['team', 'model', 'mode'] as const, registers });
   }
 
   /** Counts the request when its response ends (the first middleware calls this). */
@@ -68,21 +68,10 @@ export class ApiMetrics {
   }
 
   quotaRefused(teamId: string, scope: string, limit: string): void {
-    void this.teamName(teamId).then((team) => this.refusals.inc({ team, scope, limit }));
+    void this.teams.of(teamId).then((team) => this.refusals.inc({ team, scope, limit }));
   }
 
   jobSubmitted(teamId: string, model: string, mode: JobMode): void {
-    void this.teamName(teamId).then((team) => this.submitted.inc({ team, model, mode }));
-  }
-
-  /** A team's name for labels (reread when an unknown id comes, at most every few seconds). */
-  private async teamName(teamId: string): Promise<string> {
-    const known = this.names.get(teamId);
-    if (known !== undefined) return known;
-    if (Date.now() - this.namesAt > 5000) {
-      this.namesAt = Date.now();
-      this.names = await this.figures.teamNames().catch(() => this.names);
-    }
-    return this.names.get(teamId) ?? 'unknown';
+    void this.teams.of(teamId).then((team) => this.submitted.inc({ team, model, mode }));
   }
 }

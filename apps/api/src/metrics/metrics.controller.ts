@@ -8,7 +8,8 @@ import { ApiMetrics } from './api-metrics';
 
 /**
  * `GET /metrics` for Prometheus: no HMAC signing (a scraper cannot sign); behind a bearer token
- * when GRIDLINE_METRICS_TOKEN is set. Kept out of the OpenAPI document: it is not the API.
+ * when GRIDLINE_METRICS_TOKEN is set; in production without one, not served unless
+ * GRIDLINE_METRICS_PUBLIC is true. Kept out of the OpenAPI document: it is not the API.
  */
 @ApiExcludeController()
 @Public()
@@ -21,7 +22,9 @@ export class MetricsController {
 
   @Get('metrics')
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
-    if (!metricsTokenMatches(authorization, this.config.GRIDLINE_METRICS_TOKEN)) {
+    const access = this.config.metricsAccess;
+    if (access === 'hidden') throw new ApiError('metrics_not_exposed', 'GET /metrics is off in production without GRIDLINE_METRICS_TOKEN (or GRIDLINE_METRICS_PUBLIC=true)');
+    if (access === 'token' && !metricsTokenMatches(authorization, this.config.GRIDLINE_METRICS_TOKEN)) {
       res.setHeader('www-authenticate', 'Bearer realm="metrics"');
       throw new ApiError('authentication_required', 'GET /metrics needs the metrics token: Authorization: Bearer <GRIDLINE_METRICS_TOKEN>');
     }

@@ -127,4 +127,56 @@ describe('the queue board', () => {
     expect((await put('/api/queues/inference/resume')).status).toBeLessThan(300);
     expect((await auditActions()).filter((a) => a === 'queue_board.action').length).toBe(before + 2);
   });
+
+  it('refuses every write but the allowed ones, however the path is spelled (403 queue_board_action_refused)', async () => {
+    const cookie = cookieFrom(await openSession({ accessKey: ROOT_ACCESS, secretKey: ROOT_SECRET }));
+    const send = (method: string, path: string) => board(path, { method, headers: { cookie, 'content-type': 'application/json' }, body: '{}' });
+    const refused: [string, string][] = [
+      ['POST', '/api/queues/inference/add/'],
+      ['POST', '/api/queues/inference/ADD'],
+      ['PUT', '/api/queues/inference/OBLITERATE'],
+      ['PUT', '/api/queues/inference/obliterate/'],
+      ['PUT', '/api/queues/inference/empty'],
+      ['PUT', '/api/queues/inference/Empty/'],
+      ['PUT', '/api/queues/inference/%65mpty'],
+      ['PATCH', '/api/queues/inference/some-job/update-data/'],
+      ['PATCH', '/api/queues/inference/some-job/delay'],
+      ['PATCH', '/api/queues/inference/some-job/priority'],
+      ['PUT', '/api/queues/inference/some-job/clean'],
+      ['PUT', '/api/queues/inference/clean/wait'],
+      ['PUT', '/api/queues/inference/concurrency'],
+      ['PUT', '/api/queues/inference/rate-limit'],
+      ['PUT', '/api/queues/inference/job-schedulers/s/run'],
+      ['DELETE', '/api/queues/inference'],
+    ];
+    for (const [method, path] of refused) {
+      expect({ method, path, ...(await asJson(await send(method, path))) }).toMatchObject({ method, path, status: 403, body: { code: 'queue_board_action_refused' } });
+    }
+    // The allowed actions are matched the way bull-board routes them: any case, with a trailing slash.
+    expect((await send('PUT', '/api/queues/inference/PAUSE/')).status).toBeLessThan(300);
+    const queues = await asJson(await board('/api/queues', { headers: { cookie } }));
+    expect((queues.body.queues as { name: string; isPaused: boolean }[]).find((q) => q.name === 'inference')?.isPaused).toBe(true);
+    expect((await send('PUT', '/api/queues/inference/resume/')).status).toBeLessThan(300);
+  });
+
+  it("ends a session when its keypair is deactivated or its token revoked (within the recheck's seconds)", async () => {
+    const me = (await t.root('/api/v1/users/me')).body as { id: string; teamId: string };
+    const keys = (await t.root('/api/v1/keypairs', { method: 'POST', body: { userId: me.id, teamId: me.teamId } })).body as { accessKey: string; secretKey: string };
+    const token = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'board-revoked', scope: 'management' } })).body as { id: string; token: string };
+    const keypairCookie = cookieFrom(await openSession(keys));
+    const tokenSession = await fetch(`${t.base}/api/v1/admin/queues/session`, { method: 'POST', headers: { authorization: `Bearer ${token.token}` } });
+    expect(tokenSession.status).toBe(201);
+    const tokenCookie = cookieFrom(tokenSession);
+    expect((await board('/api/queues', { headers: { cookie: keypairCookie } })).status).toBe(200);
+    expect((await board('/api/queues', { headers: { cookie: tokenCookie } })).status).toBe(200);
+
+    expect((await t.root(`/api/v1/keypairs/${keys.accessKey}`, { method: 'PATCH', body: { isActive: false } })).status).toBe(200);
+    expect((await t.root(`/api/v1/tokens/${token.id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    // Past the board's cache of a credential's standing (2 s).
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await asJson(await board('/api/queues', { headers: { cookie: keypairCookie } }))).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    expect(await asJson(await board('/api/queues', { headers: { cookie: tokenCookie } }))).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+    // The root keypair's own session is unaffected.
+    expect((await board('/api/queues', { headers: { cookie: cookieFrom(await openSession({ accessKey: ROOT_ACCESS, secretKey: ROOT_SECRET })) } })).status).toBe(200);
+  });
 });

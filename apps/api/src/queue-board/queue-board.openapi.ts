@@ -22,7 +22,7 @@ export function documentQueueBoard(doc: OpenAPIObject): OpenAPIObject {
       summary: 'The queue board (bull-board) for superadmins',
       description:
         "bull-board's web UI over Gridline's queues (`inference`, and `node.<id>` per node). A browser opens a session first with POST /api/v1/admin/queues/session; curl may send a superadmin bearer token or signature instead. " +
-        `Its JSON API lies beneath (GET ${QUEUE_BOARD_PATH}/api/queues lists the queues and their jobs). Retry, clean, promote, pause and resume are allowed and audited; adding, editing or obliterating jobs is refused (queue_board_action_refused).`,
+        `Its JSON API lies beneath (GET ${QUEUE_BOARD_PATH}/api/queues lists the queues and their jobs). Pausing, resuming, retrying, promoting and cleaning completed or failed jobs are allowed and audited; every other change (adding or editing a job, emptying or obliterating a queue, rate limits, concurrency, job schedulers) is refused (queue_board_action_refused).`,
       operationId: 'QueueBoard_page',
       security,
       responses: { 200: { description: 'The board (HTML)', content: { 'text/html': { schema: { type: 'string' } } } }, ...errors },

@@ -5,7 +5,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { AuthError } from '@gridline/auth';
 import { ApiError, errorSummary } from '@gridline/common';
-import { NodeRepository, TeamScope, UserRepository } from '@gridline/db';
+import { IdentityRepository, NodeRepository } from '@gridline/db';
 import { JobQueues, Queues } from '@gridline/messaging';
 import { AuditService } from '../audit/audit.service';
 import { CredentialStrategy } from '../auth/credential.strategy';
@@ -13,23 +13,13 @@ import { Principal } from '../auth/principal';
 import { sendError } from '../common/problem.filter';
 import { RequestOrigin } from '../common/request-origin';
 import { QueueBoardSessionDto } from './dto/queue-board-session.dto';
+import { isAllowedBoardAction } from './queue-board-actions';
 import { QUEUE_BOARD_COOKIE, QUEUE_BOARD_PATH, QueueBoardSessions, cookieOf, sessionCookie } from './queue-board-sessions';
 
 /** How often the board's list of queues (`inference`, and `node.<id>` per node) is read again. */
 const QUEUE_LIST_MS = 5000;
-/** How long a session's user is taken to still be a superadmin before it is read again. */
-const USER_RECHECK_MS = 2000;
-
-/**
- * bull-board's routes that would write a job's payload outside the job lifecycle (a job added or
- * edited by hand skips admission, quotas and the job's row) or delete a queue's structure: refused
- * for everyone. Retry, clean, promote, pause and resume stay (each attempt's writes are fenced).
- */
-const REFUSED_ACTIONS: { method: string; path: RegExp }[] = [
-  { method: 'POST', path: /^\/api\/queues\/[^/]+\/add$/ },
-  { method: 'PATCH', path: /^\/api\/queues\/[^/]+\/[^/]+\/update-data$/ },
-  { method: 'PUT', path: /^\/api\/queues\/[^/]+\/obliterate$/ },
-];
+/** How long a session's credential and user are taken to still stand before they are read again. */
+const CREDENTIAL_RECHECK_MS = 2000;
 
 const READS = new Set(['GET', 'HEAD']);
 
@@ -47,14 +37,14 @@ export class QueueBoard {
   private readonly board = createBullBoard({ queues: [], serverAdapter: this.server, options: { uiConfig: { boardTitle: 'Gridline queues' } } });
   private readonly adapters = new Map<string, BullMQAdapter>();
   private listedAt = 0;
-  private readonly superadmins = new Map<string, { is: boolean; at: number }>();
+  private readonly standing = new Map<string, { is: boolean; at: number }>();
 
   constructor(
     private readonly sessions: QueueBoardSessions,
     private readonly credentials: CredentialStrategy,
     private readonly queues: JobQueues,
     private readonly nodes: NodeRepository,
-    private readonly users: UserRepository,
+    private readonly identity: IdentityRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -106,27 +96,33 @@ export class QueueBoard {
     if (!(await this.isSuperadmin(principal))) throw new AuthError('forbidden', 'the queue board is for superadmins');
     if (READS.has(req.method)) return;
     const path = req.path;
-    if (REFUSED_ACTIONS.some((a) => a.method === req.method && a.path.test(path))) {
-      throw new ApiError('queue_board_action_refused', 'the queue board does not add, edit or obliterate jobs: a job enters and changes through its lifecycle');
+    if (!isAllowedBoardAction(req.method, path)) {
+      throw new ApiError('queue_board_action_refused', 'the queue board only pauses, resumes, retries, promotes and cleans finished jobs: a job enters and changes through its lifecycle');
     }
     this.logger.log({ method: req.method, path, userId: principal.userId }, 'queue board action');
     await this.audit.record(principal, { ip: req.ip ?? null, requestId: String((req as Request & { id?: unknown }).id ?? '') || null }, {
       action: 'queue_board.action',
       targetType: 'queue',
-      targetId: /^\/api\/queues\/([^/]+)/.exec(path)?.[1] ?? null,
+      targetId: /^\/api\/queues\/([^/]+)/i.exec(path)?.[1] ?? null,
       teamId: null,
       details: { method: req.method, path },
     });
   }
 
-  /** A credential's role is current; a session's user is read again (a user no longer superadmin is refused within seconds). */
+  /**
+   * Whether the caller is a superadmin whose credential still stands. A credential sent with the
+   * request was just checked; a session cookie names one, read again (with its user) every few
+   * seconds: a deactivated, revoked or expired credential, or a user no longer superadmin, ends
+   * the session within seconds.
+   */
   private async isSuperadmin(p: Principal): Promise<boolean> {
     if (p.role !== 'superadmin') return false;
-    const known = this.superadmins.get(p.userId);
-    if (known && Date.now() - known.at < USER_RECHECK_MS) return known.is;
-    const user = await this.users.get(TeamScope.all(), p.userId);
-    const is = user?.isSuperadmin === true;
-    this.superadmins.set(p.userId, { is, at: Date.now() });
+    const key = `${p.credential.kind}:${p.credential.id}:${p.userId}`;
+    const known = this.standing.get(key);
+    if (known && Date.now() - known.at < CREDENTIAL_RECHECK_MS) return known.is;
+    const is = await this.identity.isLiveSuperadminCredential(p.credential.kind, p.credential.id, p.userId);
+    for (const [k, v] of this.standing) if (Date.now() - v.at >= CREDENTIAL_RECHECK_MS) this.standing.delete(k);
+    this.standing.set(key, { is, at: Date.now() });
     return is;
   }
 

@@ -118,7 +118,7 @@ export class Dispatcher {
         return;
       }
       await this.queues.enqueue(Queues.node, { ...job, nodeId, replicaId }, { param: nodeId });
-      this.metrics.observeQueueWait(job.teamId, (Date.now() - job.acceptedAt) / 1000);
+      void this.metrics.observeQueueWait(job.teamId, job.attempt, (Date.now() - job.acceptedAt) / 1000);
       // The job and request ids come from the log context (the queue consumer's).
       this.logger.log({ nodeId, replicaId, waitedMs: now - job.acceptedAt }, 'job dispatched');
     } catch (e) {

@@ -1,11 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { LATENCY_SECONDS_BUCKETS, createMetricsRegistry } from '@gridline/common';
-import { JobFigures, MetricsRepository, NodeRecord, NodeRepository, NodeStatus } from '@gridline/db';
+import { LATENCY_SECONDS_BUCKETS, TeamNameLabels, createMetricsRegistry, scrapedGauge } from '@gridline/common';
+import { JobFigures, MetricsRepository, NodeRecord, NodeRepository, NodeStatus, TeamScope } from '@gridline/db';
 import { Leadership } from '../leadership/leadership.service';
 import { SchedulerConfig } from '../scheduler.config';
 
 const NODE_STATUSES: NodeStatus[] = ['Pending', 'Ready', 'NotReady', 'Lost'];
+
+/** How long the jobs table's figures are reused: several Prometheus servers (or a dashboard's refresh) scan it once. */
+export const JOB_FIGURES_TTL_MS = 5000;
+
+/** Injection token of the clock the metrics read (epoch ms); Date.now unless a test provides one. */
+export const SCHEDULER_METRICS_CLOCK = Symbol('SCHEDULER_METRICS_CLOCK');
 
 /** What one scrape reads from Postgres, shared by every metric collected in it. */
 interface Snapshot {
@@ -24,33 +30,33 @@ export class SchedulerMetrics {
   readonly registry = createMetricsRegistry();
   private readonly queueWait = new Histogram({
     name: 'gridline_queue_wait_seconds',
-    help: 'Time from a job being accepted to its dispatch to a replica, per team (observed by the leading scheduler)',
+    help: "Time from a job's acceptance at the api to its first dispatch to a replica, per team (observed by the leading scheduler; a requeued job's later dispatches are not observed)",
     labelNames: ['team'] as const,
     buckets: LATENCY_SECONDS_BUCKETS,
     registers: [this.registry],
   });
   private snapshotting: Promise<Snapshot> | null = null;
-  private names = new Map<string, string>();
-  private namesAt = 0;
+  private jobFigures: { jobs: Promise<JobFigures[]>; at: number } | null = null;
+  private readonly teams: TeamNameLabels;
+  private readonly now: () => number;
 
   constructor(
     private readonly config: SchedulerConfig,
     private readonly figures: MetricsRepository,
     private readonly nodeRows: NodeRepository,
     leadership: Leadership,
+    @Optional() @Inject(SCHEDULER_METRICS_CLOCK) now?: () => number,
   ) {
+    this.now = now ?? Date.now;
+    this.teams = new TeamNameLabels({ load: () => this.figures.teamNames(TeamScope.all()), now: this.now });
     const registers = [this.registry];
-    /** A metric filled from the scrape's snapshot: emptied first, so label sets that went away go. */
-    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (g: Gauge<L>, s: Snapshot) => void): Gauge<L> => {
-      const g: Gauge<L> = new Gauge({ name, help, labelNames, registers, collect: async () => {
-        const s = await this.snapshot();
-        g.reset();
-        fill(g, s);
-      } });
-      return g;
-    };
+    /** A metric filled from the scrape's snapshot. */
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (g: Gauge<L>, s: Snapshot) => void): Gauge<L> =>
+      scrapedGauge(this.registry, { name, help, labelNames }, () => this.snapshot(), fill);
     const liveNodes = (s: Snapshot) => s.nodes.filter((n) => !n.revokedAt);
-    const gpus = (s: Snapshot) => liveNodes(s).flatMap((n) => n.gpus.map((g) => ({ g, labels: { node: n.name, gpu: String(g.index), gpu_name: g.name, simulated: String(g.simulated === true) } })));
+    /** Nodes whose last report still stands: a Lost node's replicas and GPUs are gone from the fleet (it stays in gridline_nodes). */
+    const reportingNodes = (s: Snapshot) => liveNodes(s).filter((n) => n.status !== 'Lost');
+    const gpus = (s: Snapshot) => reportingNodes(s).flatMap((n) => n.gpus.map((g) => ({ g, labels: { node: n.name, gpu: String(g.index), gpu_name: g.name, simulated: String(g.simulated === true) } })));
 
     gauge('gridline_jobs', 'Jobs in the jobs table by state, team and model', ['state', 'team', 'model'], (g, s) => {
       for (const f of s.jobs) g.set({ state: f.status, team: f.team, model: f.model }, f.jobs);
@@ -89,11 +95,11 @@ export class SchedulerMetrics {
       const intervalMs = this.config.GRIDLINE_HEARTBEAT_SECONDS * 1000;
       for (const n of liveNodes(s)) g.set({ node: n.name }, Math.floor(Math.max(0, s.at - n.lastHeartbeatAt.getTime()) / intervalMs));
     });
-    gauge('gridline_replicas', 'Replicas by state (Pulling, Loading, Ready, Failed, Unloading) as their nodes last reported them', ['state', 'model', 'node'], (g, s) => {
-      for (const n of liveNodes(s)) for (const r of n.replicaReports as { model?: string; state?: string }[]) g.inc({ state: String(r.state), model: String(r.model), node: n.name });
+    gauge('gridline_replicas', 'Replicas by state (Pulling, Loading, Ready, Failed, Unloading) as their nodes last reported them (Lost nodes left out)', ['state', 'model', 'node'], (g, s) => {
+      for (const n of reportingNodes(s)) for (const r of n.replicaReports as { model?: string; state?: string }[]) g.inc({ state: String(r.state), model: String(r.model), node: n.name });
     });
     const gpuLabels = ['node', 'gpu', 'gpu_name', 'simulated'] as const;
-    gauge('gridline_gpu_memory_total_bytes', "GPU memory per node and GPU, from the node's reported inventory (simulated=true: GPUs the agent pretends to have)", gpuLabels, (g, s) => {
+    gauge('gridline_gpu_memory_total_bytes', "GPU memory per node and GPU, from the node's reported inventory (simulated=true: GPUs the agent pretends to have; Lost nodes left out)", gpuLabels, (g, s) => {
       for (const { g: gpu, labels } of gpus(s)) g.set(labels, gpu.totalMemoryBytes);
     });
     gauge('gridline_gpu_memory_used_bytes', 'GPU memory in use per node and GPU (total less free)', gpuLabels, (g, s) => {
@@ -111,27 +117,38 @@ export class SchedulerMetrics {
     });
   }
 
-  /** A job was dispatched `seconds` after it was accepted. */
-  observeQueueWait(teamId: string, seconds: number): void {
-    void this.teamName(teamId).then((team) => this.queueWait.observe({ team }, Math.max(0, seconds)));
+  /**
+   * A job's attempt was dispatched `seconds` after the job was accepted: observed for the first
+   * attempt only (a requeued attempt's wait would count its earlier run). Resolves once observed.
+   */
+  async observeQueueWait(teamId: string, attempt: number, seconds: number): Promise<void> {
+    if (attempt !== 1) return;
+    const team = await this.teams.of(teamId);
+    this.queueWait.observe({ team }, Math.max(0, seconds));
   }
 
-  /** The figures of one scrape: read once, shared by the metrics it collects. */
+  /**
+   * The figures of one scrape: read once, shared by the metrics it collects (prom-client starts
+   * every collect at once, so sharing the read in flight is enough); the jobs table's figures are
+   * reused for JOB_FIGURES_TTL_MS.
+   */
   private snapshot(): Promise<Snapshot> {
-    this.snapshotting ??= Promise.all([this.figures.jobFigures(), this.nodeRows.list()])
-      .then(([jobs, nodes]) => ({ jobs, nodes, at: Date.now() }))
-      .finally(() => setImmediate(() => (this.snapshotting = null)));
+    this.snapshotting ??= Promise.all([this.jobs(), this.nodeRows.list()])
+      .then(([jobs, nodes]) => ({ jobs, nodes, at: this.now() }))
+      .finally(() => (this.snapshotting = null));
     return this.snapshotting;
   }
 
-  /** A team's name for labels (reread when an unknown id comes, at most every few seconds). */
-  private async teamName(teamId: string): Promise<string> {
-    const known = this.names.get(teamId);
-    if (known !== undefined) return known;
-    if (Date.now() - this.namesAt > 5000) {
-      this.namesAt = Date.now();
-      this.names = await this.figures.teamNames().catch(() => this.names);
+  private jobs(): Promise<JobFigures[]> {
+    const now = this.now();
+    if (!this.jobFigures || now - this.jobFigures.at >= JOB_FIGURES_TTL_MS) {
+      const jobs = this.figures.jobFigures(TeamScope.all());
+      this.jobFigures = { jobs, at: now };
+      // A failed read is not reused.
+      jobs.catch(() => {
+        if (this.jobFigures?.jobs === jobs) this.jobFigures = null;
+      });
     }
-    return this.names.get(teamId) ?? 'unknown';
+    return this.jobFigures.jobs;
   }
 }

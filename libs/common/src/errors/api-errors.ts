@@ -28,6 +28,8 @@ const REQUEST = {
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   invalid_cursor: { status: 400, title: 'Invalid cursor' },
   route_not_found: { status: 404, title: 'No such route' },
+  /** `GET /metrics` in production with neither GRIDLINE_METRICS_TOKEN nor GRIDLINE_METRICS_PUBLIC. */
+  metrics_not_exposed: { status: 404, title: 'Metrics not exposed' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
 } as const satisfies Record<string, ApiErrorSpec>;
 

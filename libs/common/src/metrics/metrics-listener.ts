@@ -12,12 +12,18 @@ export interface MetricsListenerOptions {
   token?: string;
   /** Who listens, for the log line (`scheduler`, `agent`). */
   name: string;
+  /**
+   * Whether GRIDLINE_METRICS_PORT was set (default true). A port in use fails the start when it
+   * was; when it is only the default, the process logs a warning and runs without metrics.
+   */
+  explicit?: boolean;
 }
 
 /**
  * `GET /metrics` on a port of its own, for processes without an HTTP server (the scheduler,
  * the agent): Prometheus's text format, optionally behind a bearer token. Listens when the
- * app boots (a port in use fails the start, naming the variable) and closes at shutdown.
+ * app boots (a configured port in use fails the start, naming the variable; the default port in
+ * use is a warning) and closes at shutdown.
  */
 export class MetricsListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Metrics');
@@ -53,11 +59,20 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
         },
       );
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`the metrics listener could not listen on ${this.options.host}:${this.options.port} (GRIDLINE_METRICS_PORT): ${e.code ?? e.message}`)));
-      server.listen(this.options.port, this.options.host, () => resolve());
+    const failed = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+      server.listen(this.options.port, this.options.host, () => resolve(null));
     });
+    if (failed) {
+      const where = `${this.options.host}:${this.options.port} (GRIDLINE_METRICS_PORT)`;
+      if (this.options.explicit === false && failed.code === 'EADDRINUSE') {
+        this.logger.warn(`${this.options.name} runs without metrics: the default metrics port ${where} is in use; set GRIDLINE_METRICS_PORT to another port, or 0 to turn the listener off`);
+        return;
+      }
+      throw new Error(`the metrics listener could not listen on ${where}: ${failed.code ?? failed.message}`);
+    }
     this.server = server;
+    if (!this.options.token && !isLoopback(this.options.host)) this.logger.warn(`${this.options.name} metrics are open to anyone who reaches ${this.options.host}:${this.port}: set GRIDLINE_METRICS_TOKEN`);
     this.logger.log(`${this.options.name} metrics on http://${this.options.host}:${this.port}/metrics${this.options.token ? ' (bearer token required)' : ''}`);
   }
 
@@ -70,4 +85,9 @@ export class MetricsListener implements OnApplicationBootstrap, OnApplicationShu
     server.closeAllConnections();
     await closed;
   }
+}
+
+/** Whether a bind address only takes connections from this machine. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -53,6 +53,22 @@ export class IdentityRepository {
     };
   }
 
+  /**
+   * Whether a superadmin credential still stands: the keypair active and unexpired, or the
+   * management token unrevoked and unexpired, still the user's, and the user still a superadmin.
+   */
+  async isLiveSuperadminCredential(kind: 'keypair' | 'token', credentialId: string, userId: string, now = new Date()): Promise<boolean> {
+    const sql =
+      kind === 'keypair'
+        ? `SELECT 1 FROM keypairs c JOIN users u ON u.id = c.user_id
+            WHERE c.id = $1 AND c.user_id = $2 AND u.is_superadmin AND c.is_active AND (c.expires_at IS NULL OR c.expires_at > $3)`
+        : `SELECT 1 FROM api_tokens c JOIN users u ON u.id = c.user_id
+            WHERE c.id = $1 AND c.user_id = $2 AND u.is_superadmin AND c.scope = 'management' AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > $3)`;
+    if (!/^[0-9a-f-]{36}$/i.test(credentialId) || !/^[0-9a-f-]{36}$/i.test(userId)) return false;
+    const rows = (await this.db.query(sql, [credentialId, userId, now])) as unknown[];
+    return rows.length > 0;
+  }
+
   async touchKeypair(keypairId: string, at: Date): Promise<void> {
     await this.db.getRepository(KeypairEntity).update({ id: keypairId }, { lastUsedAt: at });
   }

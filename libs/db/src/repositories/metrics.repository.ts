@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { JobStatus } from '@gridline/contract';
+import { TeamScope, scopedTeam } from './team-scope';
 
 /** The jobs table summed by status, team and model: what the scheduler exports at each scrape. */
 export interface JobFigures {
@@ -40,14 +41,17 @@ interface RawFigures {
 export class MetricsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** One statement over the jobs table, grouped by status, team (its name) and model. */
-  async jobFigures(): Promise<JobFigures[]> {
+  /** One statement over the jobs table (the scope's teams), grouped by status, team (its name) and model. */
+  async jobFigures(scope: TeamScope): Promise<JobFigures[]> {
+    const team = scopedTeam(scope);
     const rows: RawFigures[] = await this.db.query(
       `SELECT j.status, t.name AS team, j.model, count(*) AS jobs,
               coalesce(sum(j.prompt_tokens), 0) AS prompt_tokens, coalesce(sum(j.completion_tokens), 0) AS completion_tokens,
               min(j.created_at) AS oldest
          FROM jobs j JOIN teams t ON t.id = j.team_id
+        ${team ? 'WHERE j.team_id = $1' : ''}
         GROUP BY j.status, t.name, j.model`,
+      team ? [team] : [],
     );
     return rows.map((r) => ({
       status: r.status,
@@ -60,9 +64,10 @@ export class MetricsRepository {
     }));
   }
 
-  /** Every team's name by id (labels name teams; the table is small). */
-  async teamNames(): Promise<Map<string, string>> {
-    const rows: { id: string; name: string }[] = await this.db.query('SELECT id, name FROM teams');
+  /** The scope's teams' names by id (labels name teams; the table is small). */
+  async teamNames(scope: TeamScope): Promise<Map<string, string>> {
+    const team = scopedTeam(scope);
+    const rows: { id: string; name: string }[] = await this.db.query(`SELECT id, name FROM teams${team ? ' WHERE id = $1' : ''}`, team ? [team] : []);
     return new Map(rows.map((r) => [r.id, r.name]));
   }
 }

@@ -39,7 +39,7 @@ if (built) {
   const started = Date.now();
   process.stdout.write('\n=== jest: unit, int, e2e\n');
   // No --forceExit: a test that leaves a handle open should be seen; the timeout bounds it.
-  const jest = spawnSync('npx jest --ci --json --outputFile=' + report, { shell: true, stdio: 'inherit', env, timeout: 20 * 60 * 1000, killSignal: 'SIGKILL' });
+  const jest = spawnSync('npx jest --ci --json --outputFile=' + report, { shell: true, stdio: 'inherit', env, timeout: 40 * 60 * 1000, killSignal: 'SIGKILL' });
   const seconds = (Date.now() - started) / 1000;
   if (existsSync(report)) {
     const j = JSON.parse(readFileSync(report, 'utf8'));

@@ -68,6 +68,27 @@ describe('console', () => {
     expect(new URL(page.url()).pathname).toBe('/console/models');
     await page.close();
   }, 60_000);
+
+  it('moves between pages in one session, each page showing its own data', async () => {
+    const { page } = c;
+    const made = await c.client.json<{ id: string }>('POST', '/api/v1/deployments', { name: 'nav-tiny', model: 'tiny', replicas: 1, runtime: { contextSize: 512, parallel: 1 } });
+    expect(made.status).toBe(201);
+    await c.signIn();
+    const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true });
+    // The model page reads the fleet (the same nodes the Nodes page lists): its cache must serve both pages.
+    await nav('Models').click();
+    await page.getByTestId('model-card-tiny').getByRole('button', { name: 'Details' }).click();
+    await expectText(page.getByTestId('fleet-fit-gpu-l4'), /gpu-l4/);
+    await nav('Nodes').click();
+    await expectText(page.getByRole('row').filter({ hasText: 'gpu-l4' }).first(), /gpu-l4/);
+    await expectText(page.getByRole('row').filter({ hasText: 'gpu-t4' }).first(), /gpu-t4/);
+    await nav('Deployments').click();
+    await expectText(page.getByRole('row').filter({ hasText: 'nav-tiny' }).first(), /tiny/);
+    await nav('Models').click();
+    await expectText(page.getByTestId('model-card-llama-3.1-70b-q8'), /llama-3\.1-70b-q8/);
+    expect(await page.getByTestId('page-error').count()).toBe(0);
+    expect((await c.client.json('DELETE', `/api/v1/deployments/${made.body.id}`)).status).toBe(204);
+  }, 90_000);
 });
 
 async function expectText(locator: import('playwright-core').Locator, pattern: RegExp): Promise<void> {

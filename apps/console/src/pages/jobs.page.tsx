@@ -4,7 +4,8 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { DataTable, type DataTableSortStatus } from 'mantine-datatable';
 import { useMemo, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { data, type Api, type Schemas } from '../api/client';
+import { data, type Schemas } from '../api/client';
+import { useNames } from '../api/queries';
 import { isSuperadmin, useApi } from '../auth/session';
 import { formatAgo, formatCount, formatMs } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
@@ -22,17 +23,6 @@ export function JobsPage() {
   );
 }
 
-/** Names for ids the job rows carry: teams (superadmins) and nodes (admins); ids are shown when a name is not visible to the caller. */
-function useNames(api: Api, superadmin: boolean) {
-  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })), enabled: superadmin, staleTime: 60_000 });
-  const nodes = useQuery({ queryKey: ['nodes', 'names'], queryFn: () => data(api.GET('/api/v1/nodes')), enabled: superadmin, staleTime: 60_000 });
-  return useMemo(() => {
-    const team = new Map((teams.data?.items ?? []).map((t) => [t.id, t.name]));
-    const node = new Map(((nodes.data as { items?: { id: string; name: string }[] } | undefined)?.items ?? []).map((n) => [n.id, n.name]));
-    return { teams: teams.data?.items ?? [], team: (id: string) => team.get(id) ?? id.slice(0, 8), node: (id: string | null) => (id ? (node.get(id) ?? id.slice(0, 8)) : '—') };
-  }, [teams.data, nodes.data]);
-}
-
 const PAGE = 50;
 
 function JobList() {
@@ -43,7 +33,7 @@ function JobList() {
   const status = params.get('status');
   const model = params.get('model');
   const teamId = params.get('team');
-  const names = useNames(api, superadmin);
+  const names = useNames(superadmin);
   const models = useQuery({ queryKey: ['v1-models'], queryFn: () => data(api.GET('/v1/models')) });
   const [sort, setSort] = useState<DataTableSortStatus<Job>>({ columnAccessor: 'created', direction: 'desc' });
 
@@ -178,7 +168,7 @@ function JobDetail() {
   const { id = '' } = useParams();
   const { api, whoami } = useApi();
   const superadmin = isSuperadmin(whoami);
-  const names = useNames(api, superadmin);
+  const names = useNames(superadmin);
   const client = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const job = useQuery({

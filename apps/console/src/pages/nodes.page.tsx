@@ -12,7 +12,7 @@ import { JoinTokens } from './nodes/join-tokens';
 import { LabelBadges } from './nodes/labels';
 import { NodeActions } from './nodes/node-actions';
 import { NodeDetail } from './nodes/node-detail';
-import { useNodes, type Node } from './nodes/queries';
+import { useNodes, type Node } from '../api/queries';
 
 export function NodesPage() {
   const { whoami } = useApi();

@@ -30,6 +30,7 @@ import { DataTable } from 'mantine-datatable';
 import { useState, type ReactNode } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router-dom';
 import { data, type Schemas } from '../api/client';
+import { useTeams } from '../api/queries';
 import { isSuperadmin, useApi, type Whoami } from '../auth/session';
 import { formatAgo, formatBytes, formatCount } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
@@ -87,7 +88,7 @@ function TeamList() {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const [weight, setWeight] = useState<number | string>(1);
-  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })) });
+  const teams = useTeams();
   const create = useMutation({
     mutationFn: () => data(api.POST('/api/v1/teams', { body: { name: name.trim(), weight: typeof weight === 'number' ? weight : 1 } })),
     onSuccess: (t) => {
@@ -114,8 +115,8 @@ function TeamList() {
           borderRadius="sm"
           highlightOnHover
           striped
-          minHeight={teams.data?.items.length ? undefined : 160}
-          records={teams.data?.items ?? []}
+          minHeight={teams.data?.length ? undefined : 160}
+          records={teams.data ?? []}
           noRecordsText="No teams"
           onRowClick={({ record }) => navigate(`/teams/${record.id}`)}
           columns={[

@@ -10,7 +10,7 @@ import { QueryState, errorText } from '../../components/query-state';
 import { formatTokens, toolSupportText } from './catalog';
 import { DeployDialog } from './deploy-dialog';
 import { describeFit, fitOnNode, gpuSummary, ineligibility } from './fit';
-import { FLEET_HIDDEN_NOTE, fleetHidden, useFleet, useRequirements, type Requirements } from './use-fleet';
+import { FLEET_HIDDEN_NOTE, useFleet, useRequirements, type Requirements } from './use-fleet';
 
 /** One model: its facts, the GPU memory a replica needs at a chosen context and parallel sequences, and which nodes could hold one now. */
 export function ModelDetail() {
@@ -151,10 +151,10 @@ export function Breakdown({ r }: { r: Requirements }) {
 
 /** Each node of the fleet against one replica now, and how many could hold one. */
 function FleetFit({ r }: { r: Requirements }) {
-  const { nodes, promised } = useFleet();
+  const { nodes, promised, hidden } = useFleet();
   const rows = useMemo(
     () =>
-      (nodes.data?.items ?? []).map((n) => {
+      (nodes.data ?? []).map((n) => {
         const why = ineligibility(n);
         return { n, why, fit: fitOnNode(n, r, promised) };
       }),
@@ -171,7 +171,7 @@ function FleetFit({ r }: { r: Requirements }) {
           </Badge>
         )}
       </Group>
-      {fleetHidden(nodes.error) ? (
+      {hidden ? (
         <Text c="dimmed">{FLEET_HIDDEN_NOTE}</Text>
       ) : (
         <QueryState loading={nodes.isLoading} error={nodes.error}>

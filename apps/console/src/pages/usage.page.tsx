@@ -4,7 +4,7 @@ import { notifications } from '@mantine/notifications';
 import { useQuery } from '@tanstack/react-query';
 import { DataTable, type DataTableColumn, type DataTableSortStatus } from 'mantine-datatable';
 import { useMemo, useState } from 'react';
-import { authorizedFetch, apiErrorOf, data, type Schemas } from '../api/client';
+import { apiErrorOf, data, type Schemas } from '../api/client';
 import { useTeams } from '../api/queries';
 import { isSuperadmin, isTeamAdmin, useApi } from '../auth/session';
 import { formatCount, formatMs } from '../components/format';
@@ -28,7 +28,7 @@ function period(from: string, to: string): { from: string; to: string } {
 const keyOf = (r: Row, groups: readonly Group[]) => groups.map((g) => (g === 'team' ? r.team?.id : g === 'model' ? r.model : g === 'key' ? r.key?.id : g === 'user' ? r.user?.id : r.day) ?? '-').join('|');
 
 export function UsagePage() {
-  const { api, whoami, credentials } = useApi();
+  const { api, whoami, fetch: authorized } = useApi();
   const superadmin = isSuperadmin(whoami);
   const [from, setFrom] = useState(daysAgo(13));
   const [to, setTo] = useState(today());
@@ -91,7 +91,7 @@ export function UsagePage() {
   const download = async () => {
     try {
       const q = new URLSearchParams({ ...base, groupBy: groupBy || 'team,model,day', format: 'csv' });
-      const res = await authorizedFetch(credentials)(`/api/v1/usage?${q}`);
+      const res = await authorized(`/api/v1/usage?${q}`);
       if (!res.ok) throw await apiErrorOf(res);
       const blob = await res.blob();
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'gridline-usage.csv';

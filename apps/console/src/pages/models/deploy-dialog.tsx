@@ -133,7 +133,7 @@ interface ConfigureProps {
 
 function Configure(p: ConfigureProps) {
   const { form, setForm, current, debounced } = p;
-  const { api, credentials } = useApi();
+  const { api, fetch: authorized } = useApi();
   const set = <K extends keyof DeployForm>(key: K, value: DeployForm[K]) => setForm((prev) => ({ ...prev, [key]: value }));
 
   const requirements = useRequirements(debounced.model, debounced.contextSize, debounced.parallel);
@@ -143,7 +143,7 @@ function Configure(p: ConfigureProps) {
   const body = useMemo(() => bodyOf(debounced), [debounced]);
   const plan = useQuery({
     queryKey: ['dry-run', body],
-    queryFn: () => dryRun(credentials, body),
+    queryFn: () => dryRun(authorized, body),
     enabled: nameOk && !p.labelError && debounced.contextSize >= 256,
     placeholderData: (previous) => previous,
     retry: false,

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { ApiError, apiErrorOf, authorizedFetch, data, type Credentials, type Schemas } from '../../api/client';
+import { ApiError, apiErrorOf, data, type AuthorizedFetch, type Schemas } from '../../api/client';
 import { isSuperadmin, useApi } from '../../auth/session';
 import { useNodes } from '../../api/queries';
 import type { Plan, DeploymentBody } from './deploy-spec';
@@ -46,8 +46,8 @@ export interface DryRun {
 }
 
 /** POST /api/v1/deployments?dryRun=true: the plan, or the refusal and the plan it carries. */
-export async function dryRun(credentials: Credentials, body: DeploymentBody): Promise<DryRun> {
-  const res = await authorizedFetch(credentials)('/api/v1/deployments?dryRun=true', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export async function dryRun(authorized: AuthorizedFetch, body: DeploymentBody): Promise<DryRun> {
+  const res = await authorized('/api/v1/deployments?dryRun=true', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (res.ok) return { plan: (await res.json()) as Plan, refusal: null };
   const refusal = await apiErrorOf(res);
   let plan: Plan | null = null;

@@ -145,6 +145,18 @@ describe('console: playground, jobs, teams, usage', () => {
     await page.getByRole('row').filter({ hasText: 'ada@example.com' }).waitFor();
     const members = (await c.client.json<{ items: { email: string; role: string }[] }>('GET', `/api/v1/teams/${teamId}/members`)).body.items;
     expect(members).toEqual([expect.objectContaining({ email: 'ada@example.com', role: 'team_admin' })]);
+
+    // A superadmin's token made on this team's page acts for this team, not the superadmin's own.
+    await page.getByRole('tab', { name: 'API tokens' }).click();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill('research-sdk');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const token = (await page.getByTestId('new-token').innerText()).trim();
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('row').filter({ hasText: 'research-sdk' }).waitFor();
+    const made = (await c.client.json<{ items: { name: string; teamId: string; prefix: string }[] }>('GET', '/api/v1/tokens?limit=200')).body.items.filter((t) => t.name === 'research-sdk');
+    expect(made).toEqual([expect.objectContaining({ teamId })]);
+    expect(token.startsWith(made[0].prefix)).toBe(true);
     // The confirmation notice closes by itself (it would cover the header of the next screenshots).
     await page.getByText('Member added').waitFor({ state: 'hidden' });
   }, 60_000);

@@ -507,7 +507,7 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
     mutationFn: () =>
       data(
         api.POST('/api/v1/tokens', {
-          body: { name: name.trim(), scope, ...(models.length ? { models } : {}), ...(expires ? { expiresAt: endOfDay(expires) } : {}), ...(owner && owner !== whoami.userId ? { userId: owner } : {}) },
+          body: { name: name.trim(), scope, teamId, ...(models.length ? { models } : {}), ...(expires ? { expiresAt: endOfDay(expires) } : {}), ...(owner && owner !== whoami.userId ? { userId: owner } : {}) },
         }),
       ),
     onSuccess: (t) => {
@@ -526,7 +526,6 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
       setRevoking(null);
     },
   });
-  const foreignTeam = rights.superadmin && teamId !== whoami.teamId;
   return (
     <QueryState loading={tokens.isLoading} error={tokens.error}>
       <Stack gap="sm">
@@ -534,8 +533,8 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
           <Text size="sm" c="dimmed">
             Bearer tokens for OpenAI clients: limited to a scope, optionally to some models and a date.
           </Text>
-          <Tooltip label={!rights.mint ? 'Tokens are created with a keypair, not with a token' : 'Tokens are made for your own team; sign in as one of its admins'} disabled={rights.mint && !foreignTeam}>
-            <Button onClick={() => setCreating(true)} disabled={!rights.mint || foreignTeam}>
+          <Tooltip label="Tokens are created with a keypair, not with a token" disabled={rights.mint}>
+            <Button onClick={() => setCreating(true)} disabled={!rights.mint}>
               Create token
             </Button>
           </Tooltip>

@@ -1,4 +1,4 @@
-import { ConsoleStack, StackClient, screenshot, startConsoleStack } from '@gridline/testing';
+import { ConsoleStack, StackClient, expectText, screenshot, startConsoleStack } from '@gridline/testing';
 
 /** The web console in a real headless Chromium against the real stack and a simulated fleet of two nodes. */
 describe('console', () => {
@@ -117,8 +117,3 @@ describe('console', () => {
     expect((await c.client.json('DELETE', `/api/v1/deployments/${made.body.id}`)).status).toBe(204);
   }, 90_000);
 });
-
-async function expectText(locator: import('playwright-core').Locator, pattern: RegExp): Promise<void> {
-  await locator.waitFor();
-  expect(await locator.innerText()).toMatch(pattern);
-}

@@ -8,6 +8,7 @@ import { DeploymentDetail } from './deployments/deployment-detail';
 import { useNames } from '../api/queries';
 import { useDeployments, type Deployment } from './deployments/queries';
 import { age, desiredOf, nodesOf, phaseColor } from './deployments/rollout';
+import { sortRows } from '../components/sort';
 
 export function DeploymentsPage() {
   return (
@@ -24,8 +25,7 @@ type SortKey = 'name' | 'model' | 'phase' | 'createdAt';
 
 function sortDeployments(items: Deployment[], s: DataTableSortStatus<Deployment>): Deployment[] {
   const key = s.columnAccessor as SortKey;
-  const sorted = [...items].sort((a, b) => a[key].localeCompare(b[key]));
-  return s.direction === 'desc' ? sorted.reverse() : sorted;
+  return sortRows(items, s.direction, (d) => d[key]);
 }
 
 function DeploymentList() {

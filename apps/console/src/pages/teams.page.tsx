@@ -27,10 +27,11 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DataTable } from 'mantine-datatable';
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router-dom';
 import { data, type Schemas } from '../api/client';
 import { useTeams } from '../api/queries';
+import { ConfirmModal } from '../components/confirm';
 import { isSuperadmin, useApi, type Whoami } from '../auth/session';
 import { formatAgo, formatBytes, formatCount } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
@@ -53,31 +54,6 @@ function rightsIn(whoami: Whoami, teamId: string) {
   const superadmin = isSuperadmin(whoami);
   const admin = superadmin || (whoami.role === 'team_admin' && whoami.teamId === teamId);
   return { superadmin, admin, mint: whoami.credential === 'keypair' };
-}
-
-function ConfirmModal({ opened, title, children, action, pending, error, onConfirm, onClose }: { opened: boolean; title: string; children: ReactNode; action: string; pending: boolean; error: unknown; onConfirm: () => void; onClose: () => void }) {
-  return (
-    <Modal opened={opened} onClose={onClose} title={title} centered>
-      <Stack>
-        <Text size="sm" component="div">
-          {children}
-        </Text>
-        {error ? (
-          <Alert color="red" role="alert">
-            {errorText(error)}
-          </Alert>
-        ) : null}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Keep it
-          </Button>
-          <Button color="red" loading={pending} onClick={onConfirm}>
-            {action}
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
-  );
 }
 
 function TeamList() {
@@ -296,8 +272,8 @@ function MembersTab({ teamId, members, loading, error }: { teamId: string; membe
       <ConfirmModal
         opened={removing !== null}
         title="Remove this member?"
-        action="Remove"
-        pending={remove.isPending}
+        confirmLabel="Remove"
+        busy={remove.isPending}
         error={remove.error}
         onConfirm={() => removing && remove.mutate(removing)}
         onClose={() => setRemoving(null)}
@@ -469,7 +445,7 @@ function KeypairsTab({ teamId, members }: { teamId: string; members: Member[] })
           </Group>
         </Stack>
       </Modal>
-      <ConfirmModal opened={deleting !== null} title="Delete this keypair?" action="Delete" pending={remove.isPending} error={remove.error} onConfirm={() => deleting && remove.mutate(deleting)} onClose={() => setDeleting(null)}>
+      <ConfirmModal opened={deleting !== null} title="Delete this keypair?" confirmLabel="Delete" busy={remove.isPending} error={remove.error} onConfirm={() => deleting && remove.mutate(deleting)} onClose={() => setDeleting(null)}>
         Requests signed with <Code>{deleting?.accessKey}</Code> are refused from now on. This cannot be undone.
       </ConfirmModal>
       {secret && (
@@ -587,7 +563,7 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
           </Group>
         </Stack>
       </Modal>
-      <ConfirmModal opened={revoking !== null} title="Revoke this token?" action="Revoke" pending={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevoking(null)}>
+      <ConfirmModal opened={revoking !== null} title="Revoke this token?" confirmLabel="Revoke" busy={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevoking(null)}>
         Clients using <b>{revoking?.name}</b> (<Code>{revoking?.prefix}…</Code>) are refused from now on.
       </ConfirmModal>
       {shown && <SecretOnce title="Token created" rows={[{ label: `Token "${shown.name}"`, value: shown.token, testid: 'new-token' }]} onClose={() => setShown(null)} />}

@@ -62,10 +62,13 @@ export function useTeams(enabled = true) {
   });
 }
 
-/** Names for the ids rows carry: a team's or a node's name, or the id's first characters when the caller may not read it. */
-export function useNames(superadmin: boolean) {
+/**
+ * Names for the ids rows carry: a team's or a node's name, or the id's first characters when the caller may not read it.
+ * `withNodes: false` for a page whose rows name no node (the node list is polled while asked for).
+ */
+export function useNames(superadmin: boolean, withNodes = true) {
   const teams = useTeams(superadmin);
-  const nodes = useNodes(superadmin);
+  const nodes = useNodes(superadmin && withNodes);
   return useMemo(() => {
     const team = new Map((teams.data ?? []).map((t) => [t.id, t.name]));
     const node = new Map((nodes.data ?? []).map((n) => [n.id, n.name]));

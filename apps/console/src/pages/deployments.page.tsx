@@ -33,7 +33,7 @@ function DeploymentList() {
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState<DataTableSortStatus<Deployment>>({ columnAccessor: 'createdAt', direction: 'desc' });
   const list = useDeployments(PAGE_SIZE, (page - 1) * PAGE_SIZE);
-  const names = useNames(isSuperadmin(whoami));
+  const names = useNames(isSuperadmin(whoami), false);
   const records = sortDeployments(list.data?.items ?? [], sort);
 
   return (

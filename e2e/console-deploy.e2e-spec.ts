@@ -1,9 +1,6 @@
 import type { Locator, Page } from 'playwright-core';
-import { ConsoleStack, screenshot, startConsoleStack } from '@gridline/testing';
+import { ConsoleStack, escapeRegExp as escape, expectText, formatBytes, screenshot, startConsoleStack, until } from '@gridline/testing';
 
-const GiB = 1024 ** 3;
-/** How the dialog writes a verdict's figures (GiB, two decimals). */
-const gib = (bytes: number): string => `${(bytes / GiB).toFixed(2)} GiB`;
 
 interface Requirements {
   totalBytes: number;
@@ -87,9 +84,9 @@ describe('console: models and the deploy dialog', () => {
     const l4 = fleet.find((n) => n.name === 'gpu-l4')!;
     const t4 = fleet.find((n) => n.name === 'gpu-t4')!;
     const r = await requirements('tiny', 2048, 1);
-    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(r.totalBytes))}, gpu-l4 has ${escape(gib(free(l4)))} free → fits \\(`));
+    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(formatBytes(r.totalBytes))}, gpu-l4 has ${escape(formatBytes(free(l4)))} free → fits \\(`));
     const t4Fits = t4.gpus[0].freeMemoryBytes >= r.totalBytes;
-    await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(gib(r.totalBytes))}, gpu-t4 has ${escape(gib(free(t4)))} free → ${t4Fits ? 'fits' : 'does not fit'}`));
+    await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(formatBytes(r.totalBytes))}, gpu-t4 has ${escape(formatBytes(free(t4)))} free → ${t4Fits ? 'fits' : 'does not fit'}`));
     await expectText(dialog.getByTestId('plan-verdict'), /^feasible$/i);
     expect(await dialog.getByTestId('rule-capacity').innerText()).toMatch(/passed[\s\S]*enough GPU memory/i);
     expect(await dialog.getByTestId('yaml-preview').innerText()).toMatch(/kind: Deployment[\s\S]*model: tiny/);
@@ -108,15 +105,15 @@ describe('console: models and the deploy dialog', () => {
     await dialog.getByLabel('Context size', { exact: true }).fill('32768');
     const larger = await requirements('tiny', 32768, 4);
     expect(larger.totalBytes).toBeGreaterThan(r.totalBytes);
-    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(larger.totalBytes))}, gpu-l4 has`));
-    await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(gib(larger.totalBytes))}, gpu-t4 has ${escape(gib(free(t4)))} free → ${t4.gpus[0].freeMemoryBytes >= larger.totalBytes ? 'fits' : 'does not fit'}`));
+    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(formatBytes(larger.totalBytes))}, gpu-l4 has`));
+    await expectText(dialog.getByTestId('fit-gpu-t4'), new RegExp(`needs ${escape(formatBytes(larger.totalBytes))}, gpu-t4 has ${escape(formatBytes(free(t4)))} free → ${t4.gpus[0].freeMemoryBytes >= larger.totalBytes ? 'fits' : 'does not fit'}`));
 
     // The 70B at 8 bits, at a modest 4096 tokens and one sequence: every node short, the planner refuses with its numbers, Review & Deploy stays disabled.
     await dialog.getByLabel('Parallel sequences', { exact: true }).fill('1');
     await dialog.getByLabel('Context size', { exact: true }).fill('4096');
     await pickModel(page, dialog, 'llama-3.1-70b-q8');
     const big = await requirements('llama-3.1-70b-q8', 4096, 1);
-    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(gib(big.totalBytes))}, gpu-l4 has ${escape(gib(free(l4)))} free → does not fit \\(${escape(gib(big.totalBytes - free(l4)))} short\\)`));
+    await expectText(dialog.getByTestId('fit-gpu-l4'), new RegExp(`needs ${escape(formatBytes(big.totalBytes))}, gpu-l4 has ${escape(formatBytes(free(l4)))} free → does not fit \\(${escape(formatBytes(big.totalBytes - free(l4)))} short\\)`));
     await expectText(dialog.getByTestId('plan-refusal'), /deployment_infeasible[\s\S]*insufficient GPU memory: needs \d+\.\d GiB/);
     await expectText(dialog.getByTestId('plan-verdict'), /^refused$/i);
     expect(await dialog.getByRole('button', { name: 'Review & Deploy' }).isDisabled()).toBe(true);
@@ -124,14 +121,17 @@ describe('console: models and the deploy dialog', () => {
   }, 90_000);
 
   it('deploys tiny from the reviewed YAML, renamed there, and follows it until Ready', async () => {
-    const { page } = c;
+    const { page, url } = c;
+    await page.goto(`${url}/models/tiny`);
+    await page.getByRole('button', { name: 'Deploy…' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByText('Server plan (dry run)').waitFor();
     await pickModel(page, dialog, 'tiny');
     await dialog.getByLabel('Parallel sequences', { exact: true }).fill('1');
     await dialog.getByLabel('Context size', { exact: true }).fill('2048');
     await expectText(dialog.getByTestId('plan-verdict'), /^feasible$/i);
     const review = dialog.getByRole('button', { name: 'Review & Deploy' });
-    await until(async () => !(await review.isDisabled()));
+    await until('Review & Deploy enabled', async () => ((await review.isDisabled()) ? undefined : true));
     await review.click();
 
     const yaml = dialog.getByLabel('Deployment YAML');
@@ -156,32 +156,4 @@ describe('console: models and the deploy dialog', () => {
 async function pickModel(page: Page, dialog: Locator, name: string): Promise<void> {
   await dialog.getByLabel('Model', { exact: true }).click();
   await page.getByRole('option', { name, exact: true }).click();
-}
-
-async function expectText(locator: Locator, pattern: RegExp): Promise<void> {
-  await locator.waitFor();
-  // The dialog re-plans as inputs settle: wait for the text to reach what the api says, then assert it.
-  await until(async () => pattern.test(await locator.innerText()));
-  expect(await locator.innerText()).toMatch(pattern);
-}
-
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The console's binary units (apps/console/src/components/format.ts). */
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }

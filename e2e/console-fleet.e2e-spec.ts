@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { CONSOLE_FLEET, ConsoleStack, screenshot, startConsoleStack, until } from '@gridline/testing';
+import { CONSOLE_FLEET, ConsoleStack, escapeRegExp as escape, expectText, formatBytes, screenshot, startConsoleStack, until } from '@gridline/testing';
 
 interface NodeView {
   id: string;
@@ -31,21 +31,6 @@ interface JoinTokenView {
   autoApprove: boolean;
   labels: Record<string, string>;
   state: string;
-}
-
-/** GPU memory as the console writes it (binary units, one decimal). */
-const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-
-/** Any size as the console writes it: 512 B, 12.3 MiB, 24.0 GiB. */
-function binary(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 /** The Nodes and Deployments pages in a real headless Chromium against the real stack and its simulated fleet of two nodes. */
@@ -80,7 +65,7 @@ describe('console: nodes and deployments', () => {
 
   /** Each GPU of the row shows the used, free and total memory the api reports for the node now (figures move with loads). */
   const expectGpuFigures = async (row: Locator, name: string) => {
-    const expected = (g: NodeView['gpus'][number]) => [`${binary(g.totalMemoryBytes - g.freeMemoryBytes)} used`, `${binary(g.freeMemoryBytes)} free / ${gib(g.totalMemoryBytes)}`];
+    const expected = (g: NodeView['gpus'][number]) => [`${formatBytes(g.totalMemoryBytes - g.freeMemoryBytes)} used`, `${formatBytes(g.freeMemoryBytes)} free / ${formatBytes(g.totalMemoryBytes)}`];
     await until(`${name}'s GPU figures`, async () => {
       const node = await nodeNamed(name);
       for (const g of node.gpus) {
@@ -230,11 +215,14 @@ describe('console: nodes and deployments', () => {
     await expectText(page.getByTestId('deployment-phase'), /^Ready$/, 120_000);
     const current = page.getByTestId('condition-current');
     expect(await current.textContent()).toMatch(/^Ready/);
-    const ready = await deployment();
+    // The page and the api agree on the latest condition (the page refreshes: wait until it shows what the api has now).
+    const ready = await until('the current condition as the api has it', async () => {
+      const d = await deployment();
+      const last = d.conditions.at(-1) as unknown as { reason: string; message: string } | undefined;
+      const shown = await current.innerText();
+      return last && shown.includes(last.reason) && shown.includes(last.message) ? d : undefined;
+    });
     expect(ready.phase).toBe('Ready');
-    const last = ready.conditions.at(-1) as unknown as { type: string; reason: string; message: string };
-    expect(await current.innerText()).toContain(last.reason);
-    expect(await current.innerText()).toContain(last.message);
     // The history keeps the plan's acceptance below.
     expect(await page.getByTestId('deployment-conditions').innerText()).toContain('PlanAccepted');
     const replica = ready.status?.replicas[0];
@@ -267,9 +255,9 @@ describe('console: nodes and deployments', () => {
     await until('the replica on the node page', async () => ((await replicas.innerText()).includes('tiny') ? true : undefined));
     const held = (await nodeNamed(replica.nodeName)).replicas.find((r) => r.id === replica.id) as unknown as { memory: { gpuBytes: number } | null };
     expect(held?.memory).toBeTruthy();
-    expect(await replicas.innerText()).toContain(binary(held.memory?.gpuBytes ?? -1));
+    expect(await replicas.innerText()).toContain(formatBytes(held.memory?.gpuBytes ?? -1));
     const gpus = await page.getByTestId('node-gpus').innerText();
-    for (const g of node.gpus) expect(gpus).toContain(`/ ${gib(g.totalMemoryBytes)}`);
+    for (const g of node.gpus) expect(gpus).toContain(`/ ${formatBytes(g.totalMemoryBytes)}`);
     await screenshot(page, '11-node-detail');
   }, 180_000);
 
@@ -290,12 +278,3 @@ describe('console: nodes and deployments', () => {
     await page.getByTestId('deployment-row-tiny-chat').waitFor({ state: 'detached' });
   }, 120_000);
 });
-
-/** Waits for the text (as in the DOM: badges are upper-cased by CSS only) the page refreshes into. */
-async function expectText(locator: Locator, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-  await until(`text ${pattern}`, async () => (pattern.test((await locator.textContent()) ?? '') ? true : undefined), timeoutMs, 200);
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}

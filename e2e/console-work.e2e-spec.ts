@@ -1,5 +1,5 @@
-import type { Locator, Page } from 'playwright-core';
-import { ConsoleStack, StackClient, screenshot, startConsoleStack, until } from '@gridline/testing';
+import type { Page } from 'playwright-core';
+import { ConsoleStack, StackClient, escapeRegExp, expectText, screenshot, startConsoleStack, until } from '@gridline/testing';
 
 interface Job {
   id: string;
@@ -84,7 +84,9 @@ describe('console: playground, jobs, teams, usage', () => {
     const cells = await row.innerText();
     expect(cells).toMatch(/succeeded/i);
     expect(cells).toContain(`${chatJob.usage?.prompt_tokens} / ${chatJob.usage?.completion_tokens}`);
-    expect(cells).toContain('gpu-'); // the node's name, not its id
+    // The node's name, not its id: the names come from another query, so wait for them.
+    const node = (await c.client.json<{ name: string }>('GET', `/api/v1/nodes/${chatJob.node_id}`)).body;
+    await expectText(row, new RegExp(escapeRegExp(node.name)));
     await screenshot(page, '50-jobs');
 
     await row.click();
@@ -96,8 +98,7 @@ describe('console: playground, jobs, teams, usage', () => {
     expectDuration(await page.getByTestId('detail-ttft').innerText(), Date.parse(t.first_token_at ?? '') - Date.parse(t.queued_at));
     expectDuration(await page.getByTestId('detail-total').innerText(), Date.parse(t.finished_at ?? '') - Date.parse(t.queued_at));
     expectDuration(await page.getByTestId('detail-queue-wait').innerText(), Date.parse(t.started_at ?? '') - Date.parse(t.queued_at));
-    const node = (await c.client.json<{ items: { id: string; name: string }[] }>('GET', '/api/v1/nodes')).body.items.find((n) => n.id === chatJob.node_id);
-    expect(await page.getByTestId('detail-node').innerText()).toBe(node?.name);
+    await expectText(page.getByTestId('detail-node'), new RegExp(`^${escapeRegExp(node.name)}$`));
     // A finished job offers no cancel.
     expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
     await screenshot(page, '51-job-detail');
@@ -145,6 +146,18 @@ describe('console: playground, jobs, teams, usage', () => {
     await page.getByRole('row').filter({ hasText: 'ada@example.com' }).waitFor();
     const members = (await c.client.json<{ items: { email: string; role: string }[] }>('GET', `/api/v1/teams/${teamId}/members`)).body.items;
     expect(members).toEqual([expect.objectContaining({ email: 'ada@example.com', role: 'team_admin' })]);
+
+    // A superadmin's token made on this team's page acts for this team, not the superadmin's own.
+    await page.getByRole('tab', { name: 'API tokens' }).click();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByRole('dialog').getByLabel('Name').fill('research-sdk');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
+    const token = (await page.getByTestId('new-token').innerText()).trim();
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('row').filter({ hasText: 'research-sdk' }).waitFor();
+    const made = (await c.client.json<{ items: { name: string; teamId: string; prefix: string }[] }>('GET', '/api/v1/tokens?limit=200')).body.items.filter((t) => t.name === 'research-sdk');
+    expect(made).toEqual([expect.objectContaining({ teamId })]);
+    expect(token.startsWith(made[0].prefix)).toBe(true);
     // The confirmation notice closes by itself (it would cover the header of the next screenshots).
     await page.getByText('Member added').waitFor({ state: 'hidden' });
   }, 60_000);
@@ -225,9 +238,4 @@ function expectDuration(shown: string, ms: number): void {
   expect(m).not.toBeNull();
   const value = Number(m?.[1]) * (m?.[2] === 's' ? 1000 : 1);
   expect(Math.abs(value - ms)).toBeLessThanOrEqual(m?.[2] === 's' ? 50 : 0.5);
-}
-
-async function expectText(locator: Locator, pattern: RegExp): Promise<void> {
-  await locator.waitFor();
-  await until(`${pattern}`, async () => (pattern.test(await locator.innerText()) ? true : undefined), 10_000);
 }

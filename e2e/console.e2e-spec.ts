@@ -1,4 +1,4 @@
-import { ConsoleStack, StackClient, screenshot, startConsoleStack } from '@gridline/testing';
+import { ConsoleStack, StackClient, expectText, screenshot, startConsoleStack } from '@gridline/testing';
 
 /** The web console in a real headless Chromium against the real stack and a simulated fleet of two nodes. */
 describe('console', () => {
@@ -68,9 +68,52 @@ describe('console', () => {
     expect(new URL(page.url()).pathname).toBe('/console/models');
     await page.close();
   }, 60_000);
-});
 
-async function expectText(locator: import('playwright-core').Locator, pattern: RegExp): Promise<void> {
-  await locator.waitFor();
-  expect(await locator.innerText()).toMatch(pattern);
-}
+  it('ends the session when a stream request is refused 401 (a token revoked while signed in)', async () => {
+    const team = await c.client.json<{ id: string }>('POST', '/api/v1/teams', { name: 'console-revoked' });
+    const user = await c.client.json<{ id: string }>('POST', '/api/v1/users', { email: 'revoked@example.com', displayName: 'Revoked', teamId: team.body.id, role: 'member' });
+    const keypair = await c.client.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+    const member = new StackClient({ ...keypair.body, db: c.stack.db }, c.stack.url);
+    const token = await member.json<{ id: string; token: string }>('POST', '/api/v1/tokens', { name: 'playground', scope: 'inference' });
+    await member.close();
+    expect(token.status).toBe(201);
+
+    const page = await c.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(c.url);
+    await page.getByText('Token', { exact: true }).click();
+    await page.getByLabel('API token').fill(token.body.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByTestId('whoami'), /./);
+    await page.getByRole('navigation').getByRole('link', { name: 'Playground', exact: true }).click();
+    await page.getByRole('combobox', { name: 'Model' }).click();
+    await page.getByRole('option', { name: 'tiny', exact: true }).click();
+    await page.getByLabel('Message').fill('Hello?');
+    // Revoked now: the next request is the chat stream, which goes through the console's fetch, not the typed client.
+    expect((await c.client.json('DELETE', `/api/v1/tokens/${token.body.id}`)).status).toBe(204);
+    await page.getByRole('button', { name: 'Send' }).click();
+    await expectText(page.getByRole('status').filter({ hasText: 'Signed out by the api' }), /Signed out by the api/);
+    expect(await page.getByTestId('whoami').count()).toBe(0);
+    await page.close();
+  }, 60_000);
+
+  it('moves between pages in one session, each page showing its own data', async () => {
+    const { page } = c;
+    const made = await c.client.json<{ id: string }>('POST', '/api/v1/deployments', { name: 'nav-tiny', model: 'tiny', replicas: 1, runtime: { contextSize: 512, parallel: 1 } });
+    expect(made.status).toBe(201);
+    await c.signIn();
+    const nav = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true });
+    // The model page reads the fleet (the same nodes the Nodes page lists): its cache must serve both pages.
+    await nav('Models').click();
+    await page.getByTestId('model-card-tiny').getByRole('button', { name: 'Details' }).click();
+    await expectText(page.getByTestId('fleet-fit-gpu-l4'), /gpu-l4/);
+    await nav('Nodes').click();
+    await expectText(page.getByRole('row').filter({ hasText: 'gpu-l4' }).first(), /gpu-l4/);
+    await expectText(page.getByRole('row').filter({ hasText: 'gpu-t4' }).first(), /gpu-t4/);
+    await nav('Deployments').click();
+    await expectText(page.getByRole('row').filter({ hasText: 'nav-tiny' }).first(), /tiny/);
+    await nav('Models').click();
+    await expectText(page.getByTestId('model-card-llama-3.1-70b-q8'), /llama-3\.1-70b-q8/);
+    expect(await page.getByTestId('page-error').count()).toBe(0);
+    expect((await c.client.json('DELETE', `/api/v1/deployments/${made.body.id}`)).status).toBe(204);
+  }, 90_000);
+});

@@ -63,7 +63,7 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
 
     it('team A cannot make credentials for team B by naming the team', async () => {
       expect((await a.admin.call('/api/v1/keypairs', { method: 'POST', body: { teamId: b.teamId } })).status).toBe(403);
-      expect((await a.admin.call('/api/v1/tokens', { method: 'POST', body: { name: 'x', scope: 'inference', teamId: b.teamId } })).status).toBe(400);
+      expect((await a.admin.call('/api/v1/tokens', { method: 'POST', body: { name: 'x', scope: 'inference', teamId: b.teamId } })).status).toBe(403);
     });
 
     it.each(['admin', 'member'] as const)('list filters of team A %s never return team B rows', async (who) => {
@@ -214,9 +214,8 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
       expect((await a.admin.call('/api/v1/tokens', { method: 'POST', body: { name: 'x', scope: 'management', userId: rootId } })).status).toBe(404);
 
       const rootKey = (await t.root('/api/v1/keypairs', { method: 'POST', body: { teamId: a.teamId } })).body as { accessKey: string; secretKey: string };
-      const rootToken = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'root', scope: 'management', teamId: a.teamId } }));
-      expect(rootToken.status).toBe(400); // tokens take no teamId: they act for the caller's team
-      const rootTok = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'root', scope: 'management' } })).body as { id: string };
+      const rootTok = (await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'root', scope: 'management', teamId: a.teamId } })).body as { id: string; teamId: string };
+      expect(rootTok.teamId).toBe(a.teamId);
       for (const [method, path, body] of [
         ['GET', `/api/v1/keypairs/${rootKey.accessKey}`, undefined],
         ['PATCH', `/api/v1/keypairs/${rootKey.accessKey}`, { isActive: false }],
@@ -240,6 +239,18 @@ describe('tenancy: teams never see each other (real Postgres and Redis)', () => 
 
     it('a superadmin gets 404 for a credential in a team that does not exist', async () => {
       expect((await t.root('/api/v1/keypairs', { method: 'POST', body: { teamId: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+      expect((await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'x', scope: 'inference', teamId: '00000000-0000-4000-8000-000000000000' } })).status).toBe(404);
+    });
+
+    it("a superadmin mints a token in the team it names, for that team's member, and the team's admin sees it there", async () => {
+      const made = await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'for-b', scope: 'inference', userId: b.member.userId, teamId: b.teamId } });
+      expect(made.status).toBe(201);
+      const token = made.body as { id: string; teamId: string; userId: string; token: string };
+      expect(token).toMatchObject({ teamId: b.teamId, userId: b.member.userId });
+      expect(items(await b.admin.call('/api/v1/tokens')).map((x) => (x as { id: string }).id)).toContain(token.id);
+      expect(items(await a.admin.call('/api/v1/tokens')).map((x) => (x as { id: string }).id)).not.toContain(token.id);
+      // Without teamId the caller's own team is meant: B's member is not in it.
+      expect((await t.root('/api/v1/tokens', { method: 'POST', body: { name: 'no-team', scope: 'inference', userId: b.member.userId } })).status).toBe(404);
     });
   });
 

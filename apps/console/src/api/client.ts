@@ -48,9 +48,18 @@ export async function authorize(request: Request, credentials: Credentials): Pro
   return new Request(request, { headers });
 }
 
-/** A `fetch` that authorizes every request (used for streams and downloads outside the typed client). */
-export function authorizedFetch(credentials: Credentials): (url: string, init?: RequestInit) => Promise<Response> {
-  return async (url, init) => fetch(await authorize(new Request(new URL(url, window.location.origin), init), credentials));
+export type AuthorizedFetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A `fetch` that authorizes every request (used for streams and downloads outside the typed client). A 401 goes to
+ * `onUnauthorized` as the typed client's do (the session ends); the response is still returned for the caller to read.
+ */
+export function authorizedFetch(credentials: Credentials, onUnauthorized?: (error: ApiError) => void): AuthorizedFetch {
+  return async (url, init) => {
+    const response = await fetch(await authorize(new Request(new URL(url, window.location.origin), init), credentials));
+    if (response.status === 401 && onUnauthorized) onUnauthorized(await apiErrorOf(response));
+    return response;
+  };
 }
 
 /** The typed client of the api, generated from docs/openapi.json: a path or body that the api does not have is a type error. */

@@ -1740,6 +1740,11 @@ export interface components {
              * @description Owner (default: the caller; team admins may pick a member)
              */
             userId?: string;
+            /**
+             * Format: uuid
+             * @description Team the token acts for (superadmin; default: the caller’s team)
+             */
+            teamId?: string;
         };
         NewTokenDto: {
             /** Format: uuid */

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
-import { createApi, type Api, type Credentials, type Schemas } from '../api/client';
+import { authorizedFetch, createApi, type Api, type ApiError, type AuthorizedFetch, type Credentials, type Schemas } from '../api/client';
 
 export type Whoami = Schemas['WhoamiDto'];
 
@@ -13,6 +13,8 @@ interface SessionContext {
   /** Why the last session ended, when the api ended it (a key deactivated or expired). */
   ended: string | null;
   api: Api | null;
+  /** `fetch` with the session's credentials, for streams and downloads; a 401 ends the session as the typed client's do. */
+  fetch: AuthorizedFetch | null;
   signIn(credentials: Credentials): Promise<void>;
   signOut(): void;
 }
@@ -34,17 +36,16 @@ const Context = createContext<SessionContext | null>(null);
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(stored);
   const [ended, setEnded] = useState<string | null>(null);
-  const api = useMemo(
-    () =>
-      session
-        ? createApi(session.credentials, (error) => {
-            sessionStorage.removeItem(STORAGE_KEY);
-            setEnded(`${error.message} (${error.code})`);
-            setSession(null);
-          })
-        : null,
-    [session],
-  );
+  const { api, fetch } = useMemo(() => {
+    if (!session) return { api: null, fetch: null };
+    // A key deactivated, rotated or expired while signed in: back to the sign-in page, with the reason.
+    const onUnauthorized = (error: ApiError) => {
+      sessionStorage.removeItem(STORAGE_KEY);
+      setEnded(`${error.message} (${error.code})`);
+      setSession(null);
+    };
+    return { api: createApi(session.credentials, onUnauthorized), fetch: authorizedFetch(session.credentials, onUnauthorized) };
+  }, [session]);
 
   const signIn = useCallback(async (credentials: Credentials) => {
     const candidate = createApi(credentials);
@@ -61,7 +62,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setSession(null);
   }, []);
 
-  const value = useMemo(() => ({ session, ended, api, signIn, signOut }), [session, ended, api, signIn, signOut]);
+  const value = useMemo(() => ({ session, ended, api, fetch, signIn, signOut }), [session, ended, api, fetch, signIn, signOut]);
   return <Context.Provider value={value}>{children}</Context.Provider>;
 }
 
@@ -72,10 +73,10 @@ export function useSession(): SessionContext {
 }
 
 /** The signed-in caller's api client and identity (pages render only when signed in). */
-export function useApi(): { api: Api; whoami: Whoami; credentials: Credentials } {
-  const { session, api } = useSession();
-  if (!session || !api) throw new Error('not signed in');
-  return { api, whoami: session.whoami, credentials: session.credentials };
+export function useApi(): { api: Api; fetch: AuthorizedFetch; whoami: Whoami; credentials: Credentials } {
+  const { session, api, fetch } = useSession();
+  if (!session || !api || !fetch) throw new Error('not signed in');
+  return { api, fetch, whoami: session.whoami, credentials: session.credentials };
 }
 
 export function isSuperadmin(w: Whoami): boolean {

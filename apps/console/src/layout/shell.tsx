@@ -2,6 +2,7 @@ import { AppShell, Badge, Button, Group, NavLink, ScrollArea, Text, Title } from
 import { NavLink as RouterLink, Outlet, useLocation } from 'react-router-dom';
 import { notifications } from '@mantine/notifications';
 import { data } from '../api/client';
+import { PageErrorBoundary } from '../components/error-boundary';
 import { errorText } from '../components/query-state';
 import { isSuperadmin, isTeamAdmin, useApi, useSession } from '../auth/session';
 
@@ -69,7 +70,10 @@ export function Shell() {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        <Outlet />
+        {/* keyed by the section: moving to another page clears a caught error */}
+        <PageErrorBoundary key={location.pathname.split('/')[1]}>
+          <Outlet />
+        </PageErrorBoundary>
       </AppShell.Main>
     </AppShell>
   );

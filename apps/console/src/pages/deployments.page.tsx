@@ -5,8 +5,10 @@ import { Link, Route, Routes } from 'react-router-dom';
 import { isSuperadmin, isTeamAdmin, useApi } from '../auth/session';
 import { QueryState } from '../components/query-state';
 import { DeploymentDetail } from './deployments/deployment-detail';
-import { useDeployments, useTeamNames, type Deployment } from './deployments/queries';
+import { useNames } from '../api/queries';
+import { useDeployments, type Deployment } from './deployments/queries';
 import { age, desiredOf, nodesOf, phaseColor } from './deployments/rollout';
+import { sortRows } from '../components/sort';
 
 export function DeploymentsPage() {
   return (
@@ -23,8 +25,7 @@ type SortKey = 'name' | 'model' | 'phase' | 'createdAt';
 
 function sortDeployments(items: Deployment[], s: DataTableSortStatus<Deployment>): Deployment[] {
   const key = s.columnAccessor as SortKey;
-  const sorted = [...items].sort((a, b) => a[key].localeCompare(b[key]));
-  return s.direction === 'desc' ? sorted.reverse() : sorted;
+  return sortRows(items, s.direction, (d) => d[key]);
 }
 
 function DeploymentList() {
@@ -32,7 +33,7 @@ function DeploymentList() {
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState<DataTableSortStatus<Deployment>>({ columnAccessor: 'createdAt', direction: 'desc' });
   const list = useDeployments(PAGE_SIZE, (page - 1) * PAGE_SIZE);
-  const teams = useTeamNames(isSuperadmin(whoami));
+  const names = useNames(isSuperadmin(whoami), false);
   const records = sortDeployments(list.data?.items ?? [], sort);
 
   return (
@@ -130,7 +131,7 @@ function DeploymentList() {
                 );
               },
             },
-            ...(isSuperadmin(whoami) ? [{ accessor: 'teamId', title: 'Team', render: (d: Deployment) => <Text size="sm">{teams.data?.get(d.teamId) ?? d.teamId.slice(0, 8)}</Text> }] : []),
+            ...(isSuperadmin(whoami) ? [{ accessor: 'teamId', title: 'Team', render: (d: Deployment) => <Text size="sm">{names.team(d.teamId)}</Text> }] : []),
             {
               accessor: 'createdAt',
               title: 'Age',

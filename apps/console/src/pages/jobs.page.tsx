@@ -1,13 +1,17 @@
-import { Alert, Anchor, Badge, Button, Card, Code, CopyButton, Group, Modal, SimpleGrid, Select, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Card, Code, CopyButton, Group, SimpleGrid, Select, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DataTable, type DataTableSortStatus } from 'mantine-datatable';
 import { useMemo, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams, useSearchParams } from 'react-router-dom';
-import { data, type Api, type Schemas } from '../api/client';
+import { data, type Schemas } from '../api/client';
+import { useNames } from '../api/queries';
 import { isSuperadmin, useApi } from '../auth/session';
 import { formatAgo, formatCount, formatMs } from '../components/format';
-import { QueryState, errorText } from '../components/query-state';
+import { ConfirmModal } from '../components/confirm';
+import { Fact } from '../components/fact';
+import { sortRows } from '../components/sort';
+import { QueryState } from '../components/query-state';
 import { JOB_STATUSES, isCancellable, jobDurations, statusColor } from './jobs/job-timings';
 
 type Job = Schemas['JobDto'];
@@ -22,17 +26,6 @@ export function JobsPage() {
   );
 }
 
-/** Names for ids the job rows carry: teams (superadmins) and nodes (admins); ids are shown when a name is not visible to the caller. */
-function useNames(api: Api, superadmin: boolean) {
-  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })), enabled: superadmin, staleTime: 60_000 });
-  const nodes = useQuery({ queryKey: ['nodes', 'names'], queryFn: () => data(api.GET('/api/v1/nodes')), enabled: superadmin, staleTime: 60_000 });
-  return useMemo(() => {
-    const team = new Map((teams.data?.items ?? []).map((t) => [t.id, t.name]));
-    const node = new Map(((nodes.data as { items?: { id: string; name: string }[] } | undefined)?.items ?? []).map((n) => [n.id, n.name]));
-    return { teams: teams.data?.items ?? [], team: (id: string) => team.get(id) ?? id.slice(0, 8), node: (id: string | null) => (id ? (node.get(id) ?? id.slice(0, 8)) : '—') };
-  }, [teams.data, nodes.data]);
-}
-
 const PAGE = 50;
 
 function JobList() {
@@ -43,7 +36,7 @@ function JobList() {
   const status = params.get('status');
   const model = params.get('model');
   const teamId = params.get('team');
-  const names = useNames(api, superadmin);
+  const names = useNames(superadmin);
   const models = useQuery({ queryKey: ['v1-models'], queryFn: () => data(api.GET('/v1/models')) });
   const [sort, setSort] = useState<DataTableSortStatus<Job>>({ columnAccessor: 'created', direction: 'desc' });
 
@@ -88,12 +81,7 @@ function JobList() {
           return j.timings.queued_at;
       }
     };
-    return [...all].sort((a, b) => {
-      const x = value(a);
-      const y = value(b);
-      const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-      return sort.direction === 'asc' ? c : -c;
-    });
+    return sortRows(all, sort.direction, value);
   }, [jobs.data, sort]);
 
   return (
@@ -161,24 +149,11 @@ function JobList() {
   );
 }
 
-function Field({ label, children, testid }: { label: string; children: React.ReactNode; testid?: string }) {
-  return (
-    <Group justify="space-between" wrap="nowrap" gap="md">
-      <Text size="sm" c="dimmed">
-        {label}
-      </Text>
-      <Text size="sm" fw={500} ta="right" data-testid={testid} component="div">
-        {children}
-      </Text>
-    </Group>
-  );
-}
-
 function JobDetail() {
   const { id = '' } = useParams();
   const { api, whoami } = useApi();
   const superadmin = isSuperadmin(whoami);
-  const names = useNames(api, superadmin);
+  const names = useNames(superadmin);
   const client = useQueryClient();
   const [confirming, setConfirming] = useState(false);
   const job = useQuery({
@@ -221,26 +196,18 @@ function JobDetail() {
               )}
             </Group>
             <JobCards job={job.data} team={superadmin ? names.team(job.data.team_id) : null} node={names.node(job.data.node_id)} />
-            <Modal opened={confirming} onClose={() => setConfirming(false)} title="Cancel this job?" centered>
-              <Stack>
-                <Text size="sm">
-                  The job stops on its node at once (or leaves the queue); a client waiting on it gets a <Code>cancelled</Code> error. This cannot be undone.
-                </Text>
-                {cancel.error && (
-                  <Alert color="red" role="alert">
-                    {errorText(cancel.error)}
-                  </Alert>
-                )}
-                <Group justify="flex-end">
-                  <Button variant="default" onClick={() => setConfirming(false)}>
-                    Keep it
-                  </Button>
-                  <Button color="red" loading={cancel.isPending} onClick={() => cancel.mutate()}>
-                    Cancel job
-                  </Button>
-                </Group>
-              </Stack>
-            </Modal>
+            <ConfirmModal
+              opened={confirming}
+              title="Cancel this job?"
+              confirmLabel="Cancel job"
+              cancelLabel="Keep it"
+              busy={cancel.isPending}
+              error={cancel.error}
+              onConfirm={() => cancel.mutate()}
+              onClose={() => setConfirming(false)}
+            >
+              The job stops on its node at once (or leaves the queue); a client waiting on it gets a <Code>cancelled</Code> error. This cannot be undone.
+            </ConfirmModal>
           </>
         )}
       </QueryState>
@@ -279,17 +246,17 @@ function JobCards({ job, team, node }: { job: Job; team: string | null; node: st
             Request
           </Text>
           <Stack gap={4}>
-            <Field label="Model">{job.model}</Field>
-            {team && <Field label="Team">{team}</Field>}
-            <Field label="Kind">
+            <Fact inline label="Model">{job.model}</Fact>
+            {team && <Fact inline label="Team">{team}</Fact>}
+            <Fact inline label="Kind">
               {job.kind} · {job.mode === 'sync' ? 'synchronous (/v1)' : 'asynchronous (/api/v1/jobs)'}
-            </Field>
-            <Field label="Attempt">{job.attempt}</Field>
-            <Field label="Node" testid="detail-node">
+            </Fact>
+            <Fact inline label="Attempt">{job.attempt}</Fact>
+            <Fact inline label="Node" testid="detail-node">
               {node}
-            </Field>
-            <Field label="Replica">{job.replica_id ? <Code>{job.replica_id.slice(0, 8)}</Code> : '—'}</Field>
-            <Field label="Cached prompt tokens">{formatCount(job.usage?.cached_prompt_tokens)}</Field>
+            </Fact>
+            <Fact inline label="Replica">{job.replica_id ? <Code>{job.replica_id.slice(0, 8)}</Code> : '—'}</Fact>
+            <Fact inline label="Cached prompt tokens">{formatCount(job.usage?.cached_prompt_tokens)}</Fact>
           </Stack>
         </Card>
         <Card withBorder padding="md">

@@ -9,6 +9,7 @@ import { QueryState } from '../components/query-state';
 import { familiesOf, filterModels, formatTokens, toolSupportText, type Model } from './models/catalog';
 import { DeployDialog } from './models/deploy-dialog';
 import { ModelDetail } from './models/model-detail';
+import { Fact } from '../components/fact';
 
 export function ModelsPage() {
   return (
@@ -71,19 +72,6 @@ function ModelCatalog() {
   );
 }
 
-function Fact({ label, value }: { label: string; value: string }) {
-  return (
-    <div>
-      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-        {label}
-      </Text>
-      <Text size="sm" fw={500}>
-        {value}
-      </Text>
-    </div>
-  );
-}
-
 function ModelCard({ model: m, canDeploy, onDeploy }: { model: Model; canDeploy: boolean; onDeploy: () => void }) {
   const navigate = useNavigate();
   return (
@@ -104,12 +92,12 @@ function ModelCard({ model: m, canDeploy, onDeploy }: { model: Model; canDeploy:
         </Group>
       </Group>
       <SimpleGrid cols={3} spacing="xs" verticalSpacing="xs" mb="md">
-        <Fact label="Architecture" value={m.architecture} />
-        <Fact label="Size" value={formatBytes(m.sizeBytes)} />
-        <Fact label="Quantization" value={m.quantization ?? '—'} />
-        <Fact label="Context" value={`${formatTokens(m.contextLength)} tokens`} />
-        <Fact label="Layers" value={m.layers === null ? '—' : String(m.layers)} />
-        <Fact label="Tools" value={toolSupportText(m.toolSupport)} />
+        <Fact label="Architecture">{m.architecture}</Fact>
+        <Fact label="Size">{formatBytes(m.sizeBytes)}</Fact>
+        <Fact label="Quantization">{m.quantization ?? '—'}</Fact>
+        <Fact label="Context">{`${formatTokens(m.contextLength)} tokens`}</Fact>
+        <Fact label="Layers">{m.layers === null ? '—' : String(m.layers)}</Fact>
+        <Fact label="Tools">{toolSupportText(m.toolSupport)}</Fact>
       </SimpleGrid>
       <Group justify="flex-end" gap="xs">
         <Button variant="default" size="xs" onClick={() => navigate(`/models/${encodeURIComponent(m.name)}`)}>

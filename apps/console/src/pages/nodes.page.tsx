@@ -12,7 +12,8 @@ import { JoinTokens } from './nodes/join-tokens';
 import { LabelBadges } from './nodes/labels';
 import { NodeActions } from './nodes/node-actions';
 import { NodeDetail } from './nodes/node-detail';
-import { useNodes, type Node } from './nodes/queries';
+import { useNodes, type Node } from '../api/queries';
+import { sortRows } from '../components/sort';
 
 export function NodesPage() {
   const { whoami } = useApi();
@@ -39,12 +40,7 @@ type SortKey = 'name' | 'status' | 'lastHeartbeatAt' | 'gpus';
 function sortNodes(nodes: Node[], s: DataTableSortStatus<Node>): Node[] {
   const key = s.columnAccessor as SortKey;
   const by = (n: Node): string | number => (key === 'gpus' ? fleetUsage(n.gpus).usedPercent : key === 'lastHeartbeatAt' ? Date.parse(n.lastHeartbeatAt) : n[key]);
-  const sorted = [...nodes].sort((a, b) => {
-    const x = by(a);
-    const y = by(b);
-    return typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-  });
-  return s.direction === 'desc' ? sorted.reverse() : sorted;
+  return sortRows(nodes, s.direction, by);
 }
 
 function NodeList() {

@@ -2,7 +2,7 @@ import { Alert, Anchor, Badge, Button, Card, Grid, Group, NumberInput, Paper, Sc
 import { useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router-dom';
-import { ApiError, apiErrorOf, authorizedFetch, data } from '../api/client';
+import { ApiError, apiErrorOf, data } from '../api/client';
 import { useApi } from '../auth/session';
 import { formatCount, formatMs } from '../components/format';
 import { errorText } from '../components/query-state';
@@ -32,7 +32,7 @@ interface Refusal {
 
 /** Chat with a model of the caller's team: the answer streams in as the node writes it; Stop ends the job. */
 export function PlaygroundPage() {
-  const { api, credentials } = useApi();
+  const { api, credentials, fetch: authorized } = useApi();
   const models = useQuery({ queryKey: ['v1-models'], queryFn: () => data(api.GET('/v1/models')) });
   const [model, setModel] = useState<string | null>(null);
   const [system, setSystem] = useState('You are a helpful assistant.');
@@ -88,7 +88,7 @@ export function PlaygroundPage() {
         stream: true,
         stream_options: { include_usage: true },
       };
-      const res = await authorizedFetch(credentials)('/v1/chat/completions', {
+      const res = await authorized('/v1/chat/completions', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),

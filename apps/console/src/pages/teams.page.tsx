@@ -27,9 +27,11 @@ import {
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { DataTable } from 'mantine-datatable';
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router-dom';
 import { data, type Schemas } from '../api/client';
+import { useTeams } from '../api/queries';
+import { ConfirmModal } from '../components/confirm';
 import { isSuperadmin, useApi, type Whoami } from '../auth/session';
 import { formatAgo, formatBytes, formatCount } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
@@ -54,31 +56,6 @@ function rightsIn(whoami: Whoami, teamId: string) {
   return { superadmin, admin, mint: whoami.credential === 'keypair' };
 }
 
-function ConfirmModal({ opened, title, children, action, pending, error, onConfirm, onClose }: { opened: boolean; title: string; children: ReactNode; action: string; pending: boolean; error: unknown; onConfirm: () => void; onClose: () => void }) {
-  return (
-    <Modal opened={opened} onClose={onClose} title={title} centered>
-      <Stack>
-        <Text size="sm" component="div">
-          {children}
-        </Text>
-        {error ? (
-          <Alert color="red" role="alert">
-            {errorText(error)}
-          </Alert>
-        ) : null}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={onClose}>
-            Keep it
-          </Button>
-          <Button color="red" loading={pending} onClick={onConfirm}>
-            {action}
-          </Button>
-        </Group>
-      </Stack>
-    </Modal>
-  );
-}
-
 function TeamList() {
   const { api, whoami } = useApi();
   const superadmin = isSuperadmin(whoami);
@@ -87,7 +64,7 @@ function TeamList() {
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const [weight, setWeight] = useState<number | string>(1);
-  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })) });
+  const teams = useTeams();
   const create = useMutation({
     mutationFn: () => data(api.POST('/api/v1/teams', { body: { name: name.trim(), weight: typeof weight === 'number' ? weight : 1 } })),
     onSuccess: (t) => {
@@ -114,8 +91,8 @@ function TeamList() {
           borderRadius="sm"
           highlightOnHover
           striped
-          minHeight={teams.data?.items.length ? undefined : 160}
-          records={teams.data?.items ?? []}
+          minHeight={teams.data?.length ? undefined : 160}
+          records={teams.data ?? []}
           noRecordsText="No teams"
           onRowClick={({ record }) => navigate(`/teams/${record.id}`)}
           columns={[
@@ -295,8 +272,8 @@ function MembersTab({ teamId, members, loading, error }: { teamId: string; membe
       <ConfirmModal
         opened={removing !== null}
         title="Remove this member?"
-        action="Remove"
-        pending={remove.isPending}
+        confirmLabel="Remove"
+        busy={remove.isPending}
         error={remove.error}
         onConfirm={() => removing && remove.mutate(removing)}
         onClose={() => setRemoving(null)}
@@ -468,7 +445,7 @@ function KeypairsTab({ teamId, members }: { teamId: string; members: Member[] })
           </Group>
         </Stack>
       </Modal>
-      <ConfirmModal opened={deleting !== null} title="Delete this keypair?" action="Delete" pending={remove.isPending} error={remove.error} onConfirm={() => deleting && remove.mutate(deleting)} onClose={() => setDeleting(null)}>
+      <ConfirmModal opened={deleting !== null} title="Delete this keypair?" confirmLabel="Delete" busy={remove.isPending} error={remove.error} onConfirm={() => deleting && remove.mutate(deleting)} onClose={() => setDeleting(null)}>
         Requests signed with <Code>{deleting?.accessKey}</Code> are refused from now on. This cannot be undone.
       </ConfirmModal>
       {secret && (
@@ -506,7 +483,7 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
     mutationFn: () =>
       data(
         api.POST('/api/v1/tokens', {
-          body: { name: name.trim(), scope, ...(models.length ? { models } : {}), ...(expires ? { expiresAt: endOfDay(expires) } : {}), ...(owner && owner !== whoami.userId ? { userId: owner } : {}) },
+          body: { name: name.trim(), scope, teamId, ...(models.length ? { models } : {}), ...(expires ? { expiresAt: endOfDay(expires) } : {}), ...(owner && owner !== whoami.userId ? { userId: owner } : {}) },
         }),
       ),
     onSuccess: (t) => {
@@ -525,7 +502,6 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
       setRevoking(null);
     },
   });
-  const foreignTeam = rights.superadmin && teamId !== whoami.teamId;
   return (
     <QueryState loading={tokens.isLoading} error={tokens.error}>
       <Stack gap="sm">
@@ -533,8 +509,8 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
           <Text size="sm" c="dimmed">
             Bearer tokens for OpenAI clients: limited to a scope, optionally to some models and a date.
           </Text>
-          <Tooltip label={!rights.mint ? 'Tokens are created with a keypair, not with a token' : 'Tokens are made for your own team; sign in as one of its admins'} disabled={rights.mint && !foreignTeam}>
-            <Button onClick={() => setCreating(true)} disabled={!rights.mint || foreignTeam}>
+          <Tooltip label="Tokens are created with a keypair, not with a token" disabled={rights.mint}>
+            <Button onClick={() => setCreating(true)} disabled={!rights.mint}>
               Create token
             </Button>
           </Tooltip>
@@ -587,7 +563,7 @@ function TokensTab({ teamId, members }: { teamId: string; members: Member[] }) {
           </Group>
         </Stack>
       </Modal>
-      <ConfirmModal opened={revoking !== null} title="Revoke this token?" action="Revoke" pending={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevoking(null)}>
+      <ConfirmModal opened={revoking !== null} title="Revoke this token?" confirmLabel="Revoke" busy={revoke.isPending} error={revoke.error} onConfirm={() => revoking && revoke.mutate(revoking)} onClose={() => setRevoking(null)}>
         Clients using <b>{revoking?.name}</b> (<Code>{revoking?.prefix}…</Code>) are refused from now on.
       </ConfirmModal>
       {shown && <SecretOnce title="Token created" rows={[{ label: `Token "${shown.name}"`, value: shown.token, testid: 'new-token' }]} onClose={() => setShown(null)} />}

@@ -4,7 +4,8 @@ import { notifications } from '@mantine/notifications';
 import { useQuery } from '@tanstack/react-query';
 import { DataTable, type DataTableColumn, type DataTableSortStatus } from 'mantine-datatable';
 import { useMemo, useState } from 'react';
-import { authorizedFetch, apiErrorOf, data, type Schemas } from '../api/client';
+import { apiErrorOf, data, type Schemas } from '../api/client';
+import { useTeams } from '../api/queries';
 import { isSuperadmin, isTeamAdmin, useApi } from '../auth/session';
 import { formatCount, formatMs } from '../components/format';
 import { QueryState, errorText } from '../components/query-state';
@@ -27,7 +28,7 @@ function period(from: string, to: string): { from: string; to: string } {
 const keyOf = (r: Row, groups: readonly Group[]) => groups.map((g) => (g === 'team' ? r.team?.id : g === 'model' ? r.model : g === 'key' ? r.key?.id : g === 'user' ? r.user?.id : r.day) ?? '-').join('|');
 
 export function UsagePage() {
-  const { api, whoami, credentials } = useApi();
+  const { api, whoami, fetch: authorized } = useApi();
   const superadmin = isSuperadmin(whoami);
   const [from, setFrom] = useState(daysAgo(13));
   const [to, setTo] = useState(today());
@@ -37,7 +38,7 @@ export function UsagePage() {
   const [sort, setSort] = useState<DataTableSortStatus<Row>>({ columnAccessor: 'totalTokens', direction: 'desc' });
   const valid = /^\d{4}-\d{2}-\d{2}$/.test(from) && /^\d{4}-\d{2}-\d{2}$/.test(to) && from <= to;
   const range = valid ? period(from, to) : null;
-  const teams = useQuery({ queryKey: ['teams', 'all'], queryFn: () => data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } })), enabled: superadmin });
+  const teams = useTeams(superadmin);
   const base = { ...(range ?? {}), ...(teamId ? { teamId } : {}) };
   // The charts always read team, model and day (sums over any of them are exact); the table reads the chosen grouping.
   const chart = useQuery({
@@ -90,7 +91,7 @@ export function UsagePage() {
   const download = async () => {
     try {
       const q = new URLSearchParams({ ...base, groupBy: groupBy || 'team,model,day', format: 'csv' });
-      const res = await authorizedFetch(credentials)(`/api/v1/usage?${q}`);
+      const res = await authorized(`/api/v1/usage?${q}`);
       if (!res.ok) throw await apiErrorOf(res);
       const blob = await res.blob();
       const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'gridline-usage.csv';
@@ -142,7 +143,7 @@ export function UsagePage() {
           <TextInput label="From" type="date" value={from} max={to} onChange={(e) => setFrom(e.currentTarget.value)} error={!valid ? 'Not a range' : undefined} />
           <TextInput label="To" type="date" value={to} min={from} onChange={(e) => setTo(e.currentTarget.value)} />
           {superadmin && (
-            <Select label="Team" placeholder="All teams" clearable searchable w={180} data={(teams.data?.items ?? []).map((t) => ({ value: t.id, label: t.name }))} value={teamId} onChange={setTeamId} />
+            <Select label="Team" placeholder="All teams" clearable searchable w={180} data={(teams.data ?? []).map((t) => ({ value: t.id, label: t.name }))} value={teamId} onChange={setTeamId} />
           )}
           <Button variant="default" onClick={() => void download()} disabled={!valid}>
             Download CSV

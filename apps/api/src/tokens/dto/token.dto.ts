@@ -48,6 +48,11 @@ export class CreateTokenDto {
   @IsOptional()
   @IsUUID()
   userId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Team the token acts for (superadmin; default: the caller’s team)' })
+  @IsOptional()
+  @IsUUID()
+  teamId?: string;
 }
 
 /** A bearer token as the admin API shows it: its prefix, never the token or its hash. */

@@ -6,14 +6,15 @@ import { ConfirmModal } from '../../components/confirm';
 import { formatAgo, formatBytes } from '../../components/format';
 import { QueryState, errorText } from '../../components/query-state';
 import { Section } from '../../components/section';
-import { useDeleteDeployment, useDeployment, useScaleDeployment, type Deployment } from './queries';
+import { useDeployment } from '../../api/queries';
+import { useDeleteDeployment, useScaleDeployment, type Deployment } from './queries';
 import { MAX_REPLICAS, conditionHistory, desiredOf, isWarning, nodesOf, phaseColor, replicaStateColor, scaleRequest } from './rollout';
 
 /** /deployments/:id — one deployment, live: its conditions, replicas and their nodes, events, YAML; scale and delete. */
 export function DeploymentDetail() {
   const { id = '' } = useParams();
   const [deleted, setDeleted] = useState(false);
-  const deployment = useDeployment(id, !deleted);
+  const deployment = useDeployment(id, { enabled: !deleted });
   return (
     <Stack>
       <Breadcrumbs>

@@ -1,13 +1,11 @@
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { data, type Schemas } from '../../api/client';
+import { data } from '../../api/client';
 import { useApi } from '../../auth/session';
 import { errorText } from '../../components/query-state';
+import { DEPLOYMENTS_REFRESH_MS, type Deployment } from '../../api/queries';
 
-export type Deployment = Schemas['DeploymentDto'];
-
-/** Deployments change as the scheduler works: the pages read them again every 1.5 s. */
-export const DEPLOYMENTS_REFRESH_MS = 1500;
+export type { Deployment };
 
 export function useDeployments(limit: number, offset: number) {
   const { api } = useApi();
@@ -16,27 +14,6 @@ export function useDeployments(limit: number, offset: number) {
     queryFn: () => data(api.GET('/api/v1/deployments', { params: { query: { limit, offset } } })),
     refetchInterval: DEPLOYMENTS_REFRESH_MS,
     placeholderData: keepPreviousData,
-  });
-}
-
-export function useDeployment(id: string, enabled = true) {
-  const { api } = useApi();
-  return useQuery({
-    queryKey: ['deployments', id],
-    queryFn: () => data(api.GET('/api/v1/deployments/{id}', { params: { path: { id } } })),
-    refetchInterval: DEPLOYMENTS_REFRESH_MS,
-    enabled,
-  });
-}
-
-/** Team names for the owner column (superadmins see every team's deployments). */
-export function useTeamNames(enabled: boolean) {
-  const { api } = useApi();
-  return useQuery({
-    queryKey: ['teams', 'names'],
-    queryFn: async () => new Map((await data(api.GET('/api/v1/teams', { params: { query: { limit: 200 } } }))).items.map((t) => [t.id, t.name])),
-    enabled,
-    staleTime: 60_000,
   });
 }
 

@@ -28,13 +28,14 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'react-router-dom';
 import { data, type Schemas } from '../../api/client';
 import { useApi } from '../../auth/session';
+import { useDeployment } from '../../api/queries';
 import { formatAgo, formatBytes } from '../../components/format';
 import { errorText } from '../../components/query-state';
 import type { Model } from './catalog';
 import { DEPLOYMENT_NAME, ReviewedYamlError, bodyOf, bodyOfYaml, defaultDeploymentName, planRows, quotaLines, type DeployForm, type Plan } from './deploy-spec';
 import { describeFit, fitOnNode, formatTaint, gpuSummary, ineligibility, type FitVerdict } from './fit';
 import { formatLabelFilter, gpuFamilyOf, listedNodes, nodeCountStatus, nodesNeeded, parseLabelFilter, quickSelectors } from './selection';
-import { FLEET_HIDDEN_NOTE, dryRun, fleetHidden, useFleet, useRequirements } from './use-fleet';
+import { FLEET_HIDDEN_NOTE, dryRun, useFleet, useRequirements } from './use-fleet';
 
 type Deployment = Schemas['DeploymentDto'];
 type Step = 'configure' | 'review' | 'deploying';
@@ -132,17 +133,17 @@ interface ConfigureProps {
 
 function Configure(p: ConfigureProps) {
   const { form, setForm, current, debounced } = p;
-  const { api, credentials } = useApi();
+  const { api, fetch: authorized } = useApi();
   const set = <K extends keyof DeployForm>(key: K, value: DeployForm[K]) => setForm((prev) => ({ ...prev, [key]: value }));
 
   const requirements = useRequirements(debounced.model, debounced.contextSize, debounced.parallel);
-  const { nodes, promised } = useFleet();
+  const { nodes, promised, hidden } = useFleet();
   const instanceTypes = useQuery({ queryKey: ['instance-types'], queryFn: () => data(api.GET('/api/v1/instance-types')), staleTime: Infinity });
   const nameOk = DEPLOYMENT_NAME.test(debounced.name);
   const body = useMemo(() => bodyOf(debounced), [debounced]);
   const plan = useQuery({
     queryKey: ['dry-run', body],
-    queryFn: () => dryRun(credentials, body),
+    queryFn: () => dryRun(authorized, body),
     enabled: nameOk && !p.labelError && debounced.contextSize >= 256,
     placeholderData: (previous) => previous,
     retry: false,
@@ -150,7 +151,7 @@ function Configure(p: ConfigureProps) {
   const settling = JSON.stringify(current) !== JSON.stringify(debounced) || plan.isFetching;
 
   const need = requirements.data;
-  const listed = useMemo(() => listedNodes(nodes.data?.items ?? [], { gpuOnly: p.gpuOnly, labels: current.matchLabels }), [nodes.data, p.gpuOnly, current.matchLabels]);
+  const listed = useMemo(() => listedNodes(nodes.data ?? [], { gpuOnly: p.gpuOnly, labels: current.matchLabels }), [nodes.data, p.gpuOnly, current.matchLabels]);
   const rows = useMemo(
     () => listed.map((n) => ({ n, why: ineligibility(n, current.matchLabels), fit: need ? fitOnNode(n, need, promised) : null })),
     [listed, current.matchLabels, need, promised],
@@ -158,7 +159,7 @@ function Configure(p: ConfigureProps) {
   const fitting = rows.filter((r) => r.why === null && r.fit?.fits);
   const largestCandidate = Math.max(0, ...rows.filter((r) => r.why === null).map((r) => r.fit?.freeBytes ?? 0));
   const needNodes = need ? nodesNeeded(need.totalBytes, current.replicas, largestCandidate) : null;
-  const chips = useMemo(() => quickSelectors(nodes.data?.items ?? []), [nodes.data]);
+  const chips = useMemo(() => quickSelectors(nodes.data ?? []), [nodes.data]);
   const countStatus = nodeCountStatus(current.preferredNodes.length, current.count);
 
   const toggleLabel = (key: string, value: string) => {
@@ -248,7 +249,7 @@ function Configure(p: ConfigureProps) {
                       <Table.Tr>
                         <Table.Td colSpan={5}>
                           <Text c="dimmed" ta="center" py="sm">
-                            {nodes.isLoading ? 'Loading the fleet…' : fleetHidden(nodes.error) ? FLEET_HIDDEN_NOTE : nodes.error ? errorText(nodes.error) : 'No node matches the filter.'}
+                            {hidden ? FLEET_HIDDEN_NOTE : nodes.isLoading ? 'Loading the fleet…' : nodes.error ? errorText(nodes.error) : 'No node matches the filter.'}
                           </Text>
                         </Table.Td>
                       </Table.Tr>
@@ -580,13 +581,7 @@ const CONDITION_COLORS: Record<string, string> = { Ready: 'teal', Failed: 'red',
 
 /** The new deployment's conditions, polled until it is Ready (or Failed). */
 function Progressing({ created, onClose }: { created: Deployment; onClose: () => void }) {
-  const { api } = useApi();
-  const d = useQuery({
-    queryKey: ['deployment', created.id],
-    queryFn: () => data(api.GET('/api/v1/deployments/{id}', { params: { path: { id: created.id } } })),
-    initialData: created,
-    refetchInterval: (q) => (q.state.data?.phase === 'Ready' || q.state.data?.phase === 'Failed' ? false : 1000),
-  });
+  const d = useDeployment(created.id, { initialData: created, until: (x) => x.phase === 'Ready' || x.phase === 'Failed' });
   const dep = d.data ?? created;
   const [now, setNow] = useState(Date.now());
   useEffect(() => {

@@ -25,22 +25,22 @@ describe('deploy dialog: per-node fit verdicts', () => {
   it('fits a replica on one GPU when one holds it, with the room left', () => {
     const v = fitOnNode(l4, { totalBytes: 2 * GiB, layers: 2, largestLayerBytes: 0.1 * GiB });
     expect(v).toMatchObject({ fits: true, gpusUsed: 1, freeBytes: 48 * GiB, marginBytes: 46 * GiB });
-    expect(describeFit(v)).toBe('needs 2.00 GiB, gpu-l4 has 48.00 GiB free → fits (46.00 GiB to spare)');
+    expect(describeFit(v)).toBe('needs 2.0 GiB, gpu-l4 has 48.0 GiB free → fits (46.0 GiB to spare)');
   });
 
   it('says by how much a node is short', () => {
     const v = fitOnNode(t4, { totalBytes: 1.5 * GiB, layers: 2, largestLayerBytes: 0.2 * GiB });
     expect(v).toMatchObject({ fits: false, marginBytes: -0.5 * GiB });
-    expect(describeFit(v)).toBe('needs 1.50 GiB, gpu-t4 has 1.00 GiB free → does not fit (0.50 GiB short)');
+    expect(describeFit(v)).toBe('needs 1.5 GiB, gpu-t4 has 1.0 GiB free → does not fit (512.0 MiB short)');
   });
 
   it('splits by whole layers over a node\'s GPUs, and refuses when the layers do not pack though the bytes add up', () => {
     const split = fitOnNode(l4, { totalBytes: 40 * GiB, layers: 80, largestLayerBytes: 0.45 * GiB });
     expect(split).toMatchObject({ fits: true, gpusUsed: 2 });
-    expect(describeFit(split)).toBe('needs 40.00 GiB, gpu-l4 has 48.00 GiB free → fits over 2 GPUs by whole layers (8.00 GiB to spare)');
+    expect(describeFit(split)).toBe('needs 40.0 GiB, gpu-l4 has 48.0 GiB free → fits over 2 GPUs by whole layers (8.0 GiB to spare)');
     const lumpy = fitOnNode(l4, { totalBytes: 45 * GiB, layers: 3, largestLayerBytes: 15 * GiB });
     expect(lumpy.fits).toBe(false);
-    expect(describeFit(lumpy)).toMatch(/1 of 3 layers \(up to 15\.00 GiB each\) find no GPU by whole layers/);
+    expect(describeFit(lumpy)).toMatch(/1 of 3 layers \(up to 15\.0 GiB each\) find no GPU by whole layers/);
   });
 
   it('counts free memory as the planner does: total less what stored plans promise or the GPU uses, whichever is more', () => {

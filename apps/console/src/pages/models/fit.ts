@@ -102,17 +102,15 @@ export function fitOnNode(node: FleetNode, need: Need, promised: ReadonlyMap<str
     left -= take;
   }
   if (left === 0) return { ...base, gpusUsed: used, fits: true, why: null };
-  return { ...base, gpusUsed: 0, fits: false, why: `the memory adds up, but ${left} of ${need.layers} layers (up to ${gib(layer)} each) find no GPU by whole layers` };
+  return { ...base, gpusUsed: 0, fits: false, why: `the memory adds up, but ${left} of ${need.layers} layers (up to ${formatBytes(layer)} each) find no GPU by whole layers` };
 }
 
-const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-
-/** "needs 1.20 GiB, node has 46.80 GiB free → fits on 1 GPU (45.60 GiB to spare)" — the words the dialog shows. */
+/** "needs 1.2 GiB, node has 46.8 GiB free → fits (45.6 GiB to spare)" (binary units as everywhere in the console) — the words the dialog shows. */
 export function describeFit(v: FitVerdict): string {
-  const head = `needs ${gib(v.needBytes)}, ${v.node} has ${gib(v.freeBytes)} free`;
-  if (v.fits) return `${head} → fits${v.gpusUsed > 1 ? ` over ${v.gpusUsed} GPUs by whole layers` : ''} (${gib(v.marginBytes)} to spare)`;
+  const head = `needs ${formatBytes(v.needBytes)}, ${v.node} has ${formatBytes(v.freeBytes)} free`;
+  if (v.fits) return `${head} → fits${v.gpusUsed > 1 ? ` over ${v.gpusUsed} GPUs by whole layers` : ''} (${formatBytes(v.marginBytes)} to spare)`;
   if (v.why) return `${head} → does not fit: ${v.why}`;
-  return `${head} → does not fit (${gib(-v.marginBytes)} short)`;
+  return `${head} → does not fit (${formatBytes(-v.marginBytes)} short)`;
 }
 
 /** Nodes of the fleet that could hold one replica now: candidates (no selector) whose free memory fits it. */

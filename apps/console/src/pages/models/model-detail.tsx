@@ -10,7 +10,8 @@ import { QueryState, errorText } from '../../components/query-state';
 import { formatTokens, toolSupportText } from './catalog';
 import { DeployDialog } from './deploy-dialog';
 import { describeFit, fitOnNode, gpuSummary, ineligibility } from './fit';
-import { FLEET_HIDDEN_NOTE, fleetHidden, useFleet, useRequirements, type Requirements } from './use-fleet';
+import { FLEET_HIDDEN_NOTE, useFleet, useRequirements, type Requirements } from './use-fleet';
+import { Fact } from '../../components/fact';
 
 /** One model: its facts, the GPU memory a replica needs at a chosen context and parallel sequences, and which nodes could hold one now. */
 export function ModelDetail() {
@@ -54,14 +55,14 @@ export function ModelDetail() {
             </Group>
             <Card withBorder>
               <SimpleGrid cols={{ base: 2, md: 4, xl: 8 }}>
-                <Fact label="Architecture" value={m.architecture} />
-                <Fact label="File size" value={formatBytes(m.sizeBytes)} />
-                <Fact label="Weights" value={formatBytes(m.parameterBytes)} />
-                <Fact label="Quantization" value={m.quantization ?? '—'} />
-                <Fact label="Trained context" value={`${formatTokens(m.contextLength)} tokens`} />
-                <Fact label="Layers" value={m.layers === null ? '—' : String(m.layers)} />
-                <Fact label="Tool calling" value={toolSupportText(m.toolSupport)} />
-                <Fact label="Memory figure" value={m.memoryOverrideBytes ? `${formatBytes(m.memoryOverrideBytes)} (admin)` : 'estimated'} />
+                <Fact label="Architecture" size="md">{m.architecture}</Fact>
+                <Fact label="File size" size="md">{formatBytes(m.sizeBytes)}</Fact>
+                <Fact label="Weights" size="md">{formatBytes(m.parameterBytes)}</Fact>
+                <Fact label="Quantization" size="md">{m.quantization ?? '—'}</Fact>
+                <Fact label="Trained context" size="md">{`${formatTokens(m.contextLength)} tokens`}</Fact>
+                <Fact label="Layers" size="md">{m.layers === null ? '—' : String(m.layers)}</Fact>
+                <Fact label="Tool calling" size="md">{toolSupportText(m.toolSupport)}</Fact>
+                <Fact label="Memory figure" size="md">{m.memoryOverrideBytes ? `${formatBytes(m.memoryOverrideBytes)} (admin)` : 'estimated'}</Fact>
               </SimpleGrid>
             </Card>
             <Card withBorder>
@@ -90,17 +91,6 @@ export function ModelDetail() {
         )}
       </QueryState>
     </Stack>
-  );
-}
-
-function Fact({ label, value }: { label: string; value: string }) {
-  return (
-    <div>
-      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-        {label}
-      </Text>
-      <Text fw={500}>{value}</Text>
-    </div>
   );
 }
 
@@ -151,10 +141,10 @@ export function Breakdown({ r }: { r: Requirements }) {
 
 /** Each node of the fleet against one replica now, and how many could hold one. */
 function FleetFit({ r }: { r: Requirements }) {
-  const { nodes, promised } = useFleet();
+  const { nodes, promised, hidden } = useFleet();
   const rows = useMemo(
     () =>
-      (nodes.data?.items ?? []).map((n) => {
+      (nodes.data ?? []).map((n) => {
         const why = ineligibility(n);
         return { n, why, fit: fitOnNode(n, r, promised) };
       }),
@@ -171,7 +161,7 @@ function FleetFit({ r }: { r: Requirements }) {
           </Badge>
         )}
       </Group>
-      {fleetHidden(nodes.error) ? (
+      {hidden ? (
         <Text c="dimmed">{FLEET_HIDDEN_NOTE}</Text>
       ) : (
         <QueryState loading={nodes.isLoading} error={nodes.error}>

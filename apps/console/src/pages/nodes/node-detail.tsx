@@ -8,7 +8,8 @@ import { scheduling, statusColor } from './fleet';
 import { GpuMemory } from './gpu-memory';
 import { LabelBadges } from './labels';
 import { NodeActions } from './node-actions';
-import { useNode, type Node, type Replica } from './queries';
+import { useNode } from '../../api/queries';
+import type { Node, Replica } from './queries';
 
 /** /nodes/:id — one node: its GPUs, the replicas it holds with their memory, the jobs running, labels and taints. */
 export function NodeDetail() {

@@ -3,33 +3,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { data, type Schemas } from '../../api/client';
 import { useApi } from '../../auth/session';
 import { errorText } from '../../components/query-state';
+import type { Node } from '../../api/queries';
 
-export type Node = Schemas['NodeDto'];
+export type { Node };
+
 export type Gpu = Schemas['GpuDto'];
 export type Replica = Schemas['ReplicaDto'];
 export type CreatedJoinToken = Schemas['CreatedJoinTokenDto'];
-
-/** How often the fleet's figures are read again: a heartbeat comes every few seconds. */
-export const NODES_REFRESH_MS = 3000;
-
-export function useNodes(enabled = true) {
-  const { api } = useApi();
-  return useQuery({
-    queryKey: ['nodes'],
-    queryFn: async () => (await data(api.GET('/api/v1/nodes'))).items,
-    refetchInterval: NODES_REFRESH_MS,
-    enabled,
-  });
-}
-
-export function useNode(id: string) {
-  const { api } = useApi();
-  return useQuery({
-    queryKey: ['nodes', id],
-    queryFn: () => data(api.GET('/api/v1/nodes/{id}', { params: { path: { id } } })),
-    refetchInterval: NODES_REFRESH_MS,
-  });
-}
 
 export type NodeVerb = 'approve' | 'cordon' | 'uncordon' | 'drain';
 

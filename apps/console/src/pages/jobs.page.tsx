@@ -1,3 +1,4 @@
+import { StatCards } from '../components/stat-cards';
 import { Alert, Anchor, Badge, Button, Card, Code, CopyButton, Group, SimpleGrid, Select, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -221,25 +222,16 @@ function JobCards({ job, team, node }: { job: Job; team: string | null; node: st
   const at = (iso: string | null) => (iso ? new Date(iso).toISOString().replace('T', ' ').replace('Z', ' UTC') : '—');
   return (
     <Stack gap="md">
-      <SimpleGrid cols={{ base: 2, md: 4 }}>
-        {(
+      <StatCards
+        stats={(
           [
             ['Queue wait', formatMs(d.queueWaitMs), 'detail-queue-wait'],
             ['Time to first token', formatMs(d.firstTokenMs), 'detail-ttft'],
             ['Total', formatMs(d.totalMs), 'detail-total'],
             ['Tokens (in / out)', job.usage ? `${formatCount(job.usage.prompt_tokens)} / ${formatCount(job.usage.completion_tokens)}` : '—', 'detail-tokens'],
           ] as const
-        ).map(([label, value, testid]) => (
-          <Card key={label} withBorder padding="md">
-            <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-              {label}
-            </Text>
-            <Text size="xl" fw={700} data-testid={testid}>
-              {value}
-            </Text>
-          </Card>
-        ))}
-      </SimpleGrid>
+        ).map(([label, value, testid]) => ({ label, value, testid }))}
+      />
       <SimpleGrid cols={{ base: 1, md: 2 }}>
         <Card withBorder padding="md">
           <Text fw={600} mb="xs">

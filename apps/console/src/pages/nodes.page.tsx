@@ -1,5 +1,6 @@
+import { StatCards } from '../components/stat-cards';
 import { useMemo, useState } from 'react';
-import { Alert, Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, Stack, Text, Title, Tooltip } from '@mantine/core';
 import { DataTable, type DataTableSortStatus } from 'mantine-datatable';
 import { Link, Route, Routes } from 'react-router-dom';
 import { isSuperadmin, useApi } from '../auth/session';
@@ -209,21 +210,5 @@ function FleetSummary({ nodes }: { nodes: Node[] }) {
     { label: 'GPU memory free', value: formatBytes(usage.freeBytes), note: `${formatBytes(usage.usedBytes)} used of ${formatBytes(usage.totalBytes)}` },
     { label: 'Replicas / jobs in flight', value: `${replicas} / ${jobs}`, note: 'across the fleet' },
   ];
-  return (
-    <SimpleGrid cols={{ base: 2, md: 4 }}>
-      {stats.map((s) => (
-        <Card key={s.label} withBorder padding="sm" radius="md">
-          <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-            {s.label}
-          </Text>
-          <Text size="xl" fw={700}>
-            {s.value}
-          </Text>
-          <Text size="xs" c="dimmed">
-            {s.note}
-          </Text>
-        </Card>
-      ))}
-    </SimpleGrid>
-  );
+  return <StatCards stats={stats} />;
 }

@@ -1,3 +1,4 @@
+import { StatCards } from '../components/stat-cards';
 import { BarChart } from '@mantine/charts';
 import { Alert, Button, Card, Chip, Group, SegmentedControl, Select, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
@@ -151,25 +152,16 @@ export function UsagePage() {
         </Group>
       </Group>
       <QueryState loading={chart.isLoading} error={chart.error}>
-        <SimpleGrid cols={{ base: 2, md: 4 }}>
-          {(
+        <StatCards
+          stats={(
             [
               ['Requests', formatCount(sum.requests), 'usage-requests'],
               ['Prompt tokens', formatCount(sum.promptTokens), 'usage-prompt-tokens'],
               ['Completion tokens', formatCount(sum.completionTokens), 'usage-completion-tokens'],
               ['Succeeded', sum.requests ? `${((succeeded / sum.requests) * 100).toFixed(1)} %` : '—', 'usage-success'],
             ] as const
-          ).map(([label, value, testid]) => (
-            <Card key={label} withBorder padding="md">
-              <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-                {label}
-              </Text>
-              <Text size="xl" fw={700} data-testid={testid}>
-                {value}
-              </Text>
-            </Card>
-          ))}
-        </SimpleGrid>
+          ).map(([label, value, testid]) => ({ label, value, testid }))}
+        />
         <SimpleGrid cols={{ base: 1, lg: 3 }}>
           <Card withBorder padding="md" style={{ gridColumn: 'span 2' }}>
             <Group justify="space-between" mb="sm">

@@ -1,5 +1,6 @@
+import { StatCards } from '../../components/stat-cards';
 import { useEffect, useState } from 'react';
-import { Alert, Anchor, Badge, Breadcrumbs, Button, Card, Code, CopyButton, Group, NumberInput, ScrollArea, SimpleGrid, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { Alert, Anchor, Badge, Breadcrumbs, Button, Code, CopyButton, Group, NumberInput, ScrollArea, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { isSuperadmin, isTeamAdmin, useApi } from '../../auth/session';
 import { ConfirmModal } from '../../components/confirm';
@@ -61,21 +62,7 @@ function DeploymentView({ d, onDeleted }: { d: Deployment; onDeleted(): void }) 
         {canChange && <Controls d={d} onDeleted={onDeleted} />}
       </Group>
 
-      <SimpleGrid cols={{ base: 2, md: 4 }}>
-        {stats.map(([label, value, note]) => (
-          <Card key={label} withBorder padding="sm" radius="md">
-            <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
-              {label}
-            </Text>
-            <Text size="lg" fw={700} data-testid={`stat-${label.toLowerCase().replace(/ /g, '-')}`}>
-              {value}
-            </Text>
-            <Text size="xs" c="dimmed">
-              {note}
-            </Text>
-          </Card>
-        ))}
-      </SimpleGrid>
+      <StatCards stats={stats.map(([label, value, note]) => ({ label, value, note, testid: `stat-${label.toLowerCase().replace(/ /g, '-')}` }))} />
 
       <Section title="Conditions" testId="deployment-conditions">
         <Table striped highlightOnHover>

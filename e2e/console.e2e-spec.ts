@@ -1,4 +1,4 @@
-import { ConsoleStack, StackClient, expectText, screenshot, startConsoleStack } from '@gridline/testing';
+import { ConsoleStack, StackClient, until, expectText, screenshot, startConsoleStack } from '@gridline/testing';
 
 /** The web console in a real headless Chromium against the real stack and a simulated fleet of two nodes. */
 describe('console', () => {
@@ -90,6 +90,8 @@ describe('console', () => {
     await page.getByLabel('Message').fill('Hello?');
     // Revoked now: the next request is the chat stream, which goes through the console's fetch, not the typed client.
     expect((await c.client.json('DELETE', `/api/v1/tokens/${token.body.id}`)).status).toBe(204);
+    // The api caches a credential for a second: wait until the revocation is in effect.
+    await until('the token refused', async () => ((await fetch(`${c.stack.url}/v1/models`, { headers: { authorization: `Bearer ${token.body.token}` } })).status === 401 ? true : undefined));
     await page.getByRole('button', { name: 'Send' }).click();
     await expectText(page.getByRole('status').filter({ hasText: 'Signed out by the api' }), /Signed out by the api/);
     expect(await page.getByTestId('whoami').count()).toBe(0);

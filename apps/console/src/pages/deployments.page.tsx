@@ -51,7 +51,7 @@ function DeploymentList() {
           </Button>
         )}
       </Group>
-      <QueryState loading={list.isPending} error={list.error}>
+      <QueryState loading={list.isPending} error={list.error} hasData={list.data !== undefined}>
         <DataTable<Deployment>
           withTableBorder
           borderRadius="md"

@@ -111,7 +111,7 @@ function JobList() {
           )}
         </Group>
       </Group>
-      <QueryState loading={jobs.isLoading} error={jobs.error}>
+      <QueryState loading={jobs.isLoading} error={jobs.error} hasData={jobs.data !== undefined}>
         <DataTable<(typeof rows)[number]>
           withTableBorder
           borderRadius="sm"

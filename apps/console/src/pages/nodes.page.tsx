@@ -61,7 +61,7 @@ function NodeList() {
         </div>
         <Button onClick={() => setAdding(true)}>Add node</Button>
       </Group>
-      <QueryState loading={nodes.isPending} error={nodes.error}>
+      <QueryState loading={nodes.isPending} error={nodes.error} hasData={nodes.data !== undefined}>
         <FleetSummary nodes={nodes.data ?? []} />
         <DataTable<Node>
           withTableBorder

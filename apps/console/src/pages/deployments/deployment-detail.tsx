@@ -24,7 +24,7 @@ export function DeploymentDetail() {
         </Anchor>
         <Text size="sm">{deployment.data?.name ?? id}</Text>
       </Breadcrumbs>
-      <QueryState loading={deployment.isPending} error={deployment.error}>
+      <QueryState loading={deployment.isPending} error={deployment.error} hasData={deployment.data !== undefined}>
         {deployment.data && <DeploymentView d={deployment.data} onDeleted={() => setDeleted(true)} />}
       </QueryState>
     </Stack>

@@ -1,4 +1,5 @@
 import { ConsoleStack, StackClient, until, expectText, screenshot, startConsoleStack } from '@gridline/testing';
+import type { Page } from 'playwright-core';
 
 /** The web console in a real headless Chromium against the real stack and a simulated fleet of two nodes. */
 describe('console', () => {
@@ -11,6 +12,30 @@ describe('console', () => {
   afterAll(async () => {
     await c?.stop();
   });
+
+  /** A new team with one member, and a token the member minted with their own keypair (members mint their own). */
+  async function memberToken(teamName: string, email: string, scope: 'management' | 'inference'): Promise<{ id: string; token: string }> {
+    const team = await c.client.json<{ id: string }>('POST', '/api/v1/teams', { name: teamName });
+    const user = await c.client.json<{ id: string }>('POST', '/api/v1/users', { email, displayName: email, teamId: team.body.id, role: 'member' });
+    const keypair = await c.client.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+    expect([team.status, user.status, keypair.status]).toEqual([201, 201, 201]);
+    const member = new StackClient({ ...keypair.body, db: c.stack.db }, c.stack.url);
+    const token = await member.json<{ id: string; token: string }>('POST', '/api/v1/tokens', { name: 'console', scope });
+    await member.close();
+    expect(token.status).toBe(201);
+    return token.body;
+  }
+
+  /** A fresh page signed in with a token, as a user types it. */
+  async function signInWithToken(token: string): Promise<Page> {
+    const page = await c.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(c.url);
+    await page.getByText('Token', { exact: true }).click();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByTestId('whoami'), /./);
+    return page;
+  }
 
   it('refuses a wrong secret with the reason, and signs in with the right one', async () => {
     const { page, url, stack } = c;
@@ -43,22 +68,9 @@ describe('console', () => {
   }, 60_000);
 
   it("shows a member with a token only what the member's role may see", async () => {
-    const team = await c.client.json<{ id: string }>('POST', '/api/v1/teams', { name: 'console-members' });
-    const user = await c.client.json<{ id: string }>('POST', '/api/v1/users', { email: 'member@example.com', displayName: 'A member', teamId: team.body.id, role: 'member' });
-    const keypair = await c.client.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
-    expect([team.status, user.status, keypair.status]).toEqual([201, 201, 201]);
-    // Members mint their own tokens, with their keypair.
-    const member = new StackClient({ ...keypair.body, db: c.stack.db }, c.stack.url);
-    const token = await member.json<{ token: string }>('POST', '/api/v1/tokens', { name: 'console', scope: 'management' });
-    await member.close();
-    expect(token.status).toBe(201);
+    const token = await memberToken('console-members', 'member@example.com', 'management');
 
-    const page = await c.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(c.url);
-    await page.getByText('Token', { exact: true }).click();
-    await page.getByLabel('API token').fill(token.body.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expectText(page.getByTestId('whoami'), /./);
+    const page = await signInWithToken(token.token);
     const nav = await page.getByRole('navigation').innerText();
     expect(nav).toContain('Models');
     expect(nav).toContain('Playground');
@@ -70,28 +82,17 @@ describe('console', () => {
   }, 60_000);
 
   it('ends the session when a stream request is refused 401 (a token revoked while signed in)', async () => {
-    const team = await c.client.json<{ id: string }>('POST', '/api/v1/teams', { name: 'console-revoked' });
-    const user = await c.client.json<{ id: string }>('POST', '/api/v1/users', { email: 'revoked@example.com', displayName: 'Revoked', teamId: team.body.id, role: 'member' });
-    const keypair = await c.client.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
-    const member = new StackClient({ ...keypair.body, db: c.stack.db }, c.stack.url);
-    const token = await member.json<{ id: string; token: string }>('POST', '/api/v1/tokens', { name: 'playground', scope: 'inference' });
-    await member.close();
-    expect(token.status).toBe(201);
+    const token = await memberToken('console-revoked', 'revoked@example.com', 'inference');
 
-    const page = await c.browser.newPage({ viewport: { width: 1440, height: 900 } });
-    await page.goto(c.url);
-    await page.getByText('Token', { exact: true }).click();
-    await page.getByLabel('API token').fill(token.body.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await expectText(page.getByTestId('whoami'), /./);
+    const page = await signInWithToken(token.token);
     await page.getByRole('navigation').getByRole('link', { name: 'Playground', exact: true }).click();
     await page.getByRole('combobox', { name: 'Model' }).click();
     await page.getByRole('option', { name: 'tiny', exact: true }).click();
     await page.getByLabel('Message').fill('Hello?');
     // Revoked now: the next request is the chat stream, which goes through the console's fetch, not the typed client.
-    expect((await c.client.json('DELETE', `/api/v1/tokens/${token.body.id}`)).status).toBe(204);
+    expect((await c.client.json('DELETE', `/api/v1/tokens/${token.id}`)).status).toBe(204);
     // The api caches a credential for a second: wait until the revocation is in effect.
-    await until('the token refused', async () => ((await fetch(`${c.stack.url}/v1/models`, { headers: { authorization: `Bearer ${token.body.token}` } })).status === 401 ? true : undefined));
+    await until('the token refused', async () => ((await fetch(`${c.stack.url}/v1/models`, { headers: { authorization: `Bearer ${token.token}` } })).status === 401 ? true : undefined));
     await page.getByRole('button', { name: 'Send' }).click();
     await expectText(page.getByRole('status').filter({ hasText: 'Signed out by the api' }), /Signed out by the api/);
     expect(await page.getByTestId('whoami').count()).toBe(0);

@@ -14,7 +14,7 @@ const swc = [
 ];
 
 const moduleNameMapper = {
-  '^@gridline/(auth|common|contract|db|jobs|messaging|models|runtime|scheduling|testing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@gridline/(auth|common|contract|db|jobs|mesh|messaging|models|runtime|scheduling|testing)$': '<rootDir>/libs/$1/src/index.ts',
 };
 
 const base = {

@@ -14,6 +14,14 @@ export const JOB_ERRORS = {
   runner_crashed: { status: 502, retryable: false, message: 'the model process exited while running the job' },
   generation_failed: { status: 502, retryable: false, message: 'the model failed to generate' },
   stream_interrupted: { status: 502, retryable: false, message: 'part of the job\'s output was lost on its way (Redis was unreachable or lost data); the text is incomplete' },
+  /** No local replica serves the model and no endpoint that serves it is healthy (nor anything in its fallback chain). */
+  endpoint_unavailable: { status: 503, retryable: true, message: 'no healthy endpoint serves the model' },
+  /** The endpoint that served the job answered 429: its Retry-After is relayed. */
+  endpoint_rate_limited: { status: 429, retryable: true, message: 'the endpoint serving the model is rate limiting requests; try again later' },
+  /** The endpoint failed the job (an error status, a broken stream, an answer that is not OpenAI's). */
+  endpoint_failed: { status: 502, retryable: false, message: 'the endpoint serving the model failed' },
+  /** The endpoint did not answer within its timeout. */
+  endpoint_timeout: { status: 504, retryable: false, message: 'the endpoint serving the model did not answer in time' },
   internal: { status: 500, retryable: false, message: 'an internal error occurred' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 

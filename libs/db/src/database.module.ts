@@ -18,6 +18,7 @@ import { LeaseRepository } from './repositories/lease.repository';
 import { UsageRepository } from './repositories/usage.repository';
 import { QuotaRepository } from './repositories/quota.repository';
 import { MetricsRepository } from './repositories/metrics.repository';
+import { EndpointRepository } from './repositories/endpoint.repository';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -44,6 +45,7 @@ const REPOSITORIES = [
   UsageRepository,
   QuotaRepository,
   MetricsRepository,
+  EndpointRepository,
 ];
 
 /** Creates the database if needed, runs pending migrations (under an advisory lock), and initialises a DataSource. */

@@ -18,3 +18,4 @@ export * from './repositories/lease.repository';
 export * from './repositories/usage.repository';
 export * from './repositories/quota.repository';
 export * from './repositories/metrics.repository';
+export * from './repositories/endpoint.repository';

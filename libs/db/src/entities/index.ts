@@ -13,14 +13,18 @@ import { ReplicaEntity } from './replica.entity';
 import { SchedulerLeaseEntity } from './scheduler-lease.entity';
 import { TeamEntity } from './team.entity';
 import { UserEntity } from './user.entity';
+import { EndpointEntity } from './endpoint.entity';
+import { EndpointModelEntity } from './endpoint-model.entity';
+import { ModelFallbackEntity } from './model-fallback.entity';
 
-export { ApiTokenEntity, AuditEntryEntity, DeploymentEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity, SchedulerLeaseEntity, QuotaLimitEntity };
+export { ApiTokenEntity, AuditEntryEntity, DeploymentEntity, JobEntity, KeypairEntity, MembershipEntity, ModelEntity, NodeEntity, TeamEntity, UserEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity, SchedulerLeaseEntity, QuotaLimitEntity, EndpointEntity, EndpointModelEntity, ModelFallbackEntity };
 export type { TeamRole } from './membership.entity';
 export type { TokenScope } from './api-token.entity';
 export type { JobKind, JobMode, JobQuotaHold, JobQuotaHolds } from './job.entity';
 export type { ModelFileFacts } from './model.entity';
 export type { DeploymentCondition, DeploymentPhase, DeploymentEvent, DeploymentStatus, DeploymentMember } from './deployment.entity';
+export type { EndpointKind, EndpointState, EndpointHealthSettings } from './endpoint.entity';
 export type { NodeStatus, NodeInventoryFacts } from './node.entity';
 export type { ReplicaSettings, ReplicaGpuShare, ReplicaGroup, ReplicaGroupWorker } from './replica.entity';
 
-export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity, SchedulerLeaseEntity, QuotaLimitEntity];
+export const ENTITIES = [TeamEntity, UserEntity, MembershipEntity, KeypairEntity, ApiTokenEntity, AuditEntryEntity, ModelEntity, NodeEntity, JobEntity, DeploymentEntity, JoinTokenEntity, ReplicaEntity, ModelLoadEntity, SchedulerLeaseEntity, QuotaLimitEntity, EndpointEntity, EndpointModelEntity, ModelFallbackEntity];

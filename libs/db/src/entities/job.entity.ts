@@ -92,6 +92,10 @@ export class JobEntity {
   @Column({ name: 'node_id', type: 'uuid', nullable: true })
   nodeId!: string | null;
 
+  /** The endpoint (peer, cluster, external server) that ran the attempt, when no local replica did. */
+  @Column({ name: 'endpoint_id', type: 'uuid', nullable: true })
+  endpointId!: string | null;
+
   /** The replica that ran the attempt (node and model). */
   @Column({ name: 'replica_id', type: 'text', nullable: true })
   replicaId!: string | null;

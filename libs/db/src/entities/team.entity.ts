@@ -19,6 +19,10 @@ export class TeamEntity {
   @Column({ name: 'quota_gpu_memory_bytes', type: 'bigint', nullable: true, transformer: bigintNumber })
   quotaGpuMemoryBytes!: number | null;
 
+  /** Its jobs run on this installation's replicas only: no model of a registered endpoint is offered to it. */
+  @Column({ name: 'local_only', type: 'boolean', default: false })
+  localOnly!: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -35,7 +35,7 @@ const MAX_INSERT_BATCH = 256;
 
 /** Column changes a transition may carry (never the status: the transition sets it). */
 export type JobChanges = Partial<
-  Pick<JobEntity, 'nodeId' | 'replicaId' | 'attempt' | 'result' | 'errorCode' | 'errorMessage' | 'promptTokens' | 'cachedPromptTokens' | 'completionTokens' | 'dispatchedAt' | 'startedAt' | 'firstTokenAt' | 'finishedAt'>
+  Pick<JobEntity, 'nodeId' | 'endpointId' | 'replicaId' | 'attempt' | 'result' | 'errorCode' | 'errorMessage' | 'promptTokens' | 'cachedPromptTokens' | 'completionTokens' | 'dispatchedAt' | 'startedAt' | 'firstTokenAt' | 'finishedAt'>
 >;
 
 /** Extra conditions of a compare-and-set beyond the current status. */

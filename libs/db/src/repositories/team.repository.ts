@@ -9,18 +9,20 @@ export interface TeamRecord {
   weight: number;
   quotaGpus: number | null;
   quotaGpuMemoryBytes: number | null;
+  localOnly: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type TeamChanges = Partial<Pick<TeamRecord, 'name' | 'weight' | 'quotaGpus' | 'quotaGpuMemoryBytes'>>;
+export type TeamChanges = Partial<Pick<TeamRecord, 'name' | 'weight' | 'quotaGpus' | 'quotaGpuMemoryBytes' | 'localOnly'>>;
 
-const toRecord = ({ id, name, weight, quotaGpus, quotaGpuMemoryBytes, createdAt, updatedAt }: TeamEntity): TeamRecord => ({
+const toRecord = ({ id, name, weight, quotaGpus, quotaGpuMemoryBytes, localOnly, createdAt, updatedAt }: TeamEntity): TeamRecord => ({
   id,
   name,
   weight,
   quotaGpus,
   quotaGpuMemoryBytes,
+  localOnly,
   createdAt,
   updatedAt,
 });

@@ -1,0 +1,200 @@
+import { DEFAULT_API_VERSION, signRequest } from '@gridline/auth';
+import type { InferenceRequest } from '@gridline/contract';
+import { BACKENDAI_API_VERSION, EndpointCredentials, EndpointKind, MESH_PROTOCOL } from './endpoint-spec';
+import { EndpointFailure, parseRetryAfter, remoteCode, remoteMessage } from './endpoint-failure';
+import { ChunkPieces, openAiPath, readChunk, toOpenAiBody } from './openai-wire';
+import { sseData } from './sse';
+
+/** Where and how to reach one endpoint. */
+export interface EndpointTarget {
+  kind: EndpointKind;
+  /** Base URL, normalized (see normalizeEndpointUrl). */
+  url: string;
+  credentials: EndpointCredentials;
+  /** How long a call may wait for the endpoint's answer to begin. */
+  timeoutMs: number;
+}
+
+export interface Handshake {
+  /** The remote's version when it reports one (a peer Gridline's, a Backend.AI manager's). */
+  version: string | null;
+  models: string[];
+}
+
+type FetchLike = typeof fetch;
+
+/** A fetch body read chunk by chunk (Node's web streams are async iterable; the DOM typings do not say so). */
+function chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  return body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** The longest error body read from an endpoint. */
+const ERROR_BODY_MAX = 16 * 1024;
+
+/** The connection failure's cause (ECONNREFUSED, ENOTFOUND…) for a message, never more. */
+function causeOf(e: unknown): string {
+  const cause = (e as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return typeof cause?.message === 'string' ? cause.message : (e as Error).message;
+}
+
+/**
+ * Talks to one endpoint in its kind's terms: a peer Gridline and a Backend.AI cluster are signed
+ * with a keypair in Backend.AI's scheme, an OpenAI-compatible server gets a bearer key. Every
+ * failure is an EndpointFailure naming why; a caller's abort is thrown as the abort.
+ */
+export class EndpointClient {
+  constructor(
+    private readonly target: EndpointTarget,
+    private readonly fetchImpl: FetchLike = fetch,
+  ) {}
+
+  /** The model ids the endpoint lists at `GET /v1/models`. */
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    const res = await this.call('GET', '/v1/models', undefined, signal);
+    const body = await this.json(res);
+    const data = (body as { data?: unknown }).data;
+    if (!Array.isArray(data)) throw new EndpointFailure('protocol', `${this.target.url}/v1/models did not answer a model list`);
+    return [...new Set(data.map((m: { id?: unknown }) => m.id).filter((id): id is string => typeof id === 'string' && id.length > 0 && id.length <= 256))];
+  }
+
+  /**
+   * Checks that the endpoint is what it was registered as and takes our credential: a peer
+   * Gridline must answer `whoami` signed with the keypair and speak our mesh protocol; every kind
+   * must list its models.
+   */
+  async handshake(signal?: AbortSignal): Promise<Handshake> {
+    let version: string | null = null;
+    if (this.target.kind === 'gridline') {
+      const res = await this.call('GET', '/api/v1/whoami', undefined, signal);
+      const who = (await this.json(res)) as { server?: { product?: unknown; version?: unknown; meshProtocol?: unknown } };
+      if (who.server?.product !== 'gridline') throw new EndpointFailure('protocol', `${this.target.url} accepted the keypair but is not a Gridline that peers (its whoami names no server)`);
+      if (who.server.meshProtocol !== MESH_PROTOCOL) {
+        throw new EndpointFailure('protocol', `${this.target.url} is Gridline ${String(who.server.version)} speaking mesh protocol ${String(who.server.meshProtocol)}; this one speaks ${MESH_PROTOCOL}`);
+      }
+      version = typeof who.server.version === 'string' ? who.server.version : null;
+    } else if (this.target.kind === 'backendai') {
+      // A Backend.AI manager names its versions at its root, unsigned; a cluster that does not is still usable.
+      version = await this.call('GET', '/', undefined, signal, { unsigned: true })
+        .then(async (res) => {
+          const root = (await this.json(res)) as { manager?: unknown; version?: unknown };
+          return typeof root.manager === 'string' ? `${root.manager}${typeof root.version === 'string' ? ` (API ${root.version})` : ''}` : null;
+        })
+        .catch((e: unknown) => {
+          if (e instanceof EndpointFailure && e.reason !== 'unreachable' && e.reason !== 'timeout') return null;
+          throw e;
+        });
+    }
+    return { version, models: await this.listModels(signal) };
+  }
+
+  /**
+   * Streams an answer from the endpoint: the chunks as they come. Throws before the first chunk
+   * when the endpoint refuses or fails the request; later, when the stream breaks.
+   */
+  async *stream(request: InferenceRequest, remoteModel: string, signal: AbortSignal): AsyncGenerator<ChunkPieces> {
+    const res = await this.call('POST', openAiPath(request), toOpenAiBody(request, remoteModel), signal);
+    if (!res.body) throw new EndpointFailure('protocol', 'the endpoint answered without a body');
+    const type = res.headers.get('content-type') ?? '';
+    if (!type.includes('text/event-stream')) {
+      // A server that ignores `stream`: its whole answer is one chunk.
+      const whole = readChunk(await this.json(res));
+      if (!whole) throw new EndpointFailure('protocol', 'the endpoint answered neither a stream nor a completion');
+      yield whole;
+      return;
+    }
+    try {
+      for await (const data of sseData(chunksOf(res.body))) {
+        if (data.trim() === '[DONE]') return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          throw new EndpointFailure('protocol', 'the endpoint sent a chunk that is not JSON');
+        }
+        const error = (parsed as { error?: unknown }).error;
+        if (error !== undefined) throw new EndpointFailure('server_error', `the endpoint failed while streaming: ${remoteMessage(parsed) ?? 'no message'}`, { remoteCode: remoteCode(parsed) });
+        const chunk = readChunk(parsed);
+        if (chunk) yield chunk;
+      }
+    } catch (e) {
+      if (e instanceof EndpointFailure || signal.aborted) throw e;
+      throw new EndpointFailure('unreachable', `the endpoint's stream broke: ${causeOf(e)}`);
+    }
+  }
+
+  /** One request; a non-2xx answer is thrown as the failure it means. */
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean } = {}): Promise<Response> {
+    const url = new URL(`${this.target.url}${path}`);
+    const headers: Record<string, string> = { accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const c = this.target.credentials;
+    if (!options.unsigned) {
+      if ('apiKey' in c) headers.authorization = `Bearer ${c.apiKey}`;
+      else
+        Object.assign(
+          headers,
+          signRequest({
+            accessKey: c.accessKey,
+            secretKey: c.secretKey,
+            method,
+            pathAndQuery: `${url.pathname}${url.search}`,
+            host: url.host,
+            contentType: headers['content-type'] ?? 'application/json',
+            version: this.target.kind === 'backendai' ? BACKENDAI_API_VERSION : DEFAULT_API_VERSION,
+          }),
+        );
+    }
+    const timeout = AbortSignal.timeout(this.target.timeoutMs);
+    let res: Response;
+    try {
+      res = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'error' });
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (timeout.aborted) throw new EndpointFailure('timeout', `${url.origin} did not answer within ${Math.round(this.target.timeoutMs / 1000)} s`);
+      throw new EndpointFailure('unreachable', `could not reach ${url.origin}: ${causeOf(e)}`);
+    }
+    if (res.ok) return res;
+    const text = await this.readLimited(res).catch(() => '');
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: the status says it all.
+    }
+    const said = remoteMessage(parsed);
+    const code = remoteCode(parsed);
+    const what = `${res.status}${code ? ` ${code}` : ''}${said ? `: ${said}` : ''}`;
+    if (res.status === 401 || res.status === 403) throw new EndpointFailure('credential_refused', `the endpoint refused the credential (${what})`, { status: res.status, remoteCode: code });
+    if (res.status === 429) {
+      const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'));
+      throw new EndpointFailure('rate_limited', `the endpoint is rate limiting requests (${what})`, { status: 429, remoteCode: code, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+    }
+    if (res.status >= 500) throw new EndpointFailure('server_error', `the endpoint failed (${what})`, { status: res.status, remoteCode: code });
+    throw new EndpointFailure('client_error', `the endpoint refused the request (${what})`, { status: res.status, remoteCode: code });
+  }
+
+  private async json(res: Response): Promise<unknown> {
+    const text = await this.readLimited(res, 8 * 1024 * 1024);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new EndpointFailure('protocol', `${res.url || this.target.url} answered something that is not JSON`);
+    }
+  }
+
+  private async readLimited(res: Response, max = ERROR_BODY_MAX): Promise<string> {
+    if (!res.body) return '';
+    const decoder = new TextDecoder();
+    let out = '';
+    for await (const chunk of chunksOf(res.body)) {
+      out += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (out.length > max) {
+        await res.body.cancel().catch(() => undefined);
+        if (max === ERROR_BODY_MAX) return out.slice(0, max);
+        throw new EndpointFailure('protocol', 'the endpoint answered more than a model list can hold');
+      }
+    }
+    return out + decoder.decode();
+  }
+}

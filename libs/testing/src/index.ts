@@ -10,3 +10,4 @@ export * from './openai-stack';
 export * from './browser';
 export * from './console-stack';
 export * from './prometheus-text';
+export * from './openai-double';

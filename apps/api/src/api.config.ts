@@ -34,6 +34,10 @@ export class ApiConfig extends NodeTimingConfig {
   @IsBoolean()
   GRIDLINE_MIGRATE = true;
 
+  /** Run the endpoints' active health checks (and catalog refreshes) in this api process. */
+  @IsBoolean()
+  GRIDLINE_ENDPOINT_CHECKS = true;
+
   /** How long a synchronous completion may take before the client gets 504. */
   @IsInt()
   @Min(1)

@@ -30,6 +30,14 @@ import { NodesModule } from './nodes/nodes.module';
 import { TokensModule } from './tokens/tokens.module';
 import { UsageController } from './usage/usage.controller';
 import { UsersModule } from './users/users.module';
+import { CircuitBreaker } from './mesh/circuit-breaker';
+import { EndpointConnector } from './mesh/endpoint-connector';
+import { EndpointHealthChecker } from './mesh/endpoint-health';
+import { EndpointsController, FallbacksController } from './mesh/endpoints.controller';
+import { EndpointsService } from './mesh/endpoints.service';
+import { MeshRouter } from './mesh/mesh-router';
+import { MeshViews } from './mesh/mesh-views';
+import { RemoteRunner } from './mesh/remote-runner';
 
 @Module({})
 export class AppModule {
@@ -66,8 +74,8 @@ export class AppModule {
         QuotasModule,
         QueueBoardModule,
       ],
-      controllers: [HealthController, MetricsController, ChatCompletionsController, ModelsController, JobsController, UsageController],
-      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics],
+      controllers: [HealthController, MetricsController, ChatCompletionsController, ModelsController, JobsController, UsageController, EndpointsController, FallbacksController],
+      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics, CircuitBreaker, EndpointConnector, EndpointHealthChecker, EndpointsService, MeshRouter, MeshViews, RemoteRunner],
     };
   }
 }

@@ -72,6 +72,16 @@ export class JobLifecycle {
     return job;
   }
 
+  /**
+   * queued → dispatched to an endpoint (a peer, a cluster, an external server) instead of a node:
+   * the api relaying it writes the attempt's stream as a node would.
+   */
+  async dispatchToEndpoint(jobId: string, attempt: number, endpointId: string, at = new Date()): Promise<JobRecord | null> {
+    const job = await this.apply(jobId, 'dispatch', { endpointId, dispatchedAt: at }, { attempt });
+    if (job && !(await this.streams.open(jobId, attempt))) this.logger.debug({ jobId, requestId: job.requestId }, 'dispatched a job whose stream is closed');
+    return job;
+  }
+
   /** dispatched → running: the node's runner began this attempt. Its quota queue place is freed (it no longer waits). */
   async start(jobId: string, attempt: number, at = new Date()): Promise<JobRecord | null> {
     const job = await this.apply(jobId, 'start', { startedAt: at }, { attempt });

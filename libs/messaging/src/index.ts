@@ -9,3 +9,4 @@ export * from './streams/job-streams.service';
 export * from './streams/job-event-follower';
 export * from './streams/job-progress';
 export * from './streams/job-cancellations';
+export * from './streams/delta-writer';

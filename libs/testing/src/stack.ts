@@ -51,6 +51,10 @@ export interface RunningStack {
   spawnScheduler(env?: Record<string, string>): Promise<ManagedProcess>;
   /** Another agent process on the stack (its own name and data directory in `env`), joining with `joinToken` when given. */
   spawnAgent(env: Record<string, string>, joinToken?: string): ManagedProcess;
+  /** Stops the api (SIGKILL: as a crash or a host going away) and waits until it is gone. */
+  killApi(): Promise<void>;
+  /** Starts the api again on the same port (after killApi), and waits until it listens. */
+  reviveApi(): Promise<ManagedProcess>;
   /** Another api replica on the same database and Redis namespace, with extra environment. */
   startApi(env?: Record<string, string>): Promise<ExtraApi>;
   stop(): Promise<void>;
@@ -158,6 +162,17 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         return next;
       },
       spawnAgent: (env, joinToken) => spawnAgent(joinToken, { GRIDLINE_MODEL_PATH: '', GRIDLINE_METRICS_PORT: '0', ...env }),
+      killApi: async () => {
+        stack.api.child.kill('SIGKILL');
+        await stack.api.waitExit();
+      },
+      reviveApi: async () => {
+        const next = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), apiEnv(port));
+        processes.push(next);
+        await next.waitFor(/listening on/);
+        stack.api = next;
+        return next;
+      },
       startApi: async (env = {}) => {
         const p = await freePort();
         const proc = new ManagedProcess('api', join(DIST, 'apps/api/src/main.js'), { ...apiEnv(p), ...env });

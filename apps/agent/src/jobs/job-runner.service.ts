@@ -1,12 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { GenerateJobPayload, JobErrorCode, JobEvent, JobTrace, RunningJob, jobTraceOf } from '@gridline/contract';
 import { LogContext } from '@gridline/common';
-import { JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messaging';
+import { DeltaWriter, JobCancellations, JobStreams, OnQueue, Queues } from '@gridline/messaging';
 import { RunnerError } from '@gridline/runtime';
 import { ReplicaManager } from '../replicas/replica-manager';
 import { NodeIdentity } from '../node/node-identity';
 import { AgentMetrics } from '../metrics/agent-metrics';
-import { DeltaWriter } from './delta-writer';
 
 /** Pauses between tries of an attempt's last write: it frees the sequence, so it outlasts a Redis restart. */
 const END_RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];

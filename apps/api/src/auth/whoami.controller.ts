@@ -1,7 +1,18 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { GRIDLINE_VERSION, MESH_PROTOCOL } from '@gridline/mesh';
 import { Authenticated, CurrentPrincipal } from './auth.decorators';
 import { Principal } from './principal';
+
+/** The server that answered: a peer's handshake checks it speaks the same mesh protocol. */
+export class ServerInfoDto {
+  @ApiProperty({ enum: ['gridline'] })
+  product!: 'gridline';
+  @ApiProperty({ example: GRIDLINE_VERSION })
+  version!: string;
+  @ApiProperty({ example: MESH_PROTOCOL, description: 'What peers rely on from each other; a peer speaking another is refused at registration' })
+  meshProtocol!: number;
+}
 
 export class WhoamiDto {
   @ApiProperty()
@@ -14,6 +25,8 @@ export class WhoamiDto {
   credential!: string;
   @ApiProperty({ description: 'Access key or token prefix' })
   label!: string;
+  @ApiProperty({ type: ServerInfoDto })
+  server!: ServerInfoDto;
 }
 
 @ApiTags('auth')
@@ -24,6 +37,6 @@ export class WhoamiController {
   @Authenticated({ scope: 'inference' })
   @ApiOkResponse({ type: WhoamiDto })
   whoami(@CurrentPrincipal() p: Principal): WhoamiDto {
-    return { userId: p.userId, teamId: p.teamId, role: p.role, credential: p.credential.kind, label: p.credential.label };
+    return { userId: p.userId, teamId: p.teamId, role: p.role, credential: p.credential.kind, label: p.credential.label, server: { product: 'gridline', version: GRIDLINE_VERSION, meshProtocol: MESH_PROTOCOL } };
   }
 }

@@ -8,7 +8,8 @@ import { JobEventFollower, JobEventSubscription } from '@gridline/messaging';
 import { ApiConfig } from '../api.config';
 import type { RequestTimeline } from '../common/request-timeline';
 import { ApiMetrics } from '../metrics/api-metrics';
-import { ModelLookup } from '../models/model-lookup';
+import { MeshRouter } from '../mesh/mesh-router';
+import { RemoteRunner } from '../mesh/remote-runner';
 import { RedisHealth } from '../redis/redis-health';
 import { Principal, scopeFor } from '../auth/principal';
 import { chatInput, toInferenceRequest } from '../openai/inference-body';
@@ -66,7 +67,8 @@ export class JobsService {
     private readonly config: ApiConfig,
     private readonly lifecycle: JobLifecycle,
     private readonly jobs: JobRepository,
-    private readonly models: ModelLookup,
+    private readonly router: MeshRouter,
+    private readonly remote: RemoteRunner,
     private readonly follower: JobEventFollower,
     private readonly redis: RedisHealth,
     private readonly gate: QuotaGate,
@@ -89,19 +91,18 @@ export class JobsService {
    * dispatched (it waits queued while its team's slots are in use). Everything taken is given
    * back when the row is finished (JobLifecycle.end).
    */
-  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord; quota: SubmittedQuota }> {
+  async submit(p: Principal, model: string, request: InferenceRequest, options: SubmitOptions): Promise<{ job: JobRecord; created: boolean; model: ModelRecord | null; quota: SubmittedQuota }> {
     const allowed = p.credential.kind === 'token' ? p.credential.models : null;
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
-    // Another team's model is answered as one that does not exist.
-    const record = await this.models.findVisible(scopeFor(p), model);
-    if (!record) {
-      throw new ApiError('model_not_found', `The model ${quote(model)} does not exist`, { param: 'model' });
-    }
+    // Local replicas first, then endpoints, then the fallback chain (another team's model is
+    // answered as one that does not exist; a model only unhealthy endpoints serve is a 503).
+    const route = await this.router.route(p, model);
+    const record = route.kind === 'local' ? route.record : null;
     // What certainly overflows the model's context is refused here, before it costs a row and a
-    // queue slot; the runner checks the exact count before it generates.
-    const overflow = certainOverflow(record.facts.serving, request);
+    // queue slot; the runner checks the exact count before it generates (an endpoint, itself).
+    const overflow = record ? certainOverflow(record.facts.serving, request) : null;
     if (overflow) throw new ApiError('context_length_exceeded', overflow, { param: INPUT_PARAM[request.input.kind] });
     options.timeline?.mark('model');
     // Refused before anything is written: Redis carries the job from here on.
@@ -113,7 +114,7 @@ export class JobsService {
       const first = await this.jobs.findByIdempotencyKey(TeamScope.team(p.teamId), options.idempotencyKey);
       if (first) return this.repeated(first, requestHash, record);
     }
-    const admission = await this.admit(p, model, record, request, options.mode, timeout);
+    const admission = await this.admit(p, route.model, record, request, options.mode, timeout, route.kind === 'remote');
     options.timeline?.mark('admission');
     // Accepted from here: after admission, so a job's life as its row tells it lies within its quota slot's.
     const now = new Date();
@@ -127,7 +128,7 @@ export class JobsService {
         userId: p.userId,
         kind: request.input.kind as JobKind,
         mode: options.mode,
-        model,
+        model: route.model,
         request: request as unknown as Record<string, unknown>,
         requestId: options.requestId,
         createdAt: now,
@@ -156,20 +157,21 @@ export class JobsService {
       process.kill(process.pid, 'SIGKILL');
     }
     try {
-      await this.lifecycle.enqueue(job);
+      if (route.kind === 'remote') await this.remote.start(job, route.offers);
+      else await this.lifecycle.enqueue(job);
     } catch (e) {
-      this.logger.error({ jobId: job.id }, `enqueue failed: ${errorSummary(e)}`);
+      this.logger.error({ jobId: job.id }, `${route.kind === 'remote' ? 'dispatch to an endpoint' : 'enqueue'} failed: ${errorSummary(e)}`);
       // Not awaited: the answer must not wait on a Redis that just failed (the row is failed in the background).
       void this.lifecycle.end(job.id, { transition: 'fail', code: 'internal', message: 'the job could not be queued' }).catch(() => undefined);
       throw this.redis.failure(e);
     }
     options.timeline?.mark('dispatch');
     // Counted at the api as it accepts: a row the sweeper queues after an api crash is not counted.
-    this.metrics.jobSubmitted(p.teamId, model, options.mode);
+    this.metrics.jobSubmitted(p.teamId, route.model, options.mode);
     return { job, created, model: record, quota: options.mode === 'sync' ? this.held(admission, job.id) : { headers: rateLimitHeaders(admission.rateLimits), done: () => undefined } };
   }
 
-  private repeated(job: JobRecord, requestHash: string | null, model: ModelRecord): { job: JobRecord; created: false; model: ModelRecord; quota: SubmittedQuota } {
+  private repeated(job: JobRecord, requestHash: string | null, model: ModelRecord | null): { job: JobRecord; created: false; model: ModelRecord | null; quota: SubmittedQuota } {
     if (job.requestHash !== requestHash) {
       throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { param: 'Idempotency-Key' });
     }
@@ -177,7 +179,7 @@ export class JobsService {
   }
 
   /** Checks and takes what the job needs of its team's, key's and model's quotas, or refuses (429) changing nothing. */
-  private async admit(p: Principal, model: string, record: ModelRecord, request: InferenceRequest, mode: JobMode, timeoutSeconds: number): Promise<Admission> {
+  private async admit(p: Principal, model: string, record: ModelRecord | null, request: InferenceRequest, mode: JobMode, timeoutSeconds: number, remote: boolean): Promise<Admission> {
     const keyId = p.credential.id;
     const policy = await this.policies.policyFor(p.teamId, keyId, model);
     const sync = mode === 'sync';
@@ -187,7 +189,10 @@ export class JobsService {
         { teamId: p.teamId, keyId, model },
         policy,
         // An asynchronous job holds its queue place at most until its deadline (nothing renews it); its slot comes at dispatch.
-        { tokens: tokenReservation(record.facts.serving, request), slot: sync, queue: !sync, ...(sync ? {} : { queueTtlMs: timeoutSeconds * 1000 }) },
+        // A job sent to an endpoint never waits in our queue: it takes its slot now, whatever its mode (the remote runner holds an asynchronous one's).
+        remote
+          ? { tokens: tokenReservation(undefined, request), slot: true, queue: false }
+          : { tokens: tokenReservation(record?.facts.serving, request), slot: sync, queue: !sync, ...(sync ? {} : { queueTtlMs: timeoutSeconds * 1000 }) },
       );
     } catch (e) {
       throw this.redis.failure(e);

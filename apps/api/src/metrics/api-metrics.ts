@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { FAST_SECONDS_BUCKETS, LATENCY_SECONDS_BUCKETS, TeamNameLabels, createMetricsRegistry } from '@gridline/common';
 import { JobMode, MetricsRepository, TeamScope } from '@gridline/db';
 
@@ -9,6 +9,18 @@ export const ERROR_CODE_LOCAL = 'gridlineErrorCode';
 
 /** The OpenAI route a completion came through, for the overhead and first-token histograms. */
 export type InferenceRoute = 'chat' | 'completion';
+
+/** What the endpoint gauges show of one endpoint at a scrape. */
+export interface EndpointFigures {
+  name: string;
+  kind: string;
+  state: 'unknown' | 'healthy' | 'unhealthy';
+  enabled: boolean;
+  circuitOpen: boolean;
+  models: number;
+}
+
+const ENDPOINT_STATES = ['unknown', 'healthy', 'unhealthy'] as const;
 
 /**
  * The api's metrics: requests and errors by route template and status, the api's own overhead
@@ -26,6 +38,10 @@ export class ApiMetrics {
   private readonly refusals: Counter<'team' | 'scope' | 'limit'>;
   private readonly submitted: Counter<'team' | 'model' | 'mode'>;
   private readonly teams: TeamNameLabels;
+  private readonly endpointRequests: Counter<'endpoint' | 'outcome'>;
+  private readonly endpointChecks: Counter<'endpoint' | 'result'>;
+  private readonly endpointCheckSeconds: Histogram<'endpoint'>;
+  private endpointFigures: () => Promise<EndpointFigures[]> = async () => [];
 
   constructor(figures: MetricsRepository) {
     this.teams = new TeamNameLabels({ load: () => figures.teamNames(TeamScope.all()) });
@@ -42,6 +58,55 @@ export class ApiMetrics {
     });
     this.firstToken = new Histogram({ name: 'gridline_time_to_first_token_seconds', help: 'Time from a completion request’s arrival at the api to its first output', labelNames: ['model', 'stream'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
     this.refusals = new Counter({ name: 'gridline_quota_refusals_total', help: 'Jobs refused by a quota (429), by team, the scope of the limit (team, key, model) and the limit', labelNames: ['team', 'scope', 'limit'] as const, registers });
+    this.endpointRequests = new Counter({
+      name: 'gridline_endpoint_requests_total',
+      help: 'Requests sent to endpoints (peers, Backend.AI clusters, OpenAI-compatible servers), by endpoint and outcome (succeeded, cancelled, or why it failed: unreachable, timeout, credential_refused, rate_limited, client_error, server_error, protocol); each try counts',
+      labelNames: ['endpoint', 'outcome'] as const,
+      registers,
+    });
+    this.endpointChecks = new Counter({ name: 'gridline_endpoint_checks_total', help: "Active health checks of endpoints (GET /v1/models), by endpoint and result (passed, failed)", labelNames: ['endpoint', 'result'] as const, registers });
+    this.endpointCheckSeconds = new Histogram({ name: 'gridline_endpoint_check_duration_seconds', help: 'How long active health checks of endpoints took, by endpoint', labelNames: ['endpoint'] as const, buckets: LATENCY_SECONDS_BUCKETS, registers });
+    const endpointFigures = () => this.endpointFigures();
+    new Gauge({
+      name: 'gridline_endpoint_state',
+      help: "Each endpoint's health as its active checks concluded: 1 for its current state (unknown, healthy, unhealthy), 0 for the others",
+      labelNames: ['endpoint', 'kind', 'state'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const e of await endpointFigures()) for (const state of ENDPOINT_STATES) this.set({ endpoint: e.name, kind: e.kind, state }, e.state === state ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gridline_endpoint_up',
+      help: 'Whether requests are routed to the endpoint now: 1 when enabled, not unhealthy and its circuit closed',
+      labelNames: ['endpoint', 'kind'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const e of await endpointFigures()) this.set({ endpoint: e.name, kind: e.kind }, e.enabled && e.state !== 'unhealthy' && !e.circuitOpen ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gridline_endpoint_circuit_open',
+      help: "Whether the endpoint's circuit breaker is open (failed requests keep requests away for a while)",
+      labelNames: ['endpoint'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const e of await endpointFigures()) this.set({ endpoint: e.name }, e.circuitOpen ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gridline_endpoint_models',
+      help: "Models each endpoint's last catalog listed",
+      labelNames: ['endpoint'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const e of await endpointFigures()) this.set({ endpoint: e.name }, e.models);
+      },
+    });
     this.submitted = new Counter({ name: 'gridline_jobs_submitted_total', help: 'Submissions the api accepted (a row written and queued by the api), by team, model and mode (sync, async); a row the sweeper queues later, after an api crash, is not counted here', labelNames: ['team', 'model', 'mode'] as const, registers });
   }
 
@@ -73,5 +138,19 @@ export class ApiMetrics {
 
   jobSubmitted(teamId: string, model: string, mode: JobMode): void {
     void this.teams.of(teamId).then((team) => this.submitted.inc({ team, model, mode }));
+  }
+
+  /** Where the endpoint gauges read their figures at a scrape (the mesh registers it). */
+  readEndpointsWith(source: () => Promise<EndpointFigures[]>): void {
+    this.endpointFigures = source;
+  }
+
+  endpointRequest(endpoint: string, outcome: string): void {
+    this.endpointRequests.inc({ endpoint, outcome });
+  }
+
+  endpointChecked(endpoint: string, passed: boolean, seconds: number): void {
+    this.endpointChecks.inc({ endpoint, result: passed ? 'passed' : 'failed' });
+    this.endpointCheckSeconds.observe({ endpoint }, seconds);
   }
 }

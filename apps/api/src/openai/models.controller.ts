@@ -1,10 +1,11 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiError, quote } from '@gridline/common';
-import { ModelRecord, ModelRepository, scopedTeam } from '@gridline/db';
+import { EndpointOffer, ModelRecord, ModelRepository, scopedTeam } from '@gridline/db';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal, scopeFor } from '../auth/principal';
 import { ApiErrors } from '../common/api-errors.decorator';
+import { MeshViews } from '../mesh/mesh-views';
 import { OpenAiModelDto, ModelListDto } from './dto/chat-completion.dto';
 
 /**
@@ -13,35 +14,59 @@ import { OpenAiModelDto, ModelListDto } from './dto/chat-completion.dto';
  */
 function visibleTo(p: Principal, m: ModelRecord): boolean {
   const team = scopedTeam(scopeFor(p));
-  const allowed = p.credential.kind === 'token' ? p.credential.models : null;
-  return (team === null || m.teamId === null || m.teamId === team) && (!allowed || allowed.includes(m.name));
+  return (team === null || m.teamId === null || m.teamId === team) && tokenAllows(p, m.name);
 }
 
-function toModel(m: ModelRecord): OpenAiModelDto {
-  return { id: m.name, object: 'model', created: Math.floor(m.createdAt.getTime() / 1000), owned_by: 'gridline' };
+function tokenAllows(p: Principal, name: string): boolean {
+  const allowed = p.credential.kind === 'token' ? p.credential.models : null;
+  return !allowed || allowed.includes(name);
+}
+
+/**
+ * The catalog as one list: this installation's models and the endpoints' (under their aliases,
+ * for the teams they are offered to; none for a local-only team), one entry per name with where
+ * it is served.
+ */
+function merge(p: Principal, local: ModelRecord[], offers: EndpointOffer[]): OpenAiModelDto[] {
+  const out = new Map<string, OpenAiModelDto>();
+  for (const m of local) if (visibleTo(p, m)) out.set(m.name, { id: m.name, object: 'model', created: Math.floor(m.createdAt.getTime() / 1000), owned_by: 'gridline', served_by: ['local'] });
+  for (const o of offers) {
+    if (!tokenAllows(p, o.alias)) continue;
+    const entry = out.get(o.alias);
+    if (entry) {
+      if (!entry.served_by.includes(o.endpointName)) entry.served_by.push(o.endpointName);
+    } else out.set(o.alias, { id: o.alias, object: 'model', created: 0, owned_by: o.endpointName, served_by: [o.endpointName] });
+  }
+  return [...out.values()];
 }
 
 @ApiTags('openai')
 @Authenticated({ scope: 'inference' })
 @Controller('v1/models')
 export class ModelsController {
-  constructor(private readonly models: ModelRepository) {}
+  constructor(
+    private readonly models: ModelRepository,
+    private readonly mesh: MeshViews,
+  ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the models of the catalog (OpenAI-compatible)' })
+  @ApiOperation({ summary: "List the models a caller may use (OpenAI-compatible): the catalog's and those registered endpoints serve, with where each is served" })
   @ApiOkResponse({ type: ModelListDto })
   async list(@CurrentPrincipal() p: Principal): Promise<ModelListDto> {
-    return { object: 'list', data: (await this.models.list()).filter((m) => visibleTo(p, m)).map(toModel) };
+    const [local, offers] = await Promise.all([this.models.list(), this.mesh.allOffersFor(p.teamId)]);
+    return { object: 'list', data: merge(p, local, offers) };
   }
 
   @Get(':model')
-  @ApiOperation({ summary: 'One model of the catalog (OpenAI-compatible); one the list would not show is 404 model_not_found' })
+  @ApiOperation({ summary: 'One model (OpenAI-compatible); one the list would not show is 404 model_not_found' })
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiErrors('model_not_found')
   async get(@CurrentPrincipal() p: Principal, @Param('model') name: string): Promise<OpenAiModelDto> {
     const model = await this.models.findVisible(scopeFor(p), name);
+    const offers = (await this.mesh.offersFor(p.teamId, name)).filter(() => tokenAllows(p, name));
+    const [found] = merge(p, model ? [model] : [], offers);
     // A model the caller may not see is answered as one that does not exist: its name tells nothing.
-    if (!model || !visibleTo(p, model)) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
-    return toModel(model);
+    if (!found) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
+    return found;
   }
 }

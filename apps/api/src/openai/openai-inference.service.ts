@@ -157,8 +157,10 @@ export class OpenAiInference {
     const meta: Meta = {
       id: `${shape.idPrefix}-${job.id.replace(/-/g, '')}`,
       created: Math.floor(job.createdAt.getTime() / 1000),
-      model: dto.model,
-      system_fingerprint: systemFingerprint(model),
+      // The model that serves it: the one asked for, or the one its fallback chain chose.
+      model: job.model,
+      // A model served by an endpoint: what decides its text is the remote's.
+      system_fingerprint: model ? systemFingerprint(model) : 'gl-remote',
     };
     if (dto.stream) {
       try {

@@ -122,6 +122,7 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       report.enqueued++;
       return;
     }
+    if (job.endpointId) return this.checkRemote(job, now, graceMs, report);
     const reason = await this.lostReason(job, now, graceMs);
     if (!reason) return;
     if (await this.lifecycle.settle(job.id, job.attempt)) {
@@ -140,6 +141,21 @@ export class SweeperService implements OnApplicationBootstrap, OnApplicationShut
       return;
     }
     if (await this.lifecycle.end(job.id, { transition: 'fail', code: 'node_lost', message: `the node running the job was lost (${reason})` }, job.attempt)) report.failed++;
+  }
+
+  /**
+   * A job an api relays to an endpoint: lost when the api's relay lease lapsed (the api died).
+   * It is settled from its stream if it ended there, else failed: its client was that api's.
+   */
+  private async checkRemote(job: JobRecord, now: number, graceMs: number, report: SweepReport): Promise<void> {
+    if (now - (job.dispatchedAt ?? job.createdAt).getTime() < graceMs) return;
+    if ((await this.redis.exists(this.keys.endpointRelay(job.id))) === 1) return;
+    if (await this.lifecycle.settle(job.id, job.attempt)) {
+      report.settled++;
+      return;
+    }
+    const message = 'the api relaying the job to its endpoint stopped before the job ended';
+    if (await this.lifecycle.end(job.id, { transition: 'fail', code: 'endpoint_failed', message }, job.attempt)) report.failed++;
   }
 
   private free(job: JobRecord): void {

@@ -77,6 +77,13 @@ const RESOURCES = {
   deployment_not_applicable: { status: 422, title: 'Deployment not applicable yet' },
   node_not_removable: { status: 409, title: 'Node not removable' },
   node_not_schedulable: { status: 409, title: 'Node not schedulable' },
+  endpoint_exists: { status: 409, title: 'Endpoint exists' },
+  /** The endpoint answered the handshake with 401 or 403: the credential given is not one it accepts. */
+  endpoint_credential_refused: { status: 422, title: 'Endpoint refused the credential' },
+  /** The endpoint could not be reached (or did not answer in time) for the handshake. */
+  endpoint_unreachable: { status: 422, title: 'Endpoint unreachable' },
+  /** The endpoint answered, but not as its kind should (not OpenAI-compatible, another mesh protocol). */
+  endpoint_incompatible: { status: 422, title: 'Endpoint incompatible' },
   /** A queue board action that would write a job's payload (add, edit, obliterate) outside the job lifecycle. */
   queue_board_action_refused: { status: 403, title: 'Queue board action refused' },
 } as const satisfies Record<string, ApiErrorSpec>;

@@ -45,6 +45,21 @@ export class RedisKeys {
     return `${this.prefix}:replay-epoch`;
   }
 
+  /** Held by the api checking an endpoint's health this interval (one check per interval across api replicas). */
+  endpointCheckLock(endpointId: string): string {
+    return `${this.prefix}:mesh:check:${endpointId}`;
+  }
+
+  /** An endpoint's passive failure count, and its open-circuit and recently-tripped markers. */
+  endpointBreaker(endpointId: string, part: 'failures' | 'open' | 'tripped'): string {
+    return `${this.prefix}:mesh:breaker:${endpointId}:${part}`;
+  }
+
+  /** Held (renewed) by the api relaying a job to an endpoint: a job without it was abandoned. */
+  endpointRelay(jobId: string): string {
+    return `${this.prefix}:mesh:relay:${jobId}`;
+  }
+
   /** Seen-signature marker used to refuse replayed signed requests. */
   replay(signature: string): string {
     return `${this.prefix}:replay:${signature}`;

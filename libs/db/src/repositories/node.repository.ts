@@ -248,6 +248,21 @@ export class NodeRepository {
     return { notReady: notReady.map((n) => n.id), lost: lost.map((n) => n.id) };
   }
 
+  /**
+   * The models a node that takes jobs has a Ready replica of (from the agents' reports; a worker
+   * of a spanning replica serves none itself): what the mesh routes locally before any endpoint.
+   */
+  async modelsReady(heardSince: Date): Promise<Set<string>> {
+    const rows: { model: string }[] = await this.db.query(
+      `SELECT DISTINCT r->>'model' AS model
+       FROM nodes n, jsonb_array_elements(n.replica_reports) r
+       WHERE n.approved AND NOT n.cordoned AND NOT n.draining AND n.revoked_at IS NULL AND n.status = 'Ready'
+         AND n.last_heartbeat_at >= $1 AND r->>'state' = 'Ready' AND COALESCE(r->'group'->>'role', '') <> 'worker'`,
+      [heardSince],
+    );
+    return new Set(rows.map((r) => r.model));
+  }
+
   async list(): Promise<NodeRecord[]> {
     return (await this.db.getRepository(NodeEntity).find({ order: { name: 'ASC' } })).map(toRecord);
   }

@@ -94,6 +94,7 @@ export class JobDto {
   @ApiProperty({ description: 'Current try (a job lost before its first token is tried once more)' }) attempt!: number;
   @ApiProperty({ nullable: true, type: String }) node_id!: string | null;
   @ApiProperty({ nullable: true, type: String }) replica_id!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid', description: 'The endpoint (peer, Backend.AI cluster, OpenAI-compatible server) that ran it, when no local replica did' }) endpoint_id!: string | null;
   @ApiProperty({ type: JobTimingsDto }) timings!: JobTimingsDto;
   @ApiProperty({ type: JobUsageDto, nullable: true }) usage!: JobUsageDto | null;
   @ApiProperty({ type: JobResultDto, nullable: true }) result!: JobResultDto | null;
@@ -120,6 +121,7 @@ export function toJobDto(j: JobRecord): JobDto {
     attempt: j.attempt,
     node_id: j.nodeId,
     replica_id: j.replicaId,
+    endpoint_id: j.endpointId,
     timings: {
       queued_at: j.createdAt.toISOString(),
       dispatched_at: iso(j.dispatchedAt),

@@ -460,8 +460,10 @@ export class OpenAiModelDto {
   object!: 'model';
   @ApiProperty({ description: 'Unix seconds' })
   created!: number;
-  @ApiProperty({ example: 'gridline' })
+  @ApiProperty({ example: 'gridline', description: '`gridline` for a model of this installation, else the endpoint serving it' })
   owned_by!: string;
+  @ApiProperty({ type: [String], example: ['local', 'peer-b'], description: 'Where it is served: `local` (this installation\'s fleet) and the endpoints that serve it under this name; not in OpenAI' })
+  served_by!: string[];
 }
 
 export class ModelListDto {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { TeamRecord } from '@gridline/db';
 import { PageOf, PageQueryDto } from '../../common/dto/page.dto';
 import { INT4_MAX } from '../../common/validators';
@@ -37,6 +37,11 @@ export class CreateTeamDto {
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   quotaGpuMemoryBytes?: number | null;
+
+  @ApiPropertyOptional({ default: false, description: "Its jobs run on this installation's replicas only: no endpoint's model is offered to it" })
+  @IsOptional()
+  @IsBoolean()
+  localOnly?: boolean;
 }
 
 export class UpdateTeamDto extends PartialType(CreateTeamDto) {}
@@ -47,6 +52,7 @@ export class TeamDto {
   @ApiProperty({ description: 'Fair-share weight' }) weight!: number;
   @ApiProperty({ type: Number, nullable: true, description: 'null: no limit' }) quotaGpus!: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'null: no limit' }) quotaGpuMemoryBytes!: number | null;
+  @ApiProperty({ description: "Its jobs run on this installation's replicas only" }) localOnly!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
@@ -61,6 +67,7 @@ export function toTeamDto(t: TeamRecord): TeamDto {
     weight: t.weight,
     quotaGpus: t.quotaGpus,
     quotaGpuMemoryBytes: t.quotaGpuMemoryBytes,
+    localOnly: t.localOnly,
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };

@@ -36,7 +36,7 @@ import { EndpointHealthChecker } from './mesh/endpoint-health';
 import { EndpointsController, FallbacksController } from './mesh/endpoints.controller';
 import { EndpointsService } from './mesh/endpoints.service';
 import { MeshRouter } from './mesh/mesh-router';
-import { MeshViews } from './mesh/mesh-views';
+import { MeshViewsModule } from './mesh/mesh-views';
 import { RemoteRunner } from './mesh/remote-runner';
 
 @Module({})
@@ -68,6 +68,7 @@ export class AppModule {
         KeypairsModule,
         TokensModule,
         ModelLookupModule,
+        MeshViewsModule,
         ModelCatalogModule,
         DeploymentsModule,
         NodesModule,
@@ -75,7 +76,7 @@ export class AppModule {
         QueueBoardModule,
       ],
       controllers: [HealthController, MetricsController, ChatCompletionsController, ModelsController, JobsController, UsageController, EndpointsController, FallbacksController],
-      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics, CircuitBreaker, EndpointConnector, EndpointHealthChecker, EndpointsService, MeshRouter, MeshViews, RemoteRunner],
+      providers: [BootstrapService, HealthService, JobLifecycle, JobsService, OpenAiInference, ApiMetrics, CircuitBreaker, EndpointConnector, EndpointHealthChecker, EndpointsService, MeshRouter, RemoteRunner],
     };
   }
 }

@@ -126,24 +126,24 @@ export class EndpointClient {
   /** One request; a non-2xx answer is thrown as the failure it means. */
   private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean } = {}): Promise<Response> {
     const url = new URL(`${this.target.url}${path}`);
-    const headers: Record<string, string> = { accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // Set, never appended: the signature names the content type, and a header sent twice would be joined into another.
+    const headers = new Headers({ accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' });
+    if (body !== undefined) headers.set('content-type', 'application/json');
     const c = this.target.credentials;
     if (!options.unsigned) {
-      if ('apiKey' in c) headers.authorization = `Bearer ${c.apiKey}`;
-      else
-        Object.assign(
-          headers,
-          signRequest({
-            accessKey: c.accessKey,
-            secretKey: c.secretKey,
-            method,
-            pathAndQuery: `${url.pathname}${url.search}`,
-            host: url.host,
-            contentType: headers['content-type'] ?? 'application/json',
-            version: this.target.kind === 'backendai' ? BACKENDAI_API_VERSION : DEFAULT_API_VERSION,
-          }),
-        );
+      if ('apiKey' in c) headers.set('authorization', `Bearer ${c.apiKey}`);
+      else {
+        const signed = signRequest({
+          accessKey: c.accessKey,
+          secretKey: c.secretKey,
+          method,
+          pathAndQuery: `${url.pathname}${url.search}`,
+          host: url.host,
+          contentType: headers.get('content-type') ?? 'application/json',
+          version: this.target.kind === 'backendai' ? BACKENDAI_API_VERSION : DEFAULT_API_VERSION,
+        });
+        for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+      }
     }
     const timeout = AbortSignal.timeout(this.target.timeoutMs);
     let res: Response;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Global, Injectable, Module } from '@nestjs/common';
 import { EndpointOffer, EndpointRepository, FallbackRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
 import { ApiConfig } from '../api.config';
 
@@ -77,3 +77,8 @@ export class MeshViews {
     this.localOnly.forget();
   }
 }
+
+/** Global: teams and models change what routing sees, and forget it at once in this process. */
+@Global()
+@Module({ providers: [MeshViews], exports: [MeshViews] })
+export class MeshViewsModule {}

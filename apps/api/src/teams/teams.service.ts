@@ -6,6 +6,7 @@ import { Principal, scopeFor } from '../auth/principal';
 import { toPageDto } from '../common/dto/page.dto';
 import { isUniqueViolation, notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
+import { MeshViews } from '../mesh/mesh-views';
 import { CreateTeamDto, TeamDto, TeamPageDto, TeamQueryDto, UpdateTeamDto, toTeamDto } from './dto/team.dto';
 
 /** Teams: everyone reads its own (superadmins all); only superadmins create, change and delete them. */
@@ -14,6 +15,7 @@ export class TeamsService {
   constructor(
     private readonly teams: TeamRepository,
     private readonly audit: AuditService,
+    private readonly mesh: MeshViews,
   ) {}
 
   async list(p: Principal, q: TeamQueryDto): Promise<TeamPageDto> {
@@ -28,6 +30,8 @@ export class TeamsService {
 
   async create(p: Principal, dto: CreateTeamDto, origin: RequestOrigin): Promise<TeamDto> {
     const team = await this.uniqueName(dto.name, () => this.teams.create(dto));
+    // Routing reads which teams are local-only: this process sees the new team's at once.
+    this.mesh.forget();
     await this.audit.record(p, origin, { action: 'team.create', targetType: 'team', targetId: team.id, teamId: team.id, details: { ...dto } });
     return toTeamDto(team);
   }
@@ -35,6 +39,7 @@ export class TeamsService {
   async update(p: Principal, id: string, dto: UpdateTeamDto, origin: RequestOrigin): Promise<TeamDto> {
     const team = await this.uniqueName(dto.name, () => this.teams.update(scopeFor(p), id, dto));
     if (!team) throw notFound('team', id, 'id');
+    this.mesh.forget();
     await this.audit.record(p, origin, { action: 'team.update', targetType: 'team', targetId: id, teamId: id, details: { ...dto } });
     return toTeamDto(team);
   }

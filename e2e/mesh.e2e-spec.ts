@@ -1,0 +1,241 @@
+import OpenAI, { APIError } from 'openai';
+import { signingFetch } from '@gridline/auth';
+import { DOUBLE_ANSWER, OpenAiDouble, RunningStack, StackClient, startOpenAiDouble, startStack, until } from '@gridline/testing';
+
+interface EndpointView {
+  id: string;
+  name: string;
+  state: 'unknown' | 'healthy' | 'unhealthy';
+  circuit: 'closed' | 'open';
+  routable: boolean;
+  lastError: string | null;
+  remoteVersion: string | null;
+  models: { remoteModel: string; alias: string; listed: boolean }[];
+}
+
+interface JobView {
+  id: string;
+  status: string;
+  model: string;
+  endpoint_id: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  error: { code: string } | null;
+}
+
+/** Health settings that make a stopped peer unhealthy within about three seconds (checks every second, two failures). */
+const FAST_HEALTH = { intervalSeconds: 1, timeoutSeconds: 2, unhealthyThreshold: 2, healthyThreshold: 1, breakerFailures: 3, breakerOpenSeconds: 2 };
+
+/**
+ * The mesh through real stacks: stack A registers stack B (another Gridline, its own database,
+ * Redis namespace and port) as a peer with a keypair B issued, and an OpenAI-compatible server
+ * double as an external endpoint; chats sent to A are served there, with usage on both sides,
+ * health that follows B going away and coming back, 429s and timeouts relayed, cancellations
+ * carried to the remote.
+ */
+describe('the mesh: peers and external endpoints behind one API', () => {
+  let a: RunningStack;
+  let b: RunningStack;
+  let adminA: StackClient;
+  let adminB: StackClient;
+  let double: OpenAiDouble;
+  let openaiA: OpenAI;
+  /** The keypair B issued to A (a member of B's team `peer-a`). */
+  let peerKey: { accessKey: string; secretKey: string };
+  let peerTeamB: string;
+  let peerB: EndpointView;
+  const question: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Tell me about lighthouses.' }];
+
+  beforeAll(async () => {
+    [a, b, double] = await Promise.all([startStack({ modelName: 'tiny' }), startStack({ modelName: 'peer-only', seed: 7 }), startOpenAiDouble({ apiKey: 'sk-double-key', models: ['ext-model'] })]);
+    adminA = new StackClient(a, a.url);
+    adminB = new StackClient(b, b.url);
+    const team = await adminB.json<{ id: string }>('POST', '/api/v1/teams', { name: 'peer-a' });
+    peerTeamB = team.body.id;
+    const user = await adminB.json<{ id: string }>('POST', '/api/v1/users', { email: 'gridline-a@example.com', displayName: 'Gridline A', teamId: peerTeamB, role: 'member' });
+    const key = await adminB.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: peerTeamB });
+    expect(key.status).toBe(201);
+    peerKey = { accessKey: key.body.accessKey, secretKey: key.body.secretKey };
+    openaiA = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: await adminA.inferenceToken(), maxRetries: 0 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await adminA?.close();
+    await adminB?.close();
+    await double?.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const endpoint = async (id: string) => (await adminA.json<EndpointView>('GET', `/api/v1/endpoints/${id}`)).body;
+
+  it('refuses a wrong peer credential at registration, saying so, and stores nothing', async () => {
+    const wrong = await adminA.json<{ code: string; detail: string; param: string }>('POST', '/api/v1/endpoints', {
+      name: 'peer-b',
+      kind: 'gridline',
+      url: b.url,
+      credentials: { accessKey: peerKey.accessKey, secretKey: `${peerKey.secretKey.slice(0, -4)}XXXX` },
+    });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body).toMatchObject({ code: 'endpoint_credential_refused', param: 'credentials' });
+    expect(wrong.body.detail).toMatch(/refused the credential/);
+    expect(wrong.body.detail).not.toContain(peerKey.secretKey.slice(0, -4));
+    const unknownKey = await adminA.json<{ code: string }>('POST', '/api/v1/endpoints', { name: 'peer-b', kind: 'gridline', url: b.url, credentials: { accessKey: 'AKIAAAAAAAAAAAAAAAAA', secretKey: peerKey.secretKey } });
+    expect(unknownKey.body.code).toBe('endpoint_credential_refused');
+    expect((await adminA.json<{ items: unknown[] }>('GET', '/api/v1/endpoints')).body.items).toEqual([]);
+  });
+
+  it('registers B as a peer with the keypair B issued: its catalog appears in A\'s /v1/models', async () => {
+    const created = await adminA.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'peer-b', kind: 'gridline', url: b.url, credentials: peerKey, health: FAST_HEALTH });
+    expect(created.status).toBe(201);
+    peerB = created.body;
+    expect(peerB).toMatchObject({ name: 'peer-b', state: 'healthy', circuit: 'closed', routable: true, remoteVersion: expect.any(String) });
+    expect(JSON.stringify(peerB)).not.toContain(peerKey.secretKey);
+    expect(peerB.models).toEqual([expect.objectContaining({ remoteModel: 'peer-only', alias: 'peer-only', listed: true })]);
+    const models = await openaiA.models.list();
+    const ids = models.data.map((m) => m.id).sort();
+    expect(ids).toEqual(['peer-only', 'tiny']);
+    expect(models.data.find((m) => m.id === 'peer-only')).toMatchObject({ owned_by: 'peer-b', served_by: ['peer-b'] });
+    expect(models.data.find((m) => m.id === 'tiny')).toMatchObject({ owned_by: 'gridline', served_by: ['local'] });
+  });
+
+  it('answers a streamed chat for a model only B serves through B, chunk by chunk, with usage recorded on both sides', async () => {
+    const direct = await adminB.json<{ choices: { message: { content: string } }[] }>('POST', '/v1/chat/completions', { model: 'peer-only', messages: question, max_tokens: 12, temperature: 0 });
+    expect(direct.status).toBe(200);
+    const { data: stream, response } = await openaiA.chat.completions.create({ model: 'peer-only', messages: question, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } }).withResponse();
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    // Greedy: the same text B gives its own clients.
+    expect(text).toBe(direct.body.choices[0].message.content);
+    expect(chunks.filter((c) => c.choices[0]?.delta?.content).length).toBeGreaterThan(1);
+    const usage = chunks[chunks.length - 1].usage;
+    expect(usage).toMatchObject({ completion_tokens: 12, prompt_tokens: expect.any(Number) });
+    // A records the job, served by peer-b, with B's usage.
+    const jobId = response.headers.get('x-gridline-job-id') as string;
+    const jobA = await until('the job on A to be settled', async () => {
+      const j = (await adminA.json<JobView>('GET', `/api/v1/jobs/${jobId}`)).body;
+      return j.status === 'succeeded' ? j : undefined;
+    });
+    expect(jobA).toMatchObject({ model: 'peer-only', endpoint_id: peerB.id, usage: { prompt_tokens: usage?.prompt_tokens, completion_tokens: 12 } });
+    // B recorded it too, for the team whose keypair A signs with.
+    const jobsB = await adminB.sql<{ team_id: string; prompt_tokens: number; completion_tokens: number; status: string }>(`SELECT team_id, prompt_tokens, completion_tokens, status FROM jobs WHERE team_id = $1`, [peerTeamB]);
+    expect(jobsB).toEqual([{ team_id: peerTeamB, prompt_tokens: usage?.prompt_tokens, completion_tokens: 12, status: 'succeeded' }]);
+  });
+
+  it('B stopped: A reports it unhealthy within its check window and answers its model with a 503 in OpenAI\'s shape; B back: served again', async () => {
+    await b.killApi();
+    const stoppedAt = Date.now();
+    const down = await until('A to report peer-b unhealthy', async () => {
+      const e = await endpoint(peerB.id);
+      return e.state === 'unhealthy' ? e : undefined;
+    }, 20_000);
+    // Two failed checks a second apart, each within its two-second timeout (the refused connection fails at once).
+    expect(Date.now() - stoppedAt).toBeLessThan((FAST_HEALTH.unhealthyThreshold * FAST_HEALTH.intervalSeconds + FAST_HEALTH.timeoutSeconds) * 1000 + 3000);
+    expect(down).toMatchObject({ routable: false, lastError: expect.stringMatching(/could not reach/) });
+    const refused = await openaiA.chat.completions.create({ model: 'peer-only', messages: question, max_tokens: 4 }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(APIError);
+    const error = refused as APIError;
+    expect(error.status).toBe(503);
+    expect(error.error).toMatchObject({ type: 'api_error', code: 'endpoint_unavailable', param: 'model', message: expect.stringMatching(/no healthy endpoint serves the model 'peer-only'/) });
+    expect(error.headers?.get('retry-after')).toBe('5');
+    // Nothing written for a request refused before its job.
+    const [{ n }] = await adminA.sql<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE model = 'peer-only' AND status <> 'succeeded'`);
+    expect(n).toBe(0);
+
+    await b.reviveApi();
+    await until('A to report peer-b healthy again', async () => ((await endpoint(peerB.id)).state === 'healthy' ? true : undefined), 20_000);
+    const again = await openaiA.chat.completions.create({ model: 'peer-only', messages: question, max_tokens: 5, temperature: 0 });
+    expect(again.choices[0].message.content?.length).toBeGreaterThan(0);
+    expect(again.usage?.completion_tokens).toBe(5);
+  });
+
+  it('a fallback chain serves a model nothing healthy serves, with the model that answered', async () => {
+    const set = await adminA.json('PUT', '/api/v1/fallbacks/peer-only', { chain: ['tiny'] });
+    expect(set.status).toBe(200);
+    await b.killApi();
+    await until('A to report peer-b unhealthy', async () => ((await endpoint(peerB.id)).state === 'unhealthy' ? true : undefined), 20_000);
+    const served = await openaiA.chat.completions.create({ model: 'peer-only', messages: question, max_tokens: 3 });
+    expect(served.model).toBe('tiny');
+    expect(served.usage?.completion_tokens).toBe(3);
+    expect((await adminA.json('DELETE', '/api/v1/fallbacks/peer-only')).status).toBe(204);
+    await b.reviveApi();
+  });
+
+  describe('an OpenAI-compatible server as an external endpoint', () => {
+    let ext: EndpointView;
+
+    beforeAll(async () => {
+      const wrong = await adminA.json<{ code: string }>('POST', '/api/v1/endpoints', { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey: 'sk-wrong' } });
+      expect(wrong.body.code).toBe('endpoint_credential_refused');
+      const made = await adminA.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey: 'sk-double-key' }, health: { ...FAST_HEALTH, intervalSeconds: 30, timeoutSeconds: 1 } });
+      expect(made.status).toBe(201);
+      ext = made.body;
+    });
+
+    it('chat, whole and streamed, with the server\'s usage and our bearer key sent to it', async () => {
+      const whole = await openaiA.chat.completions.create({ model: 'ext-model', messages: [{ role: 'user', content: 'one two three' }] });
+      expect(whole.choices[0].message.content).toBe(DOUBLE_ANSWER);
+      expect(whole.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: DOUBLE_ANSWER.split(' ').length });
+      const sent = double.requests.filter((r) => r.path === '/v1/chat/completions').at(-1);
+      expect(sent?.headers.authorization).toBe('Bearer sk-double-key');
+      expect(sent?.body).toMatchObject({ model: 'ext-model', stream: true, messages: [{ role: 'user', content: 'one two three' }] });
+      const stream = await openaiA.chat.completions.create({ model: 'ext-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
+      const pieces: string[] = [];
+      for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) pieces.push(chunk.choices[0].delta.content);
+      expect(pieces.join('')).toBe(DOUBLE_ANSWER);
+      expect(pieces.length).toBeGreaterThan(1);
+    });
+
+    it("relays the server's 429 as ours, with its Retry-After", async () => {
+      double.script({ kind: 'rate_limited', retryAfterSeconds: 17 });
+      const refused = (await openaiA.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+      expect(refused).toBeInstanceOf(APIError);
+      expect(refused.status).toBe(429);
+      expect(refused.headers?.get('retry-after')).toBe('17');
+      expect(refused.error).toMatchObject({ type: 'rate_limit_error', code: 'endpoint_rate_limited' });
+    });
+
+    it('a server that does not answer in time: tried again, then 504 endpoint_timeout; its requests were abandoned', async () => {
+      const before = double.requests.length;
+      double.script({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
+      const refused = (await openaiA.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+      expect(refused.status).toBe(504);
+      expect(refused.error).toMatchObject({ code: 'endpoint_timeout' });
+      await double.idle();
+      const tries = double.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
+      expect(tries).toHaveLength(3);
+      expect(tries.every((r) => r.aborted)).toBe(true);
+      // Three timeouts in a row opened its circuit.
+      expect((await endpoint(ext.id)).circuit).toBe('open');
+      await until('the circuit to close', async () => ((await endpoint(ext.id)).circuit === 'closed' ? true : undefined), 10_000);
+    });
+
+    it('a client that goes away cancels the remote request, and the job is cancelled', async () => {
+      double.script({ kind: 'slow_stream', chunkDelayMs: 300, chunks: 30 });
+      const before = double.requests.length;
+      const client = new StackClient(a, a.url);
+      const seen = await client.stream({ model: 'ext-model', messages: question }, (_event, i) => i >= 2);
+      expect(seen.abortedAt).not.toBeNull();
+      const jobId = seen.headers.get('x-gridline-job-id') as string;
+      const job = await until('the job to be cancelled', async () => {
+        const j = (await adminA.json<JobView>('GET', `/api/v1/jobs/${jobId}`)).body;
+        return j.status === 'cancelled' ? j : undefined;
+      });
+      expect(job.endpoint_id).toBe(ext.id);
+      await double.idle();
+      const remote = double.requests.slice(before).find((r) => r.path === '/v1/chat/completions');
+      expect(remote?.aborted).toBe(true);
+    });
+
+    it('a local-only team sees and reaches no endpoint model', async () => {
+      const team = await adminA.json<{ id: string }>('POST', '/api/v1/teams', { name: 'onprem', localOnly: true });
+      expect(team.status).toBe(201);
+      const user = await adminA.json<{ id: string }>('POST', '/api/v1/users', { email: 'onprem@example.com', displayName: 'On prem', teamId: team.body.id, role: 'member' });
+      const key = await adminA.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+      const local = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: signingFetch(key.body) });
+      expect((await local.models.list()).data.map((m) => m.id)).toEqual(['tiny']);
+      const refused = (await local.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+      expect(refused.status).toBe(404);
+      expect(refused.error).toMatchObject({ code: 'model_not_found' });
+    });
+  });
+});

@@ -1,6 +1,6 @@
 import OpenAI, { APIError } from 'openai';
 import { signingFetch } from '@gridline/auth';
-import { DOUBLE_ANSWER, OpenAiDouble, RunningStack, StackClient, startOpenAiDouble, startStack, until } from '@gridline/testing';
+import { DOUBLE_ANSWER, OpenAiDouble, RunningStack, StackClient, scrapeMetrics, startOpenAiDouble, startStack, sumSamples, until } from '@gridline/testing';
 
 interface EndpointView {
   id: string;
@@ -226,6 +226,33 @@ describe('the mesh: peers and external endpoints behind one API', () => {
       expect(remote?.aborted).toBe(true);
     });
 
+    it("quotas apply as for local models: the team's model limit, its x-ratelimit headers, a refusal that never reaches the endpoint", async () => {
+      const team = await adminA.json<{ id: string }>('POST', '/api/v1/teams', { name: 'metered' });
+      const user = await adminA.json<{ id: string }>('POST', '/api/v1/users', { email: 'metered@example.com', displayName: 'Metered', teamId: team.body.id, role: 'member' });
+      const key = await adminA.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+      expect((await adminA.json('PUT', `/api/v1/teams/${team.body.id}/quotas`, { models: [{ model: 'ext-model', limits: { requestsPerMinute: 1 } }] })).status).toBe(200);
+      const metered = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: 'unused', maxRetries: 0, fetch: signingFetch(key.body) });
+      const { response } = await metered.chat.completions.create({ model: 'ext-model', messages: question }).withResponse();
+      expect(response.headers.get('x-ratelimit-limit-requests')).toBe('1');
+      expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+      const before = double.requests.length;
+      const refused = (await metered.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+      expect(refused.status).toBe(429);
+      expect(refused.error).toMatchObject({ code: 'rate_limit_exceeded' });
+      expect(Number(refused.headers?.get('retry-after'))).toBeGreaterThan(0);
+      expect(double.requests.length).toBe(before);
+    });
+
+    it('an asynchronous job for an endpoint model runs there and keeps its result', async () => {
+      const submitted = await adminA.json<JobView>('POST', '/api/v1/jobs', { model: 'ext-model', messages: [{ role: 'user', content: 'four words are here' }] });
+      expect(submitted.status).toBe(202);
+      const done = await until('the asynchronous job to succeed', async () => {
+        const j = (await adminA.json<JobView & { result: { text: string } | null }>('GET', `/api/v1/jobs/${submitted.body.id}`)).body;
+        return j.status === 'succeeded' ? j : undefined;
+      });
+      expect(done).toMatchObject({ endpoint_id: ext.id, result: { text: DOUBLE_ANSWER }, usage: { prompt_tokens: 4, completion_tokens: DOUBLE_ANSWER.split(' ').length } });
+    });
+
     it('a local-only team sees and reaches no endpoint model', async () => {
       const team = await adminA.json<{ id: string }>('POST', '/api/v1/teams', { name: 'onprem', localOnly: true });
       expect(team.status).toBe(201);
@@ -237,5 +264,45 @@ describe('the mesh: peers and external endpoints behind one API', () => {
       expect(refused.status).toBe(404);
       expect(refused.error).toMatchObject({ code: 'model_not_found' });
     });
+  });
+
+  it("shows every endpoint's state, circuit, catalog and requests on A's /metrics, as its API does", async () => {
+    const page = await scrapeMetrics(a.metrics.api);
+    const list = (await adminA.json<{ items: EndpointView[] }>('GET', '/api/v1/endpoints')).body.items;
+    expect(list.map((e) => e.name)).toEqual(['ext', 'peer-b']);
+    for (const e of list) {
+      for (const state of ['unknown', 'healthy', 'unhealthy']) expect(sumSamples(page, 'gridline_endpoint_state', { endpoint: e.name, state })).toBe(e.state === state ? 1 : 0);
+      expect(sumSamples(page, 'gridline_endpoint_up', { endpoint: e.name })).toBe(e.routable ? 1 : 0);
+      expect(sumSamples(page, 'gridline_endpoint_models', { endpoint: e.name })).toBe(e.models.filter((m) => m.listed).length);
+    }
+    // What the tests above sent: three timeouts and a 429 from the double, B's refused connections while it was down.
+    expect(sumSamples(page, 'gridline_endpoint_requests_total', { endpoint: 'ext', outcome: 'timeout' })).toBe(3);
+    expect(sumSamples(page, 'gridline_endpoint_requests_total', { endpoint: 'ext', outcome: 'rate_limited' })).toBe(1);
+    expect(sumSamples(page, 'gridline_endpoint_requests_total', { endpoint: 'ext', outcome: 'cancelled' })).toBe(1);
+    expect(sumSamples(page, 'gridline_endpoint_requests_total', { endpoint: 'peer-b', outcome: 'succeeded' })).toBeGreaterThanOrEqual(2);
+    expect(sumSamples(page, 'gridline_endpoint_checks_total', { endpoint: 'peer-b', result: 'failed' })).toBeGreaterThanOrEqual(FAST_HEALTH.unhealthyThreshold);
+  });
+
+  it('an api killed while it relays a job to an endpoint: the remote request ends with it and the sweeper fails the job', async () => {
+    double.script({ kind: 'slow_stream', chunkDelayMs: 500, chunks: 200 });
+    const before = double.requests.length;
+    const client = new StackClient(a, a.url);
+    const seen = client.stream({ model: 'ext-model', messages: question }).catch(() => null);
+    const [remote] = await double.waitForRequests(before + 1, 10_000).then((all) => all.slice(before));
+    const [row] = await until('the job to be running on the endpoint', async () => {
+      const rows = await adminA.sql<{ id: string; status: string }>(`SELECT id, status FROM jobs WHERE endpoint_id IS NOT NULL AND status IN ('dispatched', 'running')`);
+      return rows.length > 0 ? rows : undefined;
+    });
+    await a.killApi();
+    await seen;
+    await double.idle();
+    expect(remote.aborted).toBe(true);
+    // The relay's lease lapses (15 s) and the next sweep ends the job: nothing stays half-done.
+    const ended = await until('the sweeper to fail the job', async () => {
+      const [j] = await adminA.sql<{ status: string; error_code: string | null }>(`SELECT status, error_code FROM jobs WHERE id = $1`, [row.id]);
+      return j.status === 'failed' ? j : undefined;
+    }, 40_000, 500);
+    expect(ended.error_code).toBe('endpoint_failed');
+    await a.reviveApi();
   });
 });

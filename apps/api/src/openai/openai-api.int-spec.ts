@@ -135,7 +135,7 @@ describe('OpenAI-compatible routes (in-process, real Postgres and Redis)', () =>
     it('answers a model in OpenAI shape, as the list shows it', async () => {
       const one = await t.root('/v1/models/visible');
       expect(one.status).toBe(200);
-      expect(one.body).toEqual({ id: 'visible', object: 'model', created: expect.any(Number), owned_by: 'gridline' });
+      expect(one.body).toEqual({ id: 'visible', object: 'model', created: expect.any(Number), owned_by: 'gridline', served_by: ['local'] });
       const list = (await t.root('/v1/models')).body as { data: unknown[] };
       expect(list.data).toContainEqual(one.body);
     });

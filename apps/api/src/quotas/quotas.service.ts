@@ -6,6 +6,7 @@ import { AuditService } from '../audit/audit.service';
 import { Principal, scopeFor } from '../auth/principal';
 import { notFound } from '../common/resource-errors';
 import { RequestOrigin } from '../common/request-origin';
+import { MeshViews } from '../mesh/mesh-views';
 import { PutTeamQuotasDto, QuotaLimitsDto, QuotaUsageDto, TeamQuotasDto } from './dto/quota.dto';
 
 function values(l: QuotaLimitsDto): QuotaLimitValues {
@@ -32,6 +33,7 @@ export class QuotasService {
     private readonly quotas: QuotaRepository,
     private readonly teams: TeamRepository,
     private readonly models: ModelRepository,
+    private readonly mesh: MeshViews,
     private readonly gate: QuotaGate,
     private readonly policies: QuotaPolicies,
     private readonly audit: AuditService,
@@ -61,7 +63,8 @@ export class QuotasService {
     const badKey = keys.findIndex((k) => (k.kind === 'keypair' ? foreign.keypairs : foreign.tokens).includes(k.id));
     if (badKey >= 0) throw notFound(keys[badKey].kind === 'keypair' ? "the team's keypair" : "the team's token", keys[badKey].id, `keys[${badKey}].id`);
     for (const [i, m] of models.entries()) {
-      if (!(await this.models.findVisible(TeamScope.team(teamId), m.model))) throw new ApiError('model_not_found', `The model ${quote(m.model)} does not exist for this team`, { param: `models[${i}].model` });
+      // A model of the catalog, or one an endpoint offers the team.
+      if (!(await this.models.findVisible(TeamScope.team(teamId), m.model)) && (await this.mesh.offersFor(teamId, m.model)).length === 0) throw new ApiError('model_not_found', `The model ${quote(m.model)} does not exist for this team`, { param: `models[${i}].model` });
     }
     const entries: QuotaEntry[] = [
       ...(dto.limits ? [{ subject: { kind: 'team' as const }, limits: values(dto.limits) }] : []),

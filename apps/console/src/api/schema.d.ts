@@ -73,7 +73,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the models of the catalog (OpenAI-compatible) */
+        /** List the models a caller may use (OpenAI-compatible): the catalog's and those registered endpoints serve, with where each is served */
         get: operations["ModelsController_list"];
         put?: never;
         post?: never;
@@ -90,7 +90,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One model of the catalog (OpenAI-compatible); one the list would not show is 404 model_not_found */
+        /** One model (OpenAI-compatible); one the list would not show is 404 model_not_found */
         get: operations["ModelsController_get"];
         put?: never;
         post?: never;
@@ -148,6 +148,108 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registered endpoints (peer Gridlines, Backend.AI clusters, OpenAI-compatible servers) with their health, circuit and catalog */
+        get: operations["EndpointsController_list"];
+        put?: never;
+        /** Registers an endpoint after a handshake (the credential accepted, the kind right, its models listed); the secret is never shown again */
+        post: operations["EndpointsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["EndpointsController_get"];
+        put?: never;
+        post?: never;
+        delete: operations["EndpointsController_remove"];
+        options?: never;
+        head?: never;
+        /** Changes weight, health settings, enabled; a new url or credentials are checked by a handshake first */
+        patch: operations["EndpointsController_update"];
+        trace?: never;
+    };
+    "/api/v1/endpoints/{id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Checks the endpoint now and refreshes its catalog when it answers (its health moves as a scheduled check would) */
+        post: operations["EndpointsController_refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/endpoints/{id}/models/{remoteModel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** How one of the endpoint's models is offered: its alias, the teams that may use it, enabled (a model id with `/` is URL-encoded) */
+        patch: operations["EndpointsController_updateModel"];
+        trace?: never;
+    };
+    "/api/v1/fallbacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Models' fallback chains: where a model's requests go when nothing healthy serves it */
+        get: operations["FallbacksController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/fallbacks/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["FallbacksController_set"];
+        post?: never;
+        delete: operations["FallbacksController_remove"];
         options?: never;
         head?: never;
         patch?: never;
@@ -862,7 +964,7 @@ export interface components {
          * @description Stable code from the API error catalogue
          * @enum {string}
          */
-        ApiErrorCode: "invalid_json" | "validation_failed" | "unsupported_parameter" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "payload_too_large" | "unsupported_media_type" | "invalid_cursor" | "route_not_found" | "metrics_not_exposed" | "method_not_allowed" | "authentication_required" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version" | "signature_mismatch" | "replayed_request" | "invalid_token" | "insufficient_scope" | "forbidden" | "join_token_invalid" | "join_token_expired" | "join_token_revoked" | "join_token_used" | "node_revoked" | "node_mismatch" | "queue_board_session_invalid" | "queue_board_session_expired" | "not_found" | "model_not_allowed" | "email_taken" | "team_exists" | "idempotency_key_reused" | "model_exists" | "invalid_model_source" | "model_source_unreachable" | "invalid_model_file" | "model_shape_unknown" | "model_not_deployable" | "deployment_exists" | "deployment_infeasible" | "deployment_not_applicable" | "node_not_removable" | "node_not_schedulable" | "queue_board_action_refused" | "rate_limit_exceeded" | "not_ready" | "redis_unavailable" | "redis_memory_full" | "internal_error" | "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "internal";
+        ApiErrorCode: "invalid_json" | "validation_failed" | "unsupported_parameter" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "payload_too_large" | "unsupported_media_type" | "invalid_cursor" | "route_not_found" | "metrics_not_exposed" | "method_not_allowed" | "authentication_required" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version" | "signature_mismatch" | "replayed_request" | "invalid_token" | "insufficient_scope" | "forbidden" | "join_token_invalid" | "join_token_expired" | "join_token_revoked" | "join_token_used" | "node_revoked" | "node_mismatch" | "queue_board_session_invalid" | "queue_board_session_expired" | "not_found" | "model_not_allowed" | "email_taken" | "team_exists" | "idempotency_key_reused" | "model_exists" | "invalid_model_source" | "model_source_unreachable" | "invalid_model_file" | "model_shape_unknown" | "model_not_deployable" | "deployment_exists" | "deployment_infeasible" | "deployment_not_applicable" | "node_not_removable" | "node_not_schedulable" | "endpoint_exists" | "endpoint_credential_refused" | "endpoint_unreachable" | "endpoint_incompatible" | "queue_board_action_refused" | "rate_limit_exceeded" | "not_ready" | "redis_unavailable" | "redis_memory_full" | "internal_error" | "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "endpoint_unavailable" | "endpoint_rate_limited" | "endpoint_failed" | "endpoint_timeout" | "internal";
         ReadinessChecksDto: {
             /** @enum {string} */
             postgres: "ok" | "unreachable";
@@ -1239,8 +1341,19 @@ export interface components {
             object: "model";
             /** @description Unix seconds */
             created: number;
-            /** @example gridline */
+            /**
+             * @description `gridline` for a model of this installation, else the endpoint serving it
+             * @example gridline
+             */
             owned_by: string;
+            /**
+             * @description Where it is served: `local` (this installation's fleet) and the endpoints that serve it under this name; not in OpenAI
+             * @example [
+             *       "local",
+             *       "peer-b"
+             *     ]
+             */
+            served_by: string[];
         };
         ModelListDto: {
             /** @enum {string} */
@@ -1335,7 +1448,7 @@ export interface components {
         };
         JobErrorDto: {
             /** @enum {string} */
-            code: "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "internal";
+            code: "model_not_found" | "invalid_request" | "context_length_exceeded" | "no_capacity" | "queue_full" | "timeout" | "cancelled" | "node_lost" | "runner_crashed" | "generation_failed" | "stream_interrupted" | "endpoint_unavailable" | "endpoint_rate_limited" | "endpoint_failed" | "endpoint_timeout" | "internal";
             message: string;
         };
         JobDto: {
@@ -1361,6 +1474,11 @@ export interface components {
             attempt: number;
             node_id: string | null;
             replica_id: string | null;
+            /**
+             * Format: uuid
+             * @description The endpoint (peer, Backend.AI cluster, OpenAI-compatible server) that ran it, when no local replica did
+             */
+            endpoint_id: string | null;
             timings: components["schemas"]["JobTimingsDto"];
             usage: components["schemas"]["JobUsageDto"] | null;
             result: components["schemas"]["JobResultDto"] | null;
@@ -1427,6 +1545,188 @@ export interface components {
             /** @description Created to finished, ms */
             totalMs: components["schemas"]["TimingDto"];
         };
+        EndpointHealthSettingsDto: {
+            intervalSeconds: number;
+            timeoutSeconds: number;
+            unhealthyThreshold: number;
+            healthyThreshold: number;
+            breakerFailures: number;
+            breakerOpenSeconds: number;
+        };
+        EndpointModelDto: {
+            /** @description The model's id on the endpoint */
+            remoteModel: string;
+            /** @description The name clients use here */
+            alias: string;
+            /** @description Teams that may use it; null: every team that is not local-only */
+            teamIds: string[] | null;
+            enabled: boolean;
+            /** @description Whether the endpoint's last catalog listed it */
+            listed: boolean;
+            /** Format: date-time */
+            lastSeenAt: string;
+        };
+        EndpointDto: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "gridline" | "backendai" | "openai";
+            url: string;
+            /** @description The access key, or the last characters of the API key (the secret is never shown again) */
+            credentialHint: string;
+            weight: number;
+            enabled: boolean;
+            health: components["schemas"]["EndpointHealthSettingsDto"];
+            /**
+             * @description What the active checks concluded
+             * @enum {string}
+             */
+            state: "unknown" | "healthy" | "unhealthy";
+            /** Format: date-time */
+            stateSince: string;
+            /**
+             * @description The passive circuit breaker: open keeps requests away after failed ones
+             * @enum {string}
+             */
+            circuit: "closed" | "open";
+            /**
+             * Format: date-time
+             * @description Until when the circuit stays open
+             */
+            circuitOpenUntil: string | null;
+            /** @description Routed to now: enabled, healthy, circuit closed */
+            routable: boolean;
+            consecutiveFailures: number;
+            /** Format: date-time */
+            lastCheckAt: string | null;
+            /** @description Why the last check failed */
+            lastError: string | null;
+            /** @description The remote's version, from the handshake */
+            remoteVersion: string | null;
+            /** Format: date-time */
+            catalogRefreshedAt: string | null;
+            models: components["schemas"]["EndpointModelDto"][];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        EndpointListDto: {
+            items: components["schemas"]["EndpointDto"][];
+        };
+        EndpointCredentialsDto: {
+            /**
+             * @description gridline, backendai: the access key the remote issued
+             * @example AKIAIOSFODNN7EXAMPLE
+             */
+            accessKey?: string;
+            /** @description gridline, backendai: its secret key */
+            secretKey?: string;
+            /** @description openai: the bearer API key */
+            apiKey?: string;
+        };
+        EndpointHealthDto: {
+            /**
+             * @description Seconds between active checks (GET /v1/models)
+             * @default 10
+             */
+            intervalSeconds?: number;
+            /**
+             * @description Seconds a check, and a request's wait for the answer to begin, may take
+             * @default 5
+             */
+            timeoutSeconds?: number;
+            /**
+             * @description Failed checks in a row that make it unhealthy
+             * @default 2
+             */
+            unhealthyThreshold?: number;
+            /**
+             * @description Passed checks in a row that make it healthy again
+             * @default 1
+             */
+            healthyThreshold?: number;
+            /**
+             * @description Failed requests in a row that open its circuit (passive checks)
+             * @default 3
+             */
+            breakerFailures?: number;
+            /**
+             * @description Seconds an open circuit keeps requests away
+             * @default 30
+             */
+            breakerOpenSeconds?: number;
+        };
+        CreateEndpointDto: {
+            /**
+             * @description Lower-case letters, digits and dashes (1 to 63)
+             * @example peer-b
+             */
+            name: string;
+            /**
+             * @description gridline: a peer Gridline (its keypair); backendai: a Backend.AI cluster (its keypair); openai: any OpenAI-compatible server (bearer key)
+             * @enum {string}
+             */
+            kind: "gridline" | "backendai" | "openai";
+            /**
+             * @description Base URL; requests go to <url>/v1/…
+             * @example https://gridline-b.example.com
+             */
+            url: string;
+            credentials: components["schemas"]["EndpointCredentialsDto"];
+            /**
+             * @description Share of traffic among the healthy endpoints serving a model
+             * @default 100
+             */
+            weight?: number;
+            health?: components["schemas"]["EndpointHealthDto"];
+        };
+        UpdateEndpointDto: {
+            /** @description A new address (checked by a handshake first) */
+            url?: string;
+            /** @description New credentials (checked by a handshake first) */
+            credentials?: components["schemas"]["EndpointCredentialsDto"];
+            weight?: number;
+            /** @description False: nothing is routed there, and it is not checked */
+            enabled?: boolean;
+            health?: components["schemas"]["EndpointHealthDto"];
+        };
+        UpdateEndpointModelDto: {
+            /** @description The name clients use here */
+            alias?: string;
+            /** @description Teams that may use it; null: every team */
+            teamIds?: string[] | null;
+            enabled?: boolean;
+        };
+        FallbackDto: {
+            model: string;
+            chain: string[];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        FallbackListDto: {
+            items: components["schemas"]["FallbackDto"][];
+        };
+        FallbackChainDto: {
+            /**
+             * @description Models tried in order when nothing healthy serves the model
+             * @example [
+             *       "llama-3.1-8b",
+             *       "gpt-4o-mini"
+             *     ]
+             */
+            chain: string[];
+        };
+        ServerInfoDto: {
+            /** @enum {string} */
+            product: "gridline";
+            /** @example 0.1.0 */
+            version: string;
+            /**
+             * @description What peers rely on from each other; a peer speaking another is refused at registration
+             * @example 1
+             */
+            meshProtocol: number;
+        };
         WhoamiDto: {
             userId: string;
             teamId: string;
@@ -1436,6 +1736,7 @@ export interface components {
             credential: "keypair" | "token";
             /** @description Access key or token prefix */
             label: string;
+            server: components["schemas"]["ServerInfoDto"];
         };
         AuditEntryDto: {
             /** Format: uuid */
@@ -1481,6 +1782,8 @@ export interface components {
             quotaGpus: number | null;
             /** @description null: no limit */
             quotaGpuMemoryBytes: number | null;
+            /** @description Its jobs run on this installation's replicas only */
+            localOnly: boolean;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1500,6 +1803,11 @@ export interface components {
             weight?: number;
             quotaGpus?: number | null;
             quotaGpuMemoryBytes?: number | null;
+            /**
+             * @description Its jobs run on this installation's replicas only: no endpoint's model is offered to it
+             * @default false
+             */
+            localOnly?: boolean;
         };
         UpdateTeamDto: {
             /** @example research */
@@ -1508,6 +1816,11 @@ export interface components {
             weight?: number;
             quotaGpus?: number | null;
             quotaGpuMemoryBytes?: number | null;
+            /**
+             * @description Its jobs run on this installation's replicas only: no endpoint's model is offered to it
+             * @default false
+             */
+            localOnly?: boolean;
         };
         MembershipDto: {
             /** Format: uuid */
@@ -3754,6 +4067,907 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"] & {
                         /** @enum {string} */
                         code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointListDto"];
+                };
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEndpointDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDto"];
+                };
+            };
+            /** @description Codes: `invalid_json` (Invalid JSON), `validation_failed` (Validation failed), `invalid_text` (Invalid text), `nesting_too_deep` (Nesting too deep), `too_many_keys` (Too many keys), `too_many_items` (Too many items), `string_too_long` (String too long), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_json" | "validation_failed" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `endpoint_exists` (Endpoint exists) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "endpoint_exists";
+                    };
+                };
+            };
+            /** @description Codes: `payload_too_large` (Payload too large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Codes: `unsupported_media_type` (Unsupported media type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Codes: `endpoint_credential_refused` (Endpoint refused the credential), `endpoint_unreachable` (Endpoint unreachable), `endpoint_incompatible` (Endpoint incompatible) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "endpoint_credential_refused" | "endpoint_unreachable" | "endpoint_incompatible";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDto"];
+                };
+            };
+            /** @description Codes: `validation_failed` (Validation failed), `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Codes: `validation_failed` (Validation failed), `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEndpointDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDto"];
+                };
+            };
+            /** @description Codes: `invalid_json` (Invalid JSON), `validation_failed` (Validation failed), `invalid_text` (Invalid text), `nesting_too_deep` (Nesting too deep), `too_many_keys` (Too many keys), `too_many_items` (Too many items), `string_too_long` (String too long), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_json" | "validation_failed" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Codes: `payload_too_large` (Payload too large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Codes: `unsupported_media_type` (Unsupported media type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Codes: `endpoint_credential_refused` (Endpoint refused the credential), `endpoint_unreachable` (Endpoint unreachable), `endpoint_incompatible` (Endpoint incompatible) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "endpoint_credential_refused" | "endpoint_unreachable" | "endpoint_incompatible";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_refresh: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointDto"];
+                };
+            };
+            /** @description Codes: `validation_failed` (Validation failed), `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    EndpointsController_updateModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                remoteModel: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateEndpointModelDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointModelDto"];
+                };
+            };
+            /** @description Codes: `invalid_json` (Invalid JSON), `validation_failed` (Validation failed), `invalid_text` (Invalid text), `nesting_too_deep` (Nesting too deep), `too_many_keys` (Too many keys), `too_many_items` (Too many items), `string_too_long` (String too long), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_json" | "validation_failed" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description Codes: `payload_too_large` (Payload too large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Codes: `unsupported_media_type` (Unsupported media type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    FallbacksController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FallbackListDto"];
+                };
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    FallbacksController_set: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FallbackChainDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FallbackDto"];
+                };
+            };
+            /** @description Codes: `invalid_json` (Invalid JSON), `validation_failed` (Validation failed), `invalid_text` (Invalid text), `nesting_too_deep` (Nesting too deep), `too_many_keys` (Too many keys), `too_many_items` (Too many items), `string_too_long` (String too long), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_json" | "validation_failed" | "invalid_text" | "nesting_too_deep" | "too_many_keys" | "too_many_items" | "string_too_long" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `payload_too_large` (Payload too large) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Codes: `unsupported_media_type` (Unsupported media type) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Codes: `redis_unavailable` (Redis unavailable) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "redis_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    FallbacksController_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                model: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Codes: `invalid_text` (Invalid text), `malformed_authorization` (Malformed Authorization header), `unsupported_sign_method` (Unsupported signing method), `date_sync_error` (Date/time sync error), `missing_version` (Missing X-BackendAI-Version header) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "invalid_text" | "malformed_authorization" | "unsupported_sign_method" | "date_sync_error" | "missing_version";
+                    };
+                };
+            };
+            /** @description Missing, invalid, expired or replayed credentials. Codes: `authentication_required` (Authentication required), `signature_mismatch` (Signature mismatch), `replayed_request` (Replayed request), `invalid_token` (Invalid or expired token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "signature_mismatch" | "replayed_request" | "invalid_token";
+                    };
+                };
+            };
+            /** @description Requires the superadmin role, and a keypair or a management-scope token. Codes: `insufficient_scope` (Insufficient token scope), `forbidden` (Forbidden) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "insufficient_scope" | "forbidden";
+                    };
+                };
+            };
+            /** @description Codes: `not_found` (Not found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
                     };
                 };
             };

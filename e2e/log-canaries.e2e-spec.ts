@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RunningStack, StackClient, startStack, until } from '@gridline/testing';
+import { RunningStack, StackClient, startOpenAiDouble, startStack, until } from '@gridline/testing';
 
 /**
  * Plants unique canary strings in prompts, completions' stop strings, e-mails, names, tokens and
@@ -62,6 +62,27 @@ describe('no prompt, e-mail, secret, token or SQL parameter in any log line', ()
     expect((await bearer(`${token.body.token.slice(0, -4)}AAAA`)).status).toBe(401);
     const keypair = await client.json<{ secretKey: string; accessKey: string }>('POST', '/api/v1/keypairs', {});
     canaries.push(keypair.body.secretKey);
+
+    // Endpoints: an API key and a keypair secret given at registration (accepted and refused), a
+    // prompt relayed to an endpoint, an endpoint answering errors.
+    const apiKey = `sk-${canary('apikey')}`;
+    canaries.push(apiKey);
+    const double = await startOpenAiDouble({ apiKey, models: ['ext-logs'] });
+    try {
+      const ext = { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey } };
+      expect((await client.json('POST', '/api/v1/endpoints', { ...ext, credentials: { apiKey: `${apiKey}x` } })).status).toBe(422);
+      expect((await client.json('POST', '/api/v1/endpoints', ext)).status).toBe(201);
+      expect((await client.json('POST', '/v1/chat/completions', { ...chat(PROMPT), model: 'ext-logs' })).status).toBe(200);
+      double.script({ kind: 'error', status: 500 });
+      expect((await client.json('POST', '/v1/chat/completions', { ...chat(PROMPT), model: 'ext-logs' })).status).toBe(200);
+      // A peer that is this very stack, signed with the keypair above (and with a wrong secret).
+      const peer = { name: 'self', kind: 'gridline', url: stack.url, credentials: { accessKey: keypair.body.accessKey, secretKey: keypair.body.secretKey } };
+      expect((await client.json('POST', '/api/v1/endpoints', { ...peer, credentials: { ...peer.credentials, secretKey: canary('secret') } })).status).toBe(422);
+      canaries.push(canary('secret'));
+      expect((await client.json('POST', '/api/v1/endpoints', peer)).status).toBe(201);
+    } finally {
+      await double.close();
+    }
 
     // A database fault: the failing queries carry the e-mail and the prompt as parameters.
     await client.sql('ALTER TABLE users RENAME TO users_away');

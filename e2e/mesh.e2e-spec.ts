@@ -253,6 +253,21 @@ describe('the mesh: peers and external endpoints behind one API', () => {
       expect(done).toMatchObject({ endpoint_id: ext.id, result: { text: DOUBLE_ANSWER }, usage: { prompt_tokens: 4, completion_tokens: DOUBLE_ANSWER.split(' ').length } });
     });
 
+    it("peers registered both ways never pass a request on: B sees and reaches A's own models only, not A's endpoints'", async () => {
+      const team = await adminA.json<{ id: string }>('POST', '/api/v1/teams', { name: 'peer-b' });
+      const user = await adminA.json<{ id: string }>('POST', '/api/v1/users', { email: 'gridline-b@example.com', displayName: 'Gridline B', teamId: team.body.id, role: 'member' });
+      const key = await adminA.json<{ accessKey: string; secretKey: string }>('POST', '/api/v1/keypairs', { userId: user.body.id, teamId: team.body.id });
+      const back = await adminB.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'peer-a', kind: 'gridline', url: a.url, credentials: { accessKey: key.body.accessKey, secretKey: key.body.secretKey } });
+      expect(back.status).toBe(201);
+      // A offers B what A serves itself, not what A reaches through its endpoints (ext-model, and B's own peer-only).
+      expect(back.body.models.map((m) => m.remoteModel)).toEqual(['tiny']);
+      const viaA = await adminB.json<{ model: string; choices: unknown[] }>('POST', '/v1/chat/completions', { model: 'tiny', messages: question, max_tokens: 2 });
+      expect(viaA.status).toBe(200);
+      const notOn = await adminB.json<{ error: { code: string } }>('POST', '/v1/chat/completions', { model: 'ext-model', messages: question, max_tokens: 2 });
+      expect([notOn.status, notOn.body.error.code]).toEqual([404, 'model_not_found']);
+      expect((await adminB.json('DELETE', `/api/v1/endpoints/${back.body.id}`)).status).toBe(204);
+    });
+
     it('a local-only team sees and reaches no endpoint model', async () => {
       const team = await adminA.json<{ id: string }>('POST', '/api/v1/teams', { name: 'onprem', localOnly: true });
       expect(team.status).toBe(201);

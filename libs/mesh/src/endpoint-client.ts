@@ -1,6 +1,6 @@
 import { DEFAULT_API_VERSION, signRequest } from '@gridline/auth';
 import type { InferenceRequest } from '@gridline/contract';
-import { BACKENDAI_API_VERSION, EndpointCredentials, EndpointKind, MESH_PROTOCOL } from './endpoint-spec';
+import { BACKENDAI_API_VERSION, EndpointCredentials, EndpointKind, MESH_HOP_HEADER, MESH_PROTOCOL } from './endpoint-spec';
 import { EndpointFailure, parseRetryAfter, remoteCode, remoteMessage } from './endpoint-failure';
 import { ChunkPieces, openAiPath, readChunk, toOpenAiBody } from './openai-wire';
 import { sseData } from './sse';
@@ -129,6 +129,7 @@ export class EndpointClient {
     // Set, never appended: the signature names the content type, and a header sent twice would be joined into another.
     const headers = new Headers({ accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' });
     if (body !== undefined) headers.set('content-type', 'application/json');
+    if (this.target.kind === 'gridline') headers.set(MESH_HOP_HEADER, '1');
     const c = this.target.credentials;
     if (!options.unsigned) {
       if ('apiKey' in c) headers.set('authorization', `Bearer ${c.apiKey}`);

@@ -12,6 +12,13 @@ export const GRIDLINE_VERSION = '0.1.0';
  * `server` block). A peer speaking another one is refused at registration.
  */
 export const MESH_PROTOCOL = 1;
+/**
+ * Sent on every request to a peer Gridline. A request that carries it is served by the peer's own
+ * fleet only (and its model list shows only those): a mesh of peers that register each other
+ * never sends a request round in circles, and a request crosses at most one peer.
+ */
+export const MESH_HOP_HEADER = 'x-gridline-mesh-hop';
+
 /** Backend.AI API version sent to Backend.AI clusters (its `X-BackendAI-Version`). */
 export const BACKENDAI_API_VERSION = 'v8.20240915';
 

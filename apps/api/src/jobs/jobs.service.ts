@@ -24,6 +24,8 @@ export interface SubmitOptions {
   priority?: number;
   /** The request's timeline, when the caller answers with its server-timing. */
   timeline?: RequestTimeline;
+  /** Sent by a peer Gridline: served by this installation's fleet only. */
+  fromPeer?: boolean;
 }
 
 /** What admission took for a submitted job, as its route needs it. */
@@ -98,7 +100,7 @@ export class JobsService {
     }
     // Local replicas first, then endpoints, then the fallback chain (another team's model is
     // answered as one that does not exist; a model only unhealthy endpoints serve is a 503).
-    const route = await this.router.route(p, model);
+    const route = await this.router.route(p, model, { localOnly: options.fromPeer === true });
     const record = route.kind === 'local' ? route.record : null;
     // What certainly overflows the model's context is refused here, before it costs a row and a
     // queue slot; the runner checks the exact count before it generates (an endpoint, itself).

@@ -27,9 +27,11 @@ export class MeshRouter {
     private readonly breaker: CircuitBreaker,
   ) {}
 
-  async route(p: Principal, name: string): Promise<Route> {
+  /** `localOnly`: endpoints are not considered (a request a peer sent us: see MESH_HOP_HEADER). */
+  async route(p: Principal, name: string, options: { localOnly?: boolean } = {}): Promise<Route> {
+    const offersFor = async (model: string) => (options.localOnly ? [] : this.views.offersFor(p.teamId, model));
     const local = await this.models.findVisible(scopeFor(p), name);
-    const offers = await this.views.offersFor(p.teamId, name);
+    const offers = await offersFor(name);
     const chain = (await this.views.chainOf(name)).filter((m) => m !== name && this.tokenAllows(p, m));
     if (!local && offers.length === 0 && chain.length === 0) {
       throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
@@ -37,7 +39,7 @@ export class MeshRouter {
     const first = await this.serveNow(name, local, offers);
     if (first) return first;
     for (const next of chain) {
-      const served = await this.serveNow(next, await this.models.findVisible(scopeFor(p), next), await this.views.offersFor(p.teamId, next));
+      const served = await this.serveNow(next, await this.models.findVisible(scopeFor(p), next), await offersFor(next));
       if (served) return served;
     }
     if (local) return { kind: 'local', model: name, record: local };

@@ -1,6 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiError, quote } from '@gridline/common';
+import { MESH_HOP_HEADER } from '@gridline/mesh';
 import { EndpointOffer, ModelRecord, ModelRepository, scopedTeam } from '@gridline/db';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import { Principal, scopeFor } from '../auth/principal';
@@ -52,8 +53,9 @@ export class ModelsController {
   @Get()
   @ApiOperation({ summary: "List the models a caller may use (OpenAI-compatible): the catalog's and those registered endpoints serve, with where each is served" })
   @ApiOkResponse({ type: ModelListDto })
-  async list(@CurrentPrincipal() p: Principal): Promise<ModelListDto> {
-    const [local, offers] = await Promise.all([this.models.list(), this.mesh.allOffersFor(p.teamId)]);
+  async list(@CurrentPrincipal() p: Principal, @Headers(MESH_HOP_HEADER) hop?: string): Promise<ModelListDto> {
+    // A peer lists what this installation serves itself: it never offers our endpoints' models on.
+    const [local, offers] = await Promise.all([this.models.list(), hop === undefined ? this.mesh.allOffersFor(p.teamId) : []]);
     return { object: 'list', data: merge(p, local, offers) };
   }
 
@@ -61,9 +63,9 @@ export class ModelsController {
   @ApiOperation({ summary: 'One model (OpenAI-compatible); one the list would not show is 404 model_not_found' })
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiErrors('model_not_found')
-  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string): Promise<OpenAiModelDto> {
+  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string, @Headers(MESH_HOP_HEADER) hop?: string): Promise<OpenAiModelDto> {
     const model = await this.models.findVisible(scopeFor(p), name);
-    const offers = (await this.mesh.offersFor(p.teamId, name)).filter(() => tokenAllows(p, name));
+    const offers = hop === undefined ? (await this.mesh.offersFor(p.teamId, name)).filter(() => tokenAllows(p, name)) : [];
     const [found] = merge(p, model ? [model] : [], offers);
     // A model the caller may not see is answered as one that does not exist: its name tells nothing.
     if (!found) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApiError } from '@gridline/common';
+import { MESH_HOP_HEADER } from '@gridline/mesh';
 import type { InferenceRequest, TokenLogprob } from '@gridline/contract';
 import type { JobRecord } from '@gridline/db';
 import { Principal } from '../auth/principal';
@@ -146,7 +147,7 @@ export class OpenAiInference {
   ): Promise<{ meta: Meta; output: RelayedOutput; logprobs: unknown } | undefined> {
     const timeline = timelineOf(req);
     timeline.mark('validate');
-    const { job, model, quota } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline });
+    const { job, model, quota } = await this.jobs.submit(p, dto.model, request, { mode: 'sync', requestId: req.id ? String(req.id) : null, timeline, fromPeer: req.headers[MESH_HOP_HEADER] !== undefined });
     // Log probabilities in the route's shape, when the request asked for them (null otherwise, as OpenAI).
     const logprobsOf = request.logprobs ? shape.logprobs() : null;
     res.setHeader('x-gridline-job-id', job.id);

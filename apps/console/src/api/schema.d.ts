@@ -3499,7 +3499,9 @@ export interface operations {
     ModelsController_list: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "x-gridline-mesh-hop": string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3560,7 +3562,9 @@ export interface operations {
     ModelsController_get: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                "x-gridline-mesh-hop": string;
+            };
             path: {
                 model: string;
             };

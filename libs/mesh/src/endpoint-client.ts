@@ -11,7 +11,7 @@ export interface EndpointTarget {
   /** Base URL, normalized (see normalizeEndpointUrl). */
   url: string;
   credentials: EndpointCredentials;
-  /** How long a call may wait for the endpoint's answer to begin. */
+  /** How long a call may wait for the endpoint's answer to begin (a JSON answer: to be read whole; a stream: its first bytes). */
   timeoutMs: number;
 }
 
@@ -26,6 +26,21 @@ type FetchLike = typeof fetch;
 /** A fetch body read chunk by chunk (Node's web streams are async iterable; the DOM typings do not say so). */
 function chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
   return body as unknown as AsyncIterable<Uint8Array>;
+}
+
+/** An answer whose timeout runs until `settle()`: a stream must not be cut once it has begun. */
+interface Answer {
+  res: Response;
+  settle(): void;
+  timedOut(): boolean;
+}
+
+/** The body's chunks, settling the answer's timeout at the first one. */
+async function* settling(answer: Answer): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunksOf(answer.res.body as ReadableStream<Uint8Array>)) {
+    answer.settle();
+    yield chunk;
+  }
 }
 
 /** The longest error body read from an endpoint. */
@@ -51,8 +66,7 @@ export class EndpointClient {
 
   /** The model ids the endpoint lists at `GET /v1/models`. */
   async listModels(signal?: AbortSignal): Promise<string[]> {
-    const res = await this.call('GET', '/v1/models', undefined, signal);
-    const body = await this.json(res);
+    const body = await this.json(await this.call('GET', '/v1/models', undefined, signal));
     const data = (body as { data?: unknown }).data;
     if (!Array.isArray(data)) throw new EndpointFailure('protocol', `${this.target.url}/v1/models did not answer a model list`);
     return [...new Set(data.map((m: { id?: unknown }) => m.id).filter((id): id is string => typeof id === 'string' && id.length > 0 && id.length <= 256))];
@@ -66,8 +80,7 @@ export class EndpointClient {
   async handshake(signal?: AbortSignal): Promise<Handshake> {
     let version: string | null = null;
     if (this.target.kind === 'gridline') {
-      const res = await this.call('GET', '/api/v1/whoami', undefined, signal);
-      const who = (await this.json(res)) as { server?: { product?: unknown; version?: unknown; meshProtocol?: unknown } };
+      const who = (await this.json(await this.call('GET', '/api/v1/whoami', undefined, signal))) as { server?: { product?: unknown; version?: unknown; meshProtocol?: unknown } };
       if (who.server?.product !== 'gridline') throw new EndpointFailure('protocol', `${this.target.url} accepted the keypair but is not a Gridline that peers (its whoami names no server)`);
       if (who.server.meshProtocol !== MESH_PROTOCOL) {
         throw new EndpointFailure('protocol', `${this.target.url} is Gridline ${String(who.server.version)} speaking mesh protocol ${String(who.server.meshProtocol)}; this one speaks ${MESH_PROTOCOL}`);
@@ -76,8 +89,8 @@ export class EndpointClient {
     } else if (this.target.kind === 'backendai') {
       // A Backend.AI manager names its versions at its root, unsigned; a cluster that does not is still usable.
       version = await this.call('GET', '/', undefined, signal, { unsigned: true })
-        .then(async (res) => {
-          const root = (await this.json(res)) as { manager?: unknown; version?: unknown };
+        .then(async (answer) => {
+          const root = (await this.json(answer)) as { manager?: unknown; version?: unknown };
           return typeof root.manager === 'string' ? `${root.manager}${typeof root.version === 'string' ? ` (API ${root.version})` : ''}` : null;
         })
         .catch((e: unknown) => {
@@ -93,18 +106,22 @@ export class EndpointClient {
    * when the endpoint refuses or fails the request; later, when the stream breaks.
    */
   async *stream(request: InferenceRequest, remoteModel: string, signal: AbortSignal): AsyncGenerator<ChunkPieces> {
-    const res = await this.call('POST', openAiPath(request), toOpenAiBody(request, remoteModel), signal);
-    if (!res.body) throw new EndpointFailure('protocol', 'the endpoint answered without a body');
+    const answer = await this.call('POST', openAiPath(request), toOpenAiBody(request, remoteModel), signal);
+    const { res } = answer;
+    if (!res.body) {
+      answer.settle();
+      throw new EndpointFailure('protocol', 'the endpoint answered without a body');
+    }
     const type = res.headers.get('content-type') ?? '';
     if (!type.includes('text/event-stream')) {
       // A server that ignores `stream`: its whole answer is one chunk.
-      const whole = readChunk(await this.json(res));
+      const whole = readChunk(await this.json(answer));
       if (!whole) throw new EndpointFailure('protocol', 'the endpoint answered neither a stream nor a completion');
       yield whole;
       return;
     }
     try {
-      for await (const data of sseData(chunksOf(res.body))) {
+      for await (const data of sseData(settling(answer))) {
         if (data.trim() === '[DONE]') return;
         let parsed: unknown;
         try {
@@ -119,12 +136,22 @@ export class EndpointClient {
       }
     } catch (e) {
       if (e instanceof EndpointFailure || signal.aborted) throw e;
+      if (answer.timedOut()) throw this.timeoutFailure(res.url);
       throw new EndpointFailure('unreachable', `the endpoint's stream broke: ${causeOf(e)}`);
+    } finally {
+      answer.settle();
     }
   }
 
-  /** One request; a non-2xx answer is thrown as the failure it means. */
-  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean } = {}): Promise<Response> {
+  private timeoutFailure(url: string): EndpointFailure {
+    return new EndpointFailure('timeout', `${new URL(url || this.target.url).origin} did not answer within ${Math.round(this.target.timeoutMs / 1000)} s`);
+  }
+
+  /**
+   * One request; a non-2xx answer is thrown as the failure it means. The timeout keeps running
+   * after the headers, until the caller settles the answer (read whole, or its stream begun).
+   */
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean } = {}): Promise<Answer> {
     const url = new URL(`${this.target.url}${path}`);
     // Set, never appended: the signature names the content type, and a header sent twice would be joined into another.
     const headers = new Headers({ accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' });
@@ -146,17 +173,24 @@ export class EndpointClient {
         for (const [name, value] of Object.entries(signed)) headers.set(name, value);
       }
     }
-    const timeout = AbortSignal.timeout(this.target.timeoutMs);
+    // Not AbortSignal.timeout: it would also cut a stream that began in time but runs longer.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new DOMException('the endpoint did not answer in time', 'TimeoutError')), this.target.timeoutMs);
+    timer.unref();
+    const settle = (): void => clearTimeout(timer);
     let res: Response;
     try {
-      res = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'error' });
+      res = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal, redirect: 'error' });
     } catch (e) {
+      settle();
       if (signal?.aborted) throw signal.reason ?? e;
-      if (timeout.aborted) throw new EndpointFailure('timeout', `${url.origin} did not answer within ${Math.round(this.target.timeoutMs / 1000)} s`);
+      if (timeout.signal.aborted) throw this.timeoutFailure(url.href);
       throw new EndpointFailure('unreachable', `could not reach ${url.origin}: ${causeOf(e)}`);
     }
-    if (res.ok) return res;
-    const text = await this.readLimited(res).catch(() => '');
+    if (res.ok) return { res, settle, timedOut: () => timeout.signal.aborted };
+    const text = await this.readLimited(res)
+      .catch(() => '')
+      .finally(settle);
     let parsed: unknown = null;
     try {
       parsed = JSON.parse(text);
@@ -175,8 +209,18 @@ export class EndpointClient {
     throw new EndpointFailure('client_error', `the endpoint refused the request (${what})`, { status: res.status, remoteCode: code });
   }
 
-  private async json(res: Response): Promise<unknown> {
-    const text = await this.readLimited(res, 8 * 1024 * 1024);
+  /** The answer's JSON body, read within the call's timeout. */
+  private async json(answer: Answer): Promise<unknown> {
+    const { res } = answer;
+    let text: string;
+    try {
+      text = await this.readLimited(res, 8 * 1024 * 1024);
+    } catch (e) {
+      if (e instanceof EndpointFailure || !answer.timedOut()) throw e;
+      throw this.timeoutFailure(res.url);
+    } finally {
+      answer.settle();
+    }
     try {
       return JSON.parse(text) as unknown;
     } catch {

@@ -56,7 +56,11 @@ export function remoteCode(body: unknown): string | undefined {
 /** `Retry-After` in seconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const at = Date.parse(value);
+  const v = value.trim();
+  // Some servers send fractional seconds; Date.parse would read `1.5` as a day in 2001.
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v));
+  // An HTTP date names its day or month; anything else Date.parse reads leniently is no date.
+  if (!/[a-z]{3}/i.test(v)) return undefined;
+  const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }

@@ -26,7 +26,7 @@ const USAGE = `Usage: gridline COMMAND [options]
   keys disable AK | enable AK | delete AK
   tokens list [--user ID] | create NAME --scope inference|management [--models a,b] [--expires ISO] [--user ID] | revoke ID
   audit [--action ACTION] [--since ISO] [--limit N]
-  usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day] [--team ID] [--csv]
+  usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day,endpoint] [--team ID] [--csv]
   quotas [--team ID]                          inference quotas of the team (default: the caller's), with their use now
   quotas set [--team ID] [--keypair AK|--token ID|--model NAME] [--concurrent N] [--queued N] [--rpm N] [--tpm N] [--tpd N]
   quotas clear [--team ID] [--keypair AK|--token ID|--model NAME]      (set: a limit given as "none" is removed)
@@ -57,6 +57,7 @@ interface UsageLine {
   key: { kind: 'keypair' | 'token'; label: string } | null;
   user: { email: string | null } | null;
   day: string | null;
+  endpoint: { id: string; name: string | null } | null;
   requests: number;
   outcomes: { failed: number };
   promptTokens: number;
@@ -517,13 +518,15 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(text);
         return 0;
       }
-      const usage = (await ok(creds, 'GET', `/api/v1/usage${query}`)) as { items: UsageLine[] };
+      const usage = (await ok(creds, 'GET', `/api/v1/usage${query}`)) as { groupBy: string[]; items: UsageLine[] };
       const items = usage.items.map((u) => ({
         team: u.team?.name,
         model: u.model,
         key: u.key ? `${u.key.kind === 'token' ? 'token ' : ''}${u.key.label}` : undefined,
         user: u.user?.email,
         day: u.day,
+        // Null is a job served here; a removed endpoint keeps only its id.
+        endpoint: u.endpoint ? (u.endpoint.name ?? u.endpoint.id) : 'local',
         requests: u.requests,
         failed: u.outcomes.failed,
         prompt: u.promptTokens,
@@ -532,7 +535,8 @@ async function main(argv: string[]): Promise<number> {
         'ttft p50 ms': u.firstTokenMs.p50,
         'total p50 ms': u.totalMs.p50,
       }));
-      const groups = ['team', 'model', 'key', 'user', 'day'].filter((g) => items.some((i) => i[g as keyof (typeof items)[number]] !== undefined && i[g as keyof (typeof items)[number]] !== null));
+      // The columns of the groups asked for, in the api's order ('local' would otherwise show an endpoint column nobody asked for).
+      const groups = ['team', 'model', 'key', 'user', 'day', 'endpoint'].filter((g) => usage.groupBy.includes(g));
       print({ items, total: items.length }, [...groups, 'requests', 'failed', 'prompt', 'cached', 'completion', 'ttft p50 ms', 'total p50 ms'], raw);
       return 0;
     }

@@ -11,6 +11,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signingFetch } from '@gridline/auth';
 import { parseLabels, parseTaints } from '@gridline/scheduling';
+import { CliError } from './cli-error';
+import { EndpointView, FallbackView, endpointBody, endpointDetail, endpointId, endpointsTable, fallbacksTable } from './endpoints';
 import { NodeView, followReplica, nodesTable } from './nodes';
 
 const USAGE = `Usage: gridline COMMAND [options]
@@ -26,7 +28,7 @@ const USAGE = `Usage: gridline COMMAND [options]
   keys disable AK | enable AK | delete AK
   tokens list [--user ID] | create NAME --scope inference|management [--models a,b] [--expires ISO] [--user ID] | revoke ID
   audit [--action ACTION] [--since ISO] [--limit N]
-  usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day] [--team ID] [--csv]
+  usage [--from ISO] [--to ISO] [--group-by team,model,key,user,day,endpoint] [--team ID] [--csv]
   quotas [--team ID]                          inference quotas of the team (default: the caller's), with their use now
   quotas set [--team ID] [--keypair AK|--token ID|--model NAME] [--concurrent N] [--queued N] [--rpm N] [--tpm N] [--tpd N]
   quotas clear [--team ID] [--keypair AK|--token ID|--model NAME]      (set: a limit given as "none" is removed)
@@ -46,6 +48,15 @@ const USAGE = `Usage: gridline COMMAND [options]
   nodes load ID MODEL [--context N] [--parallel N] [--gpu-layers N|auto|max] [--wait]   (a progress bar while it pulls)
   nodes unload ID REPLICA_ID | loads [--model NAME]
   instance-types
+
+  endpoints                                    remote places serving models: state, circuit, routable, models, last check
+  endpoints get ID|NAME | remove ID|NAME | refresh ID|NAME | enable ID|NAME | disable ID|NAME
+  endpoints add NAME --kind gridline|backendai|openai --url URL (--access-key AK --secret-key SK | --api-key KEY)
+                [--weight N] [--interval SECONDS] [--timeout SECONDS]
+                (here --url is the endpoint's address; the api's comes from GRIDLINE_URL or the login)
+  endpoints alias ID|NAME REMOTE_MODEL ALIAS   the name clients use here for one of its models
+  fallbacks | fallbacks set MODEL a,b,c | fallbacks clear MODEL     where a model's requests go when nothing serves it
+
   request METHOD PATH [JSON_BODY]
 
 Options: --url URL  --credentials FILE  --json (print raw JSON)`;
@@ -57,6 +68,7 @@ interface UsageLine {
   key: { kind: 'keypair' | 'token'; label: string } | null;
   user: { email: string | null } | null;
   day: string | null;
+  endpoint: { id: string; name: string | null } | null;
   requests: number;
   outcomes: { failed: number };
   promptTokens: number;
@@ -71,8 +83,6 @@ interface Credentials {
   accessKey: string;
   secretKey: string;
 }
-
-class CliError extends Error {}
 
 export function configFile(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || join(homedir(), '.config');
@@ -318,6 +328,70 @@ async function quotas(creds: Credentials, sub: string | null, f: Record<string, 
   return 0;
 }
 
+/**
+ * `gridline endpoints` and `gridline fallbacks`: the mesh, superadmins only. An endpoint is named by
+ * its id or its name (looked up in the list). What the api answers never holds a secret: the
+ * credentials go in the request and only their hint comes back.
+ */
+async function mesh(creds: Credentials, command: string, sub: string | null, [a, b, c]: string[], f: Record<string, string | boolean | undefined>, raw: boolean): Promise<number> {
+  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  const list = async () => ((await ok(creds, 'GET', '/api/v1/endpoints')) as { items: EndpointView[] }).items;
+  const path = async (idOrName: string | undefined) => `/api/v1/endpoints/${await endpointId(need(idOrName, 'ID|NAME'), list)}`;
+  const show = (e: unknown) => (raw ? print(e, null, true) : process.stdout.write(endpointDetail(e as EndpointView)));
+  switch (`${command} ${sub ?? ''}`.trim()) {
+    case 'endpoints':
+      if (raw) print({ items: await list() }, null, true);
+      else process.stdout.write(endpointsTable(await list()));
+      return 0;
+    case 'endpoints get':
+      show(await ok(creds, 'GET', await path(a)));
+      return 0;
+    case 'endpoints add': {
+      const body = endpointBody(need(a, 'NAME'), {
+        kind: str('kind'),
+        url: str('url'),
+        'access-key': str('access-key'),
+        'secret-key': str('secret-key'),
+        'api-key': str('api-key'),
+        weight: int(str('weight'), 'weight'),
+        interval: int(str('interval'), 'interval'),
+        timeout: int(str('timeout'), 'timeout'),
+      });
+      show(await ok(creds, 'POST', '/api/v1/endpoints', body));
+      return 0;
+    }
+    case 'endpoints remove':
+      await ok(creds, 'DELETE', await path(a));
+      return 0;
+    case 'endpoints refresh':
+      show(await ok(creds, 'POST', `${await path(a)}/refresh`));
+      return 0;
+    case 'endpoints enable':
+    case 'endpoints disable':
+      show(await ok(creds, 'PATCH', await path(a), { enabled: sub === 'enable' }));
+      return 0;
+    case 'endpoints alias':
+      print(await ok(creds, 'PATCH', `${await path(a)}/models/${encodeURIComponent(need(b, 'REMOTE_MODEL'))}`, { alias: need(c, 'ALIAS') }), null, true);
+      return 0;
+    case 'fallbacks': {
+      const chains = (await ok(creds, 'GET', '/api/v1/fallbacks')) as { items: FallbackView[] };
+      if (raw) print(chains, null, true);
+      else process.stdout.write(fallbacksTable(chains.items));
+      return 0;
+    }
+    case 'fallbacks set': {
+      const chain = need(b, 'a,b,c').split(',').map((m) => m.trim()).filter(Boolean);
+      print(await ok(creds, 'PUT', `/api/v1/fallbacks/${encodeURIComponent(need(a, 'MODEL'))}`, { chain }), null, true);
+      return 0;
+    }
+    case 'fallbacks clear':
+      await ok(creds, 'DELETE', `/api/v1/fallbacks/${encodeURIComponent(need(a, 'MODEL'))}`);
+      return 0;
+    default:
+      throw new CliError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}\n\n${USAGE}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values: f, positionals } = parseArgs({
     args: argv,
@@ -327,6 +401,10 @@ async function main(argv: string[]): Promise<number> {
       credentials: { type: 'string' },
       'access-key': { type: 'string' },
       'secret-key': { type: 'string' },
+      'api-key': { type: 'string' },
+      kind: { type: 'string' },
+      interval: { type: 'string' },
+      timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
       model: { type: 'string' },
       'max-tokens': { type: 'string' },
@@ -405,7 +483,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const creds = credentials(f);
+  // `endpoints add --url` names the endpoint, not the api.
+  const creds = credentials(command === 'endpoints' && sub === 'add' ? { credentials: f.credentials } : f);
   const raw = f.json === true;
   const teamBody = () => ({
     ...(f.weight !== undefined ? { weight: int(f.weight, 'weight') } : {}),
@@ -413,7 +492,7 @@ async function main(argv: string[]): Promise<number> {
     ...(f['quota-gpu-memory'] !== undefined ? { quotaGpuMemoryBytes: int(f['quota-gpu-memory'], 'quota-gpu-memory') } : {}),
   });
   const [a, b] = rest;
-  const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub) || (command === 'quotas' && !sub);
+  const single = ['whoami', 'audit', 'usage', 'models', 'request', 'chat', 'deploy', 'instance-types'].includes(command) || (command === 'nodes' && !sub) || (command === 'quotas' && !sub) || (command === 'endpoints' && !sub) || (command === 'fallbacks' && !sub);
   switch (single ? command : `${command} ${sub ?? ''}`.trim()) {
     case 'whoami':
       print(await ok(creds, 'GET', '/api/v1/whoami'), null, raw);
@@ -517,13 +596,15 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(text);
         return 0;
       }
-      const usage = (await ok(creds, 'GET', `/api/v1/usage${query}`)) as { items: UsageLine[] };
+      const usage = (await ok(creds, 'GET', `/api/v1/usage${query}`)) as { groupBy: string[]; items: UsageLine[] };
       const items = usage.items.map((u) => ({
         team: u.team?.name,
         model: u.model,
         key: u.key ? `${u.key.kind === 'token' ? 'token ' : ''}${u.key.label}` : undefined,
         user: u.user?.email,
         day: u.day,
+        // Null is a job served here; a removed endpoint keeps only its id.
+        endpoint: u.endpoint ? (u.endpoint.name ?? u.endpoint.id) : 'local',
         requests: u.requests,
         failed: u.outcomes.failed,
         prompt: u.promptTokens,
@@ -532,7 +613,8 @@ async function main(argv: string[]): Promise<number> {
         'ttft p50 ms': u.firstTokenMs.p50,
         'total p50 ms': u.totalMs.p50,
       }));
-      const groups = ['team', 'model', 'key', 'user', 'day'].filter((g) => items.some((i) => i[g as keyof (typeof items)[number]] !== undefined && i[g as keyof (typeof items)[number]] !== null));
+      // The columns of the groups asked for, in the api's order ('local' would otherwise show an endpoint column nobody asked for).
+      const groups = ['team', 'model', 'key', 'user', 'day', 'endpoint'].filter((g) => usage.groupBy.includes(g));
       print({ items, total: items.length }, [...groups, 'requests', 'failed', 'prompt', 'cached', 'completion', 'ttft p50 ms', 'total p50 ms'], raw);
       return 0;
     }
@@ -621,6 +703,18 @@ async function main(argv: string[]): Promise<number> {
     case 'nodes loads':
       print(await ok(creds, 'GET', `/api/v1/nodes/loads${qs({ model: f.model })}`), null, true);
       return 0;
+    case 'endpoints':
+    case 'endpoints get':
+    case 'endpoints add':
+    case 'endpoints remove':
+    case 'endpoints refresh':
+    case 'endpoints enable':
+    case 'endpoints disable':
+    case 'endpoints alias':
+    case 'fallbacks':
+    case 'fallbacks set':
+    case 'fallbacks clear':
+      return mesh(creds, command, sub ?? null, rest, f, raw);
     case 'instance-types':
       print(await ok(creds, 'GET', '/api/v1/instance-types'), ['name', 'provider', 'gpuModel', 'gpuCount', 'gpuMemoryBytes'], raw);
       return 0;

@@ -3,6 +3,7 @@ import { SignInPage } from './auth/sign-in.page';
 import { useSession } from './auth/session';
 import { SECTIONS, Shell } from './layout/shell';
 import { DeploymentsPage } from './pages/deployments.page';
+import { EndpointsPage } from './pages/endpoints.page';
 import { JobsPage } from './pages/jobs.page';
 import { ModelsPage } from './pages/models.page';
 import { NodesPage } from './pages/nodes.page';
@@ -19,6 +20,7 @@ export function App() {
     <Routes>
       <Route element={<Shell />}>
         <Route path="/nodes/*" element={<NodesPage />} />
+        <Route path="/endpoints" element={<EndpointsPage />} />
         <Route path="/models/*" element={<ModelsPage />} />
         <Route path="/deployments/*" element={<DeploymentsPage />} />
         <Route path="/jobs/*" element={<JobsPage />} />

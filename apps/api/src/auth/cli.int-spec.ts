@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startOpenAiDouble } from '@gridline/testing';
 import { ApiTestApp, ROOT_ACCESS, ROOT_SECRET, startApiTestApp } from '../testing/api-test-app';
 
 const CLI = join(__dirname, '..', '..', '..', '..', 'dist', 'tools', 'cli', 'gridline.js');
@@ -99,6 +100,49 @@ describe('gridline CLI', () => {
     expect((await gridline('quotas', 'clear', '--team', team.id, '--keypair', key.accessKey)).code).toBe(0);
     expect(JSON.parse((await gridline('quotas', '--team', team.id, '--json')).stdout)).toMatchObject({ limits: { maxConcurrentJobs: 4, tokensPerMinute: 5000, requestsPerMinute: null }, keys: [] });
   }, 30_000);
+
+  it("lists no endpoints yet, and prints the api's refusal of an endpoint it cannot reach without echoing the secret", async () => {
+    const empty = await gridline('endpoints');
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toMatch(/^NAME\s+KIND\s+URL\s+STATE\s+CIRCUIT\s+ROUTABLE\s+MODELS\s+LAST CHECK\s+ID\n\(0 endpoints\)\n$/);
+    // --url here is the endpoint's; the api's address comes from the login.
+    const refused = await gridline('endpoints', 'add', 'nowhere', '--kind', 'openai', '--url', 'http://127.0.0.1:9', '--api-key', 'sk-cli-secret-0001');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('(endpoint_unreachable)');
+    expect(refused.stdout + refused.stderr).not.toContain('sk-cli-secret-0001');
+    expect((await gridline('endpoints')).stdout).toContain('(0 endpoints)');
+    expect((await gridline('endpoints', 'get', 'nowhere')).stderr).toContain('no endpoint named nowhere');
+  }, 30_000);
+
+  it('adds an OpenAI-compatible server, shows it by name, aliases a model, disables it, sets and clears a fallback chain, and removes it', async () => {
+    const double = await startOpenAiDouble({ apiKey: 'sk-cli-double-0001', models: ['gpt-double-mini'] });
+    try {
+      const added = await gridline('endpoints', 'add', 'double', '--kind', 'openai', '--url', double.url, '--api-key', 'sk-cli-double-0001', '--weight', '7', '--interval', '60');
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(/^state:\s+healthy$/m);
+      expect(added.stdout).toMatch(/^weight:\s+7$/m);
+      expect(added.stdout).toMatch(/^checks:\s+every 60 s/m);
+      expect(added.stdout).toMatch(/^gpt-double-mini\s+gpt-double-mini\s+yes\s+yes\s+all$/m);
+      expect(added.stdout + added.stderr).not.toContain('sk-cli-double-0001');
+      expect((await gridline('endpoints')).stdout).toMatch(new RegExp(`^double\\s+openai\\s+${double.url.replace(/[.]/g, '\\.')}\\s+healthy\\s+closed\\s+yes\\s+1\\s+`, 'm'));
+
+      expect(JSON.parse((await gridline('endpoints', 'alias', 'double', 'gpt-double-mini', 'mini')).stdout)).toMatchObject({ remoteModel: 'gpt-double-mini', alias: 'mini' });
+      const disabled = await gridline('endpoints', 'disable', 'double');
+      expect(disabled.stdout).toMatch(/^state:\s+healthy \(disabled\)$/m);
+      expect(disabled.stdout).toMatch(/^routable:\s+no$/m);
+      expect(disabled.stdout).toMatch(/^gpt-double-mini\s+mini\s+/m);
+
+      expect((await gridline('fallbacks', 'set', 'big-model', 'mini,tiny')).code).toBe(0);
+      expect((await gridline('fallbacks')).stdout).toMatch(/^big-model\s+mini -> tiny\s+/m);
+      expect((await gridline('fallbacks', 'clear', 'big-model')).code).toBe(0);
+      expect((await gridline('fallbacks')).stdout).toContain('(0 chains)');
+
+      expect((await gridline('endpoints', 'remove', 'double')).code).toBe(0);
+      expect((await gridline('endpoints')).stdout).toContain('(0 endpoints)');
+    } finally {
+      await double.close();
+    }
+  }, 60_000);
 
   it('prints API errors with their code and exits 1', async () => {
     const r = await gridline('teams', 'get', '00000000-0000-4000-8000-000000000000');

@@ -19,7 +19,7 @@ export class UsageController {
   constructor(private readonly usage: UsageRepository) {}
 
   @Get()
-  @ApiOperation({ summary: "Usage from the jobs table, grouped by team, model, key, user and/or UTC day: requests by outcome, tokens (prompt, cached, completion), queue wait, time to first token, total time. Team admins: their team; superadmins: every team (or `teamId`). `format=csv` for a spreadsheet" })
+  @ApiOperation({ summary: "Usage from the jobs table, grouped by team, model, key, user, UTC day and/or endpoint (the remote endpoint that served the job, or this cluster): requests by outcome, tokens (prompt, cached, completion), queue wait, time to first token, total time. Team admins: their team; superadmins: every team (or `teamId`). `format=csv` for a spreadsheet" })
   @ApiOkResponse({ type: UsageDto })
   @ApiProduces('application/json', 'text/csv')
   @ApiErrors(QUERY_ERRORS)
@@ -60,6 +60,8 @@ export function usageCsv(rows: readonly UsageRow[], groupBy: readonly UsageGroup
     key: { head: ['key_kind', 'key'], of: (r) => [r.key?.kind ?? null, r.key?.label ?? null] },
     user: { head: ['user_id', 'user_email'], of: (r) => [r.user?.id ?? null, r.user?.email ?? null] },
     day: { head: ['day'], of: (r) => [r.day] },
+    // A removed endpoint has no name left: its id tells its rows apart from jobs served here.
+    endpoint: { head: ['endpoint'], of: (r) => [r.endpoint === null ? 'local' : (r.endpoint.name ?? r.endpoint.id)] },
   };
   const groups = USAGE_GROUPS.filter((g) => groupBy.includes(g));
   const head = [

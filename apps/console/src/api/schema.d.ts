@@ -143,7 +143,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage from the jobs table, grouped by team, model, key, user and/or UTC day: requests by outcome, tokens (prompt, cached, completion), queue wait, time to first token, total time. Team admins: their team; superadmins: every team (or `teamId`). `format=csv` for a spreadsheet */
+        /** Usage from the jobs table, grouped by team, model, key, user, UTC day and/or endpoint (the remote endpoint that served the job, or this cluster): requests by outcome, tokens (prompt, cached, completion), queue wait, time to first token, total time. Team admins: their team; superadmins: every team (or `teamId`). `format=csv` for a spreadsheet */
         get: operations["UsageController_get"];
         put?: never;
         post?: never;
@@ -1164,7 +1164,7 @@ export interface components {
             from: string;
             /** Format: date-time */
             to: string;
-            groupBy: ("team" | "model" | "key" | "user" | "day")[];
+            groupBy: ("team" | "model" | "key" | "user" | "day" | "endpoint")[];
             items: components["schemas"]["UsageRowDto"][];
         };
         ChatCompletionMessageDto: {
@@ -1509,6 +1509,12 @@ export interface components {
             id: string;
             email: string | null;
         };
+        UsageEndpointDto: {
+            /** Format: uuid */
+            id: string;
+            /** @description Null once the endpoint was removed */
+            name: string | null;
+        };
         UsageOutcomesDto: {
             succeeded: number;
             failed: number;
@@ -1532,6 +1538,8 @@ export interface components {
              * @example 2026-12-01
              */
             day: string | null;
+            /** @description The remote endpoint that served the jobs; null for jobs served by this cluster */
+            endpoint: components["schemas"]["UsageEndpointDto"] | null;
             requests: number;
             outcomes: components["schemas"]["UsageOutcomesDto"];
             promptTokens: number;
@@ -4016,7 +4024,7 @@ export interface operations {
                 from?: string;
                 /** @description Jobs created before this time; default: now */
                 to?: string;
-                /** @description Comma-separated, of team, model, key, user, day; default team,model,day */
+                /** @description Comma-separated, of team, model, key, user, day, endpoint; default team,model,day */
                 groupBy?: string;
                 /** @description Superadmins: one team only (team admins always see their own) */
                 teamId?: string;

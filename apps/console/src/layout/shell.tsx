@@ -15,6 +15,7 @@ interface Section {
 
 export const SECTIONS: Section[] = [
   { to: '/nodes', label: 'Nodes', audience: 'superadmin' },
+  { to: '/endpoints', label: 'Endpoints', audience: 'superadmin' },
   { to: '/models', label: 'Models' },
   { to: '/deployments', label: 'Deployments' },
   { to: '/jobs', label: 'Jobs' },

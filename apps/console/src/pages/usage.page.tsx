@@ -13,7 +13,7 @@ import { QueryState, errorText } from '../components/query-state';
 import { daysBetween, grandTotal, tokensPerDay, totalsBy, type SplitBy } from './usage/usage-chart';
 
 type Row = Schemas['UsageRowDto'];
-const GROUPS = ['team', 'model', 'key', 'user', 'day'] as const;
+const GROUPS = ['team', 'model', 'key', 'user', 'day', 'endpoint'] as const;
 type Group = (typeof GROUPS)[number];
 const DAY_MS = 24 * 3600 * 1000;
 const COLORS = ['blue.6', 'teal.6', 'violet.6', 'orange.6', 'pink.6', 'cyan.6', 'lime.7', 'grape.6', 'yellow.7', 'indigo.6'];
@@ -26,7 +26,11 @@ function period(from: string, to: string): { from: string; to: string } {
   return { from: `${from}T00:00:00.000Z`, to: new Date(Date.parse(`${to}T00:00:00.000Z`) + DAY_MS).toISOString() };
 }
 
-const keyOf = (r: Row, groups: readonly Group[]) => groups.map((g) => (g === 'team' ? r.team?.id : g === 'model' ? r.model : g === 'key' ? r.key?.id : g === 'user' ? r.user?.id : r.day) ?? '-').join('|');
+const keyOf = (r: Row, groups: readonly Group[]) =>
+  groups.map((g) => (g === 'team' ? r.team?.id : g === 'model' ? r.model : g === 'key' ? r.key?.id : g === 'user' ? r.user?.id : g === 'endpoint' ? r.endpoint?.id : r.day) ?? '-').join('|');
+
+/** Where the jobs ran: this cluster, a registered endpoint, or one removed since (only its id is left). */
+const endpointName = (r: Row) => (r.endpoint === null ? 'local' : (r.endpoint.name ?? `removed ${r.endpoint.id.slice(0, 8)}`));
 
 export function UsagePage() {
   const { api, whoami, fetch: authorized } = useApi();
@@ -123,6 +127,7 @@ export function UsagePage() {
     ...(groups.includes('key') ? [{ accessor: 'key', render: (r: Row) => (r.key ? `${r.key.kind}: ${r.key.label}` : '—') }] : []),
     ...(groups.includes('user') ? [{ accessor: 'user', render: (r: Row) => r.user?.email ?? r.user?.id?.slice(0, 8) ?? '—' }] : []),
     ...(groups.includes('day') ? [{ accessor: 'day', sortable: true, noWrap: true, render: (r: Row) => r.day ?? '—' }] : []),
+    ...(groups.includes('endpoint') ? [{ accessor: 'endpoint', title: 'Served by', noWrap: true, render: (r: Row) => endpointName(r) }] : []),
     { accessor: 'requests', sortable: true, textAlign: 'right', render: (r) => formatCount(r.requests) },
     { accessor: 'outcomes', title: 'OK / failed / cancelled', noWrap: true, textAlign: 'right', render: (r) => `${r.outcomes.succeeded} / ${r.outcomes.failed + r.outcomes.expired} / ${r.outcomes.cancelled}` },
     { accessor: 'promptTokens', title: 'Prompt tokens', sortable: true, textAlign: 'right', render: (r) => formatCount(r.promptTokens) },

@@ -17,9 +17,9 @@ describe('UsageRepository (Postgres)', () => {
 
   const job = (values: Record<string, unknown>) =>
     ds.query(
-      `INSERT INTO jobs (team_id, keypair_id, api_token_id, user_id, kind, mode, model, status, request, attempt, prompt_tokens, cached_prompt_tokens, completion_tokens, created_at, deadline_at, started_at, first_token_at, finished_at)
-       VALUES ($1, $2, $3, $4, 'chat', 'sync', $5, $6, '{}', 1, $7, $8, $9, $10, $10::timestamptz + interval '1 hour', $11, $12, $13)`,
-      [values.team, values.keypair ?? null, values.token ?? null, ids.user, values.model, values.status, values.prompt ?? null, values.cached ?? null, values.completion ?? null, values.created, values.started ?? null, values.first ?? null, values.finished ?? null],
+      `INSERT INTO jobs (team_id, keypair_id, api_token_id, user_id, kind, mode, model, status, request, attempt, prompt_tokens, cached_prompt_tokens, completion_tokens, created_at, deadline_at, started_at, first_token_at, finished_at, endpoint_id)
+       VALUES ($1, $2, $3, $4, 'chat', 'sync', $5, $6, '{}', 1, $7, $8, $9, $10, $10::timestamptz + interval '1 hour', $11, $12, $13, $14)`,
+      [values.team, values.keypair ?? null, values.token ?? null, ids.user, values.model, values.status, values.prompt ?? null, values.cached ?? null, values.completion ?? null, values.created, values.started ?? null, values.first ?? null, values.finished ?? null, values.endpoint ?? null],
     );
 
   beforeAll(async () => {
@@ -84,6 +84,34 @@ describe('UsageRepository (Postgres)', () => {
     );
     // Team B's job is outside the scope.
     expect(rows.reduce((s, r) => s + r.requests, 0)).toBe(4);
+  });
+
+  it('groups by the endpoint that served the jobs: local ones under null, a removed endpoint by its id with no name', async () => {
+    const endpoint = async (name: string) =>
+      ((await ds.query(`INSERT INTO endpoints (name, kind, url, credentials_sealed, credential_hint, health) VALUES ($1, 'openai', 'http://peer.invalid', 'sealed', 'sk-…abcd', '{}') RETURNING id`, [name])) as { id: string }[])[0].id;
+    const east = await endpoint('east-peer');
+    const gone = randomUUID(); // jobs.endpoint_id has no foreign key: the jobs outlive their endpoint.
+    // Two days after the other tests' period, so their totals stay as they are.
+    const day3 = 2 * 24 * 3600 * 1000;
+    await job({ team: ids.teamA, model: 'm1', status: 'succeeded', prompt: 1, completion: 2, created: at(day3), endpoint: east });
+    await job({ team: ids.teamB, model: 'm1', status: 'failed', prompt: 3, created: at(day3 + 1000), endpoint: east });
+    await job({ team: ids.teamA, model: 'm1', status: 'succeeded', prompt: 7, completion: 8, created: at(day3 + 2000) });
+    await job({ team: ids.teamA, model: 'm2', status: 'succeeded', prompt: 20, created: at(day3 + 3000), endpoint: gone });
+    const rows = await usage.aggregate({ scope: TeamScope.all(), from: at(day3), to: at(day3 + 60_000), groupBy: ['endpoint'] });
+    expect(rows.map((r) => [r.endpoint, r.requests, r.promptTokens])).toEqual(
+      expect.arrayContaining([
+        [null, 1, 7],
+        [{ id: east, name: 'east-peer' }, 2, 4],
+        [{ id: gone, name: null }, 1, 20],
+      ]),
+    );
+    expect(rows).toHaveLength(3);
+    // Within a team's scope, with the model: team B's job on the endpoint is not counted.
+    const a = await usage.aggregate({ scope: TeamScope.team(ids.teamA), from: at(day3), to: at(day3 + 60_000), groupBy: ['model', 'endpoint'] });
+    expect(a.map((r) => [r.model, r.endpoint === null ? 'local' : r.endpoint.name, r.requests])).toEqual(expect.arrayContaining([['m1', 'local', 1], ['m1', 'east-peer', 1], ['m2', null, 1]]));
+    expect(a).toHaveLength(3);
+    // Not asked for, the endpoint is left out.
+    expect((await usage.aggregate({ scope: TeamScope.all(), from: at(day3), to: at(day3 + 60_000), groupBy: ['model'] })).map((r) => r.endpoint)).toEqual([null, null]);
   });
 
   it('totals everything in one row without groups', async () => {

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TeamScope, scopedTeam } from './team-scope';
 
-/** What usage can be grouped by: the team, the model, the credential (keypair or bearer token), the user, the UTC day. */
-export const USAGE_GROUPS = ['team', 'model', 'key', 'user', 'day'] as const;
+/** What usage can be grouped by: the team, the model, the credential (keypair or bearer token), the user, the UTC day, the endpoint that served the job (or this cluster). */
+export const USAGE_GROUPS = ['team', 'model', 'key', 'user', 'day', 'endpoint'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 
 export interface UsageQuery {
@@ -23,6 +23,8 @@ export interface UsageRow {
   user: { id: string; email: string | null } | null;
   /** `YYYY-MM-DD` (UTC). */
   day: string | null;
+  /** The remote endpoint that served the job; null for jobs served here. The name is null once the endpoint was removed (its jobs keep its id). */
+  endpoint: { id: string; name: string | null } | null;
   requests: number;
   /** By outcome: succeeded, failed, cancelled, expired; jobs still open count in `open`. */
   outcomes: { succeeded: number; failed: number; cancelled: number; expired: number; open: number };
@@ -42,6 +44,7 @@ const GROUP_SQL: Record<UsageGroup, { by: string[]; select: string }> = {
   key: { by: ['j.keypair_id', 'k.access_key', 'j.api_token_id', 'tok.name'], select: 'j.keypair_id AS keypair_id, k.access_key AS access_key, j.api_token_id AS api_token_id, tok.name AS token_name' },
   user: { by: ['j.user_id', 'u.email'], select: 'j.user_id AS user_id, u.email AS user_email' },
   day: { by: ["to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"], select: "to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day" },
+  endpoint: { by: ['j.endpoint_id', 'e.name'], select: 'j.endpoint_id AS endpoint_id, e.name AS endpoint_name' },
 };
 
 const ms = (from: string, to: string) => `EXTRACT(EPOCH FROM (${to} - ${from})) * 1000`;
@@ -58,6 +61,8 @@ interface Raw {
   user_id?: string | null;
   user_email?: string | null;
   day?: string;
+  endpoint_id?: string | null;
+  endpoint_name?: string | null;
   requests: string;
   succeeded: string;
   failed: string;
@@ -109,6 +114,7 @@ export class UsageRepository {
       LEFT JOIN keypairs k ON k.id = j.keypair_id
       LEFT JOIN api_tokens tok ON tok.id = j.api_token_id
       LEFT JOIN users u ON u.id = j.user_id
+      LEFT JOIN endpoints e ON e.id = j.endpoint_id
       WHERE ${where}
       ${by.length > 0 ? `GROUP BY ${by.join(', ')} ORDER BY ${by.map((b) => `${b} NULLS FIRST`).join(', ')}` : ''}`;
     const rows: Raw[] = await this.db.query(sql, params);
@@ -124,6 +130,7 @@ export class UsageRepository {
             : null,
       user: groups.includes('user') && r.user_id ? { id: r.user_id, email: r.user_email ?? null } : null,
       day: groups.includes('day') ? (r.day ?? null) : null,
+      endpoint: groups.includes('endpoint') && r.endpoint_id ? { id: r.endpoint_id, name: r.endpoint_name ?? null } : null,
       requests: Number(r.requests),
       outcomes: { succeeded: Number(r.succeeded), failed: Number(r.failed), cancelled: Number(r.cancelled), expired: Number(r.expired), open: Number(r.open) },
       promptTokens: Number(r.prompt_tokens),

@@ -50,6 +50,11 @@ class UsageUserDto {
   @ApiProperty({ nullable: true, type: String }) email!: string | null;
 }
 
+class UsageEndpointDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Null once the endpoint was removed' }) name!: string | null;
+}
+
 class UsageOutcomesDto {
   @ApiProperty() succeeded!: number;
   @ApiProperty() failed!: number;
@@ -65,6 +70,8 @@ export class UsageRowDto implements UsageRow {
   key!: UsageRow['key'];
   @ApiProperty({ nullable: true, type: UsageUserDto }) user!: UsageRow['user'];
   @ApiProperty({ nullable: true, type: String, example: '2026-12-01', description: 'UTC day' }) day!: string | null;
+  @ApiProperty({ nullable: true, type: UsageEndpointDto, description: 'The remote endpoint that served the jobs; null for jobs served by this cluster' })
+  endpoint!: UsageRow['endpoint'];
   @ApiProperty() requests!: number;
   @ApiProperty({ type: UsageOutcomesDto }) outcomes!: UsageRow['outcomes'];
   @ApiProperty() promptTokens!: number;

@@ -1,4 +1,5 @@
-import { Controller, Get, Headers, Param } from '@nestjs/common';
+import { Controller, Get, Param, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiError, quote } from '@gridline/common';
 import { MESH_HOP_HEADER } from '@gridline/mesh';
@@ -53,7 +54,8 @@ export class ModelsController {
   @Get()
   @ApiOperation({ summary: "List the models a caller may use (OpenAI-compatible): the catalog's and those registered endpoints serve, with where each is served" })
   @ApiOkResponse({ type: ModelListDto })
-  async list(@CurrentPrincipal() p: Principal, @Headers(MESH_HOP_HEADER) hop?: string): Promise<ModelListDto> {
+  async list(@CurrentPrincipal() p: Principal, @Req() req: Request): Promise<ModelListDto> {
+    const hop = req.headers[MESH_HOP_HEADER];
     // A peer lists what this installation serves itself: it never offers our endpoints' models on.
     const [local, offers] = await Promise.all([this.models.list(), hop === undefined ? this.mesh.allOffersFor(p.teamId) : []]);
     return { object: 'list', data: merge(p, local, offers) };
@@ -63,7 +65,8 @@ export class ModelsController {
   @ApiOperation({ summary: 'One model (OpenAI-compatible); one the list would not show is 404 model_not_found' })
   @ApiOkResponse({ type: OpenAiModelDto })
   @ApiErrors('model_not_found')
-  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string, @Headers(MESH_HOP_HEADER) hop?: string): Promise<OpenAiModelDto> {
+  async get(@CurrentPrincipal() p: Principal, @Param('model') name: string, @Req() req: Request): Promise<OpenAiModelDto> {
+    const hop = req.headers[MESH_HOP_HEADER];
     const model = await this.models.findVisible(scopeFor(p), name);
     const offers = hop === undefined ? (await this.mesh.offersFor(p.teamId, name)).filter(() => tokenAllows(p, name)) : [];
     const [found] = merge(p, model ? [model] : [], offers);

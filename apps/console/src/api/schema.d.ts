@@ -3507,9 +3507,7 @@ export interface operations {
     ModelsController_list: {
         parameters: {
             query?: never;
-            header: {
-                "x-gridline-mesh-hop": string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3570,9 +3568,7 @@ export interface operations {
     ModelsController_get: {
         parameters: {
             query?: never;
-            header: {
-                "x-gridline-mesh-hop": string;
-            };
+            header?: never;
             path: {
                 model: string;
             };

@@ -9,6 +9,7 @@ interface EndpointView {
   circuit: 'closed' | 'open';
   routable: boolean;
   lastError: string | null;
+  lastCheckAt: string | null;
   remoteVersion: string | null;
   models: { remoteModel: string; alias: string; listed: boolean }[];
 }
@@ -87,7 +88,7 @@ describe('the mesh: peers and external endpoints behind one API', () => {
     const created = await adminA.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'peer-b', kind: 'gridline', url: b.url, credentials: peerKey, health: FAST_HEALTH });
     expect(created.status).toBe(201);
     peerB = created.body;
-    expect(peerB).toMatchObject({ name: 'peer-b', state: 'healthy', circuit: 'closed', routable: true, remoteVersion: expect.any(String) });
+    expect(peerB).toMatchObject({ name: 'peer-b', state: 'healthy', circuit: 'closed', routable: true, remoteVersion: '0.1.0', lastCheckAt: expect.any(String), lastError: null });
     expect(JSON.stringify(peerB)).not.toContain(peerKey.secretKey);
     expect(peerB.models).toEqual([expect.objectContaining({ remoteModel: 'peer-only', alias: 'peer-only', listed: true })]);
     const models = await openaiA.models.list();

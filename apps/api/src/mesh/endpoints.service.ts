@@ -95,7 +95,10 @@ export class EndpointsService {
       if (isUniqueViolation(e)) throw new ApiError('endpoint_exists', `an endpoint named ${quote(dto.name)} exists`, { param: 'name' });
       throw e;
     }
-    await this.endpoints.replaceCatalog(created.id, hello.models, new Date());
+    // The handshake was its first check: it passed.
+    const at = new Date();
+    await this.endpoints.recordCheck(created.id, { state: 'healthy', stateChanged: false, consecutiveFailures: 0, consecutiveSuccesses: 1, lastError: null, at });
+    await this.endpoints.replaceCatalog(created.id, hello.models, at);
     this.views.forget();
     await this.audit.record(p, origin, { action: 'endpoint.create', targetType: 'endpoint', targetId: created.id, teamId: null, details: { name: dto.name, kind: dto.kind, url, credential: credentialHint(credentials), models: hello.models.length } });
     return this.present(created);
@@ -120,8 +123,10 @@ export class EndpointsService {
     }
     const updated = (await this.endpoints.update(id, changes)) ?? current;
     if (reconnected) {
-      await this.endpoints.resetHealth(id, 'healthy', new Date());
-      await this.endpoints.replaceCatalog(id, reconnected.models, new Date());
+      const at = new Date();
+      await this.endpoints.resetHealth(id, 'healthy', at);
+      await this.endpoints.recordCheck(id, { state: 'healthy', stateChanged: false, consecutiveFailures: 0, consecutiveSuccesses: 1, lastError: null, at });
+      await this.endpoints.replaceCatalog(id, reconnected.models, at);
       await this.breaker.reset(id);
     }
     this.views.forget();

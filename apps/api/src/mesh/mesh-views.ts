@@ -1,5 +1,5 @@
 import { Global, Injectable, Module } from '@nestjs/common';
-import { EndpointOffer, EndpointRepository, FallbackRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
+import { EndpointOffer, EndpointRecord, EndpointRepository, FallbackRecord, NodeRepository, TeamRepository, TeamScope } from '@gridline/db';
 import { ApiConfig } from '../api.config';
 
 /** How long routing reuses what it read of endpoints, fallbacks, local replicas and teams, in one api process. */
@@ -39,12 +39,14 @@ class Memo<T> {
 @Injectable()
 export class MeshViews {
   private readonly offers: Memo<EndpointOffer[]>;
+  private readonly endpoints: Memo<Map<string, EndpointRecord>>;
   private readonly fallbacks: Memo<Map<string, string[]>>;
   private readonly ready: Memo<Set<string>>;
   private readonly localOnly: Memo<Set<string>>;
 
   constructor(endpoints: EndpointRepository, nodes: NodeRepository, teams: TeamRepository, config: ApiConfig) {
     this.offers = new Memo(MESH_VIEW_TTL_MS, () => endpoints.offers());
+    this.endpoints = new Memo(MESH_VIEW_TTL_MS, async () => new Map((await endpoints.list()).map((e) => [e.id, e])));
     this.fallbacks = new Memo(MESH_VIEW_TTL_MS, async () => new Map((await endpoints.fallbacks()).map((f: FallbackRecord) => [f.model, f.chain])));
     this.ready = new Memo(MESH_VIEW_TTL_MS, () => nodes.modelsReady(new Date(Date.now() - config.GRIDLINE_NODE_TIMEOUT_SECONDS * 1000)));
     this.localOnly = new Memo(MESH_VIEW_TTL_MS, async () => new Set((await teams.list(TeamScope.all(), {}, { limit: 100_000, offset: 0 })).items.filter((t) => t.localOnly).map((t) => t.id)));
@@ -62,6 +64,11 @@ export class MeshViews {
     return (await this.offers.get()).filter((o) => teamId === null || o.teamIds === null || o.teamIds.includes(teamId));
   }
 
+  /** An endpoint's record (address, sealed credentials, health settings), as routing last read it; null once removed. */
+  async endpoint(id: string): Promise<EndpointRecord | null> {
+    return (await this.endpoints.get()).get(id) ?? null;
+  }
+
   async chainOf(model: string): Promise<string[]> {
     return (await this.fallbacks.get()).get(model) ?? [];
   }
@@ -73,6 +80,7 @@ export class MeshViews {
   /** This process changed endpoints, fallbacks or teams: read them again on next use. */
   forget(): void {
     this.offers.forget();
+    this.endpoints.forget();
     this.fallbacks.forget();
     this.localOnly.forget();
   }

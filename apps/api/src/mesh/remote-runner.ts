@@ -3,13 +3,14 @@ import { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { LogContext, RedisKeys, errorSummary } from '@gridline/common';
 import { InferenceRequest, JobErrorCode, JobEvent } from '@gridline/contract';
-import { EndpointOffer, EndpointRepository, JobRecord, JobRepository } from '@gridline/db';
+import { EndpointOffer, JobRecord, JobRepository } from '@gridline/db';
 import { JobLifecycle, QuotaGate } from '@gridline/jobs';
 import { DeltaWriter, JobCancellations, JobStreams } from '@gridline/messaging';
 import { EndpointFailure, FinishReason, ToolCallAssembler, backoffMs, pickWeighted } from '@gridline/mesh';
 import { ApiMetrics } from '../metrics/api-metrics';
 import { CircuitBreaker } from './circuit-breaker';
 import { EndpointConnector } from './endpoint-connector';
+import { MeshViews } from './mesh-views';
 
 /** Tries of one job on endpoints before its first token (the first included); none after it. */
 export const MAX_ENDPOINT_TRIES = 3;
@@ -60,7 +61,7 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly jobs: JobRepository,
     private readonly streams: JobStreams,
     private readonly cancellations: JobCancellations,
-    private readonly endpoints: EndpointRepository,
+    private readonly views: MeshViews,
     private readonly connector: EndpointConnector,
     private readonly breaker: CircuitBreaker,
     private readonly gate: QuotaGate,
@@ -137,7 +138,7 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
       let offer = first;
       for (let tryNo = 1; ; tryNo++) {
         tried.add(offer.endpointId);
-        const endpoint = await this.endpoints.get(offer.endpointId);
+        const endpoint = await this.views.endpoint(offer.endpointId);
         const asked = performance.now();
         let produced = false;
         let firstMs = 0;

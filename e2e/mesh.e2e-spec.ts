@@ -167,7 +167,7 @@ describe('the mesh: peers and external endpoints behind one API', () => {
     beforeAll(async () => {
       const wrong = await adminA.json<{ code: string }>('POST', '/api/v1/endpoints', { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey: 'sk-wrong' } });
       expect(wrong.body.code).toBe('endpoint_credential_refused');
-      const made = await adminA.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey: 'sk-double-key' }, health: { ...FAST_HEALTH, intervalSeconds: 30, timeoutSeconds: 1 } });
+      const made = await adminA.json<EndpointView>('POST', '/api/v1/endpoints', { name: 'ext', kind: 'openai', url: double.url, credentials: { apiKey: 'sk-double-key' }, health: { ...FAST_HEALTH, intervalSeconds: 30, timeoutSeconds: 1, requestTimeoutSeconds: 1 } });
       expect(made.status).toBe(201);
       ext = made.body;
     });
@@ -195,18 +195,26 @@ describe('the mesh: peers and external endpoints behind one API', () => {
       expect(refused.error).toMatchObject({ type: 'rate_limit_error', code: 'endpoint_rate_limited' });
     });
 
-    it('a server that does not answer in time: tried again, then 504 endpoint_timeout; its requests were abandoned', async () => {
+    it('a server that does not answer in time: 504 endpoint_timeout, its request abandoned; three in a row open its circuit (503 until it closes)', async () => {
       const before = double.requests.length;
       double.script({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
-      const refused = (await openaiA.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
-      expect(refused.status).toBe(504);
-      expect(refused.error).toMatchObject({ code: 'endpoint_timeout' });
+      for (let i = 0; i < 3; i++) {
+        const refused = (await openaiA.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+        expect(refused.status).toBe(504);
+        expect(refused.error).toMatchObject({ code: 'endpoint_timeout', message: "the endpoint 'ext' did not answer in time" });
+        // Never its address.
+        expect(JSON.stringify(refused.error)).not.toContain('127.0.0.1');
+      }
       await double.idle();
       const tries = double.requests.slice(before).filter((r) => r.path === '/v1/chat/completions');
+      // A timeout is not tried again on the endpoint that already had its whole wait.
       expect(tries).toHaveLength(3);
       expect(tries.every((r) => r.aborted)).toBe(true);
-      // Three timeouts in a row opened its circuit.
       expect((await endpoint(ext.id)).circuit).toBe('open');
+      const open = (await openaiA.chat.completions.create({ model: 'ext-model', messages: question }).catch((e: unknown) => e)) as APIError;
+      expect(open.status).toBe(503);
+      expect(open.error).toMatchObject({ code: 'endpoint_unavailable' });
+      expect(double.requests.slice(before).filter((r) => r.path === '/v1/chat/completions')).toHaveLength(3);
       await until('the circuit to close', async () => ((await endpoint(ext.id)).circuit === 'closed' ? true : undefined), 10_000);
     });
 
@@ -266,6 +274,11 @@ describe('the mesh: peers and external endpoints behind one API', () => {
       expect(viaA.status).toBe(200);
       const notOn = await adminB.json<{ error: { code: string } }>('POST', '/v1/chat/completions', { model: 'ext-model', messages: question, max_tokens: 2 });
       expect([notOn.status, notOn.body.error.code]).toEqual([404, 'model_not_found']);
+      // A request that crossed one peer already is served by A's own fleet only, whatever its kind of client.
+      const before = double.requests.length;
+      const hopped = await adminA.json<{ error: { code: string } }>('POST', '/v1/chat/completions', { model: 'ext-model', messages: question, max_tokens: 2 }, { 'x-gridline-mesh-hop': '1' });
+      expect([hopped.status, hopped.body.error.code]).toEqual([404, 'model_not_found']);
+      expect(double.requests.length).toBe(before);
       expect((await adminB.json('DELETE', `/api/v1/endpoints/${back.body.id}`)).status).toBe(204);
     });
 

@@ -94,7 +94,7 @@ describe('EndpointClient with an OpenAI-compatible server', () => {
     double.script({ kind: 'rate_limited', retryAfterSeconds: 7 });
     const { chunks, error } = await drain(client());
     expect(chunks).toEqual([]);
-    expect(expectFailure(error, 'rate_limited').details).toEqual({ status: 429, retryAfterSeconds: 7, remoteCode: 'rate_limit_exceeded' });
+    expect(expectFailure(error, 'rate_limited').details).toEqual({ status: 429, retryAfterSeconds: 7, remoteCode: 'rate_limit_exceeded', remoteMessage: 'Rate limit reached for requests. Please try again later.' });
   });
 
   it('reads 5xx as server_error, and another 4xx as client_error', async () => {

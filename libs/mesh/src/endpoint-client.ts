@@ -11,8 +11,10 @@ export interface EndpointTarget {
   /** Base URL, normalized (see normalizeEndpointUrl). */
   url: string;
   credentials: EndpointCredentials;
-  /** How long a call may wait for the endpoint's answer to begin (a JSON answer: to be read whole; a stream: its first bytes). */
+  /** How long a call for JSON (a model list, a handshake) may take, answer read whole. */
   timeoutMs: number;
+  /** How long a streamed request waits for its answer to begin, and at most between two chunks (default: timeoutMs). */
+  streamTimeoutMs?: number;
 }
 
 export interface Handshake {
@@ -28,17 +30,18 @@ function chunksOf(body: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
   return body as unknown as AsyncIterable<Uint8Array>;
 }
 
-/** An answer whose timeout runs until `settle()`: a stream must not be cut once it has begun. */
+/** An answer whose timeout runs until `settle()` (or is started again by `rearm`): a stream that keeps coming is never cut. */
 interface Answer {
   res: Response;
   settle(): void;
+  rearm(ms: number): void;
   timedOut(): boolean;
 }
 
-/** The body's chunks, settling the answer's timeout at the first one. */
-async function* settling(answer: Answer): AsyncGenerator<Uint8Array> {
+/** The body's chunks; each starts the answer's timeout again, so only a stream that stalls for `idleMs` is cut. */
+async function* settling(answer: Answer, idleMs: number): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunksOf(answer.res.body as ReadableStream<Uint8Array>)) {
-    answer.settle();
+    answer.rearm(idleMs);
     yield chunk;
   }
 }
@@ -106,7 +109,8 @@ export class EndpointClient {
    * when the endpoint refuses or fails the request; later, when the stream breaks.
    */
   async *stream(request: InferenceRequest, remoteModel: string, signal: AbortSignal): AsyncGenerator<ChunkPieces> {
-    const answer = await this.call('POST', openAiPath(request), toOpenAiBody(request, remoteModel), signal);
+    const waitMs = this.target.streamTimeoutMs ?? this.target.timeoutMs;
+    const answer = await this.call('POST', openAiPath(request), toOpenAiBody(request, remoteModel), signal, { timeoutMs: waitMs });
     const { res } = answer;
     if (!res.body) {
       answer.settle();
@@ -120,8 +124,9 @@ export class EndpointClient {
       yield whole;
       return;
     }
+    let finished = false;
     try {
-      for await (const data of sseData(settling(answer))) {
+      for await (const data of sseData(settling(answer, waitMs))) {
         if (data.trim() === '[DONE]') return;
         let parsed: unknown;
         try {
@@ -132,31 +137,36 @@ export class EndpointClient {
         const error = (parsed as { error?: unknown }).error;
         if (error !== undefined) throw new EndpointFailure('server_error', `the endpoint failed while streaming: ${remoteMessage(parsed) ?? 'no message'}`, { remoteCode: remoteCode(parsed) });
         const chunk = readChunk(parsed);
+        if (chunk?.finishReason) finished = true;
         if (chunk) yield chunk;
       }
     } catch (e) {
       if (e instanceof EndpointFailure || signal.aborted) throw e;
-      if (answer.timedOut()) throw this.timeoutFailure(res.url);
+      if (answer.timedOut()) throw this.timeoutFailure(res.url, waitMs);
       throw new EndpointFailure('unreachable', `the endpoint's stream broke: ${causeOf(e)}`);
     } finally {
       answer.settle();
     }
+    // Ended without [DONE] and without a finish reason: cut on its way (a proxy's timeout), not a whole answer.
+    if (!finished) throw new EndpointFailure('unreachable', "the endpoint's stream ended before the answer did (no finish reason, no [DONE])");
   }
 
-  private timeoutFailure(url: string): EndpointFailure {
-    return new EndpointFailure('timeout', `${new URL(url || this.target.url).origin} did not answer within ${Math.round(this.target.timeoutMs / 1000)} s`);
+  private timeoutFailure(url: string, ms = this.target.timeoutMs): EndpointFailure {
+    return new EndpointFailure('timeout', `${new URL(url || this.target.url).origin} did not answer within ${Math.round(ms / 1000)} s`);
   }
 
   /**
    * One request; a non-2xx answer is thrown as the failure it means. The timeout keeps running
    * after the headers, until the caller settles the answer (read whole, or its stream begun).
    */
-  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean } = {}): Promise<Answer> {
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal, options: { unsigned?: boolean; timeoutMs?: number; resigned?: boolean } = {}): Promise<Answer> {
+    const timeoutMs = options.timeoutMs ?? this.target.timeoutMs;
     const url = new URL(`${this.target.url}${path}`);
     // Set, never appended: the signature names the content type, and a header sent twice would be joined into another.
     const headers = new Headers({ accept: body === undefined ? 'application/json' : 'text/event-stream, application/json' });
     if (body !== undefined) headers.set('content-type', 'application/json');
-    if (this.target.kind === 'gridline') headers.set(MESH_HOP_HEADER, '1');
+    // Every kind: a peer Gridline registered as a plain OpenAI server must not pass the request on either.
+    headers.set(MESH_HOP_HEADER, '1');
     const c = this.target.credentials;
     if (!options.unsigned) {
       if ('apiKey' in c) headers.set('authorization', `Bearer ${c.apiKey}`);
@@ -175,19 +185,25 @@ export class EndpointClient {
     }
     // Not AbortSignal.timeout: it would also cut a stream that began in time but runs longer.
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new DOMException('the endpoint did not answer in time', 'TimeoutError')), this.target.timeoutMs);
+    const expire = () => timeout.abort(new DOMException('the endpoint did not answer in time', 'TimeoutError'));
+    let timer = setTimeout(expire, timeoutMs);
     timer.unref();
     const settle = (): void => clearTimeout(timer);
+    const rearm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(expire, ms);
+      timer.unref();
+    };
     let res: Response;
     try {
       res = await this.fetchImpl(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal, redirect: 'error' });
     } catch (e) {
       settle();
       if (signal?.aborted) throw signal.reason ?? e;
-      if (timeout.signal.aborted) throw this.timeoutFailure(url.href);
+      if (timeout.signal.aborted) throw this.timeoutFailure(url.href, timeoutMs);
       throw new EndpointFailure('unreachable', `could not reach ${url.origin}: ${causeOf(e)}`);
     }
-    if (res.ok) return { res, settle, timedOut: () => timeout.signal.aborted };
+    if (res.ok) return { res, settle, rearm, timedOut: () => timeout.signal.aborted };
     const text = await this.readLimited(res)
       .catch(() => '')
       .finally(settle);
@@ -200,13 +216,17 @@ export class EndpointClient {
     const said = remoteMessage(parsed);
     const code = remoteCode(parsed);
     const what = `${res.status}${code ? ` ${code}` : ''}${said ? `: ${said}` : ''}`;
+    // Another process signed the very same request in the same microsecond (api replicas sharing
+    // the keypair): signed again, with a new date, it passes.
+    if (res.status === 401 && code === 'replayed_request' && !options.resigned) return this.call(method, path, body, signal, { ...options, resigned: true });
     if (res.status === 401 || res.status === 403) throw new EndpointFailure('credential_refused', `the endpoint refused the credential (${what})`, { status: res.status, remoteCode: code });
+    const remote = said ? { remoteMessage: said } : {};
     if (res.status === 429) {
       const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'));
-      throw new EndpointFailure('rate_limited', `the endpoint is rate limiting requests (${what})`, { status: 429, remoteCode: code, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
+      throw new EndpointFailure('rate_limited', `the endpoint is rate limiting requests (${what})`, { status: 429, remoteCode: code, ...remote, ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) });
     }
-    if (res.status >= 500) throw new EndpointFailure('server_error', `the endpoint failed (${what})`, { status: res.status, remoteCode: code });
-    throw new EndpointFailure('client_error', `the endpoint refused the request (${what})`, { status: res.status, remoteCode: code });
+    if (res.status >= 500) throw new EndpointFailure('server_error', `the endpoint failed (${what})`, { status: res.status, remoteCode: code, ...remote });
+    throw new EndpointFailure('client_error', `the endpoint refused the request (${what})`, { status: res.status, remoteCode: code, ...remote });
   }
 
   /** The answer's JSON body, read within the call's timeout. */

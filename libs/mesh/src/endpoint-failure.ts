@@ -19,7 +19,15 @@ export class EndpointFailure extends Error {
   constructor(
     readonly reason: EndpointFailureReason,
     message: string,
-    readonly details: { status?: number; retryAfterSeconds?: number; remoteCode?: string } = {},
+    readonly details: {
+      status?: number;
+      retryAfterSeconds?: number;
+      remoteCode?: string;
+      /** The remote's own error message (shortened), when it gave one. */
+      remoteMessage?: string;
+      /** The endpoint was removed or disabled meanwhile: nothing to try again there. */
+      gone?: boolean;
+    } = {},
   ) {
     super(message);
   }

@@ -25,18 +25,24 @@ export const BACKENDAI_API_VERSION = 'v8.20240915';
 export interface HealthSettings {
   intervalSeconds: number;
   timeoutSeconds: number;
+  /**
+   * How long a request waits for the endpoint's answer to begin (a peer Gridline answers with its
+   * first token, after any queueing or loading there), and at most between two of its chunks.
+   */
+  requestTimeoutSeconds: number;
   unhealthyThreshold: number;
   healthyThreshold: number;
   breakerFailures: number;
   breakerOpenSeconds: number;
 }
 
-export const DEFAULT_HEALTH: HealthSettings = { intervalSeconds: 10, timeoutSeconds: 5, unhealthyThreshold: 2, healthyThreshold: 1, breakerFailures: 3, breakerOpenSeconds: 30 };
+export const DEFAULT_HEALTH: HealthSettings = { intervalSeconds: 10, timeoutSeconds: 5, requestTimeoutSeconds: 120, unhealthyThreshold: 2, healthyThreshold: 1, breakerFailures: 3, breakerOpenSeconds: 30 };
 
 /** Bounds of each health setting (inclusive). */
 export const HEALTH_BOUNDS: Record<keyof HealthSettings, { min: number; max: number }> = {
   intervalSeconds: { min: 1, max: 3600 },
   timeoutSeconds: { min: 1, max: 300 },
+  requestTimeoutSeconds: { min: 1, max: 3600 },
   unhealthyThreshold: { min: 1, max: 100 },
   healthyThreshold: { min: 1, max: 100 },
   breakerFailures: { min: 1, max: 1000 },

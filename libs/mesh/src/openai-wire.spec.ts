@@ -152,9 +152,22 @@ describe('readChunk', () => {
     expect(readChunk(legacy)).toEqual({ ...nothing, text: ' upon' });
   });
 
-  it('reads a non-streamed answer’s message as nothing but its finish and usage', () => {
+  it('reads a non-streamed answer (a server that ignored `stream`): its message text, its calls by position, finish and usage', () => {
     const whole = { object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1 } };
-    expect(readChunk(whole)).toEqual({ ...nothing, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: null } });
+    expect(readChunk(whole)).toEqual({ ...nothing, text: 'Hi', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 1, cachedPromptTokens: null } });
+    const calls = {
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, tool_calls: [{ id: 'a', type: 'function', function: { name: 'f', arguments: '{}' } }, { id: 'b', type: 'function', function: { name: 'g', arguments: '{"x":1}' } }] },
+          finish_reason: 'tool_calls',
+        },
+      ],
+    };
+    expect(readChunk(calls)?.toolCallParts).toEqual([
+      { index: 0, id: 'a', name: 'f', arguments: '{}' },
+      { index: 1, id: 'b', name: 'g', arguments: '{"x":1}' },
+    ]);
   });
 
   it('reads tool-call deltas by index', () => {

@@ -94,13 +94,15 @@ export function readChunk(data: unknown): ChunkPieces | null {
   const pieces: ChunkPieces = { text: '', toolCallParts: [], finishReason: null, usage: null };
   const choice = Array.isArray(d.choices) ? (d.choices[0] as Record<string, unknown> | undefined) : undefined;
   if (choice) {
-    const delta = choice.delta as { content?: unknown; tool_calls?: unknown } | undefined;
+    // A streamed chunk's `delta`; a whole answer's `message` (a server that ignored `stream`).
+    const delta = (choice.delta ?? choice.message) as { content?: unknown; tool_calls?: unknown } | undefined;
     if (delta && typeof delta.content === 'string') pieces.text = delta.content;
     else if (typeof choice.text === 'string') pieces.text = choice.text;
     if (delta && Array.isArray(delta.tool_calls)) {
-      for (const c of delta.tool_calls as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]) {
+      // A whole answer's calls carry no index: their place in the list is it.
+      for (const [i, c] of (delta.tool_calls as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } }[]).entries()) {
         pieces.toolCallParts.push({
-          index: num(c.index) ?? 0,
+          index: num(c.index) ?? i,
           ...(typeof c.id === 'string' ? { id: c.id } : {}),
           ...(typeof c.function?.name === 'string' ? { name: c.function.name } : {}),
           ...(typeof c.function?.arguments === 'string' ? { arguments: c.function.arguments } : {}),

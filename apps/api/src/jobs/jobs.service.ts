@@ -98,6 +98,13 @@ export class JobsService {
     if (allowed && !allowed.includes(model)) {
       throw new ApiError('model_not_allowed', `this token may not use the model ${quote(model)}`, { param: 'model' });
     }
+    const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
+    // A submit repeated under its idempotency key returns the first job without being admitted (or
+    // refused) again, nor routed: where its model is served now does not matter to a job accepted.
+    if (options.idempotencyKey) {
+      const first = await this.jobs.findByIdempotencyKey(TeamScope.team(p.teamId), options.idempotencyKey);
+      if (first) return this.repeated(first, requestHash, null);
+    }
     // Local replicas first, then endpoints, then the fallback chain (another team's model is
     // answered as one that does not exist; a model only unhealthy endpoints serve is a 503).
     const route = await this.router.route(p, model, { localOnly: options.fromPeer === true });
@@ -110,12 +117,6 @@ export class JobsService {
     // Refused before anything is written: Redis carries the job from here on.
     this.redis.assertRoomForJob();
     const timeout = options.mode === 'sync' ? this.config.GRIDLINE_REQUEST_TIMEOUT_SECONDS : this.config.GRIDLINE_JOB_TIMEOUT_SECONDS;
-    const requestHash = options.idempotencyKey ? createHash('sha256').update(JSON.stringify({ model, request })).digest('hex') : null;
-    // A submit repeated under its idempotency key returns the first job without being admitted (or refused) again.
-    if (options.idempotencyKey) {
-      const first = await this.jobs.findByIdempotencyKey(TeamScope.team(p.teamId), options.idempotencyKey);
-      if (first) return this.repeated(first, requestHash, record);
-    }
     const admission = await this.admit(p, route.model, record, request, options.mode, timeout, route.kind === 'remote');
     options.timeline?.mark('admission');
     // Accepted from here: after admission, so a job's life as its row tells it lies within its quota slot's.

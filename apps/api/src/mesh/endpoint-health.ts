@@ -55,7 +55,10 @@ export class EndpointHealthChecker implements OnApplicationBootstrap, OnApplicat
       // One replica checks it this interval (the lock lapses a little before the next is due).
       const lockMs = Math.max(500, e.health.intervalSeconds * 1000 - TICK_MS);
       if ((await this.redis.set(this.keys.endpointCheckLock(e.id), randomUUID(), 'PX', lockMs, 'NX')) !== 'OK') continue;
-      const run = this.check(e).finally(() => this.checking.delete(e.id));
+      // A failure here (the database, a catalog that cannot be stored) is logged; it never ends the process.
+      const run = this.check(e)
+        .catch((err: unknown) => this.logger.warn({ endpoint: e.name }, `recording the endpoint's check failed: ${errorSummary(err)}`))
+        .finally(() => this.checking.delete(e.id));
       this.checking.set(e.id, run);
     }
   }
@@ -77,7 +80,7 @@ export class EndpointHealthChecker implements OnApplicationBootstrap, OnApplicat
     if (!current) return { passed, error, models };
     const next = nextHealth(current, passed, current.health);
     await this.endpoints.recordCheck(e.id, { state: next.state, stateChanged: next.changed, consecutiveFailures: next.consecutiveFailures, consecutiveSuccesses: next.consecutiveSuccesses, lastError: error, at });
-    if (passed) await this.endpoints.replaceCatalog(e.id, models, at);
+    if (passed) await this.endpoints.replaceCatalog(e.id, models, at, { offerNew: current.offerNewModels });
     this.metrics.endpointChecked(e.name, passed, (performance.now() - started) / 1000);
     if (next.changed) {
       this.views.forget();

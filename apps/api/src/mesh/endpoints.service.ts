@@ -86,6 +86,7 @@ export class EndpointsService {
         credentialHint: credentialHint(credentials),
         weight: dto.weight ?? 100,
         enabled: true,
+        offerNewModels: dto.offerNewModels ?? true,
         health,
         remoteVersion: hello.version,
         createdBy: p.userId,
@@ -98,26 +99,27 @@ export class EndpointsService {
     // The handshake was its first check: it passed.
     const at = new Date();
     await this.endpoints.recordCheck(created.id, { state: 'healthy', stateChanged: false, consecutiveFailures: 0, consecutiveSuccesses: 1, lastError: null, at });
-    await this.endpoints.replaceCatalog(created.id, hello.models, at);
+    await this.endpoints.replaceCatalog(created.id, hello.models, at, { offerNew: created.offerNewModels });
     this.views.forget();
     await this.audit.record(p, origin, { action: 'endpoint.create', targetType: 'endpoint', targetId: created.id, teamId: null, details: { name: dto.name, kind: dto.kind, url, credential: credentialHint(credentials), models: hello.models.length } });
-    return this.present(created);
+    return this.present(await this.find(created.id));
   }
 
   /** Changes an endpoint; a new address or credential is checked by a handshake first, and starts its health afresh. */
   async update(p: Principal, id: string, dto: UpdateEndpointDto, origin: RequestOrigin): Promise<EndpointDto> {
     const current = await this.find(id);
-    const health = dto.health ? healthOf(current.health, dto.health) : undefined;
+    const health = dto.health ? healthOf({ ...DEFAULT_HEALTH, ...current.health }, dto.health) : undefined;
     const changes: Parameters<EndpointRepository['update']>[1] = {
       ...(dto.weight !== undefined ? { weight: dto.weight } : {}),
       ...(dto.enabled !== undefined ? { enabled: dto.enabled } : {}),
+      ...(dto.offerNewModels !== undefined ? { offerNewModels: dto.offerNewModels } : {}),
       ...(health ? { health } : {}),
     };
     let reconnected: Handshake | null = null;
     if (dto.url !== undefined || dto.credentials !== undefined) {
       const url = dto.url !== undefined ? urlOf(dto.url) : current.url;
       const credentials = dto.credentials ? credentialsFor(current.kind, dto.credentials) : null;
-      const client = credentials ? this.connector.clientFor(current.kind, url, credentials, (health ?? current.health).timeoutSeconds) : this.connector.client({ ...current, url });
+      const client = credentials ? this.connector.clientFor(current.kind, url, credentials, health ?? current.health) : this.connector.client({ ...current, url });
       reconnected = await this.shake(current.name, () => client.handshake());
       Object.assign(changes, { url, remoteVersion: reconnected.version }, credentials ? { credentialsSealed: this.connector.seal(current.name, credentials), credentialHint: credentialHint(credentials) } : {});
     }
@@ -126,7 +128,7 @@ export class EndpointsService {
       const at = new Date();
       await this.endpoints.resetHealth(id, 'healthy', at);
       await this.endpoints.recordCheck(id, { state: 'healthy', stateChanged: false, consecutiveFailures: 0, consecutiveSuccesses: 1, lastError: null, at });
-      await this.endpoints.replaceCatalog(id, reconnected.models, at);
+      await this.endpoints.replaceCatalog(id, reconnected.models, at, { offerNew: updated.offerNewModels });
       await this.breaker.reset(id);
     }
     this.views.forget();
@@ -190,7 +192,7 @@ export class EndpointsService {
   }
 
   private async handshake(name: string, kind: EndpointKind, url: string, credentials: EndpointCredentials, health: HealthSettings): Promise<Handshake> {
-    const client = this.connector.clientFor(kind, url, credentials, health.timeoutSeconds);
+    const client = this.connector.clientFor(kind, url, credentials, health);
     return this.shake(name, () => client.handshake());
   }
 
@@ -226,7 +228,8 @@ export class EndpointsService {
       credentialHint: e.credentialHint,
       weight: e.weight,
       enabled: e.enabled,
-      health: e.health,
+      offerNewModels: e.offerNewModels,
+      health: { ...DEFAULT_HEALTH, ...e.health },
       state: e.state,
       stateSince: e.stateSince.toISOString(),
       circuit: openUntil ? 'open' : 'closed',

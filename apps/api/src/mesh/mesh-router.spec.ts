@@ -84,10 +84,11 @@ describe('MeshRouter', () => {
     expect(where(await routerOver({ local: ['m'], offers: [offer('m', 'peer', { state: 'unhealthy' })] }).route(member, 'm'))).toBe('local:m');
     const refused = await refusal(routerOver({ offers: [offer('m', 'peer', { state: 'unhealthy' })], chains: { m: ['gone'] } }).route(member, 'm'));
     expect(refused).toMatchObject({ code: 'endpoint_unavailable', status: 503, param: 'model', retryAfterSeconds: 5 });
-    expect(refused.message).toBe("no healthy endpoint serves the model 'm' now, nor anything in its fallback chain ('gone'); try again later");
+    expect(refused.message).toBe("no healthy endpoint serves the model 'm' now, nor any model of its fallback chain; try again later");
   });
 
-  it('a name nothing knows is model_not_found', async () => {
+  it('a name nothing knows is model_not_found, also when it has a fallback chain (another team\'s private model must not be told apart)', async () => {
     expect((await refusal(routerOver({ local: ['x'] }).route(member, 'nope'))).code).toBe('model_not_found');
+    expect((await refusal(routerOver({ local: ['x'], chains: { private: ['x'] } }).route(member, 'private'))).code).toBe('model_not_found');
   });
 });

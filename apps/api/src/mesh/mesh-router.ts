@@ -32,18 +32,17 @@ export class MeshRouter {
     const offersFor = async (model: string) => (options.localOnly ? [] : this.views.offersFor(p.teamId, model));
     const local = await this.models.findVisible(scopeFor(p), name);
     const offers = await offersFor(name);
-    const chain = (await this.views.chainOf(name)).filter((m) => m !== name && this.tokenAllows(p, m));
-    if (!local && offers.length === 0 && chain.length === 0) {
-      throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
-    }
+    // A name the caller cannot see is one that does not exist, chain or not (its chain would tell it exists).
+    if (!local && offers.length === 0) throw new ApiError('model_not_found', `The model ${quote(name)} does not exist`, { param: 'model' });
     const first = await this.serveNow(name, local, offers);
     if (first) return first;
+    const chain = (await this.views.chainOf(name)).filter((m) => m !== name && this.tokenAllows(p, m));
     for (const next of chain) {
       const served = await this.serveNow(next, await this.models.findVisible(scopeFor(p), next), await offersFor(next));
       if (served) return served;
     }
     if (local) return { kind: 'local', model: name, record: local };
-    const tried = chain.length > 0 ? `, nor anything in its fallback chain (${chain.map((m) => quote(m)).join(', ')})` : '';
+    const tried = chain.length > 0 ? ', nor any model of its fallback chain' : '';
     throw new ApiError('endpoint_unavailable', `no healthy endpoint serves the model ${quote(name)} now${tried}; try again later`, { param: 'model', retryAfterSeconds: 5 });
   }
 

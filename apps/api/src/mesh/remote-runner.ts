@@ -20,14 +20,31 @@ const RELAY_RENEW_MS = 5_000;
 /** Pauses between tries of the last write of an attempt (it frees nothing, but tells the scheduler to settle the row). */
 const END_RETRY_DELAYS_MS = [250, 500, 1000, 2000];
 
+/** Waits `ms`, or less when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Rough token counts for an endpoint that reports no usage: a prompt's characters over 4, one token per streamed piece. */
 function estimatedPromptTokens(request: InferenceRequest): number {
   const chars = request.input.kind === 'chat' ? request.input.messages.reduce((n, m) => n + m.content.length, 0) : request.input.prompt.length;
   return Math.ceil(chars / 4);
 }
 
-/** The job error a client gets for an endpoint's failure. */
-export function jobErrorOf(f: EndpointFailure): Extract<JobEvent, { type: 'error' }> {
+/**
+ * The job error a client gets for an endpoint's failure. Its message names the endpoint, never
+ * its address (the failure's own message, with the URL and the remote's words, is for the
+ * logs and the endpoint's `lastError`); a request the endpoint refused keeps the remote's reason.
+ */
+export function jobErrorOf(f: EndpointFailure, endpoint: string, afterText = false): Extract<JobEvent, { type: 'error' }> {
   const code: JobErrorCode =
     f.reason === 'rate_limited'
       ? 'endpoint_rate_limited'
@@ -38,7 +55,19 @@ export function jobErrorOf(f: EndpointFailure): Extract<JobEvent, { type: 'error
           : f.reason === 'client_error' && (f.details.status === 400 || f.details.status === 413 || f.details.status === 422)
             ? 'invalid_request'
             : 'endpoint_failed';
-  return { type: 'error', code, message: f.message, ...(f.details.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.details.retryAfterSeconds } : {}) };
+  const name = `the endpoint '${endpoint}'`;
+  const said = f.details.remoteMessage ? `: ${f.details.remoteMessage}` : '';
+  const why: Record<EndpointFailure['reason'], string> = {
+    unreachable: `${name} could not be reached`,
+    timeout: `${name} did not answer in time`,
+    credential_refused: `${name} refused this installation's credential`,
+    rate_limited: `${name} is rate limiting requests${f.details.retryAfterSeconds !== undefined ? `; try again in ${f.details.retryAfterSeconds} s` : ''}`,
+    client_error: `${name} refused the request (HTTP ${f.details.status ?? '4xx'})${said}`,
+    server_error: `${name} failed${f.details.status ? ` (HTTP ${f.details.status})` : ''}`,
+    protocol: `${name} answered something that is not an OpenAI response`,
+  };
+  const message = afterText ? `${name} failed while streaming (${f.reason === 'timeout' ? 'it stopped sending' : 'the stream broke'})` : why[f.reason];
+  return { type: 'error', code: afterText && code !== 'endpoint_timeout' ? 'endpoint_failed' : code, message, ...(f.details.retryAfterSeconds !== undefined && !afterText ? { retryAfterSeconds: f.details.retryAfterSeconds } : {}) };
 }
 
 /**
@@ -146,7 +175,7 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
         let finish: FinishReason | null = null;
         let usage: Extract<JobEvent, { type: 'usage' }> | null = null;
         try {
-          if (!endpoint || !endpoint.enabled) throw new EndpointFailure('unreachable', `the endpoint ${offer.endpointName} was removed or disabled`);
+          if (!endpoint || !endpoint.enabled) throw new EndpointFailure('unreachable', `the endpoint ${offer.endpointName} was removed or disabled`, { gone: true });
           const client = this.connector.client(endpoint);
           for await (const chunk of client.stream(request, offer.remoteModel, abort.signal)) {
             if (chunk.text) {
@@ -165,6 +194,13 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
           }
           await this.breaker.success(offer.endpointId).catch(() => undefined);
         } catch (e) {
+          if (deltas.stoppedBy === 'failed') {
+            // Our side failed: the endpoint's text could not be written (Redis unreachable). Its reader must not take what it has for a whole answer.
+            await deltas.finish();
+            await end([{ type: 'error', code: 'stream_interrupted', message: "part of the endpoint's answer could not be written (Redis unreachable)" }]);
+            this.metrics.endpointRequest(offer.endpointName, 'interrupted');
+            return;
+          }
           if (abort.signal.aborted) {
             // Closed from the control plane (cancelled, expired) or fenced: its reader already has the ending.
             await deltas.finish();
@@ -175,25 +211,26 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
           }
           const failure = e instanceof EndpointFailure ? e : new EndpointFailure('protocol', `the endpoint's answer could not be read: ${errorSummary(e)}`);
           this.metrics.endpointRequest(offer.endpointName, failure.reason);
-          if (failure.countsAgainstEndpoint && endpoint) {
+          if (failure.countsAgainstEndpoint && endpoint?.enabled && !failure.details.gone) {
             const opened = await this.breaker.failure(offer.endpointId, endpoint.health).catch(() => false);
             if (opened) this.logger.warn({ endpoint: offer.endpointName }, `circuit opened for ${endpoint.health.breakerOpenSeconds} s after failed requests: ${failure.message}`);
           }
           if (produced) {
             // Text went out: never tried again (its client would see it twice).
             const rest = await deltas.finish();
-            await end([...rest, jobErrorOf(new EndpointFailure(failure.reason === 'timeout' ? 'timeout' : 'server_error', `the endpoint ${offer.endpointName} failed while streaming: ${failure.message}`))]);
+            await end([...rest, jobErrorOf(failure, offer.endpointName, true)]);
+            this.logger.warn({ endpoint: offer.endpointName, reason: failure.reason }, `the endpoint failed while streaming: ${failure.message}`);
             return;
           }
           const next = failure.retryable && tryNo < MAX_ENDPOINT_TRIES ? this.nextOffer(offers, tried, offer, failure) : null;
           if (!next) {
             await deltas.finish();
-            await end([jobErrorOf(failure)]);
+            await end([jobErrorOf(failure, offer.endpointName)]);
             this.logger.warn({ endpoint: offer.endpointName, reason: failure.reason, tries: tryNo }, `the endpoint failed the job: ${failure.message}`);
             return;
           }
           this.logger.warn({ endpoint: offer.endpointName, next: next.endpointName, reason: failure.reason }, `trying again before the first token: ${failure.message}`);
-          await new Promise((r) => setTimeout(r, backoffMs(tryNo)));
+          await pause(backoffMs(tryNo), abort.signal);
           if (abort.signal.aborted) {
             await end([]);
             return;
@@ -229,12 +266,13 @@ export class RemoteRunner implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * Where the next try goes: an endpoint not tried yet (by weight), else the same one again for a
-   * failure that may pass (not a 429: that endpoint asked us to wait; its answer is relayed).
+   * failure that may pass at once (a refused connection, a 5xx), never for a 429 (it asked us to
+   * wait: its answer is relayed), a timeout (it already had its whole wait) or an endpoint gone.
    */
   private nextOffer(offers: EndpointOffer[], tried: Set<string>, current: EndpointOffer, failure: EndpointFailure): EndpointOffer | null {
     const fresh = pickWeighted(offers.filter((o) => !tried.has(o.endpointId)));
     if (fresh) return fresh;
-    return failure.reason === 'rate_limited' ? null : current;
+    return failure.reason === 'rate_limited' || failure.reason === 'timeout' || failure.details.gone ? null : current;
   }
 }
 

@@ -142,7 +142,16 @@ export class ApiMetrics {
 
   /** Where the endpoint gauges read their figures at a scrape (the mesh registers it). */
   readEndpointsWith(source: () => Promise<EndpointFigures[]>): void {
-    this.endpointFigures = source;
+    // One read per scrape for the four gauges (they collect one after another, within a second).
+    let last: { at: number; figures: Promise<EndpointFigures[]> } | null = null;
+    this.endpointFigures = () => {
+      if (!last || Date.now() - last.at > 1000) {
+        const figures = source();
+        last = { at: Date.now(), figures };
+        figures.catch(() => (last = null));
+      }
+      return last.figures;
+    };
   }
 
   endpointRequest(endpoint: string, outcome: string): void {

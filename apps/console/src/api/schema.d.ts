@@ -1556,6 +1556,7 @@ export interface components {
         EndpointHealthSettingsDto: {
             intervalSeconds: number;
             timeoutSeconds: number;
+            requestTimeoutSeconds: number;
             unhealthyThreshold: number;
             healthyThreshold: number;
             breakerFailures: number;
@@ -1585,6 +1586,8 @@ export interface components {
             credentialHint: string;
             weight: number;
             enabled: boolean;
+            /** @description Models its catalog lists for the first time are offered at once */
+            offerNewModels: boolean;
             health: components["schemas"]["EndpointHealthSettingsDto"];
             /**
              * @description What the active checks concluded
@@ -1639,10 +1642,15 @@ export interface components {
              */
             intervalSeconds?: number;
             /**
-             * @description Seconds a check, and a request's wait for the answer to begin, may take
+             * @description Seconds an active check may take
              * @default 5
              */
             timeoutSeconds?: number;
+            /**
+             * @description Seconds a request waits for the endpoint's answer to begin (a peer Gridline answers with its first token), and at most between two of its chunks
+             * @default 120
+             */
+            requestTimeoutSeconds?: number;
             /**
              * @description Failed checks in a row that make it unhealthy
              * @default 2
@@ -1686,6 +1694,11 @@ export interface components {
              * @default 100
              */
             weight?: number;
+            /**
+             * @description Offer the models its catalog lists (now, and new ones later) to every team at once; false: each waits until an admin enables it
+             * @default true
+             */
+            offerNewModels?: boolean;
             health?: components["schemas"]["EndpointHealthDto"];
         };
         UpdateEndpointDto: {
@@ -1696,6 +1709,8 @@ export interface components {
             weight?: number;
             /** @description False: nothing is routed there, and it is not checked */
             enabled?: boolean;
+            /** @description Offer models its catalog lists for the first time at once (false: each waits for an admin) */
+            offerNewModels?: boolean;
             health?: components["schemas"]["EndpointHealthDto"];
         };
         UpdateEndpointModelDto: {

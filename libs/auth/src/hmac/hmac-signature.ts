@@ -77,7 +77,9 @@ let lastMicros = 0;
  * otherwise carry the same signature and the second would be refused as a replay.
  */
 export function uniqueSigningDate(now: Date = new Date()): string {
-  const micros = Math.max(now.getTime() * 1000, lastMicros + 1);
+  // From a random microsecond of the millisecond: two processes signing the same request in the
+  // same millisecond (api replicas with one keypair) rarely pick the same date, and so signature.
+  const micros = Math.max(now.getTime() * 1000 + Math.floor(Math.random() * 1000), lastMicros + 1);
   lastMicros = micros;
   const iso = new Date(Math.floor(micros / 1000)).toISOString();
   return `${iso.slice(0, 23)}${String(micros % 1000).padStart(3, '0')}+00:00`;

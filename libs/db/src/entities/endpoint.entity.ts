@@ -10,8 +10,10 @@ export type EndpointState = 'unknown' | 'healthy' | 'unhealthy';
 export interface EndpointHealthSettings {
   /** Seconds between active checks. */
   intervalSeconds: number;
-  /** Seconds a check (and a request's wait for its first byte) may take. */
+  /** Seconds a check may take. */
   timeoutSeconds: number;
+  /** Seconds a request waits for the endpoint's answer to begin, and at most between two of its chunks. */
+  requestTimeoutSeconds: number;
   /** Consecutive failed checks that make a healthy endpoint unhealthy. */
   unhealthyThreshold: number;
   /** Consecutive passed checks that make an unhealthy endpoint healthy again. */
@@ -51,6 +53,10 @@ export class EndpointEntity {
 
   @Column({ type: 'boolean', default: true })
   enabled!: boolean;
+
+  /** Models its catalog lists for the first time are offered at once (false: each waits for an admin to enable it). */
+  @Column({ name: 'offer_new_models', type: 'boolean', default: true })
+  offerNewModels!: boolean;
 
   @Column({ type: 'jsonb' })
   health!: EndpointHealthSettings;

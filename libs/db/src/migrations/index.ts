@@ -11,7 +11,7 @@ import { JobPriority1796145145342 } from './1796145145342-JobPriority';
 import { ReplicaGroups1796150000000 } from './1796150000000-ReplicaGroups';
 import { JobUsage1796157258870 } from './1796157258870-JobUsage';
 import { QuotaLimits1796162797121 } from './1796162797121-QuotaLimits';
-import { Endpoints1796184698576 } from './1796184698576-Endpoints';
+import { Endpoints1796187429272 } from './1796187429272-Endpoints';
 
 /** Every migration, in order. New ones are generated with `npm run db:generate -- NAME` and added here. */
-export const MIGRATIONS = [Initial1795326100325, Tenancy1795329367765, JobLifecycle1796120588147, ModelCatalog1796128986812, Deployments1796129235801, ModelMemoryOverride1796130366032, JobCachedPromptTokens1796134065557, AgentNodes1796134529553, SchedulerLeadership1796143505422, JobPriority1796145145342, ReplicaGroups1796150000000, JobUsage1796157258870, QuotaLimits1796162797121, Endpoints1796184698576];
+export const MIGRATIONS = [Initial1795326100325, Tenancy1795329367765, JobLifecycle1796120588147, ModelCatalog1796128986812, Deployments1796129235801, ModelMemoryOverride1796130366032, JobCachedPromptTokens1796134065557, AgentNodes1796134529553, SchedulerLeadership1796143505422, JobPriority1796145145342, ReplicaGroups1796150000000, JobUsage1796157258870, QuotaLimits1796162797121, Endpoints1796187429272];

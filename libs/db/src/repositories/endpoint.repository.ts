@@ -6,8 +6,8 @@ import type { EndpointHealthSettings, EndpointKind, EndpointState } from '../ent
 export type EndpointRecord = EndpointEntity;
 export type EndpointModelRecord = Omit<EndpointModelEntity, 'endpoint'>;
 
-export type NewEndpoint = Pick<EndpointRecord, 'name' | 'kind' | 'url' | 'credentialsSealed' | 'credentialHint' | 'weight' | 'enabled' | 'health' | 'remoteVersion' | 'createdBy'> & { state: EndpointState };
-export type EndpointChanges = Partial<Pick<EndpointRecord, 'name' | 'url' | 'credentialsSealed' | 'credentialHint' | 'weight' | 'enabled' | 'health' | 'remoteVersion'>>;
+export type NewEndpoint = Pick<EndpointRecord, 'name' | 'kind' | 'url' | 'credentialsSealed' | 'credentialHint' | 'weight' | 'enabled' | 'offerNewModels' | 'health' | 'remoteVersion' | 'createdBy'> & { state: EndpointState };
+export type EndpointChanges = Partial<Pick<EndpointRecord, 'name' | 'url' | 'credentialsSealed' | 'credentialHint' | 'weight' | 'enabled' | 'offerNewModels' | 'health' | 'remoteVersion'>>;
 export type EndpointModelChanges = Partial<Pick<EndpointModelRecord, 'alias' | 'teamIds' | 'enabled'>>;
 
 /** What an active check changes on its endpoint (see the health rules in @gridline/mesh). */
@@ -103,14 +103,23 @@ export class EndpointRepository {
    * offered to every team), known ones marked listed again, the rest marked unlisted (their
    * alias and team restriction stay, for when they come back).
    */
-  async replaceCatalog(endpointId: string, remoteModels: readonly string[], at: Date): Promise<void> {
+  async replaceCatalog(endpointId: string, remoteModels: readonly string[], at: Date, options: { offerNew?: boolean } = {}): Promise<void> {
     await this.db.transaction(async (m) => {
       if (remoteModels.length > 0) {
         await m.query(
-          `INSERT INTO endpoint_models (endpoint_id, remote_model, alias, listed, first_seen_at, last_seen_at)
-           SELECT $1, r, r, true, $3, $3 FROM unnest($2::text[]) AS r
-           ON CONFLICT (endpoint_id, remote_model) DO UPDATE SET listed = true, last_seen_at = $3`,
+          `UPDATE endpoint_models SET listed = true, last_seen_at = $3 WHERE endpoint_id = $1 AND remote_model = ANY($2::text[])`,
           [endpointId, remoteModels, at],
+        );
+        // New models under their own name; one whose name is already another model's alias here
+        // (an admin renamed a model to it) under `<name>@<endpoint>`, and a model whose both names
+        // are taken is left out (an alias chosen later frees one). Never a failed catalog.
+        await m.query(
+          `INSERT INTO endpoint_models (endpoint_id, remote_model, alias, enabled, listed, first_seen_at, last_seen_at)
+           SELECT $1, r, CASE WHEN EXISTS (SELECT 1 FROM endpoint_models x WHERE x.endpoint_id = $1 AND x.alias = r) THEN r || '@' || e.name ELSE r END, $4, true, $3, $3
+           FROM unnest($2::text[]) AS r, endpoints e
+           WHERE e.id = $1 AND NOT EXISTS (SELECT 1 FROM endpoint_models y WHERE y.endpoint_id = $1 AND y.remote_model = r)
+           ON CONFLICT DO NOTHING`,
+          [endpointId, remoteModels, at, options.offerNew ?? true],
         );
       }
       await m.query(`UPDATE endpoint_models SET listed = false WHERE endpoint_id = $1 AND NOT (remote_model = ANY($2::text[]))`, [endpointId, remoteModels]);

@@ -32,7 +32,8 @@ function healthProp(name: keyof typeof HEALTH_BOUNDS, what: string) {
 /** How the endpoint is checked and taken out of routing; what is left out keeps its default (or current) value. */
 export class EndpointHealthDto {
   @healthProp('intervalSeconds', 'Seconds between active checks (GET /v1/models)') intervalSeconds?: number;
-  @healthProp('timeoutSeconds', 'Seconds a check, and a request\'s wait for the answer to begin, may take') timeoutSeconds?: number;
+  @healthProp('timeoutSeconds', 'Seconds an active check may take') timeoutSeconds?: number;
+  @healthProp('requestTimeoutSeconds', "Seconds a request waits for the endpoint's answer to begin (a peer Gridline answers with its first token), and at most between two of its chunks") requestTimeoutSeconds?: number;
   @healthProp('unhealthyThreshold', 'Failed checks in a row that make it unhealthy') unhealthyThreshold?: number;
   @healthProp('healthyThreshold', 'Passed checks in a row that make it healthy again') healthyThreshold?: number;
   @healthProp('breakerFailures', 'Failed requests in a row that open its circuit (passive checks)') breakerFailures?: number;
@@ -47,6 +48,10 @@ export class CreateEndpointDto {
   @ApiProperty({ example: 'https://gridline-b.example.com', description: 'Base URL; requests go to <url>/v1/…' }) @IsString() @MaxLength(2048) url!: string;
   @ApiProperty({ type: EndpointCredentialsDto }) @ValidateNested() @Type(() => EndpointCredentialsDto) credentials!: EndpointCredentialsDto;
   @ApiPropertyOptional({ default: 100, minimum: 0, maximum: 10000, description: 'Share of traffic among the healthy endpoints serving a model' }) @IsOptional() @IsInt() @Min(0) @Max(10000) weight?: number;
+  @ApiPropertyOptional({ default: true, description: "Offer the models its catalog lists (now, and new ones later) to every team at once; false: each waits until an admin enables it" })
+  @IsOptional()
+  @IsBoolean()
+  offerNewModels?: boolean;
   @ApiPropertyOptional({ type: EndpointHealthDto }) @IsOptional() @ValidateNested() @Type(() => EndpointHealthDto) health?: EndpointHealthDto;
 }
 
@@ -55,12 +60,14 @@ export class UpdateEndpointDto {
   @ApiPropertyOptional({ type: EndpointCredentialsDto, description: 'New credentials (checked by a handshake first)' }) @IsOptional() @ValidateNested() @Type(() => EndpointCredentialsDto) credentials?: EndpointCredentialsDto;
   @ApiPropertyOptional({ minimum: 0, maximum: 10000 }) @IsOptional() @IsInt() @Min(0) @Max(10000) weight?: number;
   @ApiPropertyOptional({ description: 'False: nothing is routed there, and it is not checked' }) @IsOptional() @IsBoolean() enabled?: boolean;
+  @ApiPropertyOptional({ description: 'Offer models its catalog lists for the first time at once (false: each waits for an admin)' }) @IsOptional() @IsBoolean() offerNewModels?: boolean;
   @ApiPropertyOptional({ type: EndpointHealthDto }) @IsOptional() @ValidateNested() @Type(() => EndpointHealthDto) health?: EndpointHealthDto;
 }
 
 export class EndpointHealthSettingsDto {
   @ApiProperty() intervalSeconds!: number;
   @ApiProperty() timeoutSeconds!: number;
+  @ApiProperty() requestTimeoutSeconds!: number;
   @ApiProperty() unhealthyThreshold!: number;
   @ApiProperty() healthyThreshold!: number;
   @ApiProperty() breakerFailures!: number;
@@ -84,6 +91,7 @@ export class EndpointDto {
   @ApiProperty({ description: 'The access key, or the last characters of the API key (the secret is never shown again)' }) credentialHint!: string;
   @ApiProperty() weight!: number;
   @ApiProperty() enabled!: boolean;
+  @ApiProperty({ description: 'Models its catalog lists for the first time are offered at once' }) offerNewModels!: boolean;
   @ApiProperty({ type: EndpointHealthSettingsDto }) health!: EndpointHealthSettingsDto;
   @ApiProperty({ enum: ['unknown', 'healthy', 'unhealthy'], description: 'What the active checks concluded' }) state!: 'unknown' | 'healthy' | 'unhealthy';
   @ApiProperty({ format: 'date-time' }) stateSince!: string;

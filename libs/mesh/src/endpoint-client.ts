@@ -1,4 +1,4 @@
-import { DEFAULT_API_VERSION, signRequest } from '@gridline/auth';
+import { DEFAULT_API_VERSION, signHeaders } from '@gridline/auth';
 import type { InferenceRequest } from '@gridline/contract';
 import { BACKENDAI_API_VERSION, EndpointCredentials, EndpointKind, MESH_HOP_HEADER, MESH_PROTOCOL } from './endpoint-spec';
 import { EndpointFailure, parseRetryAfter, remoteCode, remoteMessage } from './endpoint-failure';
@@ -170,18 +170,7 @@ export class EndpointClient {
     const c = this.target.credentials;
     if (!options.unsigned) {
       if ('apiKey' in c) headers.set('authorization', `Bearer ${c.apiKey}`);
-      else {
-        const signed = signRequest({
-          accessKey: c.accessKey,
-          secretKey: c.secretKey,
-          method,
-          pathAndQuery: `${url.pathname}${url.search}`,
-          host: url.host,
-          contentType: headers.get('content-type') ?? 'application/json',
-          version: this.target.kind === 'backendai' ? BACKENDAI_API_VERSION : DEFAULT_API_VERSION,
-        });
-        for (const [name, value] of Object.entries(signed)) headers.set(name, value);
-      }
+else signHeaders(headers, { ...c, version: this.target.kind === 'backendai' ? BACKENDAI_API_VERSION : DEFAULT_API_VERSION }, method, url);
     }
     // Not AbortSignal.timeout: it would also cut a stream that began in time but runs longer.
     const timeout = new AbortController();

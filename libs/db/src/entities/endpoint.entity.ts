@@ -1,27 +1,12 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-/** What a remote place is: a peer Gridline, a Backend.AI cluster, or any OpenAI-compatible server. */
-export type EndpointKind = 'gridline' | 'backendai' | 'openai';
+import type { EndpointKind, HealthSettings, HealthState } from '@gridline/mesh';
 
+export type { EndpointKind };
 /** What the active checks concluded: `unknown` until the first check after it was added or changed. */
-export type EndpointState = 'unknown' | 'healthy' | 'unhealthy';
-
-/** How an endpoint is checked and when it is taken out of (and put back into) routing. */
-export interface EndpointHealthSettings {
-  /** Seconds between active checks. */
-  intervalSeconds: number;
-  /** Seconds a check may take. */
-  timeoutSeconds: number;
-  /** Seconds a request waits for the endpoint's answer to begin, and at most between two of its chunks. */
-  requestTimeoutSeconds: number;
-  /** Consecutive failed checks that make a healthy endpoint unhealthy. */
-  unhealthyThreshold: number;
-  /** Consecutive passed checks that make an unhealthy endpoint healthy again. */
-  healthyThreshold: number;
-  /** Consecutive failed requests (passive) that open its circuit: no request goes there for `breakerOpenSeconds`. */
-  breakerFailures: number;
-  breakerOpenSeconds: number;
-}
+export type EndpointState = HealthState;
+/** How an endpoint is checked and when it is taken out of (and put back into) routing (see @gridline/mesh). */
+export type EndpointHealthSettings = HealthSettings;
 
 /** A remote place that serves models: its requests are signed with credentials sealed under the master key. */
 @Entity('endpoints')

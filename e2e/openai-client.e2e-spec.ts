@@ -152,7 +152,8 @@ describe('the openai npm client with a bearer token', () => {
 
   it('models.list() and models.retrieve(id)', async () => {
     const list = await openai.models.list();
-    const expected: OpenAI.Model = { id: model, object: 'model', created: expect.any(Number), owned_by: 'gridline' };
+    // OpenAI's fields, and Gridline's `served_by` (where the model runs: here, this installation's fleet).
+    const expected: OpenAI.Model & { served_by: string[] } = { id: model, object: 'model', created: expect.any(Number), owned_by: 'gridline', served_by: ['local'] };
     expect(list.data).toEqual([expected]);
     expect(await openai.models.retrieve(model)).toEqual(list.data[0]);
   });

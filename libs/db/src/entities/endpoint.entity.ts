@@ -1,12 +1,25 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-import type { EndpointKind, HealthSettings, HealthState } from '@gridline/mesh';
+// The same shapes as @gridline/mesh's EndpointKind, HealthState and HealthSettings, declared here:
+// libs/db cannot import libs/mesh (mesh's tests use libs/testing, which uses libs/db: a cycle).
+// EndpointsService passes one for the other, so the compiler checks that they stay alike.
 
-export type { EndpointKind };
+/** What a remote place is: a peer Gridline, a Backend.AI cluster, or any OpenAI-compatible server. */
+export type EndpointKind = 'gridline' | 'backendai' | 'openai';
+
 /** What the active checks concluded: `unknown` until the first check after it was added or changed. */
-export type EndpointState = HealthState;
-/** How an endpoint is checked and when it is taken out of (and put back into) routing (see @gridline/mesh). */
-export type EndpointHealthSettings = HealthSettings;
+export type EndpointState = 'unknown' | 'healthy' | 'unhealthy';
+
+/** How an endpoint is checked and when it is taken out of (and put back into) routing. */
+export interface EndpointHealthSettings {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  breakerFailures: number;
+  breakerOpenSeconds: number;
+}
 
 /** A remote place that serves models: its requests are signed with credentials sealed under the master key. */
 @Entity('endpoints')

@@ -9,8 +9,8 @@ import { ApiMetrics } from '../metrics/api-metrics';
 import { EndpointConnector } from './endpoint-connector';
 import { MeshViews } from './mesh-views';
 
-/** How often the checker looks for endpoints whose check is due. */
-const TICK_MS = 500;
+/** How often the checker looks for endpoints whose check is due (in the mesh's one-second view of them). */
+const TICK_MS = 1000;
 
 /**
  * Active health checks: every endpoint's `GET /v1/models` each `intervalSeconds` (one api replica
@@ -49,7 +49,7 @@ export class EndpointHealthChecker implements OnApplicationBootstrap, OnApplicat
 
   private async tick(): Promise<void> {
     const now = Date.now();
-    for (const e of await this.endpoints.list()) {
+    for (const e of await this.views.endpointList()) {
       if (this.stopping || !e.enabled || this.checking.has(e.id)) continue;
       if (e.lastCheckAt && now - e.lastCheckAt.getTime() < e.health.intervalSeconds * 1000) continue;
       // One replica checks it this interval (the lock lapses a little before the next is due).

@@ -64,6 +64,11 @@ export class MeshViews {
     return (await this.offers.get()).filter((o) => teamId === null || o.teamIds === null || o.teamIds.includes(teamId));
   }
 
+  /** Every endpoint, as routing last read it (the health checks' list: no query of their own). */
+  async endpointList(): Promise<EndpointRecord[]> {
+    return [...(await this.endpoints.get()).values()];
+  }
+
   /** An endpoint's record (address, sealed credentials, health settings), as routing last read it; null once removed. */
   async endpoint(id: string): Promise<EndpointRecord | null> {
     return (await this.endpoints.get()).get(id) ?? null;
